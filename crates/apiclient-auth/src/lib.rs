@@ -1,0 +1,1 @@
+//! apiclient-auth (work in progress).

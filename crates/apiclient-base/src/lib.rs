@@ -1,0 +1,1 @@
+//! apiclient-base (work in progress).

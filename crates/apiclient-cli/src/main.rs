@@ -1,0 +1,3 @@
+//! The `apiclient` command line (work in progress).
+
+fn main() {}

@@ -1,0 +1,409 @@
+//! Typed errors for OpenStack-style REST API clients.
+//!
+//! This crate is the bottom of the apiclient-rs stack. It mirrors the Python
+//! `apiclient.exceptions` hierarchy as Rust types: one [`Error`] root (the
+//! Python `ClientException`), with [`AuthorizationFailure`],
+//! [`ConnectionError`], [`EndpointError`] and [`HttpError`] as the families a
+//! caller usually matches on, and predicates (`is_not_found()`,
+//! `is_client_error()`, ...) that answer both "is this exactly X" and "is this
+//! any error of the family".
+//!
+//! [`from_response`] turns an HTTP error response into an [`HttpError`],
+//! understanding every JSON error shape OpenStack services send.
+//!
+//! ```
+//! use apiclient_errors::{from_response, HttpErrorKind};
+//! use http::HeaderMap;
+//!
+//! let mut headers = HeaderMap::new();
+//! headers.insert("content-type", "application/json".parse().unwrap());
+//! headers.insert("x-openstack-request-id", "req-1234".parse().unwrap());
+//! let body = br#"{"itemNotFound": {"message": "Instance x could not be found.", "code": 404}}"#;
+//!
+//! let err = from_response(404, &headers, body, "GET", "http://nova/v2.1/servers/x");
+//! assert_eq!(err.kind(), HttpErrorKind::NotFound);
+//! assert!(err.is_client_error());
+//! assert_eq!(err.request_id(), Some("req-1234"));
+//! assert_eq!(
+//!     err.to_string(),
+//!     "Instance x could not be found. (HTTP 404) (Request-ID: req-1234)"
+//! );
+//! ```
+#![warn(missing_docs)]
+
+mod http_error;
+mod parse;
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+pub use http_error::{HttpError, HttpErrorClass, HttpErrorKind};
+pub use parse::{from_response, parse_retry_after};
+
+/// A boxed error, as errors travel inside tower stacks.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// The result type of every apiclient-rs crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The root of every error apiclient-rs returns (Python's `ClientException`).
+///
+/// Match on the variants for a family, or use the `is_*` predicates.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Authentication could not be performed or configured.
+    #[error(transparent)]
+    Authorization(#[from] AuthorizationFailure),
+    /// A command (CLI-level) error with a message for the user.
+    #[error("{0}")]
+    Command(String),
+    /// The server could not be reached, or the transport failed.
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    /// No endpoint, or more than one, matched a catalog query.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// Required arguments were not supplied.
+    #[error("Missing arguments: {}", missing.join(", "))]
+    MissingArgs {
+        /// The missing argument names.
+        missing: Vec<String>,
+    },
+    /// More than one resource matched a query expected to be unique.
+    #[error("{0}")]
+    NoUniqueMatch(String),
+    /// A requested API version is not supported.
+    #[error("{0}")]
+    UnsupportedVersion(String),
+    /// Input failed validation.
+    #[error("{0}")]
+    Validation(String),
+    /// The server answered with an HTTP error status.
+    #[error(transparent)]
+    Http(Box<HttpError>),
+    /// The response could not be decoded as expected (not the JSON asked for).
+    #[error("invalid response from {url}: {message}")]
+    InvalidResponse {
+        /// What was wrong.
+        message: String,
+        /// The URL that was requested.
+        url: String,
+        /// The underlying decode error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The response body was larger than the configured limit.
+    #[error("response body from {url} exceeds the limit of {limit} bytes")]
+    ResponseTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+        /// The URL that was requested.
+        url: String,
+    },
+    /// Configuration (options, clouds.yaml, certificates) is invalid.
+    #[error("invalid configuration: {message}")]
+    Config {
+        /// What was wrong.
+        message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl From<HttpError> for Error {
+    fn from(e: HttpError) -> Self {
+        Error::Http(Box::new(e))
+    }
+}
+
+impl Error {
+    /// A configuration error with a message and no cause.
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::Config {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The HTTP error, if this is one.
+    pub fn as_http(&self) -> Option<&HttpError> {
+        match self {
+            Error::Http(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, if this is an HTTP error.
+    pub fn status(&self) -> Option<u16> {
+        self.as_http().map(HttpError::status)
+    }
+
+    /// The HTTP error kind, if this is an HTTP error.
+    pub fn http_kind(&self) -> Option<HttpErrorKind> {
+        self.as_http().map(HttpError::kind)
+    }
+
+    /// The server's request id, if this is an HTTP error that carried one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.as_http().and_then(HttpError::request_id)
+    }
+
+    /// The server's `Retry-After`, if this is an HTTP error that carried one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.as_http().and_then(HttpError::retry_after)
+    }
+
+    /// Whether this is an HTTP error.
+    pub fn is_http(&self) -> bool {
+        self.as_http().is_some()
+    }
+
+    /// Whether this is HTTP 404.
+    pub fn is_not_found(&self) -> bool {
+        self.http_kind() == Some(HttpErrorKind::NotFound)
+    }
+
+    /// Whether this is HTTP 401.
+    pub fn is_unauthorized(&self) -> bool {
+        self.http_kind() == Some(HttpErrorKind::Unauthorized)
+    }
+
+    /// Whether this is any HTTP 4xx error (Python's `HTTPClientError`).
+    pub fn is_client_error(&self) -> bool {
+        self.as_http().is_some_and(HttpError::is_client_error)
+    }
+
+    /// Whether this is any HTTP 5xx error (Python's `HttpServerError`).
+    pub fn is_server_error(&self) -> bool {
+        self.as_http().is_some_and(HttpError::is_server_error)
+    }
+
+    /// Whether this is an [`AuthorizationFailure`] of any kind.
+    pub fn is_authorization_failure(&self) -> bool {
+        matches!(self, Error::Authorization(_))
+    }
+
+    /// Whether this is an [`EndpointError`] of any kind.
+    pub fn is_endpoint_error(&self) -> bool {
+        matches!(self, Error::Endpoint(_))
+    }
+
+    /// Whether this is a [`ConnectionError`] of any kind.
+    pub fn is_connection_error(&self) -> bool {
+        matches!(self, Error::Connection(_))
+    }
+
+    /// Whether this is a timeout (connect or total request).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Connection(c) if c.is_timeout())
+    }
+}
+
+/// Authentication failed or could not be attempted (Python's `AuthorizationFailure`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorizationFailure {
+    /// Options a plugin needs were not given (`AuthPluginOptionsMissing`).
+    #[error("Authentication failed. Missing options: {}", opt_names.join(", "))]
+    OptionsMissing {
+        /// The missing option names, in the plugin's declaration order.
+        opt_names: Vec<String>,
+    },
+    /// No auth plugin is registered under that name (`AuthSystemNotFound`).
+    #[error("AuthSystemNotFound: '{auth_system}'")]
+    SystemNotFound {
+        /// The name that was asked for.
+        auth_system: String,
+    },
+    /// Any other authentication failure.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl AuthorizationFailure {
+    /// `AuthPluginOptionsMissing` for these names.
+    pub fn options_missing<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Self {
+        AuthorizationFailure::OptionsMissing {
+            opt_names: names.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// What went wrong on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConnectionErrorKind {
+    /// The server refused the connection (`ConnectionRefused`).
+    Refused,
+    /// The host name could not be resolved.
+    Dns,
+    /// Connecting took longer than the connect timeout.
+    ConnectTimeout,
+    /// The whole request took longer than the request timeout.
+    Timeout,
+    /// The TLS handshake or certificate verification failed.
+    Tls,
+    /// The connection was closed or reset before the response was complete.
+    Closed,
+    /// Any other transport failure.
+    Other,
+}
+
+impl ConnectionErrorKind {
+    fn describe(self) -> &'static str {
+        match self {
+            ConnectionErrorKind::Refused => "connection refused",
+            ConnectionErrorKind::Dns => "name resolution failed",
+            ConnectionErrorKind::ConnectTimeout => "connect timed out",
+            ConnectionErrorKind::Timeout => "request timed out",
+            ConnectionErrorKind::Tls => "TLS failure",
+            ConnectionErrorKind::Closed => "connection closed before the response was complete",
+            ConnectionErrorKind::Other => "transport error",
+        }
+    }
+}
+
+/// The server could not be reached or the transport failed (Python's `ConnectionError`).
+///
+/// The message names the URL and the kind; the transport's own error is the
+/// [`source`](std::error::Error::source), never part of the message.
+#[derive(Debug)]
+pub struct ConnectionError {
+    kind: ConnectionErrorKind,
+    url: String,
+    source: Option<BoxError>,
+}
+
+impl ConnectionError {
+    /// A connection error of `kind` while requesting `url`.
+    pub fn new(
+        kind: ConnectionErrorKind,
+        url: impl Into<String>,
+        source: Option<BoxError>,
+    ) -> Self {
+        ConnectionError {
+            kind,
+            url: url.into(),
+            source,
+        }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ConnectionErrorKind {
+        self.kind
+    }
+
+    /// The URL that was requested.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Whether the server refused the connection.
+    pub fn is_refused(&self) -> bool {
+        self.kind == ConnectionErrorKind::Refused
+    }
+
+    /// Whether a connect or request timeout fired.
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self.kind,
+            ConnectionErrorKind::ConnectTimeout | ConnectionErrorKind::Timeout
+        )
+    }
+}
+
+impl fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Unable to reach {}: {}", self.url, self.kind.describe())
+    }
+}
+
+impl StdError for ConnectionError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+/// A catalog query found no endpoint, or too many (Python's `EndpointException`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EndpointError {
+    /// No endpoint matched (`EndpointNotFound`); the message names the query.
+    #[error("{0}")]
+    NotFound(String),
+    /// More than one endpoint matched (`AmbiguousEndpoints`).
+    #[error("AmbiguousEndpoints: [{}]", endpoints.iter().map(|e| format!("'{e}'")).collect::<Vec<_>>().join(", "))]
+    Ambiguous {
+        /// The URLs of the endpoints that matched.
+        endpoints: Vec<String>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_missing_message_lists_names_in_order() {
+        let e = AuthorizationFailure::options_missing(["auth_url", "password"]);
+        assert_eq!(
+            e.to_string(),
+            "Authentication failed. Missing options: auth_url, password"
+        );
+        let e: Error = e.into();
+        assert!(e.is_authorization_failure());
+        assert!(!e.is_http());
+    }
+
+    #[test]
+    fn auth_system_not_found_message() {
+        let e = AuthorizationFailure::SystemNotFound {
+            auth_system: "x".into(),
+        };
+        assert_eq!(e.to_string(), "AuthSystemNotFound: 'x'");
+    }
+
+    #[test]
+    fn ambiguous_endpoints_message() {
+        let e = EndpointError::Ambiguous {
+            endpoints: vec!["http://a".into(), "http://b".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "AmbiguousEndpoints: ['http://a', 'http://b']"
+        );
+        assert!(Error::from(e).is_endpoint_error());
+    }
+
+    #[test]
+    fn connection_error_keeps_cause_out_of_message() {
+        let cause: BoxError = "tcp connect error: Connection refused (os error 111)".into();
+        let e = ConnectionError::new(
+            ConnectionErrorKind::Refused,
+            "http://127.0.0.1:1/v3",
+            Some(cause),
+        );
+        assert_eq!(
+            e.to_string(),
+            "Unable to reach http://127.0.0.1:1/v3: connection refused"
+        );
+        assert!(e.source().is_some());
+        assert!(e.is_refused());
+        let e: Error = e.into();
+        assert!(e.is_connection_error());
+        assert!(!e.is_timeout());
+    }
+
+    #[test]
+    fn missing_args_message() {
+        let e = Error::MissingArgs {
+            missing: vec!["a".into(), "b".into()],
+        };
+        assert_eq!(e.to_string(), "Missing arguments: a, b");
+    }
+}

@@ -1,0 +1,1 @@
+//! apiclient-fake (work in progress).

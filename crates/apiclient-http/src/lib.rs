@@ -1,0 +1,1 @@
+//! apiclient-http (work in progress).

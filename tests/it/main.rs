@@ -1,0 +1,2 @@
+//! The workspace integration tests: one binary, real loopback servers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
