@@ -1,0 +1,360 @@
+//! The access record an authentication returns: token, expiry, scope, catalog.
+
+use std::fmt;
+use std::time::Duration;
+
+use apiclient_errors::{EndpointError, Error};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::catalog::{EndpointFilter, ServiceCatalog};
+
+/// A role on the token's scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    /// Role id.
+    pub id: Option<String>,
+    /// Role name.
+    pub name: Option<String>,
+}
+
+/// What the token is scoped to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Scope {
+    /// No scope.
+    #[default]
+    Unscoped,
+    /// A project.
+    Project {
+        /// Project id.
+        id: String,
+        /// Project name.
+        name: Option<String>,
+        /// The project's domain id.
+        domain_id: Option<String>,
+        /// The project's domain name.
+        domain_name: Option<String>,
+    },
+    /// A domain.
+    Domain {
+        /// Domain id.
+        id: String,
+        /// Domain name.
+        name: Option<String>,
+    },
+    /// The system (`{"all": true}`).
+    System,
+}
+
+/// The Keystone API version that issued a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdentityVersion {
+    /// Identity v3.
+    V3,
+    /// Identity v2.0 (legacy).
+    V2,
+    /// No identity server (admin_token, none).
+    None,
+}
+
+/// The result of an authentication (Python's `AccessInfo` / auth ref).
+///
+/// The token is a [`SecretString`]: `Debug` never shows it.
+#[derive(Clone)]
+pub struct AccessInfo {
+    token: SecretString,
+    /// When the token expires (None: never, e.g. admin_token).
+    pub expires_at: Option<OffsetDateTime>,
+    /// When it was issued.
+    pub issued_at: Option<OffsetDateTime>,
+    /// The user id.
+    pub user_id: Option<String>,
+    /// The user name.
+    pub user_name: Option<String>,
+    /// The user's domain id.
+    pub user_domain_id: Option<String>,
+    /// The scope.
+    pub scope: Scope,
+    /// Roles on the scope.
+    pub roles: Vec<Role>,
+    /// Authentication methods (`password`, `token`, `application_credential`).
+    pub methods: Vec<String>,
+    /// The audit ids.
+    pub audit_ids: Vec<String>,
+    /// The service catalog (empty for unscoped tokens and `?nocatalog`).
+    pub catalog: ServiceCatalog,
+    /// An endpoint that serves every service type (admin_token, none), overriding the catalog.
+    pub endpoint_override: Option<String>,
+    /// Which identity API issued it.
+    pub version: IdentityVersion,
+}
+
+impl fmt::Debug for AccessInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessInfo")
+            .field("token", &"[REDACTED]")
+            .field("expires_at", &self.expires_at)
+            .field("user_id", &self.user_id)
+            .field("scope", &self.scope)
+            .field("methods", &self.methods)
+            .field("services", &self.catalog.services().len())
+            .field("endpoint_override", &self.endpoint_override)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+/// Parse a Keystone timestamp: RFC 3339 (`2026-11-29T01:26:15.000000Z`,
+/// `...+00:00`), or the same without a zone (taken as UTC).
+pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
+    let s = s.trim();
+    OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .or_else(|| OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok())
+}
+
+fn s(v: &Value, path: &[&str]) -> Option<String> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str().map(str::to_string)
+}
+
+impl AccessInfo {
+    /// An access record for a fixed token (admin_token, none, tests).
+    pub fn fixed(token: SecretString, endpoint: Option<String>) -> Self {
+        AccessInfo {
+            token,
+            expires_at: None,
+            issued_at: None,
+            user_id: None,
+            user_name: None,
+            user_domain_id: None,
+            scope: Scope::Unscoped,
+            roles: Vec::new(),
+            methods: Vec::new(),
+            audit_ids: Vec::new(),
+            catalog: ServiceCatalog::default(),
+            endpoint_override: endpoint,
+            version: IdentityVersion::None,
+        }
+    }
+
+    /// Parse a v3 token response: the token from `X-Subject-Token`, the rest from the body.
+    pub fn from_v3(token: SecretString, body: &[u8]) -> Result<Self, Error> {
+        let v: Value =
+            serde_json::from_slice(body).map_err(|e| invalid("token body is not JSON", Some(e)))?;
+        let t = v
+            .get("token")
+            .filter(|t| t.is_object())
+            .ok_or_else(|| invalid("token body has no 'token' object", None))?;
+        let scope = if let Some(p) = t.get("project").filter(|p| p.is_object()) {
+            Scope::Project {
+                id: s(p, &["id"]).unwrap_or_default(),
+                name: s(p, &["name"]),
+                domain_id: s(p, &["domain", "id"]),
+                domain_name: s(p, &["domain", "name"]),
+            }
+        } else if let Some(d) = t.get("domain").filter(|d| d.is_object()) {
+            Scope::Domain {
+                id: s(d, &["id"]).unwrap_or_default(),
+                name: s(d, &["name"]),
+            }
+        } else if t.get("system").is_some_and(Value::is_object) {
+            Scope::System
+        } else {
+            Scope::Unscoped
+        };
+        let strings = |key: &str| -> Vec<String> {
+            t.get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        };
+        Ok(AccessInfo {
+            token,
+            expires_at: t
+                .get("expires_at")
+                .and_then(Value::as_str)
+                .and_then(parse_timestamp),
+            issued_at: t
+                .get("issued_at")
+                .and_then(Value::as_str)
+                .and_then(parse_timestamp),
+            user_id: s(t, &["user", "id"]),
+            user_name: s(t, &["user", "name"]),
+            user_domain_id: s(t, &["user", "domain", "id"]),
+            scope,
+            roles: roles(t.get("roles")),
+            methods: strings("methods"),
+            audit_ids: strings("audit_ids"),
+            catalog: t
+                .get("catalog")
+                .map(ServiceCatalog::from_v3)
+                .unwrap_or_default(),
+            endpoint_override: None,
+            version: IdentityVersion::V3,
+        })
+    }
+
+    /// Parse a v2.0 token response (`{"access": {"token", "serviceCatalog", "user"}}`).
+    pub fn from_v2(body: &[u8]) -> Result<Self, Error> {
+        let v: Value =
+            serde_json::from_slice(body).map_err(|e| invalid("token body is not JSON", Some(e)))?;
+        let a = v
+            .get("access")
+            .filter(|a| a.is_object())
+            .ok_or_else(|| invalid("token body has no 'access' object", None))?;
+        let token = s(a, &["token", "id"])
+            .ok_or_else(|| invalid("v2.0 token body has no token id", None))?;
+        let scope = match a
+            .get("token")
+            .and_then(|t| t.get("tenant"))
+            .filter(|t| t.is_object())
+        {
+            Some(tenant) => Scope::Project {
+                id: s(tenant, &["id"]).unwrap_or_default(),
+                name: s(tenant, &["name"]),
+                domain_id: None,
+                domain_name: None,
+            },
+            None => Scope::Unscoped,
+        };
+        Ok(AccessInfo {
+            token: SecretString::from(token),
+            expires_at: s(a, &["token", "expires"])
+                .as_deref()
+                .and_then(parse_timestamp),
+            issued_at: s(a, &["token", "issued_at"])
+                .as_deref()
+                .and_then(parse_timestamp),
+            user_id: s(a, &["user", "id"]),
+            user_name: s(a, &["user", "name"]),
+            user_domain_id: None,
+            scope,
+            roles: roles(a.get("user").and_then(|u| u.get("roles"))),
+            methods: vec!["password".into()],
+            audit_ids: Vec::new(),
+            catalog: a
+                .get("serviceCatalog")
+                .map(ServiceCatalog::from_v2)
+                .unwrap_or_default(),
+            endpoint_override: None,
+            version: IdentityVersion::V2,
+        })
+    }
+
+    /// The token.
+    pub fn token(&self) -> &SecretString {
+        &self.token
+    }
+
+    /// The project id, when project-scoped.
+    pub fn project_id(&self) -> Option<&str> {
+        match &self.scope {
+            Scope::Project { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The domain id, when domain-scoped.
+    pub fn domain_id(&self) -> Option<&str> {
+        match &self.scope {
+            Scope::Domain { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether the token expires within `skew` of `now` (never, when it has no expiry).
+    pub fn will_expire_soon(&self, skew: Duration, now: OffsetDateTime) -> bool {
+        match self.expires_at {
+            Some(exp) => exp - skew <= now,
+            None => false,
+        }
+    }
+
+    /// The (token, endpoint) for a service: the override, else the catalog.
+    pub fn token_and_endpoint(
+        &self,
+        filter: &EndpointFilter,
+    ) -> Result<(SecretString, String), EndpointError> {
+        let endpoint = match &self.endpoint_override {
+            Some(e) => e.clone(),
+            None => self.catalog.url_for(filter)?,
+        };
+        Ok((self.token.clone(), endpoint))
+    }
+
+    /// Whether two records carry the same token (compared in constant shape, never logged).
+    pub fn same_token(&self, other: &AccessInfo) -> bool {
+        self.token.expose_secret() == other.token.expose_secret()
+    }
+}
+
+fn roles(v: Option<&Value>) -> Vec<Role> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| Role {
+            id: s(r, &["id"]),
+            name: s(r, &["name"]),
+        })
+        .collect()
+}
+
+fn invalid(message: &str, source: Option<serde_json::Error>) -> Error {
+    Error::InvalidResponse {
+        message: message.to_string(),
+        url: "identity".to_string(),
+        source: source.map(|e| Box::new(e) as apiclient_errors::BoxError),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_in_keystone_forms() {
+        let a = parse_timestamp("2026-11-29T01:26:15.000000Z").unwrap();
+        let b = parse_timestamp("2026-11-29T01:26:15Z").unwrap();
+        let c = parse_timestamp("2026-11-29T01:26:15.000000").unwrap();
+        let d = parse_timestamp("2026-11-29T02:26:15+01:00").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(a, d);
+        assert!(parse_timestamp("yesterday").is_none());
+    }
+
+    #[test]
+    fn expiry_skew() {
+        let mut a = AccessInfo::fixed(SecretString::from("t"), None);
+        let now = parse_timestamp("2026-11-29T01:00:00Z").unwrap();
+        assert!(!a.will_expire_soon(Duration::from_secs(120), now));
+        a.expires_at = Some(now + Duration::from_secs(119));
+        assert!(a.will_expire_soon(Duration::from_secs(120), now));
+        a.expires_at = Some(now + Duration::from_secs(121));
+        assert!(!a.will_expire_soon(Duration::from_secs(120), now));
+    }
+
+    #[test]
+    fn debug_hides_token() {
+        let a = AccessInfo::fixed(SecretString::from("gAAAAAsupersecret"), None);
+        assert!(!format!("{a:?}").contains("supersecret"));
+    }
+
+    #[test]
+    fn garbage_bodies_are_typed_errors() {
+        for body in [&b""[..], b"[]", b"{\"token\": 1}", b"\xff"] {
+            assert!(AccessInfo::from_v3(SecretString::from("t"), body).is_err());
+            assert!(AccessInfo::from_v2(body).is_err());
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! The service catalog: v3 and v2 formats, selection by type, interface,
+//! region and name, with the well-known service-type aliases.
+
+use std::fmt;
+use std::str::FromStr;
+
+use apiclient_errors::EndpointError;
+use serde_json::Value;
+
+/// An endpoint interface. Parses both forms: `public`/`publicURL`,
+/// `internal`/`internalURL`, `admin`/`adminURL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Interface {
+    /// `public` / `publicURL` (the default).
+    #[default]
+    Public,
+    /// `internal` / `internalURL`.
+    Internal,
+    /// `admin` / `adminURL`.
+    Admin,
+}
+
+impl Interface {
+    /// The v3 name (`public`, `internal`, `admin`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interface::Public => "public",
+            Interface::Internal => "internal",
+            Interface::Admin => "admin",
+        }
+    }
+
+    fn v2_key(self) -> &'static str {
+        match self {
+            Interface::Public => "publicURL",
+            Interface::Internal => "internalURL",
+            Interface::Admin => "adminURL",
+        }
+    }
+}
+
+impl fmt::Display for Interface {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Interface {
+    type Err = apiclient_errors::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "public" | "publicURL" => Ok(Interface::Public),
+            "internal" | "internalURL" => Ok(Interface::Internal),
+            "admin" | "adminURL" => Ok(Interface::Admin),
+            other => Err(apiclient_errors::Error::Validation(format!(
+                "invalid interface '{other}': expected public, internal or admin (or publicURL, internalURL, adminURL)"
+            ))),
+        }
+    }
+}
+
+/// One endpoint of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The endpoint id, when the catalog has one.
+    pub id: Option<String>,
+    /// Its interface.
+    pub interface: Interface,
+    /// Its region (`region_id`, else the legacy `region`).
+    pub region: Option<String>,
+    /// Its URL, with `$(project_id)s` already substituted by Keystone.
+    pub url: String,
+}
+
+/// One service of the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// The service id, when the catalog has one.
+    pub id: Option<String>,
+    /// The service type (`compute`, `block-storage`, ...).
+    pub service_type: String,
+    /// The service name (`nova`, `cinderv3`, ...), when given.
+    pub name: Option<String>,
+    /// Its endpoints.
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// What to look for in the catalog.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointFilter {
+    /// The service type; aliases match (`volumev3` finds `block-storage`).
+    pub service_type: String,
+    /// The interface (default public).
+    pub interface: Interface,
+    /// Only endpoints of this region, when set.
+    pub region: Option<String>,
+    /// Only services of this name, when set.
+    pub service_name: Option<String>,
+}
+
+impl EndpointFilter {
+    /// A filter for `service_type` on the public interface, any region.
+    pub fn new(service_type: impl Into<String>) -> Self {
+        EndpointFilter {
+            service_type: service_type.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Set the interface.
+    pub fn interface(mut self, interface: Interface) -> Self {
+        self.interface = interface;
+        self
+    }
+
+    /// Set the region.
+    pub fn region(mut self, region: Option<impl Into<String>>) -> Self {
+        self.region = region.map(Into::into);
+        self
+    }
+
+    /// Set the service name.
+    pub fn service_name(mut self, name: Option<impl Into<String>>) -> Self {
+        self.service_name = name.map(Into::into);
+        self
+    }
+}
+
+/// Official service types and their historical aliases, most preferred first
+/// (from the OpenStack service-types authority).
+const SERVICE_TYPES: &[&[&str]] = &[
+    &[
+        "block-storage",
+        "volumev3",
+        "volumev2",
+        "volume",
+        "block-store",
+    ],
+    &["object-store"],
+    &["compute"],
+    &["image"],
+    &["network"],
+    &["identity"],
+    &["placement"],
+    &["orchestration"],
+    &["dns"],
+    &["key-manager"],
+    &["load-balancer"],
+    &["baremetal", "bare-metal"],
+    &["shared-file-system", "sharev2", "share"],
+    &[
+        "container-infrastructure-management",
+        "container-infra",
+        "container-infrastructure",
+    ],
+    &["workflow", "workflowv2"],
+    &["clustering", "cluster"],
+    &["application-catalog"],
+    &["message", "messaging"],
+    &["alarm", "alarming"],
+    &["metric", "metrics"],
+    &["event"],
+    &["rating"],
+    &["reservation"],
+    &["instance-ha", "ha"],
+    &["database"],
+    &["data-processing"],
+    &["accelerator"],
+    &["container"],
+    &["resource-cluster", "reservation"],
+];
+
+/// The service types to try for `requested`, most preferred first: the type
+/// itself, then its official name and the other aliases.
+pub fn service_type_candidates(requested: &str) -> Vec<&str> {
+    let mut out = vec![requested];
+    if let Some(group) = SERVICE_TYPES.iter().find(|g| g.contains(&requested)) {
+        out.extend(group.iter().copied().filter(|t| *t != requested));
+    }
+    out
+}
+
+/// The service catalog of a token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceCatalog {
+    services: Vec<Service>,
+}
+
+impl ServiceCatalog {
+    /// A catalog of these services.
+    pub fn new(services: Vec<Service>) -> Self {
+        ServiceCatalog { services }
+    }
+
+    /// Parse a v3 catalog (`token.catalog`, or `/v3/auth/catalog`'s `catalog`).
+    /// Entries that are not well-formed are skipped, never a panic.
+    pub fn from_v3(catalog: &Value) -> Self {
+        let services = catalog
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|svc| {
+                let service_type = svc.get("type")?.as_str()?.to_string();
+                let endpoints = svc
+                    .get("endpoints")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|ep| {
+                        Some(Endpoint {
+                            id: str_of(ep, "id"),
+                            interface: ep.get("interface")?.as_str()?.parse().ok()?,
+                            region: str_of(ep, "region_id").or_else(|| str_of(ep, "region")),
+                            url: ep.get("url")?.as_str()?.to_string(),
+                        })
+                    })
+                    .collect();
+                Some(Service {
+                    id: str_of(svc, "id"),
+                    service_type,
+                    name: str_of(svc, "name"),
+                    endpoints,
+                })
+            })
+            .collect();
+        ServiceCatalog { services }
+    }
+
+    /// Parse a v2.0 catalog (`access.serviceCatalog`).
+    pub fn from_v2(catalog: &Value) -> Self {
+        let services = catalog
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|svc| {
+                let service_type = svc.get("type")?.as_str()?.to_string();
+                let mut endpoints = Vec::new();
+                for ep in svc
+                    .get("endpoints")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    for interface in [Interface::Public, Interface::Internal, Interface::Admin] {
+                        if let Some(url) = ep.get(interface.v2_key()).and_then(Value::as_str) {
+                            endpoints.push(Endpoint {
+                                id: str_of(ep, "id"),
+                                interface,
+                                region: str_of(ep, "region"),
+                                url: url.to_string(),
+                            });
+                        }
+                    }
+                }
+                Some(Service {
+                    id: None,
+                    service_type,
+                    name: str_of(svc, "name"),
+                    endpoints,
+                })
+            })
+            .collect();
+        ServiceCatalog { services }
+    }
+
+    /// The services, in catalog order.
+    pub fn services(&self) -> &[Service] {
+        &self.services
+    }
+
+    /// Whether the catalog has no service.
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty()
+    }
+
+    /// Every endpoint matching the filter, for the most preferred service type
+    /// (of the requested type and its aliases) that has any.
+    pub fn endpoints_for(&self, filter: &EndpointFilter) -> Vec<(&Service, &Endpoint)> {
+        for candidate in service_type_candidates(&filter.service_type) {
+            let found: Vec<_> = self
+                .services
+                .iter()
+                .filter(|s| s.service_type == candidate)
+                .filter(|s| {
+                    filter
+                        .service_name
+                        .as_ref()
+                        .is_none_or(|n| s.name.as_ref() == Some(n))
+                })
+                .flat_map(|s| s.endpoints.iter().map(move |e| (s, e)))
+                .filter(|(_, e)| e.interface == filter.interface)
+                .filter(|(_, e)| filter.region.is_none() || e.region == filter.region)
+                .collect();
+            if !found.is_empty() {
+                return found;
+            }
+        }
+        Vec::new()
+    }
+
+    /// The one URL matching the filter.
+    ///
+    /// [`EndpointError::NotFound`] names what was asked for;
+    /// [`EndpointError::Ambiguous`] lists the URLs when more than one matches
+    /// (set a region or a service name to choose).
+    pub fn url_for(&self, filter: &EndpointFilter) -> Result<String, EndpointError> {
+        let found = self.endpoints_for(filter);
+        match found.as_slice() {
+            [] => Err(EndpointError::NotFound(describe(filter))),
+            [(_, only)] => Ok(only.url.clone()),
+            many => {
+                let mut urls: Vec<String> = many.iter().map(|(_, e)| e.url.clone()).collect();
+                urls.dedup();
+                if urls.len() == 1 {
+                    Ok(urls.remove(0))
+                } else {
+                    Err(EndpointError::Ambiguous { endpoints: urls })
+                }
+            }
+        }
+    }
+}
+
+fn describe(filter: &EndpointFilter) -> String {
+    let mut s = format!(
+        "No endpoint found for service type '{}' with interface '{}'",
+        filter.service_type, filter.interface
+    );
+    if let Some(r) = &filter.region {
+        s.push_str(&format!(" in region '{r}'"));
+    }
+    if let Some(n) = &filter.service_name {
+        s.push_str(&format!(" and service name '{n}'"));
+    }
+    s
+}
+
+fn str_of(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_accepts_both_forms() {
+        for (s, i) in [
+            ("public", Interface::Public),
+            ("publicURL", Interface::Public),
+            ("internal", Interface::Internal),
+            ("internalURL", Interface::Internal),
+            ("admin", Interface::Admin),
+            ("adminURL", Interface::Admin),
+        ] {
+            assert_eq!(s.parse::<Interface>().unwrap(), i);
+        }
+        assert!("private".parse::<Interface>().is_err());
+    }
+
+    #[test]
+    fn aliases_prefer_the_requested_type() {
+        assert_eq!(
+            service_type_candidates("volumev3"),
+            [
+                "volumev3",
+                "block-storage",
+                "volumev2",
+                "volume",
+                "block-store"
+            ]
+        );
+        assert_eq!(service_type_candidates("custom"), ["custom"]);
+    }
+}

@@ -1,0 +1,410 @@
+//! Auth options: their names, where their values come from, and precedence.
+//!
+//! Every option `foo_bar` is accepted as `--os-foo-bar` (and the hidden
+//! `--os_foo_bar`), defaults from `OS_FOO_BAR`, and can come from the selected
+//! cloud of `clouds.yaml`. Precedence: flag > environment > clouds.yaml.
+//! The environment and the file system are injectable ([`ConfigLoader`]), so
+//! tests never touch the real ones.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use apiclient_errors::Error;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::catalog::Interface;
+use crate::clouds::{self, CloudConfig};
+
+/// The description of one option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionSpec {
+    /// The option's name, `snake_case` (e.g. `user_domain_name`).
+    pub name: &'static str,
+    /// One line of help.
+    pub help: &'static str,
+    /// Other names for the same option (e.g. `tenant_name` for `project_name`).
+    pub aliases: &'static [&'static str],
+    /// Whether the value is a secret (never printed).
+    pub secret: bool,
+}
+
+const fn opt(name: &'static str, help: &'static str) -> OptionSpec {
+    OptionSpec {
+        name,
+        help,
+        aliases: &[],
+        secret: false,
+    }
+}
+
+/// The common auth options (Python's `common_opt_names`, keystoneauth's names).
+pub const COMMON_OPTIONS: &[OptionSpec] = &[
+    OptionSpec {
+        name: "auth_type",
+        help: "Authentication plugin (auth system) to use",
+        aliases: &["auth_system"],
+        secret: false,
+    },
+    opt("auth_url", "Authentication URL (Keystone)"),
+    opt("username", "User name"),
+    OptionSpec {
+        name: "password",
+        help: "User's password",
+        aliases: &[],
+        secret: true,
+    },
+    OptionSpec {
+        name: "project_name",
+        help: "Project (tenant) name to scope to",
+        aliases: &["tenant_name"],
+        secret: false,
+    },
+    OptionSpec {
+        name: "token",
+        help: "An existing token",
+        aliases: &[],
+        secret: true,
+    },
+];
+
+/// Options of the built-in plugins beyond the common ones.
+pub const PLUGIN_OPTIONS: &[OptionSpec] = &[
+    opt("user_id", "User id"),
+    opt("user_domain_name", "Domain name of the user"),
+    opt("user_domain_id", "Domain id of the user"),
+    OptionSpec {
+        name: "project_id",
+        help: "Project (tenant) id to scope to",
+        aliases: &["tenant_id"],
+        secret: false,
+    },
+    opt("project_domain_name", "Domain name of the project"),
+    opt("project_domain_id", "Domain id of the project"),
+    opt("domain_name", "Domain name to scope to"),
+    opt("domain_id", "Domain id to scope to"),
+    opt("system_scope", "System scope (e.g. 'all')"),
+    opt(
+        "default_domain",
+        "Domain id used for user and project when none is given (default: 'default')",
+    ),
+    opt("endpoint", "A fixed endpoint (admin_token, none)"),
+    opt("application_credential_id", "Application credential id"),
+    opt("application_credential_name", "Application credential name"),
+    OptionSpec {
+        name: "application_credential_secret",
+        help: "Application credential secret",
+        aliases: &[],
+        secret: true,
+    },
+];
+
+/// Options of the session (not of a plugin).
+pub const SESSION_OPTIONS: &[OptionSpec] = &[
+    opt("cloud", "Named cloud of clouds.yaml"),
+    opt("region_name", "Region of the endpoints"),
+    OptionSpec {
+        name: "interface",
+        help: "Endpoint interface: public, internal or admin",
+        aliases: &["endpoint_type"],
+        secret: false,
+    },
+    opt("cacert", "CA bundle (PEM) to verify TLS servers"),
+    opt("cert", "Client certificate (PEM)"),
+    opt("key", "Client certificate key (PEM)"),
+];
+
+/// The spec of a known option by name or alias.
+pub fn find_spec(name: &str) -> Option<&'static OptionSpec> {
+    COMMON_OPTIONS
+        .iter()
+        .chain(PLUGIN_OPTIONS)
+        .chain(SESSION_OPTIONS)
+        .find(|s| s.name == name || s.aliases.contains(&name))
+}
+
+/// The canonical name of an option (`tenant_name` → `project_name`).
+pub fn canonical(name: &str) -> &str {
+    find_spec(name).map(|s| s.name).unwrap_or(name)
+}
+
+fn is_secret(name: &str) -> bool {
+    find_spec(name).is_some_and(|s| s.secret)
+        || name.ends_with("password")
+        || name.ends_with("secret")
+}
+
+/// The values of auth options, by canonical name. Secret values are kept as
+/// [`SecretString`] and `Debug` shows them as `***`.
+#[derive(Clone, Default)]
+pub struct AuthOptions {
+    plain: BTreeMap<String, String>,
+    secret: BTreeMap<String, SecretString>,
+}
+
+impl fmt::Debug for AuthOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut m = f.debug_map();
+        for (k, v) in &self.plain {
+            m.entry(k, v);
+        }
+        for k in self.secret.keys() {
+            m.entry(k, &"***");
+        }
+        m.finish()
+    }
+}
+
+impl AuthOptions {
+    /// No options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set an option (by name or alias). An empty value removes it: an empty
+    /// string counts as missing.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
+        let name = canonical(name).to_string();
+        let value = value.into();
+        self.plain.remove(&name);
+        self.secret.remove(&name);
+        if !value.is_empty() {
+            if is_secret(&name) {
+                self.secret.insert(name, SecretString::from(value));
+            } else {
+                self.plain.insert(name, value);
+            }
+        }
+        self
+    }
+
+    /// Builder form of [`set`](Self::set).
+    pub fn with(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.set(name, value);
+        self
+    }
+
+    /// Remove an option.
+    pub fn remove(&mut self, name: &str) {
+        let name = canonical(name);
+        self.plain.remove(name);
+        self.secret.remove(name);
+    }
+
+    /// A non-secret option's value.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.plain.get(canonical(name)).map(String::as_str)
+    }
+
+    /// A secret option's value.
+    pub fn get_secret(&self, name: &str) -> Option<&SecretString> {
+        self.secret.get(canonical(name))
+    }
+
+    /// Whether an option (plain or secret) has a non-empty value.
+    pub fn has(&self, name: &str) -> bool {
+        let n = canonical(name);
+        self.plain.contains_key(n) || self.secret.contains_key(n)
+    }
+
+    /// The value of any option; secrets exposed (for building request bodies only).
+    pub fn expose(&self, name: &str) -> Option<&str> {
+        self.get(name)
+            .or_else(|| self.get_secret(name).map(|s| s.expose_secret()))
+    }
+
+    /// The names that have values.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.plain
+            .keys()
+            .chain(self.secret.keys())
+            .map(String::as_str)
+    }
+
+    /// Keep only the options named in `names`.
+    pub fn retain(&mut self, names: &[&str]) {
+        self.plain.retain(|k, _| names.contains(&k.as_str()));
+        self.secret.retain(|k, _| names.contains(&k.as_str()));
+    }
+}
+
+/// Everything the options resolve to: the plugin's options and the session's.
+#[derive(Debug, Clone, Default)]
+pub struct ResolvedConfig {
+    /// The named auth system (`--os-auth-type`), if any.
+    pub auth_type: Option<String>,
+    /// The plugin options (auth_url, username, ...).
+    pub auth: AuthOptions,
+    /// The cloud of clouds.yaml used, if any.
+    pub cloud: Option<String>,
+    /// The region.
+    pub region_name: Option<String>,
+    /// The interface (default public).
+    pub interface: Interface,
+    /// A CA bundle path.
+    pub cacert: Option<String>,
+    /// A client certificate path.
+    pub cert: Option<String>,
+    /// A client key path.
+    pub key: Option<String>,
+    /// TLS verification off (`--insecure`, or `verify: false` in clouds.yaml).
+    pub insecure: bool,
+}
+
+type EnvFn = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+/// Resolves options from flags, the environment and clouds.yaml.
+///
+/// ```
+/// use apiclient_auth::options::ConfigLoader;
+/// use std::collections::BTreeMap;
+///
+/// let env = BTreeMap::from([
+///     ("OS_AUTH_URL".to_string(), "http://env/v3".to_string()),
+///     ("OS_USERNAME".to_string(), "alice".to_string()),
+/// ]);
+/// let loader = ConfigLoader::new().with_env_map(env).with_search_dirs(vec![]);
+/// let flags = BTreeMap::from([("username".to_string(), "bob".to_string())]);
+/// let cfg = loader.resolve(&flags).unwrap();
+/// assert_eq!(cfg.auth.get("auth_url"), Some("http://env/v3"));
+/// assert_eq!(cfg.auth.get("username"), Some("bob")); // the flag wins
+/// ```
+pub struct ConfigLoader {
+    env: Box<EnvFn>,
+    search_dirs: Vec<std::path::PathBuf>,
+}
+
+impl Default for ConfigLoader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for ConfigLoader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigLoader")
+            .field("search_dirs", &self.search_dirs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConfigLoader {
+    /// The process environment and the standard clouds.yaml locations
+    /// (`.`, `~/.config/openstack`, `/etc/openstack`).
+    pub fn new() -> Self {
+        ConfigLoader {
+            env: Box::new(|k| std::env::var(k).ok()),
+            search_dirs: clouds::default_search_dirs(),
+        }
+    }
+
+    /// Use this function as the environment.
+    pub fn with_env(
+        mut self,
+        env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.env = Box::new(env);
+        self
+    }
+
+    /// Use this map as the environment.
+    pub fn with_env_map(self, env: BTreeMap<String, String>) -> Self {
+        self.with_env(move |k| env.get(k).cloned())
+    }
+
+    /// Search these directories for clouds.yaml and secure.yaml.
+    pub fn with_search_dirs(mut self, dirs: Vec<std::path::PathBuf>) -> Self {
+        self.search_dirs = dirs;
+        self
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        (self.env)(&format!("OS_{}", name.to_ascii_uppercase())).filter(|v| !v.is_empty())
+    }
+
+    /// Resolve options. `flags` maps option names (canonical or alias, e.g.
+    /// `tenant_name`) to command-line values.
+    pub fn resolve(&self, flags: &BTreeMap<String, String>) -> Result<ResolvedConfig, Error> {
+        self.resolve_with(flags, &[])
+    }
+
+    /// Like [`resolve`](Self::resolve), also looking up `extra` option names
+    /// (options of plugins registered by other crates).
+    pub fn resolve_with(
+        &self,
+        flags: &BTreeMap<String, String>,
+        extra: &[OptionSpec],
+    ) -> Result<ResolvedConfig, Error> {
+        let flag = |spec: &OptionSpec| -> Option<String> {
+            std::iter::once(spec.name)
+                .chain(spec.aliases.iter().copied())
+                .find_map(|n| flags.get(n).filter(|v| !v.is_empty()).cloned())
+        };
+        let env = |spec: &OptionSpec| -> Option<String> {
+            std::iter::once(spec.name)
+                .chain(spec.aliases.iter().copied())
+                .find_map(|n| self.env(n))
+        };
+        let cloud_name = find_spec("cloud").and_then(|s| flag(s).or_else(|| env(s)));
+        let cloud: Option<CloudConfig> = match &cloud_name {
+            Some(name) => Some(clouds::load_cloud(
+                &self.search_dirs,
+                (self.env)("OS_CLIENT_CONFIG_FILE"),
+                name,
+            )?),
+            None => None,
+        };
+        let pick = |spec: &OptionSpec| -> Option<String> {
+            flag(spec)
+                .or_else(|| env(spec))
+                .or_else(|| cloud.as_ref().and_then(|c| c.get(spec.name)))
+        };
+
+        let mut cfg = ResolvedConfig {
+            cloud: cloud_name,
+            ..Default::default()
+        };
+        for spec in COMMON_OPTIONS.iter().chain(PLUGIN_OPTIONS).chain(extra) {
+            if let Some(v) = pick(spec) {
+                if spec.name == "auth_type" {
+                    cfg.auth_type = Some(v);
+                } else {
+                    cfg.auth.set(spec.name, v);
+                }
+            }
+        }
+        let session = |name: &str| find_spec(name).and_then(pick);
+        cfg.region_name = session("region_name");
+        if let Some(i) = session("interface") {
+            cfg.interface = i.parse()?;
+        }
+        cfg.cacert = session("cacert");
+        cfg.cert = session("cert");
+        cfg.key = session("key");
+        cfg.insecure = flags.get("insecure").is_some_and(|v| truthy(v))
+            || self.env("insecure").is_some_and(|v| truthy(&v))
+            || cloud.as_ref().is_some_and(|c| c.verify == Some(false));
+        Ok(cfg)
+    }
+}
+
+fn truthy(v: &str) -> bool {
+    matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_are_canonicalised_and_empty_is_missing() {
+        let mut o = AuthOptions::new();
+        o.set("tenant_name", "demo");
+        assert_eq!(o.get("project_name"), Some("demo"));
+        o.set("project_name", "");
+        assert!(!o.has("tenant_name"));
+        o.set("password", "pw");
+        assert_eq!(o.get("password"), None, "secrets are not plain");
+        assert_eq!(o.expose("password"), Some("pw"));
+        assert_eq!(format!("{o:?}"), r#"{"password": "***"}"#);
+    }
+}

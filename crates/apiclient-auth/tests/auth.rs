@@ -1,0 +1,743 @@
+//! apiclient-auth: option sources and precedence, the registry, every
+//! plugin's request body against Keystone's, catalog selection on the real
+//! two-region catalog, and no secret in any Debug print.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use apiclient_auth::catalog::{EndpointFilter, Interface, ServiceCatalog};
+use apiclient_auth::transport::FnTransport;
+use apiclient_auth::{
+    AccessInfo, AuthArgs, AuthOptions, AuthPlugin, ConfigLoader, ExposeSecret, KeystonePlugin,
+    PluginRegistry, SecretString,
+};
+use apiclient_errors::{AuthorizationFailure, EndpointError, Error};
+use bytes::Bytes;
+use clap::{Args, Command, FromArgMatches};
+use serde_json::Value;
+
+const KS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/keystone");
+const V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/v2");
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{KS}/{name}")).unwrap()
+}
+
+fn sample_json(name: &str) -> Value {
+    serde_json::from_slice(&sample(name)).unwrap()
+}
+
+fn env(pairs: &[(&str, &str)]) -> ConfigLoader {
+    let map: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    ConfigLoader::new()
+        .with_env_map(map)
+        .with_search_dirs(vec![])
+}
+
+fn flags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+// ---------------------------------------------------------------- options
+
+#[test]
+fn flag_beats_env_beats_clouds_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("clouds.yaml"),
+        "clouds:\n  mycloud:\n    auth_type: v3password\n    region_name: RegionTwo\n    interface: internal\n    verify: false\n    cacert: /ca.pem\n    auth:\n      auth_url: http://yaml/v3\n      username: yaml-user\n      project_name: yaml-project\n      user_domain_name: YamlDomain\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("secure.yaml"),
+        "clouds:\n  mycloud:\n    auth:\n      password: yaml-secret\n",
+    )
+    .unwrap();
+    let loader = ConfigLoader::new()
+        .with_env_map(BTreeMap::from([
+            ("OS_CLOUD".into(), "mycloud".into()),
+            ("OS_USERNAME".into(), "env-user".into()),
+            ("OS_PROJECT_NAME".into(), "env-project".into()),
+        ]))
+        .with_search_dirs(vec![dir.path().to_path_buf()]);
+    let cfg = loader
+        .resolve(&flags(&[("project_name", "flag-project")]))
+        .unwrap();
+    assert_eq!(cfg.cloud.as_deref(), Some("mycloud"));
+    assert_eq!(
+        cfg.auth.get("project_name"),
+        Some("flag-project"),
+        "flag > env"
+    );
+    assert_eq!(
+        cfg.auth.get("username"),
+        Some("env-user"),
+        "env > clouds.yaml"
+    );
+    assert_eq!(
+        cfg.auth.get("auth_url"),
+        Some("http://yaml/v3"),
+        "clouds.yaml"
+    );
+    assert_eq!(cfg.auth.get("user_domain_name"), Some("YamlDomain"));
+    assert_eq!(
+        cfg.auth.expose("password"),
+        Some("yaml-secret"),
+        "secure.yaml merged"
+    );
+    assert_eq!(cfg.auth_type.as_deref(), Some("v3password"));
+    assert_eq!(cfg.region_name.as_deref(), Some("RegionTwo"));
+    assert_eq!(cfg.interface, Interface::Internal);
+    assert_eq!(cfg.cacert.as_deref(), Some("/ca.pem"));
+    assert!(cfg.insecure, "verify: false");
+    assert!(!format!("{cfg:?}").contains("yaml-secret"));
+}
+
+#[test]
+fn os_cloud_flag_selects_the_cloud_and_unknown_cloud_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("clouds.yaml"),
+        "clouds:\n  a:\n    auth:\n      auth_url: http://a/v3\n",
+    )
+    .unwrap();
+    let loader = env(&[]).with_search_dirs(vec![dir.path().to_path_buf()]);
+    let cfg = loader.resolve(&flags(&[("cloud", "a")])).unwrap();
+    assert_eq!(cfg.auth.get("auth_url"), Some("http://a/v3"));
+    let err = loader.resolve(&flags(&[("cloud", "b")])).unwrap_err();
+    assert!(err.to_string().contains("cloud 'b' not found"), "{err}");
+
+    let none = env(&[("OS_CLOUD", "x")]);
+    let err = none.resolve(&BTreeMap::new()).unwrap_err();
+    assert!(err.to_string().contains("no clouds.yaml found"), "{err}");
+}
+
+#[test]
+fn bad_yaml_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("clouds.yaml"),
+        "clouds: [unterminated\n  password: hunter2",
+    )
+    .unwrap();
+    let loader = env(&[("OS_CLOUD", "a")]).with_search_dirs(vec![dir.path().to_path_buf()]);
+    let err = loader.resolve(&BTreeMap::new()).unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    assert!(!err.to_string().contains("hunter2"));
+}
+
+#[test]
+fn env_aliases_and_empty_values() {
+    let cfg = env(&[
+        ("OS_TENANT_NAME", "t"),
+        ("OS_AUTH_SYSTEM", "v3password"),
+        ("OS_ENDPOINT_TYPE", "adminURL"),
+        ("OS_PASSWORD", ""),
+        ("OS_INSECURE", "true"),
+    ])
+    .resolve(&BTreeMap::new())
+    .unwrap();
+    assert_eq!(cfg.auth.get("project_name"), Some("t"));
+    assert_eq!(cfg.auth_type.as_deref(), Some("v3password"));
+    assert_eq!(cfg.interface, Interface::Admin);
+    assert!(!cfg.auth.has("password"), "empty counts as missing");
+    assert!(cfg.insecure);
+}
+
+#[test]
+fn clap_accepts_both_spellings_and_aliases() {
+    let cmd = AuthArgs::augment_args(Command::new("t"));
+    let m = cmd
+        .try_get_matches_from([
+            "t",
+            "--os-auth-url",
+            "http://k/v3",
+            "--os_user_domain_name",
+            "D",
+            "--os-tenant-name",
+            "p",
+            "--os-auth-system",
+            "v3password",
+            "--os-endpoint-type",
+            "internal",
+            "--os-password",
+            "pw",
+            "--insecure",
+        ])
+        .unwrap();
+    let args = AuthArgs::from_arg_matches(&m).unwrap();
+    assert_eq!(args.flags["auth_url"], "http://k/v3");
+    assert_eq!(args.flags["user_domain_name"], "D");
+    assert_eq!(args.flags["project_name"], "p");
+    assert_eq!(args.flags["auth_type"], "v3password");
+    assert_eq!(args.flags["interface"], "internal");
+    assert!(args.insecure);
+    assert!(!format!("{args:?}").contains("pw\""));
+    let cfg = args
+        .resolve(&env(&[("OS_AUTH_URL", "http://env/v3")]))
+        .unwrap();
+    assert_eq!(cfg.auth.get("auth_url"), Some("http://k/v3"));
+    assert!(cfg.insecure);
+
+    let help = AuthArgs::augment_args(Command::new("t"))
+        .render_long_help()
+        .to_string();
+    for needle in [
+        "--os-user-domain-name",
+        "env[OS_USER_DOMAIN_NAME]",
+        "--os-application-credential-secret",
+        "--os-cloud",
+    ] {
+        assert!(help.contains(needle), "help lacks {needle}");
+    }
+}
+
+// ---------------------------------------------------------------- registry
+
+#[test]
+fn registry_names_and_unknown() {
+    let r = PluginRegistry::default();
+    let names: Vec<_> = r.names().collect();
+    assert_eq!(
+        names,
+        [
+            "admin_token",
+            "none",
+            "password",
+            "token",
+            "v2password",
+            "v3applicationcredential",
+            "v3password",
+            "v3token"
+        ]
+    );
+    let err = r.load_plugin("kerberos").unwrap_err();
+    assert_eq!(err.to_string(), "AuthSystemNotFound: 'kerberos'");
+    let opts = r.discover_auth_systems();
+    assert!(
+        opts["v3applicationcredential"]
+            .iter()
+            .any(|s| s.name == "application_credential_secret")
+    );
+}
+
+#[test]
+fn alphabetical_guessing() {
+    let r = PluginRegistry::default();
+    let guess = |o: AuthOptions| {
+        r.load_plugin_from_options(None, &o)
+            .map(|p| p.auth_system().to_string())
+    };
+    assert_eq!(
+        guess(
+            AuthOptions::new()
+                .with("endpoint", "http://e")
+                .with("token", "t")
+        )
+        .unwrap(),
+        "admin_token"
+    );
+    assert_eq!(
+        guess(AuthOptions::new().with("endpoint", "http://e")).unwrap(),
+        "none"
+    );
+    assert_eq!(
+        guess(
+            AuthOptions::new()
+                .with("auth_url", "http://k")
+                .with("username", "u")
+                .with("password", "p")
+        )
+        .unwrap(),
+        "password"
+    );
+    assert_eq!(
+        guess(
+            AuthOptions::new()
+                .with("auth_url", "http://k")
+                .with("token", "t")
+        )
+        .unwrap(),
+        "token"
+    );
+    assert_eq!(
+        guess(
+            AuthOptions::new()
+                .with("auth_url", "http://k")
+                .with("application_credential_id", "i")
+                .with("application_credential_secret", "s")
+        )
+        .unwrap(),
+        "v3applicationcredential"
+    );
+    let err = guess(AuthOptions::new().with("username", "u")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Authentication failed. Missing options: auth_system"
+    );
+}
+
+#[test]
+fn named_system_reports_missing_options_in_declaration_order() {
+    let r = PluginRegistry::default();
+    let err = r
+        .load_plugin_from_options(
+            Some("v3password"),
+            &AuthOptions::new().with("username", "u"),
+        )
+        .unwrap_err();
+    match err {
+        Error::Authorization(AuthorizationFailure::OptionsMissing { opt_names }) => {
+            assert_eq!(opt_names, ["auth_url", "password"])
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = r
+        .load_plugin_from_options(
+            Some("v3applicationcredential"),
+            &AuthOptions::new().with("application_credential_name", "n"),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Authentication failed. Missing options: auth_url, username, application_credential_secret"
+    );
+    let err = r
+        .load_plugin_from_options(Some("admin_token"), &AuthOptions::new().with("token", ""))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Authentication failed. Missing options: endpoint, token"
+    );
+}
+
+// ---------------------------------------------------------------- request bodies
+
+fn plugin(name: &str, opts: &[(&str, &str)]) -> KeystonePlugin {
+    opts.iter()
+        .fold(KeystonePlugin::new(name).unwrap(), |p, (k, v)| {
+            p.with(k, *v)
+        })
+}
+
+#[test]
+fn password_body_matches_keystones() {
+    let p = plugin(
+        "v3password",
+        &[
+            ("auth_url", "http://127.0.0.1:5000/v3"),
+            ("username", "admin"),
+            ("user_domain_name", "Default"),
+            ("password", "secret"),
+            ("project_name", "admin"),
+            ("project_domain_name", "Default"),
+        ],
+    );
+    assert_eq!(
+        p.request_body(false).unwrap(),
+        sample_json("auth-request-password-project.json")
+    );
+    // and byte-for-byte, since both are compact JSON in the same field order
+    assert_eq!(
+        serde_json::to_vec(&p.request_body(false).unwrap()).unwrap(),
+        sample("auth-request-password-project.json").trim_ascii()
+    );
+}
+
+#[test]
+fn appcred_bodies_match_keystones() {
+    let expected = sample_json("auth-request-appcred-id.json");
+    let id = expected
+        .pointer("/auth/identity/application_credential/id")
+        .unwrap()
+        .as_str()
+        .unwrap();
+    let p = plugin(
+        "v3applicationcredential",
+        &[
+            ("auth_url", "http://k/v3"),
+            ("application_credential_id", id),
+            ("application_credential_secret", "appcredsecret"),
+        ],
+    );
+    assert_eq!(p.request_body(false).unwrap(), expected);
+
+    let p = plugin(
+        "v3applicationcredential",
+        &[
+            ("auth_url", "http://k/v3"),
+            ("application_credential_name", "ci-test"),
+            ("username", "demo"),
+            ("user_domain_name", "Default"),
+            ("application_credential_secret", "appcredsecret"),
+            ("project_name", "ignored: app creds are pre-scoped"),
+        ],
+    );
+    assert_eq!(
+        p.request_body(false).unwrap(),
+        sample_json("auth-request-appcred-name.json")
+    );
+}
+
+#[test]
+fn scopes_and_token_bodies() {
+    let base = [
+        ("auth_url", "http://k/v3"),
+        ("user_id", "uid"),
+        ("password", "pw"),
+    ];
+    let body = |extra: &[(&str, &str)]| {
+        let mut o = base.to_vec();
+        o.extend_from_slice(extra);
+        plugin("v3password", &o).request_body(false)
+    };
+    assert_eq!(body(&[]).unwrap()["auth"].get("scope"), None, "unscoped");
+    assert_eq!(
+        body(&[]).unwrap()["auth"]["identity"]["password"]["user"],
+        serde_json::json!({"id": "uid", "password": "pw"})
+    );
+    assert_eq!(
+        body(&[("project_id", "p1")]).unwrap()["auth"]["scope"],
+        serde_json::json!({"project": {"id": "p1"}})
+    );
+    assert_eq!(
+        body(&[("project_name", "p"), ("project_domain_id", "d1")]).unwrap()["auth"]["scope"],
+        serde_json::json!({"project": {"name": "p", "domain": {"id": "d1"}}})
+    );
+    assert_eq!(
+        body(&[("project_name", "p")]).unwrap()["auth"]["scope"],
+        serde_json::json!({"project": {"name": "p", "domain": {"id": "default"}}}),
+        "default domain"
+    );
+    assert_eq!(
+        body(&[("domain_name", "Default")]).unwrap()["auth"]["scope"],
+        serde_json::json!({"domain": {"name": "Default"}})
+    );
+    assert_eq!(
+        body(&[("system_scope", "all")]).unwrap()["auth"]["scope"],
+        serde_json::json!({"system": {"all": true}})
+    );
+    assert!(matches!(
+        body(&[("project_id", "p"), ("domain_id", "d")]),
+        Err(Error::Validation(_))
+    ));
+
+    let t = plugin(
+        "v3token",
+        &[
+            ("auth_url", "http://k/v3"),
+            ("token", "gAAAA"),
+            ("project_id", "p2"),
+        ],
+    );
+    assert_eq!(
+        t.request_body(false).unwrap(),
+        serde_json::json!({"auth": {"identity": {"methods": ["token"], "token": {"id": "gAAAA"}}, "scope": {"project": {"id": "p2"}}}})
+    );
+    let v2 = plugin(
+        "v2password",
+        &[
+            ("auth_url", "http://k/v2.0"),
+            ("username", "u"),
+            ("password", "p"),
+            ("project_name", "demo"),
+        ],
+    );
+    assert_eq!(
+        v2.request_body(true).unwrap(),
+        serde_json::json!({"auth": {"passwordCredentials": {"username": "u", "password": "p"}, "tenantName": "demo"}})
+    );
+}
+
+#[test]
+fn no_plugin_debug_shows_a_secret() {
+    let secrets = [
+        ("password", "pw-SECRET-1"),
+        ("token", "tok-SECRET-2"),
+        ("application_credential_secret", "ac-SECRET-3"),
+    ];
+    for name in PluginRegistry::default().names() {
+        let mut p = PluginRegistry::default().load_plugin(name).unwrap();
+        let mut opts = AuthOptions::new()
+            .with("auth_url", "http://k/v3")
+            .with("endpoint", "http://e");
+        for (k, v) in secrets {
+            opts.set(k, v);
+        }
+        p.parse_opts(&opts);
+        let shown = format!("{p:?} {:?} {opts:?}", p.opts());
+        assert!(!shown.contains("SECRET"), "{name}: {shown}");
+        assert!(!p.cache_key().contains("SECRET"), "{name}");
+    }
+}
+
+// ---------------------------------------------------------------- authenticate over a transport
+
+type Seen = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
+
+fn keystone_transport(seen: Seen) -> apiclient_auth::transport::SharedTransport {
+    Arc::new(FnTransport::new(move |req: http::Request<Bytes>| {
+        seen.lock().unwrap().push((
+            req.method().to_string(),
+            req.uri().to_string(),
+            req.body().to_vec(),
+        ));
+        let resp = match (req.method().as_str(), req.uri().path()) {
+            ("GET", "/" | "/identity/") => http::Response::builder()
+                .status(300)
+                .body(Bytes::from(sample("version-root.json"))),
+            ("POST", "/v3/auth/tokens") => http::Response::builder()
+                .status(201)
+                .header("x-subject-token", "gAAAAA-subject")
+                .header("content-type", "application/json")
+                .body(Bytes::from(sample("token-multi-catalog.json"))),
+            ("POST", "/v2.0/tokens") => http::Response::builder().status(200).body(Bytes::from(
+                std::fs::read(format!("{V2}/token-v2.json")).unwrap(),
+            )),
+            ("POST", "/bad/v3/auth/tokens") => http::Response::builder()
+                .status(401)
+                .header("content-type", "application/json")
+                .header("x-openstack-request-id", "req-401")
+                .body(Bytes::from(sample("error-401-wrong-password.json"))),
+            _ => http::Response::builder().status(404).body(Bytes::new()),
+        };
+        std::future::ready(Ok(resp.unwrap()))
+    }))
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn generic_password_discovers_v3_on_an_unversioned_url() {
+    for url in ["http://127.0.0.1:5000", "http://127.0.0.1:5000/"] {
+        let seen = Seen::default();
+        let p = plugin(
+            "password",
+            &[
+                ("auth_url", url),
+                ("username", "admin"),
+                ("password", "secret"),
+                ("project_name", "admin"),
+            ],
+        );
+        let access = rt()
+            .block_on(p.authenticate(keystone_transport(seen.clone())))
+            .unwrap();
+        let calls = seen.lock().unwrap();
+        assert_eq!(calls[0].0, "GET");
+        assert_eq!(calls[1].1, "http://127.0.0.1:5000/v3/auth/tokens");
+        assert_eq!(access.token().expose_secret(), "gAAAAA-subject");
+        assert_eq!(
+            access.project_id(),
+            Some("b04429d733ff4bb9bddfa248b3223ac0")
+        );
+        assert!(access.expires_at.is_some());
+    }
+}
+
+#[test]
+fn v2_password_uses_the_legacy_api_and_catalog() {
+    let seen = Seen::default();
+    let p = plugin(
+        "password",
+        &[
+            ("auth_url", "http://k/v2.0"),
+            ("username", "u"),
+            ("password", "p"),
+            ("project_name", "demo"),
+        ],
+    );
+    let access = rt()
+        .block_on(p.authenticate(keystone_transport(seen.clone())))
+        .unwrap();
+    assert_eq!(seen.lock().unwrap()[0].1, "http://k/v2.0/tokens");
+    assert_eq!(access.token().expose_secret(), "v2-token-id-aaaabbbb");
+    assert_eq!(
+        access.project_id(),
+        Some("fc394f2ab2df4114bde39905f800dc57")
+    );
+    let url = |t: &str, i| {
+        access
+            .catalog
+            .url_for(&EndpointFilter::new(t).interface(i))
+            .unwrap()
+    };
+    assert_eq!(
+        url("compute", Interface::Public),
+        "http://public:8774/v2/fc39"
+    );
+    assert_eq!(
+        url("compute", Interface::Internal),
+        "http://10.0.0.2:8774/v2/fc39"
+    );
+    assert_eq!(
+        url("block-storage", Interface::Admin),
+        "http://a:8776/v2/fc39",
+        "alias volumev2"
+    );
+}
+
+#[test]
+fn v3_plugin_rejects_a_v2_url_and_401_is_typed() {
+    let seen = Seen::default();
+    let p = plugin(
+        "v3password",
+        &[
+            ("auth_url", "http://k/v2.0"),
+            ("user_id", "u"),
+            ("password", "p"),
+        ],
+    );
+    assert!(matches!(
+        rt().block_on(p.authenticate(keystone_transport(seen.clone()))),
+        Err(Error::Validation(_))
+    ));
+    let p = plugin(
+        "v3password",
+        &[
+            ("auth_url", "http://k/bad/v3"),
+            ("user_id", "u"),
+            ("password", "wrong"),
+        ],
+    );
+    let err = rt()
+        .block_on(p.authenticate(keystone_transport(seen)))
+        .unwrap_err();
+    assert!(err.is_unauthorized());
+    assert_eq!(err.request_id(), Some("req-401"));
+    assert!(!err.to_string().contains("wrong"));
+}
+
+#[test]
+fn admin_token_and_none_need_no_keystone() {
+    let seen = Seen::default();
+    let p = plugin(
+        "admin_token",
+        &[("endpoint", "http://svc/v1"), ("token", "ADMIN")],
+    );
+    let access = rt()
+        .block_on(p.authenticate(keystone_transport(seen.clone())))
+        .unwrap();
+    let (tok, ep) = p
+        .token_and_endpoint(&access, &EndpointFilter::new("anything"))
+        .unwrap();
+    assert_eq!(
+        (tok.expose_secret(), ep.as_str()),
+        ("ADMIN", "http://svc/v1")
+    );
+    let p = plugin("none", &[("endpoint", "http://svc/v1")]);
+    let access = rt()
+        .block_on(p.authenticate(keystone_transport(seen.clone())))
+        .unwrap();
+    assert_eq!(access.token().expose_secret(), "");
+    assert!(seen.lock().unwrap().is_empty(), "no request was sent");
+}
+
+// ---------------------------------------------------------------- catalog
+
+fn multi() -> AccessInfo {
+    AccessInfo::from_v3(SecretString::from("t"), &sample("token-multi-catalog.json")).unwrap()
+}
+
+#[test]
+fn catalog_selection_on_the_real_two_region_catalog() {
+    let a = multi();
+    let cat = &a.catalog;
+    let url = |f: EndpointFilter| cat.url_for(&f);
+    // compute exists in two regions: without a region it is ambiguous
+    match url(EndpointFilter::new("compute")) {
+        Err(EndpointError::Ambiguous { endpoints }) => {
+            assert_eq!(
+                endpoints,
+                ["http://127.0.0.1:8774/v2.1", "http://127.0.0.1:18774/v2.1"]
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        url(EndpointFilter::new("compute").region(Some("RegionOne"))).unwrap(),
+        "http://127.0.0.1:8774/v2.1"
+    );
+    assert_eq!(
+        url(EndpointFilter::new("compute")
+            .region(Some("RegionTwo"))
+            .interface("internalURL".parse().unwrap()))
+        .unwrap(),
+        "http://127.0.0.2:18774/v2.1"
+    );
+    assert_eq!(
+        url(EndpointFilter::new("compute")
+            .region(Some("RegionOne"))
+            .interface(Interface::Admin))
+        .unwrap(),
+        "http://127.0.0.3:8774/v2.1"
+    );
+    // $(project_id)s substituted by Keystone; found through the volumev3 alias
+    let pid = a.project_id().unwrap();
+    assert_eq!(
+        url(EndpointFilter::new("volumev3")).unwrap(),
+        format!("http://127.0.0.1:8776/v3/{pid}")
+    );
+    assert_eq!(
+        url(EndpointFilter::new("object-store")).unwrap(),
+        format!("http://127.0.0.1:8080/v1/AUTH_{pid}")
+    );
+    // region filtering is applied
+    let err = url(EndpointFilter::new("object-store").region(Some("RegionOne"))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "No endpoint found for service type 'object-store' with interface 'public' in region 'RegionOne'"
+    );
+    assert!(url(EndpointFilter::new("image").service_name(Some("glance"))).is_ok());
+    assert!(url(EndpointFilter::new("image").service_name(Some("other"))).is_err());
+    // identity has three interfaces at the same URL
+    assert_eq!(
+        url(EndpointFilter::new("identity")).unwrap(),
+        "http://127.0.0.1:5000/v3/"
+    );
+}
+
+#[test]
+fn auth_catalog_document_parses_the_same() {
+    let doc = sample_json("auth-catalog-multi.json");
+    let cat = ServiceCatalog::from_v3(&doc["catalog"]);
+    assert_eq!(cat, multi().catalog);
+    assert_eq!(cat.services().len(), 6);
+}
+
+#[test]
+fn every_token_sample_parses_with_its_scope() {
+    use apiclient_auth::Scope;
+    let scope = |f: &str| {
+        AccessInfo::from_v3(SecretString::from("t"), &sample(f))
+            .unwrap()
+            .scope
+    };
+    assert!(matches!(scope("token-unscoped.json"), Scope::Unscoped));
+    assert!(matches!(scope("token-system-scoped.json"), Scope::System));
+    assert!(matches!(
+        scope("token-domain-scoped.json"),
+        Scope::Domain { .. }
+    ));
+    assert!(matches!(
+        scope("token-appcred-id.json"),
+        Scope::Project { .. }
+    ));
+    let a = AccessInfo::from_v3(SecretString::from("t"), &sample("token-nocatalog.json")).unwrap();
+    assert!(a.catalog.is_empty());
+    let a =
+        AccessInfo::from_v3(SecretString::from("t"), &sample("token-appcred-name.json")).unwrap();
+    assert_eq!(a.methods, ["application_credential"]);
+}
