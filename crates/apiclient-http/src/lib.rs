@@ -1,1 +1,56 @@
-//! apiclient-http (work in progress).
+//! The HTTP client of apiclient-rs: a tower stack over hyper-util and rustls.
+//!
+//! ```text
+//! HttpClient (Clone, Send + Sync; one connection pool, one token state)
+//!  └ Retry      429/503 and connect errors: bounded backoff with jitter, Retry-After
+//!    └ Auth     (token, endpoint) from the shared state; proactive refresh; 401 → one re-auth + replay
+//!      └ Defaults   User-Agent, Accept, Forwarded
+//!        └ CurlLog  `REQ: curl -g -i ...` at DEBUG, redacted
+//!          └ Timing one record per attempt
+//!            └ HyperTransport: hyper-util pooled client, rustls, timeouts, size limit
+//! ```
+//!
+//! Every layer is exported from [`layers`]; [`HttpClientBuilder::map_stack`]
+//! and [`HttpClientBuilder::map_transport`] insert your own tower layers.
+//!
+//! ```
+//! use apiclient_auth::{KeystonePlugin, AuthPlugin};
+//! use apiclient_http::{HttpClient, HttpService, ApiRequest};
+//! use bytes::Bytes;
+//! use tower::service_fn;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! // A stand-in service, so this example needs no network.
+//! let fake = HttpService::new(service_fn(|req: http::Request<Bytes>| async move {
+//!     assert_eq!(req.uri().to_string(), "http://nova/v2.1/servers");
+//!     assert!(req.headers()["x-auth-token"].is_sensitive());
+//!     Ok(http::Response::builder()
+//!         .header("content-type", "application/json")
+//!         .header("x-openstack-request-id", "req-1")
+//!         .body(Bytes::from_static(br#"{"servers": []}"#))
+//!         .unwrap())
+//! }));
+//! let plugin = KeystonePlugin::new("admin_token").unwrap()
+//!     .with("endpoint", "http://nova/v2.1")
+//!     .with("token", "s3cret-token");
+//! let http = HttpClient::builder(Box::new(plugin)).base_transport(fake).build().unwrap();
+//! let compute = http.service_client("compute");
+//! let body: serde_json::Value = compute.get("/servers").await.unwrap().json().unwrap();
+//! assert_eq!(body["servers"], serde_json::json!([]));
+//! assert_eq!(http.last_request_id().as_deref(), Some("req-1"));
+//! assert!(http.client("compute").is_some());
+//! # });
+//! ```
+#![warn(missing_docs)]
+
+mod client;
+pub mod layers;
+pub mod token;
+pub mod transport;
+
+pub use client::{
+    ApiRequest, ApiResponse, HttpClient, HttpClientBuilder, HttpService, ServiceClient,
+};
+pub use layers::retry::RetryPolicy;
+pub use layers::timing::{Timing, Timings};
+pub use transport::{TlsConfig, TransportConfig};

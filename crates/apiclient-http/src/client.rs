@@ -1,0 +1,736 @@
+//! `HttpClient`: the assembled stack, service clients, requests and responses.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use apiclient_auth::transport::{BoxFuture as AuthFuture, SharedTransport, Transport};
+use apiclient_auth::{
+    AccessInfo, AuthPlugin, EndpointFilter, Interface, PluginRegistry, ResolvedConfig,
+};
+use apiclient_errors::{BoxError, ConnectionError, ConnectionErrorKind, Error, from_response};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower::util::BoxCloneSyncService;
+use tower::{ServiceBuilder, ServiceExt};
+
+use crate::layers::auth::{AuthLayer, Target};
+use crate::layers::curl_log::CurlLogLayer;
+use crate::layers::defaults::{DEFAULT_USER_AGENT, DefaultsLayer};
+use crate::layers::retry::{RetryLayer, RetryPolicy};
+use crate::layers::timing::{Timing, TimingLayer, Timings};
+use crate::token::{Clock, TokenState};
+use crate::transport::{HyperTransport, TlsConfig, TransportConfig};
+
+/// The type-erased stack: buffered request in, buffered response out.
+pub type HttpService = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, BoxError>;
+
+type Wrap = Box<dyn FnOnce(HttpService) -> HttpService + Send>;
+
+/// Builds an [`HttpClient`].
+pub struct HttpClientBuilder {
+    plugin: Box<dyn AuthPlugin>,
+    transport: TransportConfig,
+    user_agent: String,
+    original_ip: Option<String>,
+    timings: bool,
+    retry: RetryPolicy,
+    skew: Duration,
+    clock: Clock,
+    region: Option<String>,
+    interface: Interface,
+    inner_layers: Vec<Wrap>,
+    outer_layers: Vec<Wrap>,
+    base_transport: Option<HttpService>,
+}
+
+impl std::fmt::Debug for HttpClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClientBuilder")
+            .field("plugin", &self.plugin)
+            .field("user_agent", &self.user_agent)
+            .field("region", &self.region)
+            .field("interface", &self.interface)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClientBuilder {
+    /// A builder for `plugin` with the defaults: 10 s connect timeout, 60 s
+    /// request timeout, 64 MiB response limit, TLS verification on,
+    /// [`RetryPolicy::default`], token refresh 120 s before expiry, timings off.
+    pub fn new(plugin: Box<dyn AuthPlugin>) -> Self {
+        HttpClientBuilder {
+            plugin,
+            transport: TransportConfig::default(),
+            user_agent: DEFAULT_USER_AGENT.to_string(),
+            original_ip: None,
+            timings: false,
+            retry: RetryPolicy::default(),
+            skew: Duration::from_secs(120),
+            clock: Arc::new(time::OffsetDateTime::now_utc),
+            region: None,
+            interface: Interface::Public,
+            inner_layers: Vec::new(),
+            outer_layers: Vec::new(),
+            base_transport: None,
+        }
+    }
+
+    /// A builder from resolved options: the plugin they select, their region,
+    /// interface and TLS settings.
+    pub fn from_config(config: &ResolvedConfig, registry: &PluginRegistry) -> Result<Self, Error> {
+        let mut b = Self::new(config.load_plugin(registry)?);
+        b.region = config.region_name.clone();
+        b.interface = config.interface;
+        b.transport.tls = TlsConfig {
+            cacert: config.cacert.as_ref().map(Into::into),
+            cert: config.cert.as_ref().map(Into::into),
+            key: config.key.as_ref().map(Into::into),
+            insecure: config.insecure,
+        };
+        Ok(b)
+    }
+
+    /// Replace the User-Agent (default `apiclient-rs/<version>`).
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = ua.into();
+        self
+    }
+
+    /// Prepend an application's `name/version` to the User-Agent, as keystoneauth does.
+    pub fn app_name(mut self, name: &str, version: &str) -> Self {
+        self.user_agent = format!("{name}/{version} {}", self.user_agent);
+        self
+    }
+
+    /// Send `Forwarded: for=<ip>;by=<user agent>`.
+    pub fn original_ip(mut self, ip: impl Into<String>) -> Self {
+        self.original_ip = Some(ip.into());
+        self
+    }
+
+    /// Total time for one attempt.
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.transport.timeout = t;
+        self
+    }
+
+    /// Time to establish a connection.
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.transport.connect_timeout = t;
+        self
+    }
+
+    /// The largest response body accepted.
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.transport.max_response_bytes = n;
+        self
+    }
+
+    /// TLS settings.
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.transport.tls = tls;
+        self
+    }
+
+    /// Record timings from the start.
+    pub fn timings(mut self, on: bool) -> Self {
+        self.timings = on;
+        self
+    }
+
+    /// The retry policy.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Refresh a token this long before it expires (default 120 s).
+    pub fn token_refresh_skew(mut self, skew: Duration) -> Self {
+        self.skew = skew;
+        self
+    }
+
+    /// The clock used for expiry decisions (tests).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The default region of service clients.
+    pub fn region_name(mut self, region: Option<String>) -> Self {
+        self.region = region;
+        self
+    }
+
+    /// The default interface of service clients.
+    pub fn interface(mut self, interface: Interface) -> Self {
+        self.interface = interface;
+        self
+    }
+
+    /// Wrap the transport (inside timing and logging): e.g. a tower-http layer.
+    pub fn map_transport(
+        mut self,
+        f: impl FnOnce(HttpService) -> HttpService + Send + 'static,
+    ) -> Self {
+        self.inner_layers.push(Box::new(f));
+        self
+    }
+
+    /// Wrap the whole stack (outside retries): e.g. a concurrency limit.
+    pub fn map_stack(
+        mut self,
+        f: impl FnOnce(HttpService) -> HttpService + Send + 'static,
+    ) -> Self {
+        self.outer_layers.push(Box::new(f));
+        self
+    }
+
+    /// Use this service instead of the hyper transport (an in-memory fake).
+    pub fn base_transport(mut self, svc: HttpService) -> Self {
+        self.base_transport = Some(svc);
+        self
+    }
+
+    /// Build the client.
+    pub fn build(self) -> Result<HttpClient, Error> {
+        let mut base = match self.base_transport {
+            Some(s) => s,
+            None => HttpService::new(HyperTransport::new(&self.transport)?),
+        };
+        for wrap in self.inner_layers {
+            base = wrap(base);
+        }
+        let timings = Timings::new(self.timings);
+        let bare = HttpService::new(
+            ServiceBuilder::new()
+                .layer(
+                    DefaultsLayer::new(&self.user_agent).original_ip(self.original_ip.as_deref()),
+                )
+                .layer(CurlLogLayer::new(self.transport.tls.insecure))
+                .layer(TimingLayer::new(timings.clone()))
+                .service(base),
+        );
+        let transport: SharedTransport = Arc::new(BareTransport(bare.clone()));
+        let state = Arc::new(TokenState::new(
+            self.plugin,
+            transport.clone(),
+            self.skew,
+            self.clock,
+        ));
+        let mut service = HttpService::new(
+            ServiceBuilder::new()
+                .layer(RetryLayer::new(self.retry))
+                .layer(AuthLayer::new(state.clone()))
+                .service(bare),
+        );
+        for wrap in self.outer_layers {
+            service = wrap(service);
+        }
+        Ok(HttpClient {
+            inner: Arc::new(Inner {
+                service,
+                transport,
+                state,
+                timings,
+                last_request_id: Mutex::new(None),
+                clients: Mutex::new(HashMap::new()),
+                region: self.region,
+                interface: self.interface,
+            }),
+        })
+    }
+}
+
+/// The bare stack (defaults, log, timing, transport; no auth) as the
+/// transport auth plugins use.
+#[derive(Clone)]
+struct BareTransport(HttpService);
+
+impl Transport for BareTransport {
+    fn send(&self, request: Request<Bytes>) -> AuthFuture<'static, Result<Response<Bytes>, Error>> {
+        let svc = self.0.clone();
+        let url = request.uri().to_string();
+        Box::pin(async move { svc.oneshot(request).await.map_err(|e| into_error(e, &url)) })
+    }
+}
+
+/// A stack error as a typed error.
+pub(crate) fn into_error(e: BoxError, url: &str) -> Error {
+    match e.downcast::<Error>() {
+        Ok(e) => *e,
+        Err(other) => {
+            let kind = if other.is::<tower::timeout::error::Elapsed>() {
+                ConnectionErrorKind::Timeout
+            } else {
+                ConnectionErrorKind::Other
+            };
+            ConnectionError::new(kind, url, Some(other)).into()
+        }
+    }
+}
+
+struct Inner {
+    service: HttpService,
+    transport: SharedTransport,
+    state: Arc<TokenState>,
+    timings: Timings,
+    last_request_id: Mutex<Option<String>>,
+    clients: Mutex<HashMap<String, ServiceClient>>,
+    region: Option<String>,
+    interface: Interface,
+}
+
+/// The HTTP client: one connection pool and one token, shared by every
+/// service client made from it. Cheap to clone; `Send + Sync`.
+///
+/// See the crate documentation for an example.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("state", &self.inner.state)
+            .field("region", &self.inner.region)
+            .field("interface", &self.inner.interface)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// A builder for `plugin`.
+    pub fn builder(plugin: Box<dyn AuthPlugin>) -> HttpClientBuilder {
+        HttpClientBuilder::new(plugin)
+    }
+
+    /// Send a request to an absolute URL, unauthenticated (Python's `request`).
+    /// A status of 400 or more is an [`Error::Http`].
+    pub async fn request(&self, req: ApiRequest) -> Result<ApiResponse, Error> {
+        let http_req = req.into_http(None)?;
+        self.send(http_req).await
+    }
+
+    /// Send a request to a service (Python's `client_request`): the URL is
+    /// relative to the service client's endpoint, the token is added, and a
+    /// 401 causes one re-authentication and replay.
+    pub async fn client_request(
+        &self,
+        client: &ServiceClient,
+        req: ApiRequest,
+    ) -> Result<ApiResponse, Error> {
+        let http_req = req.into_http(Some(client.target.clone()))?;
+        self.send(http_req).await
+    }
+
+    async fn send(&self, req: Request<Bytes>) -> Result<ApiResponse, Error> {
+        let method = req.method().clone();
+        let shown_url = req.uri().to_string();
+        let resp = self
+            .inner
+            .service
+            .clone()
+            .oneshot(req)
+            .await
+            .map_err(|e| into_error(e, &shown_url))?;
+        let request_id = resp
+            .headers()
+            .get("x-openstack-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        if let Ok(mut last) = self.inner.last_request_id.lock() {
+            *last = request_id;
+        }
+        let (parts, body) = resp.into_parts();
+        let resp = ApiResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+            method: method.clone(),
+        };
+        if resp.status.as_u16() >= 400 {
+            tracing::debug!(target: "apiclient_http", status = resp.status.as_u16(), "Request returned failure status");
+            return Err(from_response(
+                resp.status.as_u16(),
+                &resp.headers,
+                &resp.body,
+                method.as_str(),
+                &shown_url,
+            )
+            .into());
+        }
+        Ok(resp)
+    }
+
+    /// A service client for `service_type` with the client's default interface
+    /// and region, registered so [`client`](Self::client) finds it.
+    pub fn service_client(&self, service_type: &str) -> ServiceClient {
+        if let Some(existing) = self.client(service_type) {
+            return existing;
+        }
+        let filter = EndpointFilter::new(service_type)
+            .interface(self.inner.interface)
+            .region(self.inner.region.clone());
+        let client = ServiceClient {
+            http: self.clone(),
+            target: Target::new(filter),
+        };
+        self.add_client(client.clone());
+        client
+    }
+
+    /// Register a service client under its service type, unless one is already there.
+    pub fn add_client(&self, client: ServiceClient) {
+        if let Ok(mut c) = self.inner.clients.lock() {
+            c.entry(client.service_type().to_string()).or_insert(client);
+        }
+    }
+
+    /// The registered service client of `service_type` (`http.client("compute")`).
+    pub fn client(&self, service_type: &str) -> Option<ServiceClient> {
+        self.inner
+            .clients
+            .lock()
+            .ok()
+            .and_then(|c| c.get(service_type).cloned())
+    }
+
+    /// Authenticate now (single-flight).
+    pub async fn authenticate(&self) -> Result<Arc<AccessInfo>, Error> {
+        self.inner.state.authenticate().await
+    }
+
+    /// A valid token, authenticating if there is none or it is about to expire.
+    pub async fn access(&self) -> Result<Arc<AccessInfo>, Error> {
+        Ok(self.inner.state.get().await?.access)
+    }
+
+    /// The shared token state.
+    pub fn token_state(&self) -> &Arc<TokenState> {
+        &self.inner.state
+    }
+
+    /// The transport auth plugins use (the stack without auth and retries).
+    pub fn transport(&self) -> SharedTransport {
+        self.inner.transport.clone()
+    }
+
+    /// The full stack as a tower service (for use with other tower code).
+    pub fn service(&self) -> HttpService {
+        self.inner.service.clone()
+    }
+
+    /// The `x-openstack-request-id` of the last response (None when it had none).
+    pub fn last_request_id(&self) -> Option<String> {
+        self.inner
+            .last_request_id
+            .lock()
+            .ok()
+            .and_then(|l| l.clone())
+    }
+
+    /// The timings list (enable, read, reset).
+    pub fn timings(&self) -> &Timings {
+        &self.inner.timings
+    }
+
+    /// A copy of the timings (Python's `get_timings`).
+    pub fn get_timings(&self) -> Vec<Timing> {
+        self.inner.timings.get()
+    }
+
+    /// Clear the timings (Python's `reset_timings`).
+    pub fn reset_timings(&self) {
+        self.inner.timings.reset()
+    }
+}
+
+/// A client of one service (compute, image, ...): its endpoint filter and
+/// cached endpoint; the token is the [`HttpClient`]'s.
+#[derive(Clone, Debug)]
+pub struct ServiceClient {
+    http: HttpClient,
+    target: Target,
+}
+
+impl ServiceClient {
+    /// A service client with its own filter (not registered; see [`HttpClient::add_client`]).
+    pub fn new(http: &HttpClient, filter: EndpointFilter) -> Self {
+        ServiceClient {
+            http: http.clone(),
+            target: Target::new(filter),
+        }
+    }
+
+    /// Use a fixed endpoint instead of the catalog.
+    pub fn with_endpoint_override(mut self, endpoint: impl Into<String>) -> Self {
+        self.target.endpoint_override = Some(endpoint.into());
+        self
+    }
+
+    /// The service type.
+    pub fn service_type(&self) -> &str {
+        &self.target.filter.service_type
+    }
+
+    /// The endpoint filter.
+    pub fn filter(&self) -> &EndpointFilter {
+        &self.target.filter
+    }
+
+    /// The HTTP client.
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// The cached endpoint, if resolved.
+    pub fn cached_endpoint(&self) -> Option<String> {
+        self.target.endpoint.read().ok().and_then(|e| e.clone())
+    }
+
+    /// The endpoint this client uses (authenticating if needed).
+    pub async fn endpoint(&self) -> Result<String, Error> {
+        if let Some(e) = self
+            .target
+            .endpoint_override
+            .clone()
+            .or_else(|| self.cached_endpoint())
+        {
+            return Ok(e);
+        }
+        let access = self.http.access().await?;
+        let (_, endpoint) = self
+            .http
+            .inner
+            .state
+            .with_plugin(|p| p.token_and_endpoint(&access, &self.target.filter))??;
+        Ok(endpoint)
+    }
+
+    /// Send a request relative to the endpoint.
+    pub async fn request(&self, req: ApiRequest) -> Result<ApiResponse, Error> {
+        self.http.client_request(self, req).await
+    }
+
+    /// GET `path`.
+    pub async fn get(&self, path: &str) -> Result<ApiResponse, Error> {
+        self.request(ApiRequest::new(Method::GET, path)).await
+    }
+
+    /// HEAD `path`.
+    pub async fn head(&self, path: &str) -> Result<ApiResponse, Error> {
+        self.request(ApiRequest::new(Method::HEAD, path)).await
+    }
+
+    /// DELETE `path`.
+    pub async fn delete(&self, path: &str) -> Result<ApiResponse, Error> {
+        self.request(ApiRequest::new(Method::DELETE, path)).await
+    }
+
+    /// POST a JSON body to `path`.
+    pub async fn post<T: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &T,
+    ) -> Result<ApiResponse, Error> {
+        self.request(ApiRequest::new(Method::POST, path).json(body))
+            .await
+    }
+
+    /// PUT a JSON body to `path`.
+    pub async fn put<T: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &T,
+    ) -> Result<ApiResponse, Error> {
+        self.request(ApiRequest::new(Method::PUT, path).json(body))
+            .await
+    }
+
+    /// PATCH a JSON body to `path`.
+    pub async fn patch<T: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &T,
+    ) -> Result<ApiResponse, Error> {
+        self.request(ApiRequest::new(Method::PATCH, path).json(body))
+            .await
+    }
+
+    /// The HTTP client's last request id.
+    pub fn last_request_id(&self) -> Option<String> {
+        self.http.last_request_id()
+    }
+}
+
+/// A request being built: method, URL (absolute, or relative to a service
+/// endpoint), headers, query and body. Invalid parts are reported when it is sent.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    method: Method,
+    url: String,
+    headers: HeaderMap,
+    query: Vec<(String, String)>,
+    body: Bytes,
+    error: Option<String>,
+}
+
+impl ApiRequest {
+    /// A request of `method` to `url`.
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        ApiRequest {
+            method,
+            url: url.into(),
+            headers: HeaderMap::new(),
+            query: Vec::new(),
+            body: Bytes::new(),
+            error: None,
+        }
+    }
+
+    /// GET `url`.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new(Method::GET, url)
+    }
+
+    /// Add a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(n), Ok(v)) => {
+                self.headers.append(n, v);
+            }
+            _ => self.error = Some(format!("invalid header '{name}'")),
+        }
+        self
+    }
+
+    /// Add a query parameter.
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+
+    /// A JSON body (compact), with `Content-Type: application/json`.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(b) => {
+                self.body = Bytes::from(b);
+                self.headers.insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+            }
+            Err(e) => self.error = Some(format!("body cannot be serialized as JSON: {e}")),
+        }
+        self
+    }
+
+    /// A raw body.
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The URL with the query appended.
+    pub fn full_url(&self) -> String {
+        if self.query.is_empty() {
+            return self.url.clone();
+        }
+        let q: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.query.iter())
+            .finish();
+        let sep = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{sep}{q}", self.url)
+    }
+
+    fn into_http(self, target: Option<Target>) -> Result<Request<Bytes>, Error> {
+        if let Some(e) = self.error {
+            return Err(Error::Validation(e));
+        }
+        let url = self.full_url();
+        let uri_text = if target.is_some() && !url.starts_with('/') {
+            format!("/{url}")
+        } else {
+            url.clone()
+        };
+        let mut req = Request::builder()
+            .method(self.method)
+            .uri(uri_text)
+            .body(self.body)
+            .map_err(|e| Error::Validation(format!("invalid request URL '{url}': {e}")))?;
+        *req.headers_mut() = self.headers;
+        if let Some(t) = target {
+            req.extensions_mut().insert(t);
+        }
+        Ok(req)
+    }
+}
+
+/// A buffered response.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    method: Method,
+}
+
+impl ApiResponse {
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body bytes.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The body as text (lossy UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The `x-openstack-request-id`, if any.
+    pub fn request_id(&self) -> Option<&str> {
+        self.headers
+            .get("x-openstack-request-id")
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// Whether the response is JSON (by content type).
+    pub fn is_json(&self) -> bool {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"))
+    }
+
+    /// Decode the body as JSON into `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::InvalidResponse {
+            message: format!("{} response body is not the JSON expected", self.method),
+            url: String::new(),
+            source: Some(Box::new(e)),
+        })
+    }
+}

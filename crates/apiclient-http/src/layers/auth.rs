@@ -1,0 +1,196 @@
+//! Authentication: resolve (token, endpoint) from the shared token state,
+//! set `X-Auth-Token` (marked sensitive at birth), and on a 401 re-authenticate
+//! once and replay the same bytes.
+//!
+//! Only requests that carry a [`Target`] extension are authenticated; others
+//! pass through untouched (so the same stack serves raw requests).
+//!
+//! The 401 rule is the Python client's: re-authenticate once, unless this
+//! request just authenticated, or the new (token, endpoint) equals the old;
+//! in those cases the 401 stands.
+
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+
+use apiclient_auth::{EndpointFilter, ExposeSecret, SecretString};
+use apiclient_errors::{BoxError, Error};
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, Uri};
+use tower::{Layer, Service, ServiceExt};
+
+use super::{BoxFuture, clone_request};
+use crate::token::{CurrentToken, TokenState};
+
+/// Where an authenticated request goes: a service of the catalog, with the
+/// service client's endpoint cache. The request's URI is the path (and query)
+/// relative to the endpoint.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// What to look for in the catalog.
+    pub filter: EndpointFilter,
+    /// The service client's cached endpoint (cleared on re-authentication).
+    pub endpoint: Arc<RwLock<Option<String>>>,
+    /// A fixed endpoint that bypasses the catalog.
+    pub endpoint_override: Option<String>,
+}
+
+impl Target {
+    /// A target for `filter` with an empty cache.
+    pub fn new(filter: EndpointFilter) -> Self {
+        Target {
+            filter,
+            endpoint: Arc::default(),
+            endpoint_override: None,
+        }
+    }
+
+    fn cached(&self) -> Option<String> {
+        self.endpoint_override
+            .clone()
+            .or_else(|| self.endpoint.read().ok().and_then(|e| e.clone()))
+    }
+
+    fn clear(&self) {
+        if let Ok(mut e) = self.endpoint.write() {
+            *e = None;
+        }
+    }
+}
+
+/// `endpoint` and `path` joined with exactly one `/` (Python's `concat_url`,
+/// except that a trailing slash of the path is kept).
+///
+/// ```
+/// use apiclient_http::layers::auth::concat_url;
+/// assert_eq!(concat_url("http://h/v2.1/", "/servers"), "http://h/v2.1/servers");
+/// assert_eq!(concat_url("http://h/v2.1", "servers?limit=1"), "http://h/v2.1/servers?limit=1");
+/// ```
+pub fn concat_url(endpoint: &str, path: &str) -> String {
+    let path = path.trim_start_matches('/');
+    if path.is_empty() {
+        return endpoint.to_string();
+    }
+    format!("{}/{}", endpoint.trim_end_matches('/'), path)
+}
+
+/// Authenticates requests that carry a [`Target`].
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    state: Arc<TokenState>,
+}
+
+impl AuthLayer {
+    /// Authenticate with `state`.
+    pub fn new(state: Arc<TokenState>) -> Self {
+        AuthLayer { state }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = Auth<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Auth {
+            inner,
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// The service of [`AuthLayer`].
+#[derive(Debug, Clone)]
+pub struct Auth<S> {
+    inner: S,
+    state: Arc<TokenState>,
+}
+
+fn resolve(
+    state: &TokenState,
+    target: &Target,
+    token: &CurrentToken,
+) -> Result<(SecretString, String), Error> {
+    if let Some(endpoint) = target.cached() {
+        return Ok((token.access.token().clone(), endpoint));
+    }
+    let (tok, endpoint) =
+        state.with_plugin(|p| p.token_and_endpoint(&token.access, &target.filter))??;
+    if let Ok(mut e) = target.endpoint.write() {
+        *e = Some(endpoint.clone());
+    }
+    Ok((tok, endpoint))
+}
+
+fn authorize(
+    req: &Request<Bytes>,
+    token: &SecretString,
+    endpoint: &str,
+) -> Result<Request<Bytes>, Error> {
+    let mut out = clone_request(req);
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let url = concat_url(endpoint, path);
+    *out.uri_mut() = url.parse::<Uri>().map_err(|e| Error::Config {
+        message: format!("invalid endpoint URL '{url}'"),
+        source: Some(Box::new(e)),
+    })?;
+    if !token.expose_secret().is_empty() {
+        let mut v = HeaderValue::from_str(token.expose_secret())
+            .map_err(|_| Error::Validation("the token is not a valid header value".into()))?;
+        v.set_sensitive(true);
+        out.headers_mut().insert("x-auth-token", v);
+    }
+    Ok(out)
+}
+
+impl<S> Service<Request<Bytes>> for Auth<S>
+where
+    S: Service<Request<Bytes>, Response = Response<Bytes>, Error = BoxError>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Bytes>;
+    type Error = BoxError;
+    type Future = BoxFuture<Result<Response<Bytes>, BoxError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+        let inner = self.inner.clone();
+        let state = self.state.clone();
+        Box::pin(async move {
+            let Some(target) = req.extensions().get::<Target>().cloned() else {
+                return inner.oneshot(req).await;
+            };
+            let token = state.get().await?;
+            let (tok, endpoint) = resolve(&state, &target, &token)?;
+            let resp = inner
+                .clone()
+                .oneshot(authorize(&req, &tok, &endpoint)?)
+                .await?;
+            if resp.status() != http::StatusCode::UNAUTHORIZED || token.just_authenticated {
+                return Ok(resp);
+            }
+            tracing::debug!(target: "apiclient_http::auth", url = %req.uri(), "401: re-authenticating once");
+            target.clear();
+            let Some(fresh) = state.refresh_after_401(token.generation).await? else {
+                return Ok(resp);
+            };
+            let Ok((new_tok, new_endpoint)) = resolve(&state, &target, &fresh) else {
+                return Ok(resp);
+            };
+            if new_tok.expose_secret() == tok.expose_secret() && new_endpoint == endpoint {
+                return Ok(resp);
+            }
+            inner
+                .oneshot(authorize(&req, &new_tok, &new_endpoint)?)
+                .await
+        })
+    }
+}

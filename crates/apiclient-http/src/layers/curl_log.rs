@@ -1,0 +1,277 @@
+//! The curl-style debug log, redacted.
+//!
+//! At DEBUG on target `apiclient_http::curl`, every request is logged as a
+//! command that can be pasted into a terminal, and every response as its
+//! status, headers and body:
+//!
+//! ```text
+//! REQ: curl -g -i -X 'POST' 'http://keystone/v3/auth/tokens' -H 'Content-Type: application/json' -d '{"auth":...}'
+//! RESP: [201] Content-Type: application/json X-Subject-Token: {SHA256}1f2e... x-openstack-request-id: req-...
+//! RESP BODY: {"token": ...}
+//! ```
+//!
+//! Credential headers (`X-Auth-Token`, `X-Subject-Token`, `X-Service-Token`,
+//! `Authorization`, `Cookie`, `Set-Cookie`, matched case-insensitively, and
+//! any header marked sensitive) become `{SHA256}<hex>`; secret fields in
+//! JSON bodies become `***`, in requests and responses alike.
+
+use std::fmt::Write as _;
+use std::task::{Context, Poll};
+
+use apiclient_errors::BoxError;
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tower::{Layer, Service};
+
+use super::BoxFuture;
+
+const SENSITIVE_HEADERS: &[&str] = &[
+    "x-auth-token",
+    "x-subject-token",
+    "x-service-token",
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
+
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "original_password",
+    "new_password",
+    "adminpass",
+    "secret",
+    "application_credential_secret",
+    "passcode",
+    "token_id",
+    "access_token",
+    "refresh_token",
+    "client_secret",
+];
+
+/// `{SHA256}<hex>` of a value.
+pub fn hash_value(value: &[u8]) -> String {
+    format!("{{SHA256}}{}", hex::encode(Sha256::digest(value)))
+}
+
+/// Whether a header carries a credential.
+pub fn is_sensitive_header(name: &str) -> bool {
+    SENSITIVE_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// Headers as `Name: value` pairs, sorted, with credentials hashed.
+pub fn redact_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| {
+            let shown = if v.is_sensitive() || is_sensitive_header(k.as_str()) {
+                hash_value(v.as_bytes())
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
+            (k.as_str().to_string(), shown)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn redact_value(v: &mut Value, parent_is_token: bool) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                let key = k.to_ascii_lowercase();
+                let scalar = !child.is_object() && !child.is_array();
+                if scalar
+                    && (SECRET_KEYS.contains(&key.as_str()) || (parent_is_token && key == "id"))
+                {
+                    *child = Value::String("***".into());
+                } else {
+                    redact_value(child, key == "token");
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| redact_value(i, false)),
+        _ => {}
+    }
+}
+
+/// A body as log text: JSON with secret fields as `***`; other UTF-8 text
+/// as is; binary as a byte count. Invalid JSON is shown as text only when it
+/// holds none of the secret key names, else as a byte count.
+pub fn redact_body(body: &[u8]) -> String {
+    if body.is_empty() {
+        return String::new();
+    }
+    if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
+        redact_value(&mut v, false);
+        return v.to_string();
+    }
+    match std::str::from_utf8(body) {
+        Ok(text) => {
+            let lower = text.to_ascii_lowercase();
+            if SECRET_KEYS.iter().any(|k| lower.contains(k)) || lower.contains("token") {
+                format!(
+                    "<{} bytes, not shown: not JSON and may hold a secret>",
+                    body.len()
+                )
+            } else {
+                text.to_string()
+            }
+        }
+        Err(_) => format!("<{} bytes of binary data>", body.len()),
+    }
+}
+
+fn quote(s: &str) -> String {
+    s.replace('\'', "'\\''")
+}
+
+/// The `REQ: curl ...` line for a request.
+pub fn format_request(req: &Request<Bytes>, insecure: bool) -> String {
+    let mut line = String::from("REQ: curl -g -i");
+    if insecure {
+        line.push_str(" --insecure");
+    }
+    let _ = write!(
+        line,
+        " -X '{}' '{}'",
+        req.method(),
+        quote(&req.uri().to_string())
+    );
+    for (k, v) in redact_headers(req.headers()) {
+        let _ = write!(line, " -H '{}: {}'", k, quote(&v));
+    }
+    if !req.body().is_empty() {
+        let _ = write!(line, " -d '{}'", quote(&redact_body(req.body())));
+    }
+    line
+}
+
+/// The `RESP: [status] headers` line for a response.
+pub fn format_response(resp: &Response<Bytes>) -> String {
+    let mut line = format!("RESP: [{}]", resp.status().as_u16());
+    for (k, v) in redact_headers(resp.headers()) {
+        let _ = write!(line, " {k}: {v}");
+    }
+    line
+}
+
+/// Logs requests and responses in curl form at DEBUG (target `apiclient_http::curl`).
+#[derive(Debug, Clone, Default)]
+pub struct CurlLogLayer {
+    insecure: bool,
+}
+
+impl CurlLogLayer {
+    /// A logger; `insecure` adds `--insecure` to the curl line.
+    pub fn new(insecure: bool) -> Self {
+        CurlLogLayer { insecure }
+    }
+}
+
+impl<S> Layer<S> for CurlLogLayer {
+    type Service = CurlLog<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CurlLog {
+            inner,
+            insecure: self.insecure,
+        }
+    }
+}
+
+/// The service of [`CurlLogLayer`].
+#[derive(Debug, Clone)]
+pub struct CurlLog<S> {
+    inner: S,
+    insecure: bool,
+}
+
+impl<S> Service<Request<Bytes>> for CurlLog<S>
+where
+    S: Service<Request<Bytes>, Response = Response<Bytes>, Error = BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Bytes>;
+    type Error = BoxError;
+    type Future = BoxFuture<Result<Response<Bytes>, BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+        if !tracing::enabled!(target: "apiclient_http::curl", tracing::Level::DEBUG) {
+            return Box::pin(self.inner.call(req));
+        }
+        tracing::debug!(target: "apiclient_http::curl", "{}", format_request(&req, self.insecure));
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            let res = fut.await;
+            match &res {
+                Ok(resp) => {
+                    tracing::debug!(target: "apiclient_http::curl", "{}", format_response(resp));
+                    if !resp.body().is_empty() {
+                        tracing::debug!(target: "apiclient_http::curl", "RESP BODY: {}", redact_body(resp.body()));
+                    }
+                }
+                Err(e) => tracing::debug!(target: "apiclient_http::curl", "RESP: error: {e}"),
+            }
+            res
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_hashed_case_insensitively() {
+        let mut h = HeaderMap::new();
+        h.insert("X-AUTH-TOKEN", "totally_bogus".parse().unwrap());
+        h.insert("x-subject-token", "gAAAA".parse().unwrap());
+        h.insert("x-foo", "bar".parse().unwrap());
+        let r = redact_headers(&h);
+        assert_eq!(r[0], ("x-auth-token".into(), hash_value(b"totally_bogus")));
+        assert!(r[0].1.starts_with("{SHA256}"));
+        assert_eq!(r[1].0, "x-foo");
+        assert_eq!(r[2].1, hash_value(b"gAAAA"));
+    }
+
+    #[test]
+    fn bodies_redacted() {
+        let b = br#"{"auth":{"identity":{"methods":["password","token"],"password":{"user":{"name":"u","password":"hunter2"}},"token":{"id":"gAAAAtok"}}}}"#;
+        let r = redact_body(b);
+        assert!(!r.contains("hunter2") && !r.contains("gAAAAtok"), "{r}");
+        assert!(r.contains(r#""name":"u""#));
+        let r = redact_body(
+            br#"{"application_credential":{"secret":"s3"}, "access": {"token": {"id": "v2tok"}}}"#,
+        );
+        assert!(!r.contains("s3\"") && !r.contains("v2tok"), "{r}");
+        assert!(!redact_body(b"password=hunter2&x=1").contains("hunter2"));
+        assert_eq!(redact_body(b"\xff\xfe"), "<2 bytes of binary data>");
+    }
+
+    #[test]
+    fn curl_line() {
+        let req = Request::builder()
+            .method("GET")
+            .uri("http://h/foo")
+            .header("X-Auth-Token", "totally_bogus")
+            .body(Bytes::new())
+            .unwrap();
+        assert_eq!(
+            format_request(&req, true),
+            format!(
+                "REQ: curl -g -i --insecure -X 'GET' 'http://h/foo' -H 'x-auth-token: {}'",
+                hash_value(b"totally_bogus")
+            )
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! Retries: bounded exponential backoff with jitter for throttling and
+//! unavailability statuses (honouring `Retry-After`), and for connect errors.
+//!
+//! Defaults ([`RetryPolicy::default`]): up to 3 retries for 429 and 503, up to
+//! 2 retries for connect errors (refused, connect timeout, DNS); backoff 0.5 s
+//! doubling to at most 30 s, with "equal jitter" (half fixed, half random);
+//! a `Retry-After` (seconds or HTTP-date) replaces the backoff, capped at 60 s.
+//! Only idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) are
+//! replayed, unless [`RetryPolicy::retry_non_idempotent`] is set.
+
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use apiclient_errors::{BoxError, parse_retry_after};
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use tower::{Layer, Service, ServiceExt};
+
+use super::{BoxFuture, clone_request};
+use crate::transport::is_connect_error;
+
+/// When and how to retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Statuses that are retried (default 429 and 503).
+    pub statuses: Vec<u16>,
+    /// Retries for those statuses (default 3).
+    pub max_status_retries: u32,
+    /// Retries for connect errors (default 2).
+    pub max_connect_retries: u32,
+    /// The first backoff (default 0.5 s); it doubles each retry.
+    pub base_delay: Duration,
+    /// The largest backoff (default 30 s).
+    pub max_delay: Duration,
+    /// The largest `Retry-After` honoured (default 60 s); a longer one is cut to this.
+    pub max_retry_after: Duration,
+    /// Replay non-idempotent methods too (default false).
+    pub retry_non_idempotent: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            statuses: vec![429, 503],
+            max_status_retries: 3,
+            max_connect_retries: 2,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(60),
+            retry_non_idempotent: false,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_status_retries: 0,
+            max_connect_retries: 0,
+            ..Default::default()
+        }
+    }
+
+    /// The backoff before retry number `n` (0-based), with jitter.
+    pub fn backoff(&self, n: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32.checked_shl(n.min(20)).unwrap_or(u32::MAX));
+        let d = exp.min(self.max_delay);
+        let half = d / 2;
+        half + half.mul_f64(fastrand::f64())
+    }
+
+    fn replayable(&self, method: &Method) -> bool {
+        self.retry_non_idempotent
+            || matches!(
+                *method,
+                Method::GET
+                    | Method::HEAD
+                    | Method::PUT
+                    | Method::DELETE
+                    | Method::OPTIONS
+                    | Method::TRACE
+            )
+    }
+}
+
+/// Adds retries to a service.
+#[derive(Debug, Clone, Default)]
+pub struct RetryLayer {
+    policy: RetryPolicy,
+}
+
+impl RetryLayer {
+    /// Retry with `policy`.
+    pub fn new(policy: RetryPolicy) -> Self {
+        RetryLayer { policy }
+    }
+}
+
+impl<S> Layer<S> for RetryLayer {
+    type Service = Retry<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Retry {
+            inner,
+            policy: self.policy.clone(),
+        }
+    }
+}
+
+/// The service of [`RetryLayer`].
+#[derive(Debug, Clone)]
+pub struct Retry<S> {
+    inner: S,
+    policy: RetryPolicy,
+}
+
+impl<S> Service<Request<Bytes>> for Retry<S>
+where
+    S: Service<Request<Bytes>, Response = Response<Bytes>, Error = BoxError>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Bytes>;
+    type Error = BoxError;
+    type Future = BoxFuture<Result<Response<Bytes>, BoxError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+        let inner = self.inner.clone();
+        let policy = self.policy.clone();
+        Box::pin(async move {
+            let replayable = policy.replayable(req.method());
+            let (mut status_retries, mut connect_retries) = (0u32, 0u32);
+            loop {
+                let attempt = clone_request(&req);
+                let res = inner.clone().oneshot(attempt).await;
+                let delay = match &res {
+                    Ok(resp)
+                        if replayable
+                            && policy.statuses.contains(&resp.status().as_u16())
+                            && status_retries < policy.max_status_retries =>
+                    {
+                        let n = status_retries;
+                        status_retries += 1;
+                        let retry_after = resp
+                            .headers()
+                            .get(http::header::RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                        match retry_after {
+                            Some(d) => d.min(policy.max_retry_after),
+                            None => policy.backoff(n),
+                        }
+                    }
+                    Err(e)
+                        if replayable
+                            && is_connect_error(e)
+                            && connect_retries < policy.max_connect_retries =>
+                    {
+                        let n = connect_retries;
+                        connect_retries += 1;
+                        policy.backoff(n)
+                    }
+                    _ => return res,
+                };
+                tracing::debug!(target: "apiclient_http::retry", method = %req.method(), url = %req.uri(), ?delay, "retrying");
+                tokio::time::sleep(delay).await;
+            }
+        })
+    }
+}

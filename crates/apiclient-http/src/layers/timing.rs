@@ -1,0 +1,141 @@
+//! One timing record per attempt: method, URL, start, elapsed, status.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use apiclient_errors::BoxError;
+use bytes::Bytes;
+use http::{Request, Response};
+use tower::{Layer, Service};
+
+use super::BoxFuture;
+
+/// One attempt's timing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timing {
+    /// The method.
+    pub method: String,
+    /// The full URL.
+    pub url: String,
+    /// When it started.
+    pub start: SystemTime,
+    /// How long it took (to the last body byte, or the error).
+    pub elapsed: Duration,
+    /// The status, or None when the transport failed.
+    pub status: Option<u16>,
+}
+
+/// The shared list of timings; recording is off until enabled.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    enabled: Arc<AtomicBool>,
+    records: Arc<Mutex<Vec<Timing>>>,
+}
+
+impl Timings {
+    /// A list that records when `enabled`.
+    pub fn new(enabled: bool) -> Self {
+        let t = Timings::default();
+        t.set_enabled(enabled);
+        t
+    }
+
+    /// Turn recording on or off.
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether recording is on.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// A copy of the records (Python's `get_timings`).
+    pub fn get(&self) -> Vec<Timing> {
+        self.records.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Clear the records (Python's `reset_timings`).
+    pub fn reset(&self) {
+        if let Ok(mut r) = self.records.lock() {
+            r.clear();
+        }
+    }
+
+    fn push(&self, t: Timing) {
+        if let Ok(mut r) = self.records.lock() {
+            r.push(t);
+        }
+    }
+}
+
+/// Records a [`Timing`] for every request that passes, error responses and
+/// transport failures included.
+#[derive(Debug, Clone)]
+pub struct TimingLayer {
+    timings: Timings,
+}
+
+impl TimingLayer {
+    /// Record into `timings`.
+    pub fn new(timings: Timings) -> Self {
+        TimingLayer { timings }
+    }
+}
+
+impl<S> Layer<S> for TimingLayer {
+    type Service = TimingService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TimingService {
+            inner,
+            timings: self.timings.clone(),
+        }
+    }
+}
+
+/// The service of [`TimingLayer`].
+#[derive(Debug, Clone)]
+pub struct TimingService<S> {
+    inner: S,
+    timings: Timings,
+}
+
+impl<S> Service<Request<Bytes>> for TimingService<S>
+where
+    S: Service<Request<Bytes>, Response = Response<Bytes>, Error = BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Bytes>;
+    type Error = BoxError;
+    type Future = BoxFuture<Result<Response<Bytes>, BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+        if !self.timings.is_enabled() {
+            return Box::pin(self.inner.call(req));
+        }
+        let method = req.method().to_string();
+        let url = req.uri().to_string();
+        let timings = self.timings.clone();
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            let start = SystemTime::now();
+            let t0 = Instant::now();
+            let res = fut.await;
+            timings.push(Timing {
+                method,
+                url,
+                start,
+                elapsed: t0.elapsed(),
+                status: res.as_ref().ok().map(|r| r.status().as_u16()),
+            });
+            res
+        })
+    }
+}
