@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
 
-use crate::layers::auth::{AuthLayer, Target};
+use crate::layers::auth::{AuthLayer, RequestUrl, Target};
 use crate::layers::curl_log::CurlLogLayer;
 use crate::layers::defaults::{DEFAULT_USER_AGENT, DefaultsLayer};
 use crate::layers::retry::{RetryLayer, RetryPolicy};
@@ -339,6 +339,11 @@ impl HttpClient {
             .oneshot(req)
             .await
             .map_err(|e| into_error(e, &shown_url))?;
+        let shown_url = resp
+            .extensions()
+            .get::<RequestUrl>()
+            .map(|u| u.0.clone())
+            .unwrap_or(shown_url);
         let request_id = resp
             .headers()
             .get("x-openstack-request-id")

@@ -127,7 +127,8 @@ pub fn rustls_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
         }
         builder.with_root_certificates(roots)
     };
-    let mut config = match &tls.cert {
+    // ALPN (h2, http/1.1) is set by hyper-rustls from the enabled protocols.
+    let config = match &tls.cert {
         Some(cert) => {
             let chain = read_certs(cert)?;
             let key_path = tls.key.as_ref().unwrap_or(cert);
@@ -143,7 +144,6 @@ pub fn rustls_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
         }
         None => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
 

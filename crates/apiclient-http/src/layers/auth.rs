@@ -57,6 +57,10 @@ impl Target {
     }
 }
 
+/// The absolute URL an authenticated request was sent to (a response extension).
+#[derive(Debug, Clone)]
+pub struct RequestUrl(pub String);
+
 /// `endpoint` and `path` joined with exactly one `/` (Python's `concat_url`,
 /// except that a trailing slash of the path is kept).
 ///
@@ -170,10 +174,10 @@ where
             };
             let token = state.get().await?;
             let (tok, endpoint) = resolve(&state, &target, &token)?;
-            let resp = inner
-                .clone()
-                .oneshot(authorize(&req, &tok, &endpoint)?)
-                .await?;
+            let first = authorize(&req, &tok, &endpoint)?;
+            let url = RequestUrl(first.uri().to_string());
+            let mut resp = inner.clone().oneshot(first).await?;
+            resp.extensions_mut().insert(url);
             if resp.status() != http::StatusCode::UNAUTHORIZED || token.just_authenticated {
                 return Ok(resp);
             }
@@ -188,9 +192,11 @@ where
             if new_tok.expose_secret() == tok.expose_secret() && new_endpoint == endpoint {
                 return Ok(resp);
             }
-            inner
-                .oneshot(authorize(&req, &new_tok, &new_endpoint)?)
-                .await
+            let second = authorize(&req, &new_tok, &new_endpoint)?;
+            let url = RequestUrl(second.uri().to_string());
+            let mut resp = inner.oneshot(second).await?;
+            resp.extensions_mut().insert(url);
+            Ok(resp)
         })
     }
 }
