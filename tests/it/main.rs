@@ -1,2 +1,7 @@
 //! The workspace integration tests: one binary, real loopback servers.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod cli;
+mod keystone;
+mod support;
+mod wire;

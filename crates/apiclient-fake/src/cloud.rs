@@ -841,8 +841,12 @@ fn service_route(
             let (items, next) = page(all, query);
             let mut body = json!({"servers": items});
             if let Some(marker) = next {
-                let limit = query.get("limit").cloned().unwrap_or_default();
-                body["servers_links"] = json!([{"rel": "next", "href": format!("{base}{p}?limit={limit}&marker={marker}")}]);
+                let limit = query
+                    .get("limit")
+                    .map(|l| format!("limit={l}&"))
+                    .unwrap_or_default();
+                body["servers_links"] =
+                    json!([{"rel": "next", "href": format!("{base}{p}?{limit}marker={marker}")}]);
             }
             json_resp(StatusCode::OK, &body)
         }
@@ -892,8 +896,11 @@ fn service_route(
             let mut body =
                 json!({"images": items, "first": "/v2/images", "schema": "/v2/schemas/images"});
             if let Some(marker) = next {
-                let limit = query.get("limit").cloned().unwrap_or_default();
-                body["next"] = json!(format!("/v2/images?limit={limit}&marker={marker}"));
+                let limit = query
+                    .get("limit")
+                    .map(|l| format!("limit={l}&"))
+                    .unwrap_or_default();
+                body["next"] = json!(format!("/v2/images?{limit}marker={marker}"));
             }
             json_resp(StatusCode::OK, &body)
         }

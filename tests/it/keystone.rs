@@ -1,0 +1,1 @@
+//! Keystone tests (see below).

@@ -1,0 +1,373 @@
+//! The HTTP stack on the wire, against FakeCloud on 127.0.0.1.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use apiclient_auth::ExposeSecret;
+use apiclient_errors::{ConnectionErrorKind, Error};
+use apiclient_fake::{FakeCloud, Fault};
+use apiclient_http::{ApiRequest, RetryPolicy, ServiceClient};
+use serde_json::{Value, json};
+
+use crate::support::{builder, with_captured_trace};
+
+const AUTH: &str = "POST /v3/auth/tokens";
+
+fn count_servers(v: &Value) -> usize {
+    v["servers"].as_array().map(Vec::len).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_causes_one_reauth_and_replays_the_same_body() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = builder(&cloud).build().unwrap();
+    let compute = http.service_client("compute");
+    compute.get("/servers").await.unwrap();
+    cloud.inject(Fault::Unauthorized, 1);
+    let created: Value = compute
+        .post("/servers", &json!({"server": {"name": "replayed"}}))
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        created["server"]["name"], "replayed",
+        "the replay carried the same body"
+    );
+    assert_eq!(cloud.count(AUTH), 2);
+    assert_eq!(cloud.count("POST /v2.1/servers"), 2);
+    let all: Value = compute.get("/servers").await.unwrap().json().unwrap();
+    assert_eq!(count_servers(&all), 6, "created exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_401_surfaces_as_unauthorized() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = builder(&cloud).build().unwrap();
+    let compute = http.service_client("compute");
+    compute.get("/servers").await.unwrap();
+    cloud.inject(Fault::Unauthorized, 2);
+    let err = compute.get("/servers").await.unwrap_err();
+    assert!(err.is_unauthorized(), "{err:?}");
+    assert!(err.request_id().unwrap().starts_with("req-"));
+    assert!(
+        err.to_string().contains("(HTTP 401) (Request-ID: req-"),
+        "{err}"
+    );
+    assert_eq!(cloud.count(AUTH), 2, "exactly one re-auth");
+    assert!(compute.get("/servers").await.is_ok(), "usable afterwards");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_right_after_authenticating_is_not_retried() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = builder(&cloud).build().unwrap();
+    cloud.inject(Fault::Unauthorized, 1);
+    let err = http
+        .service_client("compute")
+        .get("/servers")
+        .await
+        .unwrap_err();
+    assert!(err.is_unauthorized());
+    assert_eq!(cloud.count(AUTH), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousand_concurrent_requests_on_an_invalidated_token_authenticate_once() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = builder(&cloud).build().unwrap();
+    let compute = http.service_client("compute");
+    compute.get("/servers").await.unwrap();
+    cloud.revoke_all();
+    cloud.reset_counts();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let c = compute.clone();
+        tasks.spawn(async move { c.get("/servers").await.map(|_| ()) });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap().unwrap();
+    }
+    assert_eq!(cloud.count(AUTH), 1);
+    assert_eq!(http.token_state().authentications(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_requests_authenticate_once() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = builder(&cloud).build().unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let c = http.service_client("compute");
+        tasks.spawn(async move { c.get("/servers").await.map(|_| ()) });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap().unwrap();
+    }
+    assert_eq!(cloud.count(AUTH), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_about_to_expire_is_refreshed_before_use() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let offset = Arc::new(AtomicI64::new(0));
+    let o = offset.clone();
+    let http = builder(&cloud)
+        .clock(Arc::new(move || {
+            time::OffsetDateTime::now_utc() + Duration::from_secs(o.load(Ordering::SeqCst) as u64)
+        }))
+        .build()
+        .unwrap();
+    let compute = http.service_client("compute");
+    compute.get("/servers").await.unwrap();
+    let first = http.token_state().access().unwrap();
+    offset.store(3600 - 100, Ordering::SeqCst); // within the 120 s skew of expiry
+    compute.get("/servers").await.unwrap();
+    let second = http.token_state().access().unwrap();
+    assert_eq!(cloud.count(AUTH), 2, "refreshed proactively");
+    assert_ne!(
+        first.token().expose_secret(),
+        second.token().expose_secret()
+    );
+    assert_eq!(cloud.count("GET /v2.1/servers"), 2, "no 401 and no replay");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured_on_429() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = builder(&cloud).build().unwrap();
+    let compute = http.service_client("compute");
+    compute.get("/servers").await.unwrap();
+    cloud.reset_counts();
+    cloud.inject(Fault::TooManyRequests { retry_after: 1 }, 1);
+    let t0 = Instant::now();
+    compute.get("/servers").await.unwrap();
+    assert!(t0.elapsed() >= Duration::from_secs(1), "{:?}", t0.elapsed());
+    assert_eq!(cloud.count("GET /v2.1/servers"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_are_bounded_and_post_is_not_replayed() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let policy = RetryPolicy {
+        base_delay: Duration::from_millis(10),
+        max_status_retries: 2,
+        ..Default::default()
+    };
+    let http = builder(&cloud).retry(policy).build().unwrap();
+    let compute = http.service_client("compute");
+    compute.get("/servers").await.unwrap();
+    cloud.reset_counts();
+    cloud.inject(Fault::ServiceUnavailable, 10);
+    let err = compute.get("/servers").await.unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(cloud.count("GET /v2.1/servers"), 3, "1 + 2 retries");
+    let err = compute
+        .post("/servers", &json!({"server": {"name": "x"}}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(cloud.count("POST /v2.1/servers"), 1, "not replayed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transport_faults_are_typed_and_the_client_recovers() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = builder(&cloud)
+        .timeout(Duration::from_millis(800))
+        .retry(RetryPolicy::none())
+        .max_response_bytes(64 * 1024)
+        .build()
+        .unwrap();
+    let compute = http.service_client("compute");
+    compute.get("/servers").await.unwrap();
+
+    let kind = |e: &Error| match e {
+        Error::Connection(c) => Some(c.kind()),
+        _ => None,
+    };
+    cloud.inject(Fault::DropConnection, 1);
+    let e = compute.get("/servers").await.unwrap_err();
+    assert_eq!(kind(&e), Some(ConnectionErrorKind::Closed), "{e:?}");
+    compute.get("/servers").await.unwrap();
+
+    cloud.inject(Fault::TruncatedBody, 1);
+    let e = compute.get("/servers").await.unwrap_err();
+    assert_eq!(kind(&e), Some(ConnectionErrorKind::Closed), "{e:?}");
+    compute.get("/servers").await.unwrap();
+
+    cloud.inject(Fault::Delay(Duration::from_secs(3)), 1);
+    let t0 = Instant::now();
+    let e = compute.get("/servers").await.unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    compute.get("/servers").await.unwrap();
+
+    cloud.inject(Fault::BadGatewayHtml, 1);
+    let e = compute.get("/servers").await.unwrap_err();
+    assert_eq!(e.status(), Some(502));
+    assert!(
+        e.as_http()
+            .unwrap()
+            .details()
+            .unwrap()
+            .contains("502 Bad Gateway")
+    );
+
+    cloud.set_servers(5000);
+    let Err(e) = compute
+        .request(ApiRequest::get("/servers").query("limit", "5000"))
+        .await
+    else {
+        panic!("a 5000-server page must exceed the 64 KiB limit");
+    };
+    assert!(
+        matches!(e, Error::ResponseTooLarge { limit: 65536, .. }),
+        "{e:?}"
+    );
+    cloud.set_servers(3);
+    compute.get("/servers").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_refused_is_typed() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = builder(&cloud)
+        .retry(RetryPolicy {
+            base_delay: Duration::from_millis(5),
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let dead = ServiceClient::new(&http, apiclient_auth::EndpointFilter::new("compute"))
+        .with_endpoint_override(format!("http://127.0.0.1:{port}/v2.1"));
+    let e = dead.get("/servers").await.unwrap_err();
+    match &e {
+        Error::Connection(c) => assert!(c.is_refused(), "{c:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(e.to_string().contains(&format!("127.0.0.1:{port}")));
+    http.service_client("compute")
+        .get("/servers")
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timings_record_every_attempt_including_errors() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = builder(&cloud).timings(true).build().unwrap();
+    let compute = http.service_client("compute");
+    compute.get("/servers").await.unwrap();
+    let _ = compute.get("/servers/nope").await.unwrap_err();
+    let t = http.get_timings();
+    let seen: Vec<(String, Option<u16>)> = t
+        .iter()
+        .map(|t| (format!("{} {}", t.method, t.url), t.status))
+        .collect();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(
+        seen[0],
+        (format!("POST {}/auth/tokens", cloud.auth_url()), Some(201))
+    );
+    assert_eq!(
+        seen[1],
+        (format!("GET {}/v2.1/servers", cloud.url()), Some(200))
+    );
+    assert_eq!(
+        seen[2],
+        (format!("GET {}/v2.1/servers/nope", cloud.url()), Some(404))
+    );
+    http.reset_timings();
+    assert!(http.get_timings().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_found_is_nova_shaped_and_request_ids_are_tracked() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = builder(&cloud).build().unwrap();
+    let compute = http.service_client("compute");
+    let e = compute.get("/servers/abc").await.unwrap_err();
+    assert!(e.is_not_found());
+    assert_eq!(
+        e.as_http().unwrap().message(),
+        "Instance abc could not be found."
+    );
+    assert_eq!(
+        e.as_http().unwrap().url(),
+        Some(format!("{}/v2.1/servers/abc", cloud.url()).as_str())
+    );
+    assert_eq!(http.last_request_id().as_deref(), e.request_id());
+    let r = compute
+        .request(ApiRequest::get("/servers").query("limit", "2"))
+        .await
+        .unwrap();
+    let v: Value = r.json().unwrap();
+    assert_eq!(count_servers(&v), 2);
+    assert!(
+        v["servers_links"][0]["href"]
+            .as_str()
+            .unwrap()
+            .contains("marker=srv-000001")
+    );
+}
+
+#[test]
+fn the_debug_log_is_curl_shaped_and_carries_no_secret() {
+    let ((token, subject), log) = with_captured_trace(|| async {
+        let cloud = FakeCloud::start().await.unwrap();
+        let http = builder(&cloud).build().unwrap();
+        let compute = http.service_client("compute");
+        compute.get("/servers").await.unwrap();
+        cloud.inject(Fault::Unauthorized, 1);
+        compute
+            .post(
+                "/servers",
+                &json!({"server": {"name": "x", "adminPass": "root-pw-123"}}),
+            )
+            .await
+            .unwrap();
+        let t2 = http
+            .token_state()
+            .access()
+            .unwrap()
+            .token()
+            .expose_secret()
+            .to_string();
+        // the app credential flow too
+        let ac = apiclient_auth::KeystonePlugin::new("v3applicationcredential")
+            .unwrap()
+            .with("auth_url", cloud.auth_url())
+            .with("application_credential_id", "ac-1")
+            .with("application_credential_secret", "appcredsecret");
+        let h2 = apiclient_http::HttpClient::builder(Box::new(ac))
+            .build()
+            .unwrap();
+        h2.service_client("compute").get("/servers").await.unwrap();
+        let t3 = h2
+            .token_state()
+            .access()
+            .unwrap()
+            .token()
+            .expose_secret()
+            .to_string();
+        (t2, t3)
+    });
+    assert!(log.contains("REQ: curl -g -i -X 'POST'"), "{log}");
+    assert!(log.contains("RESP: [201]"));
+    assert!(log.contains("x-auth-token: {SHA256}"));
+    assert!(log.contains("x-subject-token: {SHA256}"));
+    for secret in [
+        "demopass",
+        "appcredsecret",
+        "root-pw-123",
+        token.as_str(),
+        subject.as_str(),
+    ] {
+        assert!(!log.contains(secret), "the log holds {secret}");
+    }
+}
