@@ -3,5 +3,6 @@
 
 mod cli;
 mod keystone;
+mod store;
 mod support;
 mod wire;

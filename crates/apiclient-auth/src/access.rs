@@ -91,6 +91,7 @@ pub struct AccessInfo {
     pub endpoint_override: Option<String>,
     /// Which identity API issued it.
     pub version: IdentityVersion,
+    raw_body: Option<bytes::Bytes>,
 }
 
 impl fmt::Debug for AccessInfo {
@@ -142,6 +143,7 @@ impl AccessInfo {
             catalog: ServiceCatalog::default(),
             endpoint_override: endpoint,
             version: IdentityVersion::None,
+            raw_body: None,
         }
     }
 
@@ -201,6 +203,7 @@ impl AccessInfo {
                 .unwrap_or_default(),
             endpoint_override: None,
             version: IdentityVersion::V3,
+            raw_body: Some(bytes::Bytes::copy_from_slice(body)),
         })
     }
 
@@ -248,7 +251,57 @@ impl AccessInfo {
                 .unwrap_or_default(),
             endpoint_override: None,
             version: IdentityVersion::V2,
+            raw_body: Some(bytes::Bytes::copy_from_slice(body)),
         })
+    }
+
+    /// The token response body this record was parsed from (v3: no secret in
+    /// it; v2.0: it holds the token id).
+    pub fn raw_body(&self) -> Option<&[u8]> {
+        self.raw_body.as_deref()
+    }
+
+    /// The record as JSON for a token store. **It contains the token**: store
+    /// it only where a token may be kept (a 0600 file, a keyring).
+    pub fn to_stored_json(&self) -> Value {
+        let body = self
+            .raw_body
+            .as_ref()
+            .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+            .unwrap_or(Value::Null);
+        let version = match self.version {
+            IdentityVersion::V3 => "v3",
+            IdentityVersion::V2 => "v2",
+            IdentityVersion::None => "none",
+        };
+        serde_json::json!({
+            "version": version,
+            "token": self.token.expose_secret(),
+            "endpoint_override": self.endpoint_override,
+            "body": body,
+        })
+    }
+
+    /// The inverse of [`to_stored_json`](Self::to_stored_json).
+    pub fn from_stored_json(v: &Value) -> Result<Self, Error> {
+        let token = v
+            .get("token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid("stored token has no token", None))?;
+        let body = v.get("body").map(|b| b.to_string()).unwrap_or_default();
+        let mut access = match v.get("version").and_then(Value::as_str) {
+            Some("v3") => {
+                AccessInfo::from_v3(SecretString::from(token.to_string()), body.as_bytes())?
+            }
+            Some("v2") => AccessInfo::from_v2(body.as_bytes())?,
+            Some("none") => AccessInfo::fixed(SecretString::from(token.to_string()), None),
+            _ => return Err(invalid("stored token has an unknown version", None)),
+        };
+        access.endpoint_override = v
+            .get("endpoint_override")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        Ok(access)
     }
 
     /// The token.
@@ -342,6 +395,17 @@ mod tests {
         assert!(a.will_expire_soon(Duration::from_secs(120), now));
         a.expires_at = Some(now + Duration::from_secs(121));
         assert!(!a.will_expire_soon(Duration::from_secs(120), now));
+    }
+
+    #[test]
+    fn stored_json_round_trips() {
+        let body = br#"{"token": {"expires_at": "2099-01-01T00:00:00Z", "project": {"id": "p"}, "catalog": []}}"#;
+        let a = AccessInfo::from_v3(SecretString::from("tok"), body).unwrap();
+        let b = AccessInfo::from_stored_json(&a.to_stored_json()).unwrap();
+        assert!(a.same_token(&b));
+        assert_eq!(b.project_id(), Some("p"));
+        assert_eq!(a.expires_at, b.expires_at);
+        assert!(AccessInfo::from_stored_json(&serde_json::json!({"token": 1})).is_err());
     }
 
     #[test]

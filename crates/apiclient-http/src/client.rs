@@ -21,6 +21,7 @@ use crate::layers::curl_log::CurlLogLayer;
 use crate::layers::defaults::{DEFAULT_USER_AGENT, DefaultsLayer};
 use crate::layers::retry::{RetryLayer, RetryPolicy};
 use crate::layers::timing::{Timing, TimingLayer, Timings};
+use crate::store::TokenStore;
 use crate::token::{Clock, TokenState};
 use crate::transport::{HyperTransport, TlsConfig, TransportConfig};
 
@@ -44,6 +45,7 @@ pub struct HttpClientBuilder {
     inner_layers: Vec<Wrap>,
     outer_layers: Vec<Wrap>,
     base_transport: Option<HttpService>,
+    store: Option<Arc<dyn TokenStore>>,
 }
 
 impl std::fmt::Debug for HttpClientBuilder {
@@ -76,6 +78,7 @@ impl HttpClientBuilder {
             inner_layers: Vec::new(),
             outer_layers: Vec::new(),
             base_transport: None,
+            store: None,
         }
     }
 
@@ -196,6 +199,13 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Keep tokens in `store` between runs (consulted before the first
+    /// authentication, written after every one).
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// Build the client.
     pub fn build(self) -> Result<HttpClient, Error> {
         let mut base = match self.base_transport {
@@ -216,12 +226,10 @@ impl HttpClientBuilder {
                 .service(base),
         );
         let transport: SharedTransport = Arc::new(BareTransport(bare.clone()));
-        let state = Arc::new(TokenState::new(
-            self.plugin,
-            transport.clone(),
-            self.skew,
-            self.clock,
-        ));
+        let state = Arc::new(
+            TokenState::new(self.plugin, transport.clone(), self.skew, self.clock)
+                .with_store(self.store),
+        );
         let mut service = HttpService::new(
             ServiceBuilder::new()
                 .layer(RetryLayer::new(self.retry))

@@ -45,6 +45,7 @@
 
 mod client;
 pub mod layers;
+pub mod store;
 pub mod token;
 pub mod transport;
 
@@ -53,4 +54,5 @@ pub use client::{
 };
 pub use layers::retry::RetryPolicy;
 pub use layers::timing::{Timing, Timings};
+pub use store::{FileTokenStore, MemoryTokenStore, TokenStore};
 pub use transport::{TlsConfig, TransportConfig};

@@ -7,6 +7,8 @@ use std::time::Duration;
 use apiclient_auth::transport::SharedTransport;
 use apiclient_auth::{AccessInfo, AuthPlugin};
 use apiclient_errors::{AuthorizationFailure, Error};
+
+use crate::store::TokenStore;
 use time::OffsetDateTime;
 
 /// A clock, injectable for expiry tests.
@@ -30,6 +32,8 @@ pub struct TokenState {
     skew: Duration,
     clock: Clock,
     authentications: AtomicU64,
+    store: Option<Arc<dyn TokenStore>>,
+    store_consulted: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for TokenState {
@@ -69,7 +73,19 @@ impl TokenState {
             skew,
             clock,
             authentications: AtomicU64::new(0),
+            store: None,
+            store_consulted: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Consult `store` before the first authentication and write every new token to it.
+    pub fn with_store(mut self, store: Option<Arc<dyn TokenStore>>) -> Self {
+        self.store = store;
+        self
+    }
+
+    fn cache_key(&self) -> Option<String> {
+        self.with_plugin(|p| p.cache_key()).ok()
     }
 
     /// How many authentications this state has performed.
@@ -137,6 +153,21 @@ impl TokenState {
                 just_authenticated: false,
             });
         }
+        if let Some(store) = &self.store
+            && !self.store_consulted.swap(true, Ordering::SeqCst)
+            && let Some(stored) = self.cache_key().and_then(|k| store.load(&k))
+            && !stored.will_expire_soon(self.skew, (self.clock)())
+        {
+            tracing::debug!(target: "apiclient_http::auth", "using a stored token");
+            let generation = self.install(stored);
+            if let Some(access) = self.access() {
+                return Ok(CurrentToken {
+                    access,
+                    generation,
+                    just_authenticated: false,
+                });
+            }
+        }
         let (access, generation) = self.authenticate_locked().await?;
         Ok(CurrentToken {
             access,
@@ -187,6 +218,9 @@ impl TokenState {
         let fut = fut.map_err(|e: AuthorizationFailure| Error::from(e))?;
         let access = Arc::new(fut.await?);
         self.authentications.fetch_add(1, Ordering::Relaxed);
+        if let (Some(store), Some(key)) = (&self.store, self.cache_key()) {
+            store.save(&key, &access);
+        }
         let gen_ = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         if let Ok(mut c) = self.current.write() {
             *c = Some((access.clone(), gen_));
