@@ -1,7 +1,6 @@
 //! The workspace integration tests: one binary, real loopback servers.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod cli;
 mod keystone;
 mod store;
 mod support;

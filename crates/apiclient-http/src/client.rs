@@ -448,6 +448,16 @@ impl HttpClient {
             .and_then(|l| l.clone())
     }
 
+    /// The default interface of service clients.
+    pub fn default_interface(&self) -> Interface {
+        self.inner.interface
+    }
+
+    /// The default region of service clients.
+    pub fn default_region(&self) -> Option<&str> {
+        self.inner.region.as_deref()
+    }
+
     /// The timings list (enable, read, reset).
     pub fn timings(&self) -> &Timings {
         &self.inner.timings

@@ -1,0 +1,128 @@
+//! Output formats: table (as python-openstackclient draws it), json, value.
+
+use serde_json::{Map, Value};
+
+/// `-f/--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A bordered table.
+    Table,
+    /// JSON (pretty).
+    Json,
+    /// Values only, one row per line.
+    Value,
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Draw a table with multi-line cells.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, c) in row.iter().enumerate() {
+            for line in c.lines() {
+                widths[i] = widths[i].max(line.chars().count());
+            }
+        }
+    }
+    let sep = format!(
+        "+{}+\n",
+        widths
+            .iter()
+            .map(|w| "-".repeat(w + 2))
+            .collect::<Vec<_>>()
+            .join("+")
+    );
+    let line = |cells: &[&str]| -> String {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!(" {c}{} ", " ".repeat(w - c.chars().count())))
+            .collect();
+        format!("|{}|\n", parts.join("|"))
+    };
+    let mut out = sep.clone();
+    out.push_str(&line(headers));
+    out.push_str(&sep);
+    for row in rows {
+        let split: Vec<Vec<&str>> = row
+            .iter()
+            .map(|c| {
+                if c.is_empty() {
+                    vec![""]
+                } else {
+                    c.lines().collect()
+                }
+            })
+            .collect();
+        let height = split.iter().map(Vec::len).max().unwrap_or(1);
+        for i in 0..height {
+            let cells: Vec<&str> = split
+                .iter()
+                .map(|s| s.get(i).copied().unwrap_or(""))
+                .collect();
+            out.push_str(&line(&cells));
+        }
+    }
+    out.push_str(&sep);
+    out
+}
+
+/// A single object: `Field | Value` table, a JSON object, or the values.
+pub fn show(fields: &Map<String, Value>, format: Format) -> String {
+    match format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(fields).unwrap_or_default()
+        ),
+        Format::Value => fields.values().map(|v| format!("{}\n", cell(v))).collect(),
+        Format::Table => {
+            let rows: Vec<Vec<String>> = fields
+                .iter()
+                .map(|(k, v)| vec![k.clone(), cell(v)])
+                .collect();
+            table(&["Field", "Value"], &rows)
+        }
+    }
+}
+
+/// A list: a table with the columns, a JSON array of objects, or values.
+/// `json_rows` are the objects for JSON; `table_rows` the cells for table/value.
+pub fn list(
+    columns: &[&str],
+    table_rows: &[Vec<String>],
+    json_rows: Vec<Value>,
+    format: Format,
+) -> String {
+    match format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&Value::Array(json_rows)).unwrap_or_default()
+        ),
+        Format::Value => table_rows
+            .iter()
+            .map(|r| format!("{}\n", r.join(" ")))
+            .collect(),
+        Format::Table => table(columns, table_rows),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_line_cells() {
+        let t = table(&["A", "B"], &[vec!["x".into(), "l1\n  l2".into()]]);
+        assert_eq!(
+            t,
+            "+---+------+\n| A | B    |\n+---+------+\n| x | l1   |\n|   |   l2 |\n+---+------+\n"
+        );
+    }
+}
