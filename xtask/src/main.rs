@@ -44,7 +44,11 @@ fn root() -> PathBuf {
 }
 
 fn run(cmd: &mut Command) -> Result {
-    eprintln!("$ {cmd:?}");
+    eprintln!(
+        "$ {:?} {:?}",
+        cmd.get_program(),
+        cmd.get_args().collect::<Vec<_>>()
+    );
     let status = cmd
         .current_dir(root())
         .status()
@@ -87,10 +91,50 @@ fn ci(args: &[String]) -> Result {
     Ok(())
 }
 
+/// The Keystones the integration tests use: the main one (127.0.0.1:5000,
+/// seeded) and one with 5-second tokens (127.0.0.1:5001). Both run without
+/// Keystone's in-process token cache, so that a revocation takes effect at
+/// once (with the cache, each gunicorn thread keeps accepting a revoked token).
+const KEYSTONES: &[(&str, &[(&str, &str)])] = &[
+    ("main", &[("KS_CACHE", "0")]),
+    (
+        "short-tokens",
+        &[
+            ("KS_CACHE", "0"),
+            ("KS_PORT", "5001"),
+            ("KS_TOKEN_EXPIRATION", "5"),
+            ("KS_SEED", "0"),
+            ("KS_DATA", "/tmp/ks-data-short"),
+            ("KS_ETC", "/tmp/ks-etc-short"),
+        ],
+    ),
+];
+
 fn keystone(args: &[String]) -> Result {
     let script = root().join("scripts/keystone/run.sh");
     let sub = args.first().map(String::as_str).unwrap_or("status");
-    run(Command::new("bash").arg(script).arg(sub).args(&args[1..]))
+    let instances: Vec<_> = match sub {
+        // `env` prints the main instance's OS_* block only.
+        "env" => KEYSTONES.iter().take(1).collect(),
+        "start" | "stop" | "status" | "reset" | "purge" => KEYSTONES.iter().collect(),
+        other => {
+            return Err(format!(
+                "unknown keystone command '{other}' (start|stop|status|env|reset|purge)"
+            ));
+        }
+    };
+    let mut failed = None;
+    for (name, env) in instances {
+        let mut cmd = Command::new("bash");
+        cmd.arg(&script).arg(sub).envs(env.iter().copied());
+        if sub != "env" {
+            eprintln!("keystone ({name}):");
+        }
+        if let Err(e) = run(&mut cmd) {
+            failed = Some(e);
+        }
+    }
+    failed.map_or(Ok(()), Err)
 }
 
 fn bench(args: &[String]) -> Result {
