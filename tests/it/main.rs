@@ -1,6 +1,7 @@
 //! The workspace integration tests: one binary, real loopback servers.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod base;
 mod keystone;
 mod store;
 mod support;

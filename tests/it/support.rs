@@ -63,3 +63,54 @@ pub fn with_captured_trace<F: std::future::Future>(f: impl FnOnce() -> F) -> (F:
     let out = rt.block_on(f());
     (out, cap.text())
 }
+
+/// Requests seen by a [`recording`] client: (method, URI, body).
+pub type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
+
+/// An HttpClient over an in-memory service: `admin_token` with endpoint
+/// `http://svc/v1`; every request is recorded and answered by `respond`.
+pub fn recording(
+    respond: impl Fn(&http::Request<bytes::Bytes>) -> http::Response<bytes::Bytes>
+    + Send
+    + Sync
+    + 'static,
+) -> (HttpClient, Seen) {
+    let seen: Seen = Arc::default();
+    let s2 = seen.clone();
+    let respond = Arc::new(respond);
+    let svc = apiclient_http::HttpService::new(tower::service_fn(
+        move |req: http::Request<bytes::Bytes>| {
+            s2.lock().unwrap().push((
+                req.method().to_string(),
+                req.uri().to_string(),
+                String::from_utf8_lossy(req.body()).into_owned(),
+            ));
+            let resp = respond(&req);
+            async move { Ok::<_, apiclient_errors::BoxError>(resp) }
+        },
+    ));
+    let plugin = KeystonePlugin::new("admin_token")
+        .unwrap()
+        .with("endpoint", "http://svc/v1")
+        .with("token", "t");
+    let http = HttpClient::builder(Box::new(plugin))
+        .base_transport(svc)
+        .build()
+        .unwrap();
+    (http, seen)
+}
+
+/// A JSON response.
+pub fn json_response(
+    status: u16,
+    body: &serde_json::Value,
+    request_id: Option<&str>,
+) -> http::Response<bytes::Bytes> {
+    let mut b = http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json");
+    if let Some(r) = request_id {
+        b = b.header("x-openstack-request-id", r);
+    }
+    b.body(bytes::Bytes::from(body.to_string())).unwrap()
+}

@@ -795,23 +795,32 @@ fn not_found(what: &str) -> Response<RespBody> {
     )
 }
 
-fn page(items: Vec<Value>, query: &BTreeMap<String, String>) -> (Vec<Value>, Option<String>) {
+/// One page of `items` (marker + limit, default limit 1000), cloning only that page.
+fn page<'a>(
+    items: impl Iterator<Item = &'a Value>,
+    query: &BTreeMap<String, String>,
+) -> (Vec<Value>, Option<String>) {
     let limit = query
         .get("limit")
         .and_then(|l| l.parse::<usize>().ok())
         .unwrap_or(1000)
         .max(1);
-    let start = match query.get("marker") {
-        Some(m) => items
-            .iter()
-            .position(|i| i["id"].as_str() == Some(m))
-            .map(|p| p + 1)
-            .unwrap_or(items.len()),
-        None => 0,
-    };
-    let slice: Vec<Value> = items.into_iter().skip(start).collect();
-    let more = slice.len() > limit;
-    let page: Vec<Value> = slice.into_iter().take(limit).collect();
+    let mut items = items.peekable();
+    if let Some(m) = query.get("marker") {
+        // skip through the marker; an unknown marker gives an empty page
+        let mut found = false;
+        for i in items.by_ref() {
+            if i["id"].as_str() == Some(m.as_str()) {
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            return (Vec::new(), None);
+        }
+    }
+    let page: Vec<Value> = items.by_ref().take(limit).cloned().collect();
+    let more = items.peek().is_some();
     let next = if more {
         page.last()
             .and_then(|l| l["id"].as_str())
@@ -837,7 +846,14 @@ fn service_route(
                     "links": [{"rel": "self", "href": format!("{base}/v2.1/")}]}}),
         ),
         ("GET", "/v2.1/servers" | "/v2.1/servers/detail") => {
-            let all: Vec<Value> = s.servers.values().cloned().collect();
+            // Nova filters on the server side; here `name` and `status` match exactly.
+            let all = s.servers.values().filter(|srv| {
+                ["name", "status"].iter().all(|k| {
+                    query
+                        .get(*k)
+                        .is_none_or(|want| srv[*k].as_str() == Some(want.as_str()))
+                })
+            });
             let (items, next) = page(all, query);
             let mut body = json!({"servers": items});
             if let Some(marker) = next {
@@ -892,7 +908,7 @@ fn service_route(
             }
         }
         ("GET", "/image/v2/images") => {
-            let (items, next) = page(s.images.clone(), query);
+            let (items, next) = page(s.images.iter(), query);
             let mut body =
                 json!({"images": items, "first": "/v2/images", "schema": "/v2/schemas/images"});
             if let Some(marker) = next {

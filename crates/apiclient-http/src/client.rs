@@ -685,7 +685,8 @@ impl ApiRequest {
             return Err(Error::Validation(e));
         }
         let url = self.full_url();
-        let uri_text = if target.is_some() && !url.starts_with('/') {
+        let absolute = url.starts_with("http://") || url.starts_with("https://");
+        let uri_text = if target.is_some() && !absolute && !url.starts_with('/') {
             format!("/{url}")
         } else {
             url.clone()

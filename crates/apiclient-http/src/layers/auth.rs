@@ -130,12 +130,19 @@ fn authorize(
     endpoint: &str,
 ) -> Result<Request<Bytes>, Error> {
     let mut out = clone_request(req);
-    let path = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let url = concat_url(endpoint, path);
+    // An absolute URI (a pagination `next` link) is used as is; a path is
+    // joined to the endpoint.
+    let url = if req.uri().scheme().is_some() {
+        req.uri().to_string()
+    } else {
+        concat_url(
+            endpoint,
+            req.uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/"),
+        )
+    };
     *out.uri_mut() = url.parse::<Uri>().map_err(|e| Error::Config {
         message: format!("invalid endpoint URL '{url}'"),
         source: Some(Box::new(e)),

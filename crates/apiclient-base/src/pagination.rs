@@ -1,0 +1,198 @@
+//! Pagination beyond the reference: a stream over every page.
+//!
+//! - [`PageStyle::Links`] follows `<collection>_links` / `links` with
+//!   `rel=next` (Nova, Keystone), `links.next`, or a top-level `next`
+//!   (Glance), until a page has none.
+//! - [`PageStyle::Marker`] sends `limit` and `marker=<last id>` until a page
+//!   comes back short.
+//!
+//! The stream holds one page at a time. A server that repeats itself (the
+//! same `next` link or marker twice) ends the stream with an
+//! [`Error::InvalidResponse`] naming the loop, instead of looping forever.
+
+use std::collections::{HashSet, VecDeque};
+
+use apiclient_errors::Error;
+use apiclient_http::ApiRequest;
+use futures_util::Stream;
+use serde_json::Value;
+
+use crate::client::BaseClient;
+use crate::resource::{Resource, ResourceMeta};
+
+/// How pages are linked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageStyle {
+    /// Follow the server's `next` links.
+    Links,
+    /// Send `limit` and `marker` (the last item's id).
+    Marker {
+        /// Page size.
+        limit: usize,
+    },
+}
+
+struct State {
+    client: BaseClient,
+    meta: ResourceMeta,
+    collection: String,
+    style: PageStyle,
+    base_path: String,
+    next: Option<String>,
+    page: VecDeque<Value>,
+    seen: HashSet<String>,
+    pending: Option<Error>,
+    done: bool,
+}
+
+fn next_link(body: &Value, collection: &str) -> Option<String> {
+    let rel_next = |v: &Value| -> Option<String> {
+        v.as_array()?
+            .iter()
+            .find(|l| l.get("rel").and_then(Value::as_str) == Some("next"))?
+            .get("href")?
+            .as_str()
+            .map(str::to_string)
+    };
+    body.get(format!("{collection}_links"))
+        .and_then(rel_next)
+        .or_else(|| body.get("links").and_then(rel_next))
+        .or_else(|| {
+            body.pointer("/links/next")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .or_else(|| body.get("next").and_then(Value::as_str).map(str::to_string))
+}
+
+fn with_query(path: &str, pairs: &[(&str, String)]) -> String {
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish();
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}{q}")
+}
+
+impl State {
+    async fn fetch(&mut self) -> Result<(), Error> {
+        let Some(url) = self.next.take() else {
+            self.done = true;
+            return Ok(());
+        };
+        let body: Value = self
+            .client
+            .client_request(ApiRequest::get(url.clone()))
+            .await?
+            .json()?;
+        let items = match body.get(&self.collection) {
+            Some(Value::Array(items)) => items.clone(),
+            _ => {
+                return Err(Error::InvalidResponse {
+                    message: format!("the page has no '{}' list", self.collection),
+                    url,
+                    source: None,
+                });
+            }
+        };
+        let next = match &self.style {
+            PageStyle::Links => next_link(&body, &self.collection),
+            PageStyle::Marker { limit } => {
+                let last = items.last().and_then(|i| i.get("id")).map(|id| match id {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+                match last {
+                    Some(marker) if items.len() >= *limit => Some(with_query(
+                        &self.base_path,
+                        &[("limit", limit.to_string()), ("marker", marker)],
+                    )),
+                    _ => None,
+                }
+            }
+        };
+        self.page = items.into();
+        if let Some(n) = &next
+            && !self.seen.insert(n.clone())
+        {
+            // Hand out this page, then end with the error: nothing is lost.
+            self.pending = Some(Error::InvalidResponse {
+                message: format!("pagination loop: the server sent the next page '{n}' twice"),
+                url,
+                source: None,
+            });
+            return Ok(());
+        }
+        self.next = next;
+        Ok(())
+    }
+}
+
+/// A stream of every resource of a collection, one page in memory at a time.
+///
+/// ```no_run
+/// # async fn f(client: apiclient_base::BaseClient) -> Result<(), apiclient_errors::Error> {
+/// use apiclient_base::{paginate, PageStyle, ResourceMeta};
+/// use futures_util::TryStreamExt;
+///
+/// let servers = paginate(client, "/servers", "servers", ResourceMeta::new("Server"), PageStyle::Links);
+/// futures_util::pin_mut!(servers);
+/// while let Some(server) = servers.try_next().await? {
+///     println!("{server:?}");
+/// }
+/// # Ok(()) }
+/// ```
+pub fn paginate(
+    client: BaseClient,
+    path: &str,
+    collection: &str,
+    meta: ResourceMeta,
+    style: PageStyle,
+) -> impl Stream<Item = Result<Resource, Error>> + Send + 'static {
+    let first = match &style {
+        PageStyle::Links => path.to_string(),
+        PageStyle::Marker { limit } => with_query(path, &[("limit", limit.to_string())]),
+    };
+    let state = State {
+        client,
+        meta,
+        collection: collection.to_string(),
+        style,
+        base_path: path.to_string(),
+        next: Some(first),
+        page: VecDeque::new(),
+        seen: HashSet::new(),
+        pending: None,
+        done: false,
+    };
+    futures_util::stream::unfold(state, |mut st| async move {
+        loop {
+            if let Some(item) = st.page.pop_front() {
+                if item.is_null() {
+                    continue;
+                }
+                let r = Resource::new(st.meta, item, true);
+                return Some((Ok(r), st));
+            }
+            if let Some(e) = st.pending.take() {
+                st.done = true;
+                return Some((Err(e), st));
+            }
+            if st.done {
+                return None;
+            }
+            if let Err(e) = st.fetch().await {
+                st.done = true;
+                return Some((Err(e), st));
+            }
+        }
+    })
+}
+
+/// How many items the stream holds right now is bounded by one page; this
+/// helper exists for tests and benchmarks that check it.
+pub fn page_of(body: &Value, collection: &str) -> usize {
+    body.get(collection)
+        .and_then(Value::as_array)
+        .map(Vec::len)
+        .unwrap_or(0)
+}
