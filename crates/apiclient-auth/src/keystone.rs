@@ -108,6 +108,32 @@ impl KeystonePlugin {
         }
     }
 
+    /// `admin_token`: a fixed token for a fixed endpoint (no Keystone call).
+    pub fn admin_token(endpoint: impl Into<String>, token: impl Into<String>) -> Self {
+        Self::from_kind("admin_token", Kind::AdminToken)
+            .with("endpoint", endpoint)
+            .with("token", token)
+    }
+
+    /// `none`: no token, a fixed endpoint.
+    pub fn no_auth(endpoint: impl Into<String>) -> Self {
+        Self::from_kind("none", Kind::NoAuth).with("endpoint", endpoint)
+    }
+
+    /// `v3password` with a user name in a domain (by name).
+    pub fn v3_password(
+        auth_url: impl Into<String>,
+        username: &str,
+        user_domain_name: &str,
+        password: &str,
+    ) -> Self {
+        Self::from_kind("v3password", Kind::Password(Version::V3))
+            .with("auth_url", auth_url)
+            .with("username", username)
+            .with("user_domain_name", user_domain_name)
+            .with("password", password)
+    }
+
     /// Builder: set an option.
     pub fn with(mut self, name: &str, value: impl Into<String>) -> Self {
         self.opts.set(name, value);

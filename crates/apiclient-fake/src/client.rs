@@ -1,0 +1,463 @@
+//! `FakeHttpClient`: canned responses under the real `HttpClient` plumbing,
+//! with a callstack and assertion helpers (Python's `fake_client`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use apiclient_auth::KeystonePlugin;
+use apiclient_errors::{BoxError, Error};
+use apiclient_http::{HttpClient, HttpClientBuilder, HttpService};
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Response};
+use serde_json::Value;
+
+/// The endpoint every service of a [`FakeHttpClient`] resolves to.
+pub const FAKE_ENDPOINT: &str = "http://fake.invalid";
+
+/// A canned response (Python's `TestResponse`): a status, headers and a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestResponse {
+    /// The status.
+    pub status: u16,
+    /// The headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    /// An empty response with this status.
+    pub fn new(status: u16) -> Self {
+        TestResponse {
+            status,
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// A JSON body with `Content-Type: application/json`.
+    ///
+    /// ```
+    /// use apiclient_fake::TestResponse;
+    /// let r = TestResponse::json(200, &serde_json::json!({"a": 1}));
+    /// assert_eq!(r.headers, vec![("Content-Type".to_string(), "application/json".to_string())]);
+    /// assert_eq!(&r.body[..], br#"{"a":1}"#);
+    /// ```
+    pub fn json(status: u16, body: &Value) -> Self {
+        TestResponse {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    /// A text body, with no headers.
+    pub fn text(status: u16, body: impl Into<String>) -> Self {
+        TestResponse {
+            status,
+            headers: Vec::new(),
+            body: Bytes::from(body.into()),
+        }
+    }
+
+    /// The reference's rule: a JSON body gets the JSON content type unless
+    /// explicit (non-empty) headers are given, which then stand alone.
+    pub fn from_parts(status: u16, headers: Option<Vec<(String, String)>>, body: FakeBody) -> Self {
+        let mut r = match body {
+            FakeBody::Json(v) => Self::json(status, &v),
+            FakeBody::Text(t) => Self::text(status, t),
+            FakeBody::Empty => Self::new(status),
+        };
+        if let Some(h) = headers.filter(|h| !h.is_empty()) {
+            r.headers = h;
+        }
+        r
+    }
+
+    /// Add a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    fn into_http(self) -> Response<Bytes> {
+        let mut resp = Response::new(self.body);
+        *resp.status_mut() = http::StatusCode::from_u16(self.status)
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        for (k, v) in self.headers {
+            if let (Ok(k), Ok(v)) = (
+                http::HeaderName::from_bytes(k.as_bytes()),
+                http::HeaderValue::from_str(&v),
+            ) {
+                resp.headers_mut().append(k, v);
+            }
+        }
+        resp
+    }
+}
+
+/// A fixture or handler body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FakeBody {
+    /// JSON.
+    Json(Value),
+    /// Text.
+    Text(String),
+    /// Nothing.
+    Empty,
+}
+
+impl From<Value> for FakeBody {
+    fn from(v: Value) -> Self {
+        FakeBody::Json(v)
+    }
+}
+
+impl From<&str> for FakeBody {
+    fn from(v: &str) -> Self {
+        FakeBody::Text(v.to_string())
+    }
+}
+
+/// One recorded call: method, URL (relative to the endpoint, with the query), headers, body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// The method.
+    pub method: String,
+    /// The URL relative to the service endpoint, query included (`/servers?limit=1`).
+    pub url: String,
+    /// The request headers (credential values included: this is a test fake).
+    pub headers: Vec<(String, String)>,
+    /// The body: JSON when it parses, else text; None when empty.
+    pub body: Option<Value>,
+}
+
+/// What a handler receives.
+#[derive(Debug, Clone)]
+pub struct FakeRequest {
+    /// The method.
+    pub method: Method,
+    /// The path (relative to the endpoint).
+    pub path: String,
+    /// Values of `{name}` segments of the handler's pattern.
+    pub params: BTreeMap<String, String>,
+    /// The query parameters.
+    pub query: BTreeMap<String, String>,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The JSON body, if any.
+    pub body: Option<Value>,
+}
+
+type HandlerFn = Arc<dyn Fn(&FakeRequest) -> TestResponse + Send + Sync>;
+
+struct Handler {
+    method: Method,
+    pattern: String,
+    f: HandlerFn,
+}
+
+#[derive(Default)]
+struct State {
+    fixtures: BTreeMap<String, BTreeMap<String, (Vec<(String, String)>, FakeBody)>>,
+    handlers: Vec<Handler>,
+    callstack: Vec<Call>,
+}
+
+/// A fake backend: fixtures by exact URL (which win), then handlers by method
+/// and path pattern; every call is recorded.
+///
+/// ```
+/// use apiclient_fake::{FakeHttpClient, TestResponse};
+/// use serde_json::json;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let fake = FakeHttpClient::new();
+/// fake.on("GET", "/servers/{id}", |req| TestResponse::json(200, &json!({"server": {"id": req.params["id"]}})));
+/// let http = fake.http_client().unwrap();
+/// let resp = http.service_client("compute").get("/servers/1?x=1").await.unwrap();
+/// assert_eq!(resp.json::<serde_json::Value>().unwrap()["server"]["id"], "1");
+/// fake.assert_called("GET", "/servers/1?x=1", None, None);
+/// # });
+/// ```
+#[derive(Clone, Default)]
+pub struct FakeHttpClient {
+    state: Arc<Mutex<State>>,
+}
+
+impl fmt::Debug for FakeHttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.lock();
+        f.debug_struct("FakeHttpClient")
+            .field("fixtures", &s.fixtures.len())
+            .field(
+                "handlers",
+                &s.handlers
+                    .iter()
+                    .map(|h| format!("{} {}", h.method, h.pattern))
+                    .collect::<Vec<_>>(),
+            )
+            .field("calls", &s.callstack.len())
+            .finish()
+    }
+}
+
+/// The reference's fake method name for a call: `GET /os-keypairs/a.b?x=1` → `get_os_keypairs_a_b`.
+pub fn fake_method_name(method: &str, url: &str) -> String {
+    let path = url.rsplit_once('?').map_or(url, |(p, _)| p);
+    let munged: String = path
+        .trim_matches('/')
+        .chars()
+        .map(|c| if matches!(c, '/' | '.' | '-') { '_' } else { c })
+        .collect();
+    format!("{}_{munged}", method.to_ascii_lowercase())
+}
+
+fn match_pattern(pattern: &str, path: &str) -> Option<BTreeMap<String, String>> {
+    let p: Vec<&str> = pattern.trim_matches('/').split('/').collect();
+    let a: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if p.len() != a.len() {
+        return None;
+    }
+    let mut params = BTreeMap::new();
+    for (ps, as_) in p.iter().zip(&a) {
+        if let Some(name) = ps.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            params.insert(name.to_string(), as_.to_string());
+        } else if ps != as_ {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+impl FakeHttpClient {
+    /// An empty fake.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A fixture: `method` on exactly `url` (relative, query included) answers
+    /// 200 with these headers and body. Fixtures win over handlers.
+    pub fn fixture(
+        &self,
+        url: &str,
+        method: &str,
+        headers: Vec<(String, String)>,
+        body: impl Into<FakeBody>,
+    ) -> &Self {
+        self.lock()
+            .fixtures
+            .entry(url.to_string())
+            .or_default()
+            .insert(method.to_ascii_uppercase(), (headers, body.into()));
+        self
+    }
+
+    /// A handler for `method` on paths matching `pattern` (`/servers/{id}`).
+    pub fn on(
+        &self,
+        method: &str,
+        pattern: &str,
+        f: impl Fn(&FakeRequest) -> TestResponse + Send + Sync + 'static,
+    ) -> &Self {
+        let method =
+            Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
+        self.lock().handlers.push(Handler {
+            method,
+            pattern: pattern.to_string(),
+            f: Arc::new(f),
+        });
+        self
+    }
+
+    /// The recorded calls.
+    pub fn callstack(&self) -> Vec<Call> {
+        self.lock().callstack.clone()
+    }
+
+    /// Forget the recorded calls.
+    pub fn clear_callstack(&self) {
+        self.lock().callstack.clear();
+    }
+
+    /// The fake as the base transport of an `HttpClient`.
+    pub fn service(&self) -> HttpService {
+        let fake = self.clone();
+        HttpService::new(tower::service_fn(move |req: Request<Bytes>| {
+            let result = fake.handle(req);
+            async move { result }
+        }))
+    }
+
+    /// A builder whose transport is this fake, authenticated with a fixed
+    /// token (`admin_token`) and every service at [`FAKE_ENDPOINT`].
+    pub fn builder(&self) -> HttpClientBuilder {
+        let plugin = KeystonePlugin::admin_token(FAKE_ENDPOINT, "fake-token");
+        HttpClient::builder(Box::new(plugin)).base_transport(self.service())
+    }
+
+    /// An `HttpClient` over this fake.
+    pub fn http_client(&self) -> Result<HttpClient, Error> {
+        self.builder().build()
+    }
+
+    fn handle(&self, req: Request<Bytes>) -> Result<Response<Bytes>, BoxError> {
+        let full = req.uri().to_string();
+        let url = full
+            .strip_prefix(FAKE_ENDPOINT)
+            .unwrap_or(&full)
+            .to_string();
+        let url = if url.is_empty() { "/".to_string() } else { url };
+        let method = req.method().clone();
+        let body = if req.body().is_empty() {
+            None
+        } else {
+            Some(serde_json::from_slice(req.body()).unwrap_or_else(|_| {
+                Value::String(String::from_utf8_lossy(req.body()).into_owned())
+            }))
+        };
+        if (method == Method::GET || method == Method::DELETE) && body.is_some() {
+            return Err(Box::new(Error::Validation(format!(
+                "AssertionError: FakeHttpClient: {method} {url} must not have a body"
+            ))));
+        }
+        let headers: Vec<(String, String)> = req
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut state = self.lock();
+        state.callstack.push(Call {
+            method: method.to_string(),
+            url: url.clone(),
+            headers,
+            body: body.clone(),
+        });
+        if let Some((h, b)) = state
+            .fixtures
+            .get(&url)
+            .and_then(|m| m.get(method.as_str()))
+            .cloned()
+        {
+            return Ok(TestResponse::from_parts(200, Some(h), b).into_http());
+        }
+        let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+        let query: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        for h in &state.handlers {
+            if h.method != method {
+                continue;
+            }
+            if let Some(params) = match_pattern(&h.pattern, path) {
+                let f = h.f.clone();
+                let fr = FakeRequest {
+                    method: method.clone(),
+                    path: path.to_string(),
+                    params,
+                    query,
+                    headers: req.headers().clone(),
+                    body,
+                };
+                drop(state);
+                return Ok(f(&fr).into_http());
+            }
+        }
+        let known: Vec<String> = state
+            .handlers
+            .iter()
+            .map(|h| format!("{} {}", h.method, h.pattern))
+            .collect();
+        Err(Box::new(Error::Validation(format!(
+            "AssertionError: Called unknown API method: {method} {url}, expected fakes method name: {}; handlers: [{}]",
+            fake_method_name(method.as_str(), &url),
+            known.join(", ")
+        ))))
+    }
+
+    /// Assert that the call at `pos` (default: the last) was `method url`,
+    /// and, when `body` is given, carried that body.
+    #[track_caller]
+    pub fn assert_called(&self, method: &str, url: &str, body: Option<&Value>, pos: Option<isize>) {
+        let stack = self.callstack();
+        assert!(
+            !stack.is_empty(),
+            "Expected {method} {url}; but no calls were made"
+        );
+        let pos = pos.unwrap_or(-1);
+        let idx = if pos < 0 {
+            stack.len() as isize + pos
+        } else {
+            pos
+        };
+        let call = usize::try_from(idx).ok().and_then(|i| stack.get(i));
+        let Some(call) = call else {
+            panic!(
+                "Expected {method} {url} at position {pos}; but only {} calls were made",
+                stack.len()
+            );
+        };
+        assert!(
+            call.method == method && call.url == url,
+            "Expected {method} {url}; got {} {}",
+            call.method,
+            call.url
+        );
+        if let Some(b) = body {
+            assert!(call.body.as_ref() == Some(b), "{:?} != {:?}", call.body, b);
+        }
+    }
+
+    /// Assert that `method url` (with `body`, when given) was called at any
+    /// point; clears the callstack on success, as the reference does.
+    #[track_caller]
+    pub fn assert_called_anytime(&self, method: &str, url: &str, body: Option<&Value>) {
+        let stack = self.callstack();
+        assert!(
+            !stack.is_empty(),
+            "Expected {method} {url}; but no calls were made"
+        );
+        let found = stack.iter().find(|c| c.method == method && c.url == url);
+        let Some(call) = found else {
+            let got: Vec<String> = stack
+                .iter()
+                .map(|c| format!("{} {}", c.method, c.url))
+                .collect();
+            panic!("Expected {method} {url}; got [{}]", got.join(", "));
+        };
+        if let Some(b) = body {
+            assert!(call.body.as_ref() == Some(b), "{:?} != {:?}", call.body, b);
+        }
+        self.clear_callstack();
+    }
+}
+
+/// Assert that `map` has every `required` key (Python's `assert_has_keys`);
+/// the message names the missing keys. `optional` keys are allowed; keys in
+/// neither list are reported too when a required key is missing.
+#[track_caller]
+pub fn assert_has_keys(map: &serde_json::Map<String, Value>, required: &[&str], optional: &[&str]) {
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|k| !map.contains_key(*k))
+        .collect();
+    if !missing.is_empty() {
+        let unexpected: Vec<&str> = map
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !required.contains(k) && !optional.contains(k))
+            .collect();
+        panic!("missing required keys: {missing:?} (unexpected keys: {unexpected:?})");
+    }
+}
