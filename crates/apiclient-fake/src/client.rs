@@ -150,6 +150,9 @@ pub struct FakeRequest {
     pub body: Option<Value>,
 }
 
+/// A fixture's headers and body.
+type Fixture = (Vec<(String, String)>, FakeBody);
+
 type HandlerFn = Arc<dyn Fn(&FakeRequest) -> TestResponse + Send + Sync>;
 
 struct Handler {
@@ -160,7 +163,8 @@ struct Handler {
 
 #[derive(Default)]
 struct State {
-    fixtures: BTreeMap<String, BTreeMap<String, (Vec<(String, String)>, FakeBody)>>,
+    /// url → method → (headers, body)
+    fixtures: BTreeMap<String, BTreeMap<String, Fixture>>,
     handlers: Vec<Handler>,
     callstack: Vec<Call>,
 }
