@@ -5,4 +5,5 @@ mod base;
 mod keystone;
 mod store;
 mod support;
+mod tls;
 mod wire;

@@ -54,5 +54,7 @@ pub use client::{
 };
 pub use layers::retry::RetryPolicy;
 pub use layers::timing::{Timing, Timings};
+#[cfg(feature = "keyring")]
+pub use store::KeyringTokenStore;
 pub use store::{FileTokenStore, MemoryTokenStore, TokenStore};
 pub use transport::{TlsConfig, TransportConfig};

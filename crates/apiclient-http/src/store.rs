@@ -141,3 +141,58 @@ impl TokenStore for FileTokenStore {
         }
     }
 }
+
+/// The OS keyring as a token store (feature `keyring`): one entry per key,
+/// service `apiclient-rs`, account the SHA-256 of the key.
+#[cfg(feature = "keyring")]
+#[derive(Debug, Clone)]
+pub struct KeyringTokenStore {
+    service: String,
+}
+
+#[cfg(feature = "keyring")]
+impl Default for KeyringTokenStore {
+    fn default() -> Self {
+        KeyringTokenStore {
+            service: "apiclient-rs".into(),
+        }
+    }
+}
+
+#[cfg(feature = "keyring")]
+impl KeyringTokenStore {
+    /// A store under this keyring service name.
+    pub fn new(service: impl Into<String>) -> Self {
+        KeyringTokenStore {
+            service: service.into(),
+        }
+    }
+
+    fn entry(&self, key: &str) -> Option<keyring::Entry> {
+        keyring::Entry::new(&self.service, &hex::encode(Sha256::digest(key.as_bytes()))).ok()
+    }
+}
+
+#[cfg(feature = "keyring")]
+impl TokenStore for KeyringTokenStore {
+    fn load(&self, key: &str) -> Option<AccessInfo> {
+        let text = self.entry(key)?.get_password().ok()?;
+        let stored: serde_json::Value = serde_json::from_str(&text).ok()?;
+        if stored.get("key").and_then(|k| k.as_str()) != Some(key) {
+            return None;
+        }
+        let access = AccessInfo::from_stored_json(stored.get("access")?).ok()?;
+        match access.expires_at {
+            Some(exp) if exp <= time::OffsetDateTime::now_utc() => None,
+            _ => Some(access),
+        }
+    }
+
+    fn save(&self, key: &str, access: &AccessInfo) {
+        let doc = serde_json::json!({"key": key, "access": access.to_stored_json()});
+        let result = self.entry(key).map(|e| e.set_password(&doc.to_string()));
+        if !matches!(result, Some(Ok(()))) {
+            tracing::warn!(target: "apiclient_http::store", "cannot write the token to the OS keyring");
+        }
+    }
+}

@@ -219,53 +219,56 @@ impl HyperTransport {
     }
 }
 
-/// Classify a transport failure by walking its cause chain.
+/// Classify a transport failure by walking its cause chain (and into the
+/// error an `io::Error` wraps, which `source()` skips).
 pub(crate) fn classify(err: &(dyn StdError + 'static), connect: bool) -> ConnectionErrorKind {
-    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
-    while let Some(e) = cur {
-        if e.downcast_ref::<rustls::Error>().is_some() {
-            return ConnectionErrorKind::Tls;
-        }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind as K;
-            match io.kind() {
-                K::ConnectionRefused => return ConnectionErrorKind::Refused,
-                K::TimedOut => return ConnectionErrorKind::ConnectTimeout,
-                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
-                    return ConnectionErrorKind::Closed;
-                }
-                _ => {}
-            }
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.is::<rustls::Error>())
-            {
-                return ConnectionErrorKind::Tls;
-            }
-            let msg = io.to_string();
-            if msg.contains("dns error") || msg.contains("failed to lookup") {
-                return ConnectionErrorKind::Dns;
-            }
-        }
-        if let Some(h) = e.downcast_ref::<hyper::Error>()
-            && (h.is_incomplete_message() || h.is_closed() || h.is_canceled())
-        {
-            return ConnectionErrorKind::Closed;
-        }
-        let s = e.to_string();
-        if s.contains("dns error") {
-            return ConnectionErrorKind::Dns;
-        }
-        if s.contains("connect timeout") || s.contains("timed out") && connect {
-            return ConnectionErrorKind::ConnectTimeout;
-        }
-        cur = e.source();
-    }
-    if connect {
+    find_kind(err, connect, 0).unwrap_or(if connect {
         ConnectionErrorKind::Other
     } else {
         ConnectionErrorKind::Closed
+    })
+}
+
+fn find_kind(
+    e: &(dyn StdError + 'static),
+    connect: bool,
+    depth: usize,
+) -> Option<ConnectionErrorKind> {
+    if depth > 16 {
+        return None;
     }
+    if e.downcast_ref::<rustls::Error>().is_some() {
+        return Some(ConnectionErrorKind::Tls);
+    }
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        if let Some(inner) = io.get_ref()
+            && let Some(kind) = find_kind(inner, connect, depth + 1)
+        {
+            return Some(kind);
+        }
+        use std::io::ErrorKind as K;
+        match io.kind() {
+            K::ConnectionRefused => return Some(ConnectionErrorKind::Refused),
+            K::TimedOut => return Some(ConnectionErrorKind::ConnectTimeout),
+            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                return Some(ConnectionErrorKind::Closed);
+            }
+            _ => {}
+        }
+    }
+    if let Some(h) = e.downcast_ref::<hyper::Error>()
+        && (h.is_incomplete_message() || h.is_closed() || h.is_canceled())
+    {
+        return Some(ConnectionErrorKind::Closed);
+    }
+    let text = e.to_string();
+    if text.contains("dns error") || text.contains("failed to lookup") {
+        return Some(ConnectionErrorKind::Dns);
+    }
+    if connect && (text.contains("connect timeout") || text.contains("timed out")) {
+        return Some(ConnectionErrorKind::ConnectTimeout);
+    }
+    e.source().and_then(|s| find_kind(s, connect, depth + 1))
 }
 
 /// Whether a boxed stack error is a connect-phase failure (nothing was sent).

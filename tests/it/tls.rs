@@ -1,0 +1,186 @@
+//! TLS against a loopback server with a throw-away CA: refused by default,
+//! accepted with the CA, accepted with insecure, client certificate presented.
+
+use std::sync::Arc;
+
+use apiclient_auth::KeystonePlugin;
+use apiclient_errors::{ConnectionErrorKind, Error};
+use apiclient_http::{HttpClient, RetryPolicy, TlsConfig};
+use bytes::Bytes;
+use http_body_util::Full;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, KeyUsagePurpose};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+struct Pki {
+    dir: tempfile::TempDir,
+    ca_der: CertificateDer<'static>,
+    server_chain: Vec<CertificateDer<'static>>,
+    server_key_pem: String,
+}
+
+fn pki() -> Pki {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::CrlSign,
+    ];
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let client = CertificateParams::new(vec!["apiclient-test-client".to_string()])
+        .unwrap()
+        .signed_by(&client_key, &ca)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.path().join("client.pem"), client.pem()).unwrap();
+    std::fs::write(dir.path().join("client.key"), client_key.serialize_pem()).unwrap();
+    std::fs::write(
+        dir.path().join("combined.pem"),
+        format!("{}{}", client.pem(), client_key.serialize_pem()),
+    )
+    .unwrap();
+    Pki {
+        dir,
+        ca_der: ca.der().clone(),
+        server_chain: vec![server.der().clone()],
+        server_key_pem: server_key.serialize_pem(),
+    }
+}
+
+/// An HTTPS server that answers "client-cert: yes|no".
+async fn serve(pki: &Pki) -> String {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca_der.clone()).unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .allow_unauthenticated()
+    .build()
+    .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(pki.server_chain.clone(), key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let presented = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .is_some_and(|c| !c.is_empty());
+                let svc = hyper::service::service_fn(move |_req| async move {
+                    let body = if presented {
+                        "client-cert: yes"
+                    } else {
+                        "client-cert: no"
+                    };
+                    Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(
+                        body,
+                    ))))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    url
+}
+
+async fn get(url: &str, tls: TlsConfig) -> Result<String, Error> {
+    let http = HttpClient::builder(Box::new(KeystonePlugin::no_auth(url)))
+        .tls(tls)
+        .retry(RetryPolicy::none())
+        .build()?;
+    Ok(http.service_client("svc").get("/").await?.text())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_verification_ca_insecure_and_client_certificates() {
+    let pki = pki();
+    let url = serve(&pki).await;
+    let path = |f: &str| Some(pki.dir.path().join(f));
+
+    let err = get(&url, TlsConfig::default()).await.unwrap_err();
+    match &err {
+        Error::Connection(c) => assert_eq!(c.kind(), ConnectionErrorKind::Tls, "{err:?}"),
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
+
+    let with_ca = TlsConfig {
+        cacert: path("ca.pem"),
+        ..Default::default()
+    };
+    assert_eq!(get(&url, with_ca.clone()).await.unwrap(), "client-cert: no");
+
+    let insecure = TlsConfig {
+        insecure: true,
+        ..Default::default()
+    };
+    assert_eq!(get(&url, insecure).await.unwrap(), "client-cert: no");
+
+    let with_cert = TlsConfig {
+        cert: path("client.pem"),
+        key: path("client.key"),
+        ..with_ca.clone()
+    };
+    assert_eq!(get(&url, with_cert).await.unwrap(), "client-cert: yes");
+    let combined = TlsConfig {
+        cert: path("combined.pem"),
+        ..with_ca
+    };
+    assert_eq!(get(&url, combined).await.unwrap(), "client-cert: yes");
+}
+
+#[tokio::test]
+async fn bad_tls_files_are_configuration_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();
+    for tls in [
+        TlsConfig {
+            cacert: Some(dir.path().join("missing.pem")),
+            ..Default::default()
+        },
+        TlsConfig {
+            cacert: Some(dir.path().join("junk.pem")),
+            ..Default::default()
+        },
+        TlsConfig {
+            cert: Some(dir.path().join("junk.pem")),
+            ..Default::default()
+        },
+    ] {
+        let err = HttpClient::builder(Box::new(KeystonePlugin::no_auth("https://x")))
+            .tls(tls)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    }
+}
