@@ -3,6 +3,7 @@
 
 mod base;
 mod keystone;
+mod reliability;
 mod store;
 mod support;
 mod tls;

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,6 +47,21 @@ pub enum Fault {
     TruncatedBody,
     /// A 502 HTML page, as a proxy sends it.
     BadGatewayHtml,
+    /// Headers and half the body at once, the rest after this long.
+    StalledBody(Duration),
+    /// The body in `chunks` pieces, `interval` apart.
+    SlowDrip {
+        /// How many pieces.
+        chunks: usize,
+        /// The pause between pieces.
+        interval: Duration,
+    },
+    /// A complete 200 response whose JSON is cut in half (Content-Length matches).
+    TruncatedJson,
+    /// A 200 with `Content-Type: application/json` and a body that is not JSON.
+    InvalidJson,
+    /// The normal answer with `Connection: close` (the server closes the keep-alive connection).
+    CloseConnection,
 }
 
 /// A user of the fake Keystone.
@@ -403,6 +419,74 @@ impl Body for Truncated {
     }
 }
 
+/// A body sent in pieces with pauses between them.
+struct Drip {
+    chunks: VecDeque<Bytes>,
+    interval: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Body for Drip {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(sleep) = self.sleep.as_mut() {
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.sleep = None;
+        }
+        match self.chunks.pop_front() {
+            Some(c) => {
+                if !self.chunks.is_empty() {
+                    let d = self.interval;
+                    self.sleep = Some(Box::pin(tokio::time::sleep(d)));
+                }
+                Poll::Ready(Some(Ok(Frame::data(c))))
+            }
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+async fn body_bytes(resp: Response<RespBody>) -> (http::response::Parts, Bytes) {
+    let (p, b) = resp.into_parts();
+    (
+        p,
+        b.collect().await.map(|c| c.to_bytes()).unwrap_or_default(),
+    )
+}
+
+fn drip(
+    parts: http::response::Parts,
+    bytes: Bytes,
+    n: usize,
+    interval: Duration,
+) -> Response<RespBody> {
+    let n = n.clamp(1, bytes.len().max(1));
+    let size = bytes.len().div_ceil(n).max(1);
+    let chunks: VecDeque<Bytes> = (0..bytes.len())
+        .step_by(size)
+        .map(|i| bytes.slice(i..(i + size).min(bytes.len())))
+        .collect();
+    let mut r = Response::from_parts(
+        parts,
+        Drip {
+            chunks,
+            interval,
+            sleep: None,
+        }
+        .boxed(),
+    );
+    r.headers_mut()
+        .insert("content-length", http::HeaderValue::from(bytes.len()));
+    r
+}
+
 fn route_name(method: &Method, path: &str) -> String {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let norm: Vec<&str> = segs
@@ -480,6 +564,60 @@ async fn handle(
                 "content-length",
                 http::HeaderValue::from(bytes.len().max(2)),
             );
+            r
+        }
+        Some(Fault::StalledBody(d)) => {
+            let (p, b) = body_bytes(route(
+                &state,
+                &parts.method,
+                &path,
+                &query,
+                &parts.headers,
+                &body,
+            ))
+            .await;
+            drip(p, b, 2, d)
+        }
+        Some(Fault::SlowDrip { chunks, interval }) => {
+            let (p, b) = body_bytes(route(
+                &state,
+                &parts.method,
+                &path,
+                &query,
+                &parts.headers,
+                &body,
+            ))
+            .await;
+            drip(p, b, chunks, interval)
+        }
+        Some(Fault::TruncatedJson) => {
+            let (p, b) = body_bytes(route(
+                &state,
+                &parts.method,
+                &path,
+                &query,
+                &parts.headers,
+                &body,
+            ))
+            .await;
+            let mut r = full(
+                p.status,
+                &[("content-type", "application/json".into())],
+                b.slice(..b.len() / 2),
+            );
+            *r.headers_mut() = p.headers;
+            r.headers_mut().remove("content-length");
+            r
+        }
+        Some(Fault::InvalidJson) => full(
+            StatusCode::OK,
+            &[("content-type", "application/json".into())],
+            Bytes::from_static(b"<html>this is not JSON</html>"),
+        ),
+        Some(Fault::CloseConnection) => {
+            let mut r = route(&state, &parts.method, &path, &query, &parts.headers, &body);
+            r.headers_mut()
+                .insert("connection", http::HeaderValue::from_static("close"));
             r
         }
         Some(Fault::Delay(d)) => {

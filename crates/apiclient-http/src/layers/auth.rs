@@ -78,6 +78,34 @@ pub fn concat_url(endpoint: &str, path: &str) -> String {
 }
 
 /// Authenticates requests that carry a [`Target`].
+///
+/// ```
+/// use apiclient_auth::{EndpointFilter, KeystonePlugin};
+/// use apiclient_auth::transport::FnTransport;
+/// use apiclient_http::layers::auth::{AuthLayer, Target};
+/// use apiclient_http::token::TokenState;
+/// use bytes::Bytes;
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use tower::{Layer, ServiceExt, service_fn};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// // admin_token needs no Keystone, so the transport is never called.
+/// let unused = Arc::new(FnTransport::new(|_r: http::Request<Bytes>| async {
+///     Err::<http::Response<Bytes>, _>(apiclient_errors::Error::config("unused"))
+/// }));
+/// let plugin = KeystonePlugin::admin_token("http://svc/v1", "t0k");
+/// let state = Arc::new(TokenState::new(Box::new(plugin), unused, Duration::from_secs(120), Arc::new(time::OffsetDateTime::now_utc)));
+/// let svc = AuthLayer::new(state).layer(service_fn(|r: http::Request<Bytes>| async move {
+///     assert_eq!(r.uri(), "http://svc/v1/items");
+///     assert_eq!(r.headers()["x-auth-token"], "t0k");
+///     Ok::<_, apiclient_errors::BoxError>(http::Response::new(Bytes::new()))
+/// }));
+/// let mut req = http::Request::get("/items").body(Bytes::new()).unwrap();
+/// req.extensions_mut().insert(Target::new(EndpointFilter::new("anything")));
+/// svc.oneshot(req).await.unwrap();
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     state: Arc<TokenState>,

@@ -162,6 +162,23 @@ pub fn format_response(resp: &Response<Bytes>) -> String {
 }
 
 /// Logs requests and responses in curl form at DEBUG (target `apiclient_http::curl`).
+///
+/// ```
+/// use apiclient_http::layers::curl_log::{CurlLogLayer, format_request, hash_value};
+/// use bytes::Bytes;
+/// use tower::{Layer, ServiceExt, service_fn};
+///
+/// let req = http::Request::get("http://h/x").header("X-Auth-Token", "t0k").body(Bytes::new()).unwrap();
+/// assert_eq!(
+///     format_request(&req, false),
+///     format!("REQ: curl -g -i -X 'GET' 'http://h/x' -H 'x-auth-token: {}'", hash_value(b"t0k"))
+/// );
+/// // As a layer it logs at DEBUG on target `apiclient_http::curl`:
+/// let svc = CurlLogLayer::new(false).layer(service_fn(|_r: http::Request<Bytes>| async {
+///     Ok::<_, apiclient_errors::BoxError>(http::Response::new(Bytes::new()))
+/// }));
+/// # let _ = svc;
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct CurlLogLayer {
     insecure: bool,

@@ -87,6 +87,30 @@ impl RetryPolicy {
 }
 
 /// Adds retries to a service.
+///
+/// ```
+/// use apiclient_http::layers::retry::{RetryLayer, RetryPolicy};
+/// use bytes::Bytes;
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use tower::{Layer, ServiceExt, service_fn};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+/// let calls = Arc::new(AtomicU32::new(0));
+/// let c = calls.clone();
+/// let svc = RetryLayer::new(RetryPolicy::default()).layer(service_fn(move |_r: http::Request<Bytes>| {
+///     let n = c.fetch_add(1, Ordering::SeqCst);
+///     async move {
+///         let status = if n == 0 { 503 } else { 200 };
+///         Ok::<_, apiclient_errors::BoxError>(http::Response::builder().status(status).body(Bytes::new()).unwrap())
+///     }
+/// }));
+/// let resp = svc.oneshot(http::Request::get("http://x/").body(Bytes::new()).unwrap()).await.unwrap();
+/// assert_eq!(resp.status(), 200);
+/// assert_eq!(calls.load(Ordering::SeqCst), 2);
+/// # });
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct RetryLayer {
     policy: RetryPolicy,

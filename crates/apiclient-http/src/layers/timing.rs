@@ -73,6 +73,21 @@ impl Timings {
 
 /// Records a [`Timing`] for every request that passes, error responses and
 /// transport failures included.
+///
+/// ```
+/// use apiclient_http::layers::timing::{TimingLayer, Timings};
+/// use bytes::Bytes;
+/// use tower::{Layer, ServiceExt, service_fn};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let timings = Timings::new(true);
+/// let svc = TimingLayer::new(timings.clone()).layer(service_fn(|_req: http::Request<Bytes>| async {
+///     Ok::<_, apiclient_errors::BoxError>(http::Response::builder().status(404).body(Bytes::new()).unwrap())
+/// }));
+/// svc.oneshot(http::Request::get("http://x/y").body(Bytes::new()).unwrap()).await.unwrap();
+/// assert_eq!(timings.get()[0].status, Some(404));
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct TimingLayer {
     timings: Timings,
