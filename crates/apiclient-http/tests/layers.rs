@@ -230,9 +230,7 @@ fn backoff_is_exponential_jittered_and_capped() {
 fn keystone_stub(auths: Arc<AtomicUsize>) -> apiclient_auth::transport::SharedTransport {
     Arc::new(FnTransport::new(move |_req: Req| {
         let n = auths.fetch_add(1, Ordering::SeqCst) + 1;
-        let body = format!(
-            r#"{{"token": {{"expires_at": "2099-01-01T00:00:00Z", "project": {{"id": "p"}}, "catalog": [{{"type": "compute", "endpoints": [{{"interface": "public", "url": "http://nova/v2.1/"}}]}}]}}}}"#
-        );
+        let body = r#"{"token": {"expires_at": "2099-01-01T00:00:00Z", "project": {"id": "p"}, "catalog": [{"type": "compute", "endpoints": [{"interface": "public", "url": "http://nova/v2.1/"}]}]}}"#;
         std::future::ready(Ok::<_, Error>(
             Response::builder()
                 .status(201)
