@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod base;
+mod fuzz_replay;
 mod keystone;
 mod reliability;
 mod store;

@@ -138,15 +138,21 @@ fn keystone(args: &[String]) -> Result {
 }
 
 fn bench(args: &[String]) -> Result {
-    run(cargo()
-        .args([
-            "run",
-            "--release",
-            "-p",
-            "apiclient-tests",
-            "--bin",
-            "apiclient-bench",
-            "--",
-        ])
-        .args(args))
+    // Release build of the CLI (case D runs it) and the bench binary, then run it.
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "apiclient-cli",
+        "-p",
+        "apiclient-tests",
+        "--bin",
+        "apiclient",
+        "--bin",
+        "apiclient-bench",
+    ]))?;
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("target"));
+    run(Command::new(target.join("release/apiclient-bench")).args(args))
 }

@@ -112,6 +112,39 @@ pub fn load_cloud(
     if let Some(secure) = first_existing(dirs, "secure.yaml") {
         merge(&mut doc, read_yaml(&secure)?);
     }
+    cloud_from_doc(&doc, name, path)
+}
+
+/// Parse cloud `name` from clouds.yaml text, with secure.yaml text merged over it.
+///
+/// ```
+/// let c = apiclient_auth::clouds::parse_cloud(
+///     "clouds:\n  a:\n    region_name: R1\n    auth:\n      auth_url: http://k/v3\n",
+///     Some("clouds:\n  a:\n    auth:\n      password: pw\n"),
+///     "a",
+/// ).unwrap();
+/// assert_eq!(c.get("region_name").as_deref(), Some("R1"));
+/// assert_eq!(c.get("password").as_deref(), Some("pw"));
+/// ```
+pub fn parse_cloud(
+    clouds_yaml: &str,
+    secure_yaml: Option<&str>,
+    name: &str,
+) -> Result<CloudConfig, Error> {
+    let parse = |text: &str, what: &str| {
+        serde_yaml_ng::from_str::<Value>(text).map_err(|e| Error::Config {
+            message: format!("{what} is not valid YAML"),
+            source: Some(Box::new(e) as BoxError),
+        })
+    };
+    let mut doc = parse(clouds_yaml, "clouds.yaml")?;
+    if let Some(secure) = secure_yaml {
+        merge(&mut doc, parse(secure, "secure.yaml")?);
+    }
+    cloud_from_doc(&doc, name, PathBuf::from("clouds.yaml"))
+}
+
+fn cloud_from_doc(doc: &Value, name: &str, path: PathBuf) -> Result<CloudConfig, Error> {
     let cloud = doc
         .get("clouds")
         .and_then(|c| c.get(name))

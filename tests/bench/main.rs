@@ -1,0 +1,564 @@
+//! `cargo xtask bench`: apiclient-rs against a raw hyper baseline, on loopback.
+//!
+//! The servers run in child processes (this binary with `server`), so the
+//! client CPU measured here is the client's alone; the server's CPU is
+//! reported beside it. Results: a table on stdout and
+//! `target/bench/summary.json`. Nothing here is asserted: speed and memory
+//! are reported, never tested.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use apiclient_auth::KeystonePlugin;
+use apiclient_base::{BaseClient, PageStyle, Resource, ResourceMeta, paginate};
+use apiclient_http::HttpClient;
+use bytes::Bytes;
+use cap::Cap;
+use futures_util::StreamExt;
+use http_body_util::{BodyExt, Full};
+use serde_json::{Value, json};
+
+#[global_allocator]
+static ALLOCATOR: Cap<std::alloc::System> = Cap::new(std::alloc::System, usize::MAX);
+
+const SERVER: ResourceMeta = ResourceMeta::new("Server");
+
+// ------------------------------------------------------------------ process stats
+
+/// (user + system) CPU seconds of a process, from /proc.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // fields after ")" start at 3 (state); utime is field 14, stime 15 → index 11, 12
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn vm_hwm_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("VmHWM:")
+                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+// ------------------------------------------------------------------ the bench server
+
+struct ServerState {
+    base: String,
+    generation: AtomicU64,
+    auths: AtomicU64,
+    resource: Bytes,
+}
+
+fn resp(status: u16, body: Bytes) -> http::Response<Full<Bytes>> {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("x-openstack-request-id", "req-bench")
+        .body(Full::new(body))
+        .unwrap()
+}
+
+fn page(query: &str, base: &str) -> Bytes {
+    let q: std::collections::HashMap<String, String> = url_pairs(query);
+    let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(1000);
+    let total: usize = q
+        .get("total")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100_000);
+    let start = q
+        .get("marker")
+        .and_then(|m| m.strip_prefix("srv-"))
+        .and_then(|n| n.parse::<usize>().ok())
+        .map_or(0, |n| n + 1);
+    let end = (start + limit).min(total);
+    let mut out = String::with_capacity((end - start) * 320 + 200);
+    out.push_str("{\"servers\": [");
+    for i in start..end {
+        if i > start {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            "{{\"id\": \"srv-{i:06}\", \"name\": \"server-{i}\", \"status\": \"ACTIVE\", \"flavor\": {{\"id\": \"m1.small\"}}, \"image\": {{\"id\": \"cirros-0.6.2\"}}, \"addresses\": {{\"private\": [{{\"addr\": \"10.0.{}.{}\", \"version\": 4}}]}}, \"metadata\": {{\"role\": \"bench\", \"tier\": \"web\"}}, \"created\": \"2026-11-29T00:00:00Z\"}}",
+            i / 250 % 250,
+            i % 250
+        ));
+    }
+    out.push(']');
+    if end < total {
+        out.push_str(&format!(
+            ", \"servers_links\": [{{\"rel\": \"next\", \"href\": \"{base}/v2.1/servers?limit={limit}&total={total}&marker=srv-{:06}\"}}]",
+            end - 1
+        ));
+    }
+    out.push('}');
+    Bytes::from(out)
+}
+
+fn url_pairs(q: &str) -> std::collections::HashMap<String, String> {
+    q.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn handle(
+    st: Arc<ServerState>,
+    req: http::Request<hyper::body::Incoming>,
+) -> Result<http::Response<Full<Bytes>>, std::convert::Infallible> {
+    let (parts, body) = req.into_parts();
+    let _ = body.collect().await;
+    let path = parts.uri.path();
+    let valid = format!("tok-{}", st.generation.load(Ordering::SeqCst));
+    let authed = parts
+        .headers
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        == Some(valid.as_str());
+    Ok(match (parts.method.as_str(), path) {
+        ("POST", "/v3/auth/tokens") => {
+            st.auths.fetch_add(1, Ordering::SeqCst);
+            let body = json!({"token": {"expires_at": "2099-01-01T00:00:00.000000Z", "methods": ["password"],
+                "project": {"id": "p", "name": "bench", "domain": {"id": "default"}},
+                "catalog": [{"type": "compute", "name": "nova", "endpoints": [
+                    {"interface": "public", "region_id": "RegionOne", "url": format!("{}/v2.1", st.base)}]}]}});
+            let mut r = resp(201, Bytes::from(body.to_string()));
+            r.headers_mut().insert("x-subject-token", valid.parse().unwrap());
+            r
+        }
+        ("POST", "/admin/revoke") => {
+            st.generation.fetch_add(1, Ordering::SeqCst);
+            resp(204, Bytes::new())
+        }
+        ("POST", "/admin/reset") => {
+            st.auths.store(0, Ordering::SeqCst);
+            resp(204, Bytes::new())
+        }
+        ("GET", "/admin/stats") => resp(200, Bytes::from(json!({"auths": st.auths.load(Ordering::SeqCst)}).to_string())),
+        _ if !authed => resp(401, Bytes::from_static(br#"{"error": {"code": 401, "message": "The request you have made requires authentication.", "title": "Unauthorized"}}"#)),
+        ("GET", "/v2.1/servers") => resp(200, page(parts.uri.query().unwrap_or(""), &st.base)),
+        ("GET", _) => resp(200, st.resource.clone()),
+        _ => resp(404, Bytes::new()),
+    })
+}
+
+fn run_server() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        println!("{base}");
+        let mut server = json!({"id": "srv-000001", "name": "bench-server", "status": "ACTIVE", "flavor": {"id": "m1.small"},
+            "metadata": {}, "addresses": {"private": [{"addr": "10.0.0.5", "version": 4}]}});
+        while server.to_string().len() < 1000 {
+            let n = server["metadata"].as_object().unwrap().len();
+            server["metadata"][format!("key-{n}")] = json!("value-value-value-value");
+        }
+        let st = Arc::new(ServerState {
+            base,
+            generation: AtomicU64::new(0),
+            auths: AtomicU64::new(0),
+            resource: Bytes::from(json!({"server": server}).to_string()),
+        });
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let st = st.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |r| handle(st.clone(), r));
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(tcp), svc).await;
+            });
+        }
+    });
+}
+
+struct ServerProc {
+    child: Child,
+    url: String,
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_server() -> ServerProc {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg("server")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    ServerProc {
+        child,
+        url: line.trim().to_string(),
+    }
+}
+
+// ------------------------------------------------------------------ case A
+
+#[derive(Clone, Copy, PartialEq)]
+enum Variant {
+    Baseline,
+    Full,
+    Timings,
+    CurlLog,
+}
+
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Baseline => "raw hyper-util + serde_json (baseline)",
+            Variant::Full => "apiclient stack, log off",
+            Variant::Timings => "apiclient stack, timings on",
+            Variant::CurlLog => "apiclient stack, curl log at DEBUG",
+        }
+    }
+}
+
+fn plugin(base: &str) -> Box<KeystonePlugin> {
+    Box::new(
+        KeystonePlugin::v3_password(format!("{base}/v3"), "bench", "Default", "pw")
+            .with("project_name", "bench"),
+    )
+}
+
+async fn one_baseline(
+    client: &hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        Full<Bytes>,
+    >,
+    url: &str,
+) {
+    let req = http::Request::get(url)
+        .header("x-auth-token", "tok-0")
+        .header("accept", "application/json")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    let r = Resource::new(SERVER, v["server"].clone(), true);
+    std::hint::black_box(r);
+}
+
+async fn one_full(client: &BaseClient) {
+    let v: Value = client
+        .get("/servers/srv-000001")
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    let r = Resource::new(SERVER, v["server"].clone(), true);
+    std::hint::black_box(r);
+}
+
+struct Row {
+    case: String,
+    variant: &'static str,
+    requests: usize,
+    seconds: f64,
+    client_cpu_us_per_req: f64,
+    server_cpu_s: f64,
+}
+
+type Reload = tracing_subscriber::reload::Handle<
+    tracing_subscriber::filter::LevelFilter,
+    tracing_subscriber::Registry,
+>;
+
+async fn case_a(
+    server: &ServerProc,
+    reload: &Reload,
+    concurrency: usize,
+    per_task: usize,
+) -> Vec<Row> {
+    let base = server.url.clone();
+    let url = format!("{base}/v2.1/servers/srv-000001");
+    let raw = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let mut rows = Vec::new();
+    for variant in [
+        Variant::Baseline,
+        Variant::Full,
+        Variant::Timings,
+        Variant::CurlLog,
+    ] {
+        let _ = reload.modify(|f| {
+            *f = if variant == Variant::CurlLog {
+                tracing_subscriber::filter::LevelFilter::DEBUG
+            } else {
+                tracing_subscriber::filter::LevelFilter::OFF
+            }
+        });
+        let http = HttpClient::builder(plugin(&base))
+            .timings(variant == Variant::Timings)
+            .build()
+            .unwrap();
+        let compute = BaseClient::new(&http, "compute");
+        // warm up: connections, token, endpoint
+        for _ in 0..50 {
+            match variant {
+                Variant::Baseline => one_baseline(&raw, &url).await,
+                _ => one_full(&compute).await,
+            }
+        }
+        http.reset_timings();
+        let server_cpu0 = cpu_seconds(&server.child.id().to_string());
+        let cpu0 = cpu_seconds("self");
+        let t0 = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..concurrency {
+            let (raw, url, compute) = (raw.clone(), url.clone(), compute.clone());
+            tasks.spawn(async move {
+                for _ in 0..per_task {
+                    match variant {
+                        Variant::Baseline => one_baseline(&raw, &url).await,
+                        _ => one_full(&compute).await,
+                    }
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        let seconds = t0.elapsed().as_secs_f64();
+        let n = concurrency * per_task;
+        rows.push(Row {
+            case: format!("A: GET ~1 KB resource, {concurrency} task(s)"),
+            variant: variant.name(),
+            requests: n,
+            seconds,
+            client_cpu_us_per_req: (cpu_seconds("self") - cpu0) * 1e6 / n as f64,
+            server_cpu_s: cpu_seconds(&server.child.id().to_string()) - server_cpu0,
+        });
+    }
+    let _ = reload.modify(|f| *f = tracing_subscriber::filter::LevelFilter::OFF);
+    rows
+}
+
+// ------------------------------------------------------------------ case B
+
+async fn case_b(server: &ServerProc) -> Value {
+    let base = server.url.clone();
+    let raw = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let admin = |path: &str, method: &str| {
+        http::Request::builder()
+            .method(method)
+            .uri(format!("{base}{path}"))
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let http = HttpClient::builder(plugin(&base)).build().unwrap();
+    let compute = BaseClient::new(&http, "compute");
+    one_full(&compute).await;
+    raw.request(admin("/admin/revoke", "POST")).await.unwrap();
+    raw.request(admin("/admin/reset", "POST")).await.unwrap();
+    let t0 = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let c = compute.clone();
+        tasks.spawn(async move { c.get("/servers/srv-000001").await.map(|_| ()) });
+    }
+    let mut failed = 0;
+    while let Some(r) = tasks.join_next().await {
+        if !matches!(r, Ok(Ok(()))) {
+            failed += 1;
+        }
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    let stats = raw
+        .request(admin("/admin/stats", "GET"))
+        .await
+        .unwrap()
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes();
+    let auths = serde_json::from_slice::<Value>(&stats).unwrap()["auths"].clone();
+    json!({"case": "B: 1000 concurrent requests on an invalidated token", "auth_requests": auths, "failed": failed, "seconds": seconds})
+}
+
+// ------------------------------------------------------------------ case C (in a child process each)
+
+fn case_c_child(which: &str, base: &str) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let http = HttpClient::builder(plugin(base)).build().unwrap();
+        let compute = BaseClient::new(&http, "compute");
+        one_full(&compute).await;
+        let baseline = ALLOCATOR.allocated();
+        let mut peak = 0usize;
+        let t0 = Instant::now();
+        let count = if which == "one-page" {
+            let v: Value = compute.get("/servers?limit=100000&total=100000").await.unwrap().json().unwrap();
+            peak = peak.max(ALLOCATOR.allocated() - baseline);
+            let items: Vec<Resource> = v["servers"].as_array().unwrap().iter().map(|s| Resource::new(SERVER, s.clone(), true)).collect();
+            peak = peak.max(ALLOCATOR.allocated() - baseline);
+            items.len()
+        } else {
+            let s = paginate(compute, "/servers?limit=1000&total=100000", "servers", SERVER, PageStyle::Links);
+            futures_util::pin_mut!(s);
+            let mut n = 0;
+            while let Some(r) = s.next().await {
+                std::hint::black_box(r.unwrap());
+                n += 1;
+                peak = peak.max(ALLOCATOR.allocated().saturating_sub(baseline));
+            }
+            n
+        };
+        let seconds = t0.elapsed().as_secs_f64();
+        println!("{}", json!({"items": count, "seconds": seconds, "peak_heap_bytes": peak, "vm_hwm_kb": vm_hwm_kb()}));
+    });
+}
+
+fn case_c(server: &ServerProc) -> Vec<Value> {
+    ["one-page", "paged"]
+        .iter()
+        .map(|which| {
+            let out = Command::new(std::env::current_exe().unwrap())
+                .args(["case-c", which, &server.url])
+                .output()
+                .unwrap();
+            let mut v: Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&out.stderr)}));
+            v["case"] = json!(if *which == "one-page" {
+                "C: 100 000 resources in one ~30 MB page"
+            } else {
+                "C: 100 000 resources as 100 pages of 1 000 (stream)"
+            });
+            v
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------ case D
+
+async fn case_d() -> Value {
+    let cloud = apiclient_fake::FakeCloud::start().await.unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let cli = exe.with_file_name("apiclient");
+    if !cli.exists() {
+        return json!({"case": "D: apiclient token issue (cold)", "error": format!("{} not built", cli.display())});
+    }
+    let script = "import resource, subprocess, sys, time\n\
+        t = time.time()\n\
+        r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n\
+        print(time.time() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)\n";
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let out = Command::new("python3")
+            .args(["-c", script])
+            .arg(&cli)
+            .args(["token", "issue", "-f", "json"])
+            .env("OS_AUTH_URL", cloud.auth_url())
+            .env("OS_USERNAME", "demo")
+            .env("OS_PASSWORD", "demopass")
+            .env("OS_PROJECT_NAME", "demo")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let f: Vec<f64> = text
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if f.len() == 3 {
+            runs.push((f[0], f[1]));
+        }
+    }
+    let (first_s, first_kb) = runs.first().copied().unwrap_or_default();
+    let mean = runs.iter().map(|r| r.0).sum::<f64>() / runs.len().max(1) as f64;
+    json!({"case": "D: apiclient token issue against FakeCloud", "first_run_seconds": first_s, "mean_seconds_of_5": mean, "peak_rss_kb": first_kb})
+}
+
+// ------------------------------------------------------------------ main
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("server") => return run_server(),
+        Some("case-c") => return case_c_child(&args[1], &args[2]),
+        _ => {}
+    }
+    let (filter, reload) =
+        tracing_subscriber::reload::Layer::new(tracing_subscriber::filter::LevelFilter::OFF);
+    use tracing_subscriber::layer::SubscriberExt;
+    let subscriber = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink));
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let server = spawn_server();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut rows = rt.block_on(case_a(&server, &reload, 1, 5000));
+    rows.extend(rt.block_on(case_a(&server, &reload, 64, 300)));
+    let b = rt.block_on(case_b(&server));
+    let c = case_c(&server);
+    let d = rt.block_on(case_d());
+
+    println!(
+        "\n{:<44} {:<40} {:>8} {:>10} {:>14} {:>8} {:>10}",
+        "case", "variant", "requests", "req/s", "client µs/req", "vs base", "server s"
+    );
+    let mut summary = Vec::new();
+    for chunk in rows.chunks(4) {
+        let base_cpu = chunk[0].client_cpu_us_per_req;
+        for r in chunk {
+            let ratio = r.client_cpu_us_per_req / base_cpu;
+            println!(
+                "{:<44} {:<40} {:>8} {:>10.0} {:>14.1} {:>7.2}x {:>10.2}",
+                r.case,
+                r.variant,
+                r.requests,
+                r.requests as f64 / r.seconds,
+                r.client_cpu_us_per_req,
+                ratio,
+                r.server_cpu_s
+            );
+            summary.push(json!({"case": r.case, "variant": r.variant, "requests": r.requests, "seconds": r.seconds,
+                "requests_per_second": r.requests as f64 / r.seconds, "client_cpu_us_per_request": r.client_cpu_us_per_req,
+                "cpu_ratio_to_baseline": ratio, "server_cpu_seconds": r.server_cpu_s}));
+        }
+    }
+    println!("\n{}", serde_json::to_string_pretty(&b).unwrap());
+    for v in &c {
+        println!("{}", serde_json::to_string_pretty(v).unwrap());
+    }
+    println!("{}", serde_json::to_string_pretty(&d).unwrap());
+    summary.push(b);
+    summary.extend(c);
+    summary.push(d);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("summary.json"),
+        serde_json::to_string_pretty(&Value::Array(summary)).unwrap(),
+    )
+    .unwrap();
+    println!("\nwrote {}", dir.join("summary.json").display());
+}
