@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's one entry point for automation.
 //!
 //! - `cargo xtask ci`: fmt check, clippy (`-D warnings`, all targets), every
-//!   test including doctests, and rustdoc with warnings denied.
+//!   test including doctests (with real Keystones started and stopped around
+//!   them), the keyring-feature test, and rustdoc with warnings denied.
 //! - `cargo xtask keystone start|stop|status|env`: a real Keystone on loopback.
 //! - `cargo xtask bench`: the benchmarks (release build, loopback).
 
@@ -84,6 +85,9 @@ fn ci(args: &[String]) -> Result {
         let _ = keystone(&["stop".to_string()]);
     }
     tests?;
+    // The OS keyring token store is behind a feature; its test skips where
+    // the kernel keyring is unavailable.
+    run(cargo().args(["test", "-p", "apiclient-http", "--features", "keyring", "--test", "keyring"]))?;
     run(cargo()
         .args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
