@@ -433,3 +433,46 @@ async fn pagination_stops_on_a_server_that_repeats_a_page() {
     assert!(err.to_string().contains("pagination loop"), "{err}");
     assert_eq!(seen.lock().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn manager_helpers_post_lists_values_and_raw_results() {
+    let (http, seen) = recording(|req| match (req.method().as_str(), req.uri().path()) {
+        ("POST", "/v1/search") => json_response(
+            200,
+            &json!({"results": {"values": [{"id": "a"}, {}, {"id": "b"}]}}),
+            None,
+        ),
+        ("POST", "/v1/things") => {
+            json_response(200, &json!({"thing": {"id": "t1", "raw": true}}), None)
+        }
+        ("PATCH", _) => json_response(200, &json!({"id": "t1", "patched": true}), None),
+        _ => json_response(200, &json!({"results": []}), None),
+    });
+    let m = Manager::new(BaseClient::new(&http, "thing"), ResourceMeta::new("Thing"));
+    let found = m
+        .list("/search", Some("results"), Some(&json!({"q": "x"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|r| r.id().unwrap()).collect::<Vec<_>>(),
+        ["a", "b"],
+        "values unwrapped, empty item skipped"
+    );
+    let raw = m
+        .post_raw("/things", &json!({"thing": {}}), Some("thing"))
+        .await
+        .unwrap();
+    assert_eq!(raw, json!({"id": "t1", "raw": true}));
+    let patched = m
+        .patch("/things/t1", Some(&json!({"x": 1})), None)
+        .await
+        .unwrap();
+    assert_eq!(patched.attr("patched"), Some(&json!(true)));
+    assert!(
+        m.list("/empty", Some("missing"), None).await.is_err(),
+        "a missing response key is an error"
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].0, "POST", "a body makes _list POST");
+    assert_eq!(seen[0].2, r#"{"q":"x"}"#);
+}

@@ -371,3 +371,91 @@ fn the_debug_log_is_curl_shaped_and_carries_no_secret() {
         assert!(!log.contains(secret), "the log holds {secret}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timings_are_complete_under_concurrency() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = builder(&cloud).timings(true).build().unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let c = http.service_client("compute");
+        tasks.spawn(async move { c.get(&format!("/servers?limit={i}")).await.map(|_| ()) });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap().unwrap();
+    }
+    let t = http.get_timings();
+    assert_eq!(
+        t.iter().filter(|t| t.url.contains("/v2.1/servers")).count(),
+        200
+    );
+    assert_eq!(
+        t.iter()
+            .filter(|t| t.url.ends_with("/v3/auth/tokens"))
+            .count(),
+        1
+    );
+    let mut urls: Vec<&str> = t.iter().map(|t| t.url.as_str()).collect();
+    urls.sort_unstable();
+    urls.dedup();
+    assert_eq!(
+        urls.len(),
+        201,
+        "one record per attempt, none lost or doubled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fakecloud_validates_tokens_and_scopes_like_keystone() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = builder(&cloud).build().unwrap();
+    let access = http.authenticate().await.unwrap();
+    let identity = http.service_client("identity");
+    let subject = access.token().expose_secret().to_string();
+    let v: Value = identity
+        .request(ApiRequest::get("/auth/tokens").header("X-Subject-Token", &subject))
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(v["token"]["project"]["id"], "p-demo");
+    identity
+        .request(
+            ApiRequest::new(http::Method::HEAD, "/auth/tokens").header("X-Subject-Token", &subject),
+        )
+        .await
+        .unwrap();
+    let e = identity
+        .request(ApiRequest::get("/auth/tokens").header("X-Subject-Token", "gAAAAAgarbage"))
+        .await
+        .unwrap_err();
+    assert!(e.is_not_found());
+    assert_eq!(e.as_http().unwrap().message(), "Failed to validate token");
+
+    for (extra, check) in [("domain_name", "domain"), ("system_scope", "system")] {
+        let plugin = apiclient_auth::KeystonePlugin::v3_password(
+            cloud.auth_url(),
+            "admin",
+            "Default",
+            "secret",
+        )
+        .with(
+            extra,
+            if extra == "system_scope" {
+                "all"
+            } else {
+                "Default"
+            },
+        );
+        let a = apiclient_http::HttpClient::builder(Box::new(plugin))
+            .build()
+            .unwrap()
+            .authenticate()
+            .await
+            .unwrap();
+        match check {
+            "domain" => assert_eq!(a.domain_id(), Some("default")),
+            _ => assert_eq!(a.scope, apiclient_auth::Scope::System),
+        }
+    }
+}

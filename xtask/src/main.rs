@@ -87,7 +87,15 @@ fn ci(args: &[String]) -> Result {
     tests?;
     // The OS keyring token store is behind a feature; its test skips where
     // the kernel keyring is unavailable.
-    run(cargo().args(["test", "-p", "apiclient-http", "--features", "keyring", "--test", "keyring"]))?;
+    run(cargo().args([
+        "test",
+        "-p",
+        "apiclient-http",
+        "--features",
+        "keyring",
+        "--test",
+        "keyring",
+    ]))?;
     run(cargo()
         .args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;

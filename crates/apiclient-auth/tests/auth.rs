@@ -741,3 +741,74 @@ fn every_token_sample_parses_with_its_scope() {
         AccessInfo::from_v3(SecretString::from("t"), &sample("token-appcred-name.json")).unwrap();
     assert_eq!(a.methods, ["application_credential"]);
 }
+
+// ---------------------------------------------------------------- another crate's plugin
+
+#[derive(Debug, Default)]
+struct HttpBasic {
+    opts: AuthOptions,
+}
+
+impl AuthPlugin for HttpBasic {
+    fn auth_system(&self) -> &str {
+        "http_basic"
+    }
+    fn option_specs(&self) -> Vec<apiclient_auth::options::OptionSpec> {
+        apiclient_auth::options::COMMON_OPTIONS
+            .iter()
+            .chain(apiclient_auth::options::PLUGIN_OPTIONS)
+            .filter(|s| ["username", "password", "endpoint"].contains(&s.name))
+            .cloned()
+            .collect()
+    }
+    fn opts(&self) -> &AuthOptions {
+        &self.opts
+    }
+    fn opts_mut(&mut self) -> &mut AuthOptions {
+        &mut self.opts
+    }
+    fn sufficient_options(&self) -> Result<(), AuthorizationFailure> {
+        let missing: Vec<&str> = ["endpoint", "username", "password"]
+            .into_iter()
+            .filter(|n| !self.opts.has(n))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(AuthorizationFailure::options_missing(missing))
+        }
+    }
+    fn authenticate(
+        &self,
+        _t: apiclient_auth::transport::SharedTransport,
+    ) -> apiclient_auth::transport::BoxFuture<'static, Result<AccessInfo, Error>> {
+        let endpoint = self.opts.get("endpoint").map(str::to_string);
+        Box::pin(async move { Ok(AccessInfo::fixed(SecretString::from("basic"), endpoint)) })
+    }
+}
+
+#[test]
+fn another_crate_can_register_a_plugin() {
+    let mut r = PluginRegistry::default();
+    r.register("http_basic", || Box::new(HttpBasic::default()));
+    let p = r.load_plugin("http_basic").unwrap();
+    assert_eq!(p.auth_system(), "http_basic");
+    let opts = AuthOptions::new()
+        .with("endpoint", "http://ironic")
+        .with("username", "u")
+        .with("password", "p");
+    // named, and guessed (alphabetically after admin_token, before none)
+    assert_eq!(
+        r.load_plugin_from_options(Some("http_basic"), &opts)
+            .unwrap()
+            .auth_system(),
+        "http_basic"
+    );
+    assert_eq!(
+        r.load_plugin_from_options(None, &opts)
+            .unwrap()
+            .auth_system(),
+        "http_basic"
+    );
+    assert!(r.discover_auth_systems().contains_key("http_basic"));
+}
