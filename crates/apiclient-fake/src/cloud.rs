@@ -533,6 +533,7 @@ async fn handle(
         }
     };
     let rid = request_id();
+    let normal = || route(&state, &parts.method, &path, &query, &parts.headers, &body);
     let mut resp = match fault {
         Some(Fault::DropConnection) => return Err("dropped on purpose".into()),
         Some(Fault::Unauthorized) => unauthorized(),
@@ -555,7 +556,7 @@ async fn handle(
             Bytes::from_static(b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"),
         ),
         Some(Fault::TruncatedBody) => {
-            let normal = route(&state, &parts.method, &path, &query, &parts.headers, &body);
+            let normal = normal();
             let (p, b) = normal.into_parts();
             let bytes = b.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
             let half = bytes.slice(..bytes.len() / 2);
@@ -567,39 +568,15 @@ async fn handle(
             r
         }
         Some(Fault::StalledBody(d)) => {
-            let (p, b) = body_bytes(route(
-                &state,
-                &parts.method,
-                &path,
-                &query,
-                &parts.headers,
-                &body,
-            ))
-            .await;
+            let (p, b) = body_bytes(normal()).await;
             drip(p, b, 2, d)
         }
         Some(Fault::SlowDrip { chunks, interval }) => {
-            let (p, b) = body_bytes(route(
-                &state,
-                &parts.method,
-                &path,
-                &query,
-                &parts.headers,
-                &body,
-            ))
-            .await;
+            let (p, b) = body_bytes(normal()).await;
             drip(p, b, chunks, interval)
         }
         Some(Fault::TruncatedJson) => {
-            let (p, b) = body_bytes(route(
-                &state,
-                &parts.method,
-                &path,
-                &query,
-                &parts.headers,
-                &body,
-            ))
-            .await;
+            let (p, b) = body_bytes(normal()).await;
             let mut r = full(
                 p.status,
                 &[("content-type", "application/json".into())],
@@ -615,16 +592,16 @@ async fn handle(
             Bytes::from_static(b"<html>this is not JSON</html>"),
         ),
         Some(Fault::CloseConnection) => {
-            let mut r = route(&state, &parts.method, &path, &query, &parts.headers, &body);
+            let mut r = normal();
             r.headers_mut()
                 .insert("connection", http::HeaderValue::from_static("close"));
             r
         }
         Some(Fault::Delay(d)) => {
             tokio::time::sleep(d).await;
-            route(&state, &parts.method, &path, &query, &parts.headers, &body)
+            normal()
         }
-        None => route(&state, &parts.method, &path, &query, &parts.headers, &body),
+        None => normal(),
     };
     if let Ok(v) = http::HeaderValue::from_str(&rid) {
         resp.headers_mut().insert("x-openstack-request-id", v);

@@ -24,6 +24,25 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     fn save(&self, key: &str, access: &AccessInfo);
 }
 
+/// The stored form: the key (checked on load) and the record.
+fn encode(key: &str, access: &AccessInfo) -> String {
+    serde_json::json!({"key": key, "access": access.to_stored_json()}).to_string()
+}
+
+/// The record stored under `key`: None when the data is corrupt, belongs to
+/// another key, or has expired.
+fn decode(key: &str, data: &[u8]) -> Option<AccessInfo> {
+    let stored: serde_json::Value = serde_json::from_slice(data).ok()?;
+    if stored.get("key").and_then(|k| k.as_str()) != Some(key) {
+        return None;
+    }
+    let access = AccessInfo::from_stored_json(stored.get("access")?).ok()?;
+    match access.expires_at {
+        Some(exp) if exp <= time::OffsetDateTime::now_utc() => None,
+        _ => Some(access),
+    }
+}
+
 /// An in-memory store (shared between clients of one process).
 #[derive(Default)]
 pub struct MemoryTokenStore {
@@ -116,27 +135,16 @@ impl TokenStore for FileTokenStore {
     fn load(&self, key: &str) -> Option<AccessInfo> {
         let path = self.path_for(key);
         let data = std::fs::read(&path).ok()?;
-        let stored: serde_json::Value = match serde_json::from_slice(&data) {
-            Ok(v) => v,
-            Err(_) => {
-                tracing::debug!(target: "apiclient_http::store", path = %path.display(), "ignoring a corrupt token file");
-                return None;
-            }
-        };
-        if stored.get("key").and_then(|k| k.as_str()) != Some(key) {
-            return None;
+        let access = decode(key, &data);
+        if access.is_none() {
+            tracing::debug!(target: "apiclient_http::store", path = %path.display(), "ignoring an unusable token file");
         }
-        let access = AccessInfo::from_stored_json(stored.get("access")?).ok()?;
-        match access.expires_at {
-            Some(exp) if exp <= time::OffsetDateTime::now_utc() => None,
-            _ => Some(access),
-        }
+        access
     }
 
     fn save(&self, key: &str, access: &AccessInfo) {
-        let doc = serde_json::json!({"key": key, "access": access.to_stored_json()});
         let path = self.path_for(key);
-        if let Err(e) = self.write(&path, doc.to_string().as_bytes()) {
+        if let Err(e) = self.write(&path, encode(key, access).as_bytes()) {
             tracing::warn!(target: "apiclient_http::store", path = %path.display(), error = %e, "cannot write the token file");
         }
     }
@@ -176,21 +184,13 @@ impl KeyringTokenStore {
 #[cfg(feature = "keyring")]
 impl TokenStore for KeyringTokenStore {
     fn load(&self, key: &str) -> Option<AccessInfo> {
-        let text = self.entry(key)?.get_password().ok()?;
-        let stored: serde_json::Value = serde_json::from_str(&text).ok()?;
-        if stored.get("key").and_then(|k| k.as_str()) != Some(key) {
-            return None;
-        }
-        let access = AccessInfo::from_stored_json(stored.get("access")?).ok()?;
-        match access.expires_at {
-            Some(exp) if exp <= time::OffsetDateTime::now_utc() => None,
-            _ => Some(access),
-        }
+        decode(key, self.entry(key)?.get_password().ok()?.as_bytes())
     }
 
     fn save(&self, key: &str, access: &AccessInfo) {
-        let doc = serde_json::json!({"key": key, "access": access.to_stored_json()});
-        let result = self.entry(key).map(|e| e.set_password(&doc.to_string()));
+        let result = self
+            .entry(key)
+            .map(|e| e.set_password(&encode(key, access)));
         if !matches!(result, Some(Ok(()))) {
             tracing::warn!(target: "apiclient_http::store", "cannot write the token to the OS keyring");
         }
