@@ -28,10 +28,10 @@ impl std::fmt::Debug for Manager {
     }
 }
 
-fn invalid(message: String) -> Error {
+fn invalid(message: String, url: &str) -> Error {
     Error::InvalidResponse {
         message,
-        url: String::new(),
+        url: url.to_string(),
         source: None,
     }
 }
@@ -89,7 +89,7 @@ impl Manager {
             Some(k) => body
                 .get(k)
                 .cloned()
-                .ok_or_else(|| invalid(format!("the response has no '{k}' key"))),
+                .ok_or_else(|| invalid(format!("the response has no '{k}' key"), resp.url())),
         }
     }
 
@@ -115,10 +115,10 @@ impl Manager {
                 .filter(truthy)
                 .map(|i| self.resource(i, true))
                 .collect()),
-            _ => Err(invalid(format!(
-                "expected a list of {} from {url}",
-                self.meta.name
-            ))),
+            _ => Err(invalid(
+                format!("expected a list of {}", self.meta.name),
+                resp.url(),
+            )),
         }
     }
 

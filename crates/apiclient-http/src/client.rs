@@ -366,6 +366,7 @@ impl HttpClient {
             headers: parts.headers,
             body,
             method: method.clone(),
+            url: shown_url.clone(),
         };
         if resp.status.as_u16() >= 400 {
             tracing::debug!(target: "apiclient_http", status = resp.status.as_u16(), "Request returned failure status");
@@ -711,9 +712,15 @@ pub struct ApiResponse {
     headers: HeaderMap,
     body: Bytes,
     method: Method,
+    url: String,
 }
 
 impl ApiResponse {
+    /// The absolute URL that answered.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -752,8 +759,8 @@ impl ApiResponse {
     /// Decode the body as JSON into `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_slice(&self.body).map_err(|e| Error::InvalidResponse {
-            message: format!("{} response body is not the JSON expected", self.method),
-            url: String::new(),
+            message: format!("the {} response body is not the JSON expected", self.method),
+            url: self.url.clone(),
             source: Some(Box::new(e)),
         })
     }
