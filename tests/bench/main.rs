@@ -284,6 +284,49 @@ type Reload = tracing_subscriber::reload::Handle<
     tracing_subscriber::Registry,
 >;
 
+/// One timed run of a variant: (seconds, client CPU seconds, server CPU seconds).
+async fn run_variant(
+    variant: Variant,
+    server: &ServerProc,
+    raw: &hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        Full<Bytes>,
+    >,
+    compute: &BaseClient,
+    url: &str,
+    concurrency: usize,
+    per_task: usize,
+) -> (f64, f64, f64) {
+    let server_pid = server.child.id().to_string();
+    let server_cpu0 = cpu_seconds(&server_pid);
+    let cpu0 = cpu_seconds("self");
+    let t0 = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (raw, url, compute) = (raw.clone(), url.to_string(), compute.clone());
+        tasks.spawn(async move {
+            for _ in 0..per_task {
+                match variant {
+                    Variant::Baseline => one_baseline(&raw, &url).await,
+                    _ => one_full(&compute).await,
+                }
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    (
+        t0.elapsed().as_secs_f64(),
+        cpu_seconds("self") - cpu0,
+        cpu_seconds(&server_pid) - server_cpu0,
+    )
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Case A: every variant, five interleaved rounds (after a warm-up round), medians reported.
 async fn case_a(
     server: &ServerProc,
     reload: &Reload,
@@ -294,62 +337,72 @@ async fn case_a(
     let url = format!("{base}/v2.1/servers/srv-000001");
     let raw = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Full<Bytes>>();
-    let mut rows = Vec::new();
-    for variant in [
+    let variants = [
         Variant::Baseline,
         Variant::Full,
         Variant::Timings,
         Variant::CurlLog,
-    ] {
-        let _ = reload.modify(|f| {
-            *f = if variant == Variant::CurlLog {
-                tracing_subscriber::filter::LevelFilter::DEBUG
-            } else {
-                tracing_subscriber::filter::LevelFilter::OFF
-            }
-        });
-        let http = HttpClient::builder(plugin(&base))
-            .timings(variant == Variant::Timings)
-            .build()
-            .unwrap();
-        let compute = BaseClient::new(&http, "compute");
-        // warm up: connections, token, endpoint
-        for _ in 0..50 {
-            match variant {
-                Variant::Baseline => one_baseline(&raw, &url).await,
-                _ => one_full(&compute).await,
-            }
-        }
-        http.reset_timings();
-        let server_cpu0 = cpu_seconds(&server.child.id().to_string());
-        let cpu0 = cpu_seconds("self");
-        let t0 = Instant::now();
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..concurrency {
-            let (raw, url, compute) = (raw.clone(), url.clone(), compute.clone());
-            tasks.spawn(async move {
-                for _ in 0..per_task {
-                    match variant {
-                        Variant::Baseline => one_baseline(&raw, &url).await,
-                        _ => one_full(&compute).await,
-                    }
+    ];
+    let clients: Vec<(HttpClient, BaseClient)> = variants
+        .iter()
+        .map(|v| {
+            let http = HttpClient::builder(plugin(&base))
+                .timings(*v == Variant::Timings)
+                .build()
+                .unwrap();
+            let compute = BaseClient::new(&http, "compute");
+            (http, compute)
+        })
+        .collect();
+    let mut samples: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); variants.len()];
+    for round in 0..6 {
+        for (i, variant) in variants.iter().enumerate() {
+            let _ = reload.modify(|f| {
+                *f = if *variant == Variant::CurlLog {
+                    tracing_subscriber::filter::LevelFilter::DEBUG
+                } else {
+                    tracing_subscriber::filter::LevelFilter::OFF
                 }
             });
+            clients[i].0.reset_timings();
+            // round 0 warms up connections, the token and the endpoint cache; it is not counted
+            let per = if round == 0 {
+                50.min(per_task)
+            } else {
+                per_task
+            };
+            let sample = run_variant(
+                *variant,
+                server,
+                &raw,
+                &clients[i].1,
+                &url,
+                concurrency,
+                per,
+            )
+            .await;
+            if round > 0 {
+                samples[i].push(sample);
+            }
         }
-        while tasks.join_next().await.is_some() {}
-        let seconds = t0.elapsed().as_secs_f64();
-        let n = concurrency * per_task;
-        rows.push(Row {
-            case: format!("A: GET ~1 KB resource, {concurrency} task(s)"),
-            variant: variant.name(),
-            requests: n,
-            seconds,
-            client_cpu_us_per_req: (cpu_seconds("self") - cpu0) * 1e6 / n as f64,
-            server_cpu_s: cpu_seconds(&server.child.id().to_string()) - server_cpu0,
-        });
     }
     let _ = reload.modify(|f| *f = tracing_subscriber::filter::LevelFilter::OFF);
-    rows
+    let n = concurrency * per_task;
+    variants
+        .iter()
+        .zip(samples)
+        .map(|(v, s)| {
+            let seconds = median(s.iter().map(|x| x.0).collect());
+            Row {
+                case: format!("A: GET ~1 KB resource, {concurrency} task(s)"),
+                variant: v.name(),
+                requests: n,
+                seconds,
+                client_cpu_us_per_req: median(s.iter().map(|x| x.1).collect()) * 1e6 / n as f64,
+                server_cpu_s: median(s.iter().map(|x| x.2).collect()),
+            }
+        })
+        .collect()
 }
 
 // ------------------------------------------------------------------ case B
@@ -462,29 +515,35 @@ async fn case_d() -> Value {
     if !cli.exists() {
         return json!({"case": "D: apiclient token issue (cold)", "error": format!("{} not built", cli.display())});
     }
+    // python3 measures the child's wall time and peak RSS (getrusage of children).
     let script = "import resource, subprocess, sys, time\n\
         t = time.time()\n\
-        r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n\
-        print(time.time() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)\n";
+        r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n\
+        print(time.time() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)\n\
+        sys.stderr.write(r.stderr.decode(errors='replace'))\n";
     let mut runs = Vec::new();
     for _ in 0..5 {
-        let out = Command::new("python3")
-            .args(["-c", script])
+        let mut cmd = Command::new("python3");
+        cmd.args(["-c", script])
             .arg(&cli)
             .args(["token", "issue", "-f", "json"])
             .env("OS_AUTH_URL", cloud.auth_url())
             .env("OS_USERNAME", "demo")
             .env("OS_PASSWORD", "demopass")
-            .env("OS_PROJECT_NAME", "demo")
-            .output()
+            .env("OS_PROJECT_NAME", "demo");
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .unwrap()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         let f: Vec<f64> = text
             .split_whitespace()
             .filter_map(|x| x.parse().ok())
             .collect();
-        if f.len() == 3 {
+        if f.len() == 3 && f[2] == 0.0 {
             runs.push((f[0], f[1]));
+        } else {
+            return json!({"case": "D: apiclient token issue against FakeCloud", "error": String::from_utf8_lossy(&out.stderr)});
         }
     }
     let (first_s, first_kb) = runs.first().copied().unwrap_or_default();
@@ -515,8 +574,8 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let mut rows = rt.block_on(case_a(&server, &reload, 1, 5000));
-    rows.extend(rt.block_on(case_a(&server, &reload, 64, 300)));
+    let mut rows = rt.block_on(case_a(&server, &reload, 1, 8000));
+    rows.extend(rt.block_on(case_a(&server, &reload, 64, 400)));
     let b = rt.block_on(case_b(&server));
     let c = case_c(&server);
     let d = rt.block_on(case_d());

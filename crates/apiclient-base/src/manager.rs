@@ -89,7 +89,7 @@ impl Manager {
             Some(k) => body
                 .get(k)
                 .cloned()
-                .ok_or_else(|| invalid(format!("the response has no '{k}' key"), resp.url())),
+                .ok_or_else(|| invalid(format!("the response has no '{k}' key"), &resp.url())),
         }
     }
 
@@ -117,7 +117,7 @@ impl Manager {
                 .collect()),
             _ => Err(invalid(
                 format!("expected a list of {}", self.meta.name),
-                resp.url(),
+                &resp.url(),
             )),
         }
     }

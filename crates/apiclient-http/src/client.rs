@@ -245,7 +245,7 @@ impl HttpClientBuilder {
                 transport,
                 state,
                 timings,
-                last_request_id: Mutex::new(None),
+                last_request_id: arc_swap::ArcSwapOption::empty(),
                 clients: Mutex::new(HashMap::new()),
                 region: self.region,
                 interface: self.interface,
@@ -287,7 +287,8 @@ struct Inner {
     transport: SharedTransport,
     state: Arc<TokenState>,
     timings: Timings,
-    last_request_id: Mutex<Option<String>>,
+    /// Lock-free: written by every response, read rarely.
+    last_request_id: arc_swap::ArcSwapOption<HeaderValue>,
     clients: Mutex<HashMap<String, ServiceClient>>,
     region: Option<String>,
     interface: Interface,
@@ -339,34 +340,29 @@ impl HttpClient {
 
     async fn send(&self, req: Request<Bytes>) -> Result<ApiResponse, Error> {
         let method = req.method().clone();
-        let shown_url = req.uri().to_string();
+        let uri = req.uri().clone();
         let resp = self
             .inner
             .service
             .clone()
             .oneshot(req)
             .await
-            .map_err(|e| into_error(e, &shown_url))?;
-        let shown_url = resp
+            .map_err(|e| into_error(e, &uri.to_string()))?;
+        // The absolute URL that answered (the Auth layer's), else the one asked for.
+        let uri = resp
             .extensions()
             .get::<RequestUrl>()
             .map(|u| u.0.clone())
-            .unwrap_or(shown_url);
-        let request_id = resp
-            .headers()
-            .get("x-openstack-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        if let Ok(mut last) = self.inner.last_request_id.lock() {
-            *last = request_id;
-        }
+            .unwrap_or(uri);
+        let request_id = resp.headers().get("x-openstack-request-id").cloned();
+        self.inner.last_request_id.store(request_id.map(Arc::new));
         let (parts, body) = resp.into_parts();
         let resp = ApiResponse {
             status: parts.status,
             headers: parts.headers,
             body,
-            method: method.clone(),
-            url: shown_url.clone(),
+            method,
+            uri,
         };
         if resp.status.as_u16() >= 400 {
             tracing::debug!(target: "apiclient_http", status = resp.status.as_u16(), "Request returned failure status");
@@ -374,8 +370,8 @@ impl HttpClient {
                 resp.status.as_u16(),
                 &resp.headers,
                 &resp.body,
-                method.as_str(),
-                &shown_url,
+                resp.method.as_str(),
+                &resp.uri.to_string(),
             )
             .into());
         }
@@ -442,11 +438,10 @@ impl HttpClient {
 
     /// The `x-openstack-request-id` of the last response (None when it had none).
     pub fn last_request_id(&self) -> Option<String> {
-        self.inner
-            .last_request_id
-            .lock()
-            .ok()
-            .and_then(|l| l.clone())
+        let last = self.inner.last_request_id.load();
+        last.as_deref()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
 
     /// The default interface of service clients.
@@ -494,7 +489,7 @@ impl ServiceClient {
 
     /// Use a fixed endpoint instead of the catalog.
     pub fn with_endpoint_override(mut self, endpoint: impl Into<String>) -> Self {
-        self.target.endpoint_override = Some(endpoint.into());
+        self.target.endpoint_override = Some(Arc::from(endpoint.into()));
         self
     }
 
@@ -515,7 +510,11 @@ impl ServiceClient {
 
     /// The cached endpoint, if resolved.
     pub fn cached_endpoint(&self) -> Option<String> {
-        self.target.endpoint.read().ok().and_then(|e| e.clone())
+        self.target
+            .endpoint
+            .read()
+            .ok()
+            .and_then(|e| e.as_deref().map(str::to_string))
     }
 
     /// The endpoint this client uses (authenticating if needed).
@@ -523,7 +522,8 @@ impl ServiceClient {
         if let Some(e) = self
             .target
             .endpoint_override
-            .clone()
+            .as_deref()
+            .map(str::to_string)
             .or_else(|| self.cached_endpoint())
         {
             return Ok(e);
@@ -712,13 +712,13 @@ pub struct ApiResponse {
     headers: HeaderMap,
     body: Bytes,
     method: Method,
-    url: String,
+    uri: http::Uri,
 }
 
 impl ApiResponse {
     /// The absolute URL that answered.
-    pub fn url(&self) -> &str {
-        &self.url
+    pub fn url(&self) -> String {
+        self.uri.to_string()
     }
 
     /// The status.
@@ -760,7 +760,7 @@ impl ApiResponse {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_slice(&self.body).map_err(|e| Error::InvalidResponse {
             message: format!("the {} response body is not the JSON expected", self.method),
-            url: self.url.clone(),
+            url: self.url(),
             source: Some(Box::new(e)),
         })
     }

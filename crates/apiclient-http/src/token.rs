@@ -5,8 +5,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use apiclient_auth::transport::SharedTransport;
-use apiclient_auth::{AccessInfo, AuthPlugin};
+use apiclient_auth::{AccessInfo, AuthPlugin, ExposeSecret};
 use apiclient_errors::{AuthorizationFailure, Error};
+use http::HeaderValue;
 
 use crate::store::TokenStore;
 use time::OffsetDateTime;
@@ -25,7 +26,7 @@ pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 ///   itself runs under the single-flight lock.
 pub struct TokenState {
     plugin: Mutex<Box<dyn AuthPlugin>>,
-    current: RwLock<Option<(Arc<AccessInfo>, u64)>>,
+    current: RwLock<Option<CurrentToken>>,
     generation: AtomicU64,
     auth_lock: tokio::sync::Mutex<()>,
     transport: SharedTransport,
@@ -45,15 +46,30 @@ impl std::fmt::Debug for TokenState {
     }
 }
 
-/// A token in use: the access record, its generation, and whether this caller authenticated.
+/// A token in use: the access record, its generation, its `X-Auth-Token`
+/// header value (built once, marked sensitive), and whether this caller
+/// authenticated.
 #[derive(Debug, Clone)]
 pub struct CurrentToken {
     /// The access record.
     pub access: Arc<AccessInfo>,
     /// Its generation.
     pub generation: u64,
+    /// The header value of its token (None for an empty token: `none` plugin).
+    pub header: Option<HeaderValue>,
     /// Whether this very call performed the authentication.
     pub just_authenticated: bool,
+}
+
+/// The token header for an access record: sensitive from birth.
+fn token_header(access: &AccessInfo) -> Option<HeaderValue> {
+    let token = access.token().expose_secret();
+    if token.is_empty() {
+        return None;
+    }
+    let mut v = HeaderValue::from_str(token).ok()?;
+    v.set_sensitive(true);
+    Some(v)
 }
 
 impl TokenState {
@@ -98,7 +114,7 @@ impl TokenState {
         self.current
             .read()
             .ok()
-            .and_then(|c| c.as_ref().map(|(a, _)| a.clone()))
+            .and_then(|c| c.as_ref().map(|t| t.access.clone()))
     }
 
     /// Run `f` with the plugin.
@@ -118,40 +134,41 @@ impl TokenState {
         let _ = self.with_plugin(|p| p.invalidate());
     }
 
-    /// Install a token obtained elsewhere (e.g. from a token store).
-    pub fn install(&self, access: AccessInfo) -> u64 {
-        let gen_ = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+    /// Install a token obtained elsewhere (e.g. from a token store); returns it as current.
+    pub fn install(&self, access: AccessInfo) -> CurrentToken {
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let access = Arc::new(access);
+        let token = CurrentToken {
+            header: token_header(&access),
+            access,
+            generation,
+            just_authenticated: false,
+        };
         if let Ok(mut c) = self.current.write() {
-            *c = Some((Arc::new(access), gen_));
+            *c = Some(token.clone());
         }
-        gen_
+        token
     }
 
-    fn fresh(&self, not_generation: Option<u64>) -> Option<(Arc<AccessInfo>, u64)> {
+    fn fresh(&self, not_generation: Option<u64>) -> Option<CurrentToken> {
         let c = self.current.read().ok()?;
-        let (a, g) = c.as_ref()?;
-        if Some(*g) == not_generation || a.will_expire_soon(self.skew, (self.clock)()) {
+        let t = c.as_ref()?;
+        if Some(t.generation) == not_generation
+            || t.access.will_expire_soon(self.skew, (self.clock)())
+        {
             return None;
         }
-        Some((a.clone(), *g))
+        Some(t.clone())
     }
 
     /// A usable token: the current one, or one from a (single-flight) authentication.
     pub async fn get(&self) -> Result<CurrentToken, Error> {
-        if let Some((access, generation)) = self.fresh(None) {
-            return Ok(CurrentToken {
-                access,
-                generation,
-                just_authenticated: false,
-            });
+        if let Some(t) = self.fresh(None) {
+            return Ok(t);
         }
         let _guard = self.auth_lock.lock().await;
-        if let Some((access, generation)) = self.fresh(None) {
-            return Ok(CurrentToken {
-                access,
-                generation,
-                just_authenticated: false,
-            });
+        if let Some(t) = self.fresh(None) {
+            return Ok(t);
         }
         if let Some(store) = &self.store
             && !self.store_consulted.swap(true, Ordering::SeqCst)
@@ -159,21 +176,9 @@ impl TokenState {
             && !stored.will_expire_soon(self.skew, (self.clock)())
         {
             tracing::debug!(target: "apiclient_http::auth", "using a stored token");
-            let generation = self.install(stored);
-            if let Some(access) = self.access() {
-                return Ok(CurrentToken {
-                    access,
-                    generation,
-                    just_authenticated: false,
-                });
-            }
+            return Ok(self.install(stored));
         }
-        let (access, generation) = self.authenticate_locked().await?;
-        Ok(CurrentToken {
-            access,
-            generation,
-            just_authenticated: true,
-        })
+        self.authenticate_locked().await
     }
 
     /// After a 401 with the token of generation `stale`: a newer token if
@@ -182,12 +187,8 @@ impl TokenState {
     /// plugin cannot re-authenticate (its options no longer suffice).
     pub async fn refresh_after_401(&self, stale: u64) -> Result<Option<CurrentToken>, Error> {
         let _guard = self.auth_lock.lock().await;
-        if let Some((access, generation)) = self.fresh(Some(stale)) {
-            return Ok(Some(CurrentToken {
-                access,
-                generation,
-                just_authenticated: false,
-            }));
+        if let Some(t) = self.fresh(Some(stale)) {
+            return Ok(Some(t));
         }
         let can = self.with_plugin(|p| {
             p.clear_fixed_credentials();
@@ -196,35 +197,28 @@ impl TokenState {
         if !can {
             return Ok(None);
         }
-        let (access, generation) = self.authenticate_locked().await?;
-        Ok(Some(CurrentToken {
-            access,
-            generation,
-            just_authenticated: true,
-        }))
+        Ok(Some(self.authenticate_locked().await?))
     }
 
     /// Authenticate now (single-flight with other callers).
     pub async fn authenticate(&self) -> Result<Arc<AccessInfo>, Error> {
         let _guard = self.auth_lock.lock().await;
-        Ok(self.authenticate_locked().await?.0)
+        Ok(self.authenticate_locked().await?.access)
     }
 
-    async fn authenticate_locked(&self) -> Result<(Arc<AccessInfo>, u64), Error> {
+    async fn authenticate_locked(&self) -> Result<CurrentToken, Error> {
         let fut = self.with_plugin(|p| {
             p.sufficient_options()
                 .map(|_| p.authenticate(self.transport.clone()))
         })?;
         let fut = fut.map_err(|e: AuthorizationFailure| Error::from(e))?;
-        let access = Arc::new(fut.await?);
+        let access = fut.await?;
         self.authentications.fetch_add(1, Ordering::Relaxed);
         if let (Some(store), Some(key)) = (&self.store, self.cache_key()) {
             store.save(&key, &access);
         }
-        let gen_ = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        if let Ok(mut c) = self.current.write() {
-            *c = Some((access.clone(), gen_));
-        }
-        Ok((access, gen_))
+        let mut token = self.install(access);
+        token.just_authenticated = true;
+        Ok(token)
     }
 }

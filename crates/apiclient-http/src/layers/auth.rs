@@ -12,10 +12,10 @@
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 
-use apiclient_auth::{EndpointFilter, ExposeSecret, SecretString};
+use apiclient_auth::EndpointFilter;
 use apiclient_errors::{BoxError, Error};
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, Uri};
+use http::{Request, Response, Uri};
 use tower::{Layer, Service, ServiceExt};
 
 use super::{BoxFuture, clone_request};
@@ -27,24 +27,24 @@ use crate::token::{CurrentToken, TokenState};
 #[derive(Debug, Clone)]
 pub struct Target {
     /// What to look for in the catalog.
-    pub filter: EndpointFilter,
+    pub filter: Arc<EndpointFilter>,
     /// The service client's cached endpoint (cleared on re-authentication).
-    pub endpoint: Arc<RwLock<Option<String>>>,
+    pub endpoint: Arc<RwLock<Option<Arc<str>>>>,
     /// A fixed endpoint that bypasses the catalog.
-    pub endpoint_override: Option<String>,
+    pub endpoint_override: Option<Arc<str>>,
 }
 
 impl Target {
     /// A target for `filter` with an empty cache.
     pub fn new(filter: EndpointFilter) -> Self {
         Target {
-            filter,
+            filter: Arc::new(filter),
             endpoint: Arc::default(),
             endpoint_override: None,
         }
     }
 
-    fn cached(&self) -> Option<String> {
+    fn cached(&self) -> Option<Arc<str>> {
         self.endpoint_override
             .clone()
             .or_else(|| self.endpoint.read().ok().and_then(|e| e.clone()))
@@ -59,7 +59,7 @@ impl Target {
 
 /// The absolute URL an authenticated request was sent to (a response extension).
 #[derive(Debug, Clone)]
-pub struct RequestUrl(pub String);
+pub struct RequestUrl(pub Uri);
 
 /// `endpoint` and `path` joined with exactly one `/` (Python's `concat_url`,
 /// except that a trailing slash of the path is kept).
@@ -136,50 +136,44 @@ pub struct Auth<S> {
     state: Arc<TokenState>,
 }
 
-fn resolve(
-    state: &TokenState,
-    target: &Target,
-    token: &CurrentToken,
-) -> Result<(SecretString, String), Error> {
+/// The endpoint for `target`: the cached one, else the plugin's choice from
+/// the catalog of `token` (then cached).
+fn resolve(state: &TokenState, target: &Target, token: &CurrentToken) -> Result<Arc<str>, Error> {
     if let Some(endpoint) = target.cached() {
-        return Ok((token.access.token().clone(), endpoint));
+        return Ok(endpoint);
     }
-    let (tok, endpoint) =
+    let (_, endpoint) =
         state.with_plugin(|p| p.token_and_endpoint(&token.access, &target.filter))??;
+    let endpoint: Arc<str> = Arc::from(endpoint);
     if let Ok(mut e) = target.endpoint.write() {
         *e = Some(endpoint.clone());
     }
-    Ok((tok, endpoint))
+    Ok(endpoint)
 }
 
+/// The request as sent: its URL joined to the endpoint (an absolute URI, a
+/// pagination `next` link, is used as is) and the token header set.
 fn authorize(
     req: &Request<Bytes>,
-    token: &SecretString,
+    token: &CurrentToken,
     endpoint: &str,
 ) -> Result<Request<Bytes>, Error> {
     let mut out = clone_request(req);
-    // An absolute URI (a pagination `next` link) is used as is; a path is
-    // joined to the endpoint.
-    let url = if req.uri().scheme().is_some() {
-        req.uri().to_string()
-    } else {
-        concat_url(
+    if req.uri().scheme().is_none() {
+        let url = concat_url(
             endpoint,
             req.uri()
                 .path_and_query()
                 .map(|p| p.as_str())
                 .unwrap_or("/"),
-        )
-    };
-    *out.uri_mut() = url.parse::<Uri>().map_err(|e| Error::Config {
-        message: format!("invalid endpoint URL '{url}'"),
-        source: Some(Box::new(e)),
-    })?;
-    if !token.expose_secret().is_empty() {
-        let mut v = HeaderValue::from_str(token.expose_secret())
-            .map_err(|_| Error::Validation("the token is not a valid header value".into()))?;
-        v.set_sensitive(true);
-        out.headers_mut().insert("x-auth-token", v);
+        );
+        *out.uri_mut() = url.parse::<Uri>().map_err(|e| Error::Config {
+            message: format!("invalid endpoint URL '{url}'"),
+            source: Some(Box::new(e)),
+        })?;
+    }
+    if let Some(v) = &token.header {
+        out.headers_mut().insert("x-auth-token", v.clone());
     }
     Ok(out)
 }
@@ -208,9 +202,9 @@ where
                 return inner.oneshot(req).await;
             };
             let token = state.get().await?;
-            let (tok, endpoint) = resolve(&state, &target, &token)?;
-            let first = authorize(&req, &tok, &endpoint)?;
-            let url = RequestUrl(first.uri().to_string());
+            let endpoint = resolve(&state, &target, &token)?;
+            let first = authorize(&req, &token, &endpoint)?;
+            let url = RequestUrl(first.uri().clone());
             let mut resp = inner.clone().oneshot(first).await?;
             resp.extensions_mut().insert(url);
             if resp.status() != http::StatusCode::UNAUTHORIZED || token.just_authenticated {
@@ -221,14 +215,14 @@ where
             let Some(fresh) = state.refresh_after_401(token.generation).await? else {
                 return Ok(resp);
             };
-            let Ok((new_tok, new_endpoint)) = resolve(&state, &target, &fresh) else {
+            let Ok(new_endpoint) = resolve(&state, &target, &fresh) else {
                 return Ok(resp);
             };
-            if new_tok.expose_secret() == tok.expose_secret() && new_endpoint == endpoint {
+            if fresh.access.same_token(&token.access) && new_endpoint == endpoint {
                 return Ok(resp);
             }
-            let second = authorize(&req, &new_tok, &new_endpoint)?;
-            let url = RequestUrl(second.uri().to_string());
+            let second = authorize(&req, &fresh, &new_endpoint)?;
+            let url = RequestUrl(second.uri().clone());
             let mut resp = inner.oneshot(second).await?;
             resp.extensions_mut().insert(url);
             Ok(resp)
