@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use apiclient_auth::KeystonePlugin;
 use apiclient_base::{BaseClient, PageStyle, Resource, ResourceMeta, paginate};
@@ -196,12 +196,21 @@ impl Drop for ServerProc {
     }
 }
 
+/// Whether this run is pinned (client on core 0, servers on core 1).
+fn pinned() -> bool {
+    std::env::var_os("APICLIENT_BENCH_PINNED").is_some()
+}
+
 fn spawn_server() -> ServerProc {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .arg("server")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = if pinned() {
+        let mut c = Command::new("taskset");
+        c.arg("-c").arg("1").arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    };
+    let mut child = cmd.arg("server").stdout(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
@@ -551,14 +560,166 @@ async fn case_d() -> Value {
     json!({"case": "D: apiclient token issue against FakeCloud", "first_run_seconds": first_s, "mean_seconds_of_5": mean, "peak_rss_kb": first_kb})
 }
 
+// ------------------------------------------------------------------ micro (diagnostic)
+
+/// The stack's own CPU per request over an in-memory transport, for finding
+/// where time goes (`apiclient-bench micro`); not part of the report.
+fn micro() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let body = Bytes::from(json!({"server": {"id": "srv-000001", "name": "x"}}).to_string());
+        let b2 = body.clone();
+        let canned =
+            apiclient_http::HttpService::new(tower::service_fn(move |_r: http::Request<Bytes>| {
+                let b = b2.clone();
+                async move {
+                    Ok::<_, apiclient_errors::BoxError>(
+                        http::Response::builder()
+                            .header("x-openstack-request-id", "req-1")
+                            .body(b)
+                            .unwrap(),
+                    )
+                }
+            }));
+        let http = HttpClient::builder(Box::new(KeystonePlugin::admin_token(
+            "http://svc/v2.1",
+            "tok",
+        )))
+        .base_transport(canned.clone())
+        .build()
+        .unwrap();
+        let compute = BaseClient::new(&http, "compute");
+        let n = 200_000;
+        for (name, which) in [
+            ("raw service_fn", 0),
+            ("HttpService only", 1),
+            ("full stack", 2),
+        ] {
+            let t0 = Instant::now();
+            for _ in 0..n {
+                match which {
+                    0 => {
+                        use tower::ServiceExt;
+                        let r = canned
+                            .clone()
+                            .oneshot(
+                                http::Request::get("http://svc/v2.1/servers/1")
+                                    .body(Bytes::new())
+                                    .unwrap(),
+                            )
+                            .await
+                            .unwrap();
+                        std::hint::black_box(serde_json::from_slice::<Value>(r.body()).unwrap());
+                    }
+                    1 => {
+                        use tower::ServiceExt;
+                        let r = http
+                            .service()
+                            .oneshot(
+                                http::Request::get("http://svc/v2.1/servers/1")
+                                    .body(Bytes::new())
+                                    .unwrap(),
+                            )
+                            .await
+                            .unwrap();
+                        std::hint::black_box(serde_json::from_slice::<Value>(r.body()).unwrap());
+                    }
+                    _ => {
+                        let v: Value = compute.get("/servers/1").await.unwrap().json().unwrap();
+                        std::hint::black_box(v);
+                    }
+                }
+            }
+            println!(
+                "{name:<20} {:>8.0} ns/request",
+                t0.elapsed().as_nanos() as f64 / n as f64
+            );
+        }
+    });
+}
+
+/// Raw hyper-util against `HyperTransport` on loopback (`apiclient-bench transport`); diagnostic.
+fn transport_diag() {
+    let server = spawn_server();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use tower::ServiceExt;
+        let url = format!("{}/v2.1/servers/srv-000001", server.url);
+        let raw = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<Full<Bytes>>();
+        let ours = apiclient_http::HttpService::new(
+            apiclient_http::transport::HyperTransport::new(&Default::default()).unwrap(),
+        );
+        let mut results: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+        for _round in 0..7 {
+            for which in ["raw", "raw + timeout timer", "HyperTransport"] {
+                let cpu0 = cpu_seconds("self");
+                let n = 6000;
+                for _ in 0..n {
+                    match which {
+                        "raw" => one_baseline(&raw, &url).await,
+                        "raw + timeout timer" => {
+                            tokio::time::timeout(Duration::from_secs(60), one_baseline(&raw, &url))
+                                .await
+                                .unwrap()
+                        }
+                        _ => {
+                            let req = http::Request::get(&url)
+                                .header("x-auth-token", "tok-0")
+                                .body(Bytes::new())
+                                .unwrap();
+                            let r = ours.clone().oneshot(req).await.unwrap();
+                            std::hint::black_box(
+                                serde_json::from_slice::<Value>(r.body()).unwrap(),
+                            );
+                        }
+                    }
+                }
+                results
+                    .entry(which)
+                    .or_default()
+                    .push((cpu_seconds("self") - cpu0) * 1e6 / n as f64);
+            }
+        }
+        for (k, v) in results {
+            println!(
+                "{k:<22} median {:>6.1} µs CPU/request  {v:.0?}",
+                median(v.clone())
+            );
+        }
+    });
+}
+
 // ------------------------------------------------------------------ main
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("micro") => return micro(),
+        Some("transport") => return transport_diag(),
         Some("server") => return run_server(),
         Some("case-c") => return case_c_child(&args[1], &args[2]),
         _ => {}
+    }
+    // Pin: the measured client on core 0, the server on core 1, so the
+    // scheduler does not mix their work (re-exec under taskset once).
+    if !pinned() && Command::new("taskset").arg("-V").output().is_ok() {
+        let status = Command::new("taskset")
+            .arg("-c")
+            .arg("0")
+            .arg(std::env::current_exe().unwrap())
+            .args(&args)
+            .env("APICLIENT_BENCH_PINNED", "1")
+            .status()
+            .unwrap();
+        std::process::exit(status.code().unwrap_or(1));
     }
     let (filter, reload) =
         tracing_subscriber::reload::Layer::new(tracing_subscriber::filter::LevelFilter::OFF);
