@@ -389,7 +389,7 @@ impl CrudManager {
             .await
     }
 
-    /// The one item the server's filter returns: NotFound "No <Type> matching
+    /// The one item the server's filter returns: NotFound "No `<Type>` matching
     /// {...}." for none, NoUniqueMatch for several.
     pub async fn find(&self, base_url: Option<&str>, params: Params) -> Result<Resource, Error> {
         let p = params.filtered();
