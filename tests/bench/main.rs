@@ -601,30 +601,17 @@ fn micro() {
             let t0 = Instant::now();
             for _ in 0..n {
                 match which {
-                    0 => {
+                    0 | 1 => {
                         use tower::ServiceExt;
-                        let r = canned
-                            .clone()
-                            .oneshot(
-                                http::Request::get("http://svc/v2.1/servers/1")
-                                    .body(Bytes::new())
-                                    .unwrap(),
-                            )
-                            .await
+                        let svc = if which == 0 {
+                            canned.clone()
+                        } else {
+                            http.service()
+                        };
+                        let req = http::Request::get("http://svc/v2.1/servers/1")
+                            .body(Bytes::new())
                             .unwrap();
-                        std::hint::black_box(serde_json::from_slice::<Value>(r.body()).unwrap());
-                    }
-                    1 => {
-                        use tower::ServiceExt;
-                        let r = http
-                            .service()
-                            .oneshot(
-                                http::Request::get("http://svc/v2.1/servers/1")
-                                    .body(Bytes::new())
-                                    .unwrap(),
-                            )
-                            .await
-                            .unwrap();
+                        let r = svc.oneshot(req).await.unwrap();
                         std::hint::black_box(serde_json::from_slice::<Value>(r.body()).unwrap());
                     }
                     _ => {
