@@ -247,6 +247,10 @@ impl FakeHttpClient {
 
     /// A fixture: `method` on exactly `url` (relative, query included) answers
     /// 200 with these headers and body. Fixtures win over handlers.
+    ///
+    /// Unlike the Python fake, the answer goes through the real client, so
+    /// `last_request_id` is updated from it (None when the fixture has no
+    /// `x-openstack-request-id` header), and an error status becomes an error.
     pub fn fixture(
         &self,
         url: &str,

@@ -8,6 +8,11 @@
 //! The 401 rule is the Python client's: re-authenticate once, unless this
 //! request just authenticated, or the new (token, endpoint) equals the old;
 //! in those cases the 401 stands.
+//!
+//! One deliberate difference: when a valid token's catalog has no endpoint
+//! for the service, the `EndpointNotFound`/`AmbiguousEndpoints` error is
+//! returned at once; the Python client authenticated again first, which costs
+//! an authentication per request to a service the cloud does not have.
 
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
