@@ -103,7 +103,14 @@ fn redact_value(v: &mut Value, parent_is_token: bool) {
 /// Substrings (lowercase) without which a body cannot hold a secret field:
 /// every secret key contains one of them, and `\u` catches a key spelled
 /// with JSON escapes.
-const SECRET_HINTS: &[&str] = &["password", "secret", "adminpass", "passcode", "token", "\\u"];
+const SECRET_HINTS: &[&str] = &[
+    "password",
+    "secret",
+    "adminpass",
+    "passcode",
+    "token",
+    "\\u",
+];
 
 fn may_hold_secret(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
@@ -129,7 +136,10 @@ pub fn redact_body(body: &[u8]) -> String {
         return v.to_string();
     }
     match text {
-        Some(_) => format!("<{} bytes, not shown: not JSON and may hold a secret>", body.len()),
+        Some(_) => format!(
+            "<{} bytes, not shown: not JSON and may hold a secret>",
+            body.len()
+        ),
         None => format!("<{} bytes of binary data>", body.len()),
     }
 }
@@ -281,7 +291,10 @@ mod tests {
         assert!(!redact_body(b"password=hunter2&x=1").contains("hunter2"));
         assert_eq!(redact_body(b"\xff\xfe"), "<2 bytes of binary data>");
         // nothing secret-looking: shown as received
-        assert_eq!(redact_body(b"{\"servers\": [1, 2]}"), "{\"servers\": [1, 2]}");
+        assert_eq!(
+            redact_body(b"{\"servers\": [1, 2]}"),
+            "{\"servers\": [1, 2]}"
+        );
         // a key spelled with escapes still goes through the JSON redactor
         let r = redact_body(br#"{"\u0070assword": "hunter2"}"#);
         assert!(!r.contains("hunter2"), "{r}");
