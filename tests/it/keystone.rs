@@ -260,8 +260,11 @@ impl CountingProxy {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let counts: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
         let statuses: Arc<Mutex<Vec<u16>>> = Arc::default();
+        // A fresh upstream connection per request: gunicorn closes idle keep-alive
+        // connections after 2 s, and reusing one as it closes would drop a request.
         let client =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .pool_max_idle_per_host(0)
                 .build_http::<Full<Bytes>>();
         let (c2, s2, up) = (counts.clone(), statuses.clone(), upstream.to_string());
         let limit = Arc::new(tokio::sync::Semaphore::new(16));
