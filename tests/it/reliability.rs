@@ -78,7 +78,7 @@ fn every_fault_is_typed_bounded_and_recoverable_and_nothing_leaks() {
             let t0 = Instant::now();
             let result = async { compute.get("/servers").await?.json::<Value>() }.await;
             assert!(
-                t0.elapsed() < TIMEOUT + Duration::from_millis(500),
+                t0.elapsed() < TIMEOUT + Duration::from_secs(2),
                 "{fault:?} took {:?}",
                 t0.elapsed()
             );
