@@ -141,6 +141,7 @@ pub struct HttpError {
     pub(crate) url: Option<String>,
     pub(crate) request_id: Option<String>,
     pub(crate) retry_after: Option<Duration>,
+    pub(crate) headers: http::HeaderMap,
 }
 
 impl HttpError {
@@ -156,6 +157,7 @@ impl HttpError {
             url: None,
             request_id: None,
             retry_after: None,
+            headers: http::HeaderMap::new(),
         }
     }
 
@@ -171,11 +173,35 @@ impl HttpError {
         self
     }
 
-    /// Set the request method and URL.
+    /// Set the request method and URL (its password and secret query values
+    /// are redacted).
     pub fn with_request(mut self, method: impl Into<String>, url: impl Into<String>) -> Self {
+        let url: String = url.into();
         self.method = Some(method.into());
-        self.url = Some(url.into());
+        self.url = Some(crate::redact::redact_url(&url).into_owned());
         self
+    }
+
+    /// Keep the response headers (credential headers are never kept).
+    pub fn with_headers(mut self, headers: &http::HeaderMap) -> Self {
+        self.headers = headers
+            .iter()
+            .filter(|(k, _)| !crate::redact::is_sensitive_header(k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self
+    }
+
+    /// The response headers (without credential headers).
+    pub fn headers(&self) -> &http::HeaderMap {
+        &self.headers
+    }
+
+    /// The `Location` of a redirection response, if it had one.
+    pub fn location(&self) -> Option<&str> {
+        self.headers
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
     }
 
     /// Set the request id.

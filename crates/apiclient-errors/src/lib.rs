@@ -33,6 +33,7 @@
 
 mod http_error;
 mod parse;
+pub mod redact;
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -84,7 +85,7 @@ pub enum Error {
     #[error(transparent)]
     Http(Box<HttpError>),
     /// The response could not be decoded as expected (not the JSON asked for).
-    #[error("invalid response from {url}: {message}")]
+    #[error("invalid response from {}: {message}", redact::redact_url(url))]
     InvalidResponse {
         /// What was wrong.
         message: String,
@@ -95,7 +96,10 @@ pub enum Error {
         source: Option<BoxError>,
     },
     /// The response body was larger than the configured limit.
-    #[error("response body from {url} exceeds the limit of {limit} bytes")]
+    #[error(
+        "response body from {} exceeds the limit of {limit} bytes",
+        redact::redact_url(url)
+    )]
     ResponseTooLarge {
         /// The limit in bytes.
         limit: u64,
@@ -248,6 +252,10 @@ pub enum ConnectionErrorKind {
     Tls,
     /// The connection was closed or reset before the response was complete.
     Closed,
+    /// The response head (status line and headers) was larger than allowed.
+    HeadTooLarge,
+    /// The response was not valid HTTP.
+    Malformed,
     /// Any other transport failure.
     Other,
 }
@@ -261,6 +269,10 @@ impl ConnectionErrorKind {
             ConnectionErrorKind::Timeout => "request timed out",
             ConnectionErrorKind::Tls => "TLS failure",
             ConnectionErrorKind::Closed => "connection closed before the response was complete",
+            ConnectionErrorKind::HeadTooLarge => {
+                "the response head (status line and headers) is too large"
+            }
+            ConnectionErrorKind::Malformed => "the response is not valid HTTP",
             ConnectionErrorKind::Other => "transport error",
         }
     }
@@ -278,15 +290,17 @@ pub struct ConnectionError {
 }
 
 impl ConnectionError {
-    /// A connection error of `kind` while requesting `url`.
+    /// A connection error of `kind` while requesting `url` (its password
+    /// and secret query values are redacted).
     pub fn new(
         kind: ConnectionErrorKind,
         url: impl Into<String>,
         source: Option<BoxError>,
     ) -> Self {
+        let url: String = url.into();
         ConnectionError {
             kind,
-            url: url.into(),
+            url: redact::redact_url(&url).into_owned(),
             source,
         }
     }
@@ -337,7 +351,7 @@ pub enum EndpointError {
     #[error("{0}")]
     NotFound(String),
     /// More than one endpoint matched (`AmbiguousEndpoints`).
-    #[error("AmbiguousEndpoints: [{}]", endpoints.iter().map(|e| format!("'{e}'")).collect::<Vec<_>>().join(", "))]
+    #[error("AmbiguousEndpoints: [{}]; choose one with a region (--os-region-name, OS_REGION_NAME) or an interface (--os-interface, OS_INTERFACE)", endpoints.iter().map(|e| format!("'{e}'")).collect::<Vec<_>>().join(", "))]
     Ambiguous {
         /// The URLs of the endpoints that matched.
         endpoints: Vec<String>,
@@ -375,7 +389,7 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "AmbiguousEndpoints: ['http://a', 'http://b']"
+            "AmbiguousEndpoints: ['http://a', 'http://b']; choose one with a region (--os-region-name, OS_REGION_NAME) or an interface (--os-interface, OS_INTERFACE)"
         );
         assert!(Error::from(e).is_endpoint_error());
     }

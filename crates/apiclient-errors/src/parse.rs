@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use http::HeaderMap;
 use serde_json::{Map, Value};
 
-use crate::HttpError;
+use crate::{HttpError, HttpErrorKind};
 
 /// Build the [`HttpError`] for an error response (Python's `from_response`).
 ///
@@ -27,7 +27,9 @@ pub fn from_response(
     method: &str,
     url: &str,
 ) -> HttpError {
-    let mut err = HttpError::new(status).with_request(method, url);
+    let mut err = HttpError::new(status)
+        .with_request(method, url)
+        .with_headers(headers);
     err.request_id = header_str(headers, "x-openstack-request-id")
         .or_else(|| header_str(headers, "x-compute-request-id"))
         .map(str::to_owned);
@@ -50,9 +52,27 @@ pub fn from_response(
             err.message = m;
         }
         err.details = details.or(body_details);
-        return err;
+    } else {
+        err.details = body_details;
     }
-    err.details = body_details;
+    if (300..400).contains(&status) {
+        if err.message == HttpErrorKind::Other.default_message()
+            && let Some(reason) = http::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+        {
+            err.message = reason.to_string();
+        }
+        let location = err.location().map(str::to_owned);
+        err.message = match location {
+            Some(l) => format!(
+                "{}: redirect to {} not followed",
+                err.message,
+                crate::redact::redact_url(&l)
+            ),
+            None => format!("{}: redirect not followed", err.message),
+        };
+    }
     err
 }
 
@@ -93,12 +113,16 @@ fn str_field(obj: &Map<String, Value>, key: &str) -> Option<String> {
 
 /// Message and details from a JSON error object, in the order of the shapes' specificity.
 fn extract(body: &Map<String, Value>) -> (Option<String>, Option<String>) {
-    // API-SIG: {"errors": [{"title", "detail", ...}]}
+    // API-SIG: {"errors": [{"title", "detail", ...}]}: the detail says what
+    // happened ("Conflict" alone does not), so it is the message.
     if let Some(Value::Array(errors)) = body.get("errors")
         && let Some(Value::Object(first)) = errors.first()
     {
-        let message = str_field(first, "title").or_else(|| str_field(first, "message"));
         let details = str_field(first, "detail").or_else(|| str_field(first, "details"));
+        let message = details
+            .clone()
+            .or_else(|| str_field(first, "title"))
+            .or_else(|| str_field(first, "message"));
         return (message, details);
     }
     // WSME: {"error_message": {...}} or Ironic's {"error_message": "<json>"}
@@ -203,8 +227,38 @@ mod tests {
         let body = br#"{"errors": [{"request_id": "r", "code": "compute.x", "status": 409, "title": "Conflict happened", "detail": "More detail"}]}"#;
         let e = from_response(409, &json_headers(), body, "PUT", "/x");
         assert_eq!(e.kind(), HttpErrorKind::Conflict);
-        assert_eq!(e.message(), "Conflict happened");
+        assert_eq!(e.message(), "More detail");
         assert_eq!(e.details(), Some("More detail"));
+        // Placement's 409: the title alone says nothing
+        let body = br#"{"errors": [{"status": 409, "title": "Conflict", "detail": "There was a conflict when trying to complete your request.\n\n resource provider generation conflict ", "code": "placement.concurrent_update", "request_id": "req-1"}]}"#;
+        let e = from_response(409, &json_headers(), body, "PUT", "/x");
+        assert!(e.to_string().starts_with("There was a conflict"), "{e}");
+        // only a title
+        let body = br#"{"errors": [{"title": "Conflict"}]}"#;
+        assert_eq!(
+            from_response(409, &json_headers(), body, "PUT", "/x").message(),
+            "Conflict"
+        );
+    }
+
+    #[test]
+    fn redirections_show_location_and_keep_headers() {
+        let mut h = json_headers();
+        h.insert("location", "http://u:pw@elsewhere/x".parse().unwrap());
+        h.insert("x-auth-token", "secret-token".parse().unwrap());
+        let e = from_response(302, &h, b"", "GET", "http://h/x?temp_url_sig=abc");
+        assert_eq!(
+            e.to_string(),
+            "Found: redirect to http://u:***@elsewhere/x not followed (HTTP 302)"
+        );
+        assert_eq!(e.url(), Some("http://h/x?temp_url_sig=***"));
+        assert!(e.headers().get("x-auth-token").is_none());
+        assert_eq!(e.headers()["content-type"], "application/json");
+        let e = from_response(301, &HeaderMap::new(), b"", "GET", "/x");
+        assert_eq!(
+            e.to_string(),
+            "Moved Permanently: redirect not followed (HTTP 301)"
+        );
     }
 
     #[test]
