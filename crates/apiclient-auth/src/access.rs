@@ -110,12 +110,15 @@ impl fmt::Debug for AccessInfo {
 }
 
 /// Parse a Keystone timestamp: RFC 3339 (`2026-11-29T01:26:15.000000Z`,
-/// `...+00:00`), or the same without a zone (taken as UTC).
+/// `...+00:00`), or the same without a zone (taken as UTC). The result is in
+/// UTC; a time that cannot be represented in UTC (`9999-12-31T23:59:59-05:00`
+/// is in year 10000) is None, never a panic.
 pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
     let s = s.trim();
     OffsetDateTime::parse(s, &Rfc3339)
         .ok()
         .or_else(|| OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok())
+        .and_then(|t| t.checked_to_offset(time::UtcOffset::UTC))
 }
 
 fn s(v: &Value, path: &[&str]) -> Option<String> {
@@ -327,9 +330,16 @@ impl AccessInfo {
 
     /// Whether the token expires within `skew` of `now` (never, when it has no expiry).
     pub fn will_expire_soon(&self, skew: Duration, now: OffsetDateTime) -> bool {
-        match self.expires_at {
-            Some(exp) => exp - skew <= now,
-            None => false,
+        let Some(exp) = self.expires_at else {
+            return false;
+        };
+        // A skew too large to subtract means "always about to expire".
+        match time::Duration::try_from(skew)
+            .ok()
+            .and_then(|s| exp.checked_sub(s))
+        {
+            Some(refresh_at) => refresh_at <= now,
+            None => true,
         }
     }
 
@@ -340,6 +350,13 @@ impl AccessInfo {
     ) -> Result<(SecretString, String), EndpointError> {
         let endpoint = match &self.endpoint_override {
             Some(e) => e.clone(),
+            None if self.catalog.is_empty() && self.scope == Scope::Unscoped => {
+                return Err(EndpointError::NotFound(format!(
+                    "No endpoint for service type '{}': the token is unscoped and has no catalog; \
+                     set a project (--os-project-name, OS_PROJECT_NAME) or another scope",
+                    filter.service_type
+                )));
+            }
             None => self.catalog.url_for(filter)?,
         };
         Ok((self.token.clone(), endpoint))
@@ -384,6 +401,9 @@ mod tests {
         assert_eq!(a, c);
         assert_eq!(a, d);
         assert!(parse_timestamp("yesterday").is_none());
+        // beyond year 9999 in UTC: no value, no panic
+        assert!(parse_timestamp("9999-12-31T23:59:59-05:00").is_none());
+        assert!(parse_timestamp("9999-12-31T23:59:59+05:00").is_some());
     }
 
     #[test]
@@ -395,6 +415,8 @@ mod tests {
         assert!(a.will_expire_soon(Duration::from_secs(120), now));
         a.expires_at = Some(now + Duration::from_secs(121));
         assert!(!a.will_expire_soon(Duration::from_secs(120), now));
+        // a skew beyond any date: no overflow panic
+        assert!(a.will_expire_soon(Duration::MAX, now));
     }
 
     #[test]

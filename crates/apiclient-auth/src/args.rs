@@ -8,12 +8,40 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use crate::options::{
     COMMON_OPTIONS, ConfigLoader, OptionSpec, PLUGIN_OPTIONS, ResolvedConfig, SESSION_OPTIONS,
 };
+use crate::registry::PluginRegistry;
 
 /// Every `--os-*` option (common, every built-in plugin's, session) plus
 /// `--insecure`, for `#[command(flatten)]`.
 ///
 /// Values are kept as given; [`AuthArgs::resolve`] applies the environment and
 /// clouds.yaml under them. `Debug` hides secret values.
+///
+/// The derive (`#[command(flatten)]`) knows the built-in plugins' options. A
+/// tool that registers its own plugins builds the arguments from its
+/// registry, so their options parse too (`--os-foo`, `OS_FOO`, clouds.yaml):
+///
+/// ```
+/// use apiclient_auth::{AuthArgs, ConfigLoader, KeystonePlugin, PluginRegistry};
+/// use apiclient_auth::options::OptionSpec;
+/// use clap::Command;
+/// # use apiclient_auth::{AuthPlugin, AccessInfo, AuthOptions};
+/// # use apiclient_auth::transport::{BoxFuture, SharedTransport};
+/// # #[derive(Debug, Default)] struct Foo(AuthOptions);
+/// # impl AuthPlugin for Foo {
+/// #   fn auth_system(&self) -> &str { "foo" }
+/// #   fn option_specs(&self) -> Vec<OptionSpec> { vec![OptionSpec { name: "foo_realm", help: "Realm", aliases: &[], secret: false }] }
+/// #   fn opts(&self) -> &AuthOptions { &self.0 }
+/// #   fn opts_mut(&mut self) -> &mut AuthOptions { &mut self.0 }
+/// #   fn sufficient_options(&self) -> Result<(), apiclient_errors::AuthorizationFailure> { Ok(()) }
+/// #   fn authenticate(&self, _t: SharedTransport) -> BoxFuture<'static, Result<AccessInfo, apiclient_errors::Error>> { unimplemented!() }
+/// # }
+/// let mut registry = PluginRegistry::default();
+/// registry.register("foo", || Box::new(Foo::default()));
+/// let cmd = AuthArgs::augment_args_with(Command::new("tool"), &registry);
+/// let m = cmd.try_get_matches_from(["tool", "--os-foo-realm", "r1"]).unwrap();
+/// let args = AuthArgs::from_matches_with(&m, &registry);
+/// assert_eq!(args.flags["foo_realm"], "r1");
+/// ```
 ///
 /// ```
 /// use apiclient_auth::AuthArgs;
@@ -31,6 +59,8 @@ pub struct AuthArgs {
     pub flags: BTreeMap<String, String>,
     /// `--insecure`.
     pub insecure: bool,
+    /// Options of registered plugins beyond the built-in ones.
+    pub extra: Vec<OptionSpec>,
 }
 
 impl fmt::Debug for AuthArgs {
@@ -39,7 +69,8 @@ impl fmt::Debug for AuthArgs {
             .flags
             .iter()
             .map(|(k, v)| {
-                let secret = crate::options::find_spec(k).is_some_and(|s| s.secret);
+                let secret = crate::options::is_secret(k)
+                    || self.extra.iter().any(|s| s.name == k && s.secret);
                 (k.as_str(), if secret { "***" } else { v.as_str() })
             })
             .collect();
@@ -56,6 +87,21 @@ fn groups() -> [(&'static str, &'static [OptionSpec]); 3] {
         ("Auth-system options", PLUGIN_OPTIONS),
         ("Session options", SESSION_OPTIONS),
     ]
+}
+
+/// The options of `registry`'s plugins that are not built-in, once each.
+pub fn registry_options(registry: &PluginRegistry) -> Vec<OptionSpec> {
+    let mut out: Vec<OptionSpec> = Vec::new();
+    for specs in registry.discover_auth_systems().into_values() {
+        for spec in specs {
+            let known = crate::options::find_spec(spec.name).is_some()
+                || out.iter().any(|s| s.name == spec.name);
+            if !known {
+                out.push(spec);
+            }
+        }
+    }
+    out
 }
 
 fn arg_for(spec: &OptionSpec, heading: &'static str) -> Arg {
@@ -84,7 +130,8 @@ fn arg_for(spec: &OptionSpec, heading: &'static str) -> Arg {
 }
 
 impl AuthArgs {
-    /// Resolve the flags with `loader`'s environment and clouds.yaml under them.
+    /// Resolve the flags with `loader`'s environment and clouds.yaml under
+    /// them (the registry's extra options included).
     pub fn resolve(
         &self,
         loader: &ConfigLoader,
@@ -93,7 +140,44 @@ impl AuthArgs {
         if self.insecure {
             flags.insert("insecure".into(), "true".into());
         }
-        loader.resolve(&flags)
+        loader.resolve_with(&flags, &self.extra)
+    }
+
+    /// `cmd` with every `--os-*` option of the built-ins and of `registry`'s
+    /// plugins (theirs under "Plugin options").
+    pub fn augment_args_with(cmd: Command, registry: &PluginRegistry) -> Command {
+        let mut cmd = <Self as clap::Args>::augment_args(cmd);
+        for spec in registry_options(registry) {
+            cmd = cmd.arg(arg_for(&spec, "Plugin options"));
+        }
+        cmd
+    }
+
+    /// The arguments from matches of a command built by
+    /// [`augment_args_with`](Self::augment_args_with) with the same registry.
+    pub fn from_matches_with(m: &ArgMatches, registry: &PluginRegistry) -> Self {
+        let mut out = AuthArgs {
+            extra: registry_options(registry),
+            ..AuthArgs::default()
+        };
+        out.read(m);
+        out
+    }
+
+    fn read(&mut self, m: &ArgMatches) {
+        let extra = self.extra.clone();
+        let specs = groups()
+            .into_iter()
+            .flat_map(|(_, specs)| specs.iter())
+            .chain(extra.iter());
+        for spec in specs {
+            if let Ok(Some(v)) = m.try_get_one::<String>(&format!("os_{}", spec.name)) {
+                self.flags.insert(spec.name.to_string(), v.clone());
+            }
+        }
+        if let Ok(Some(true)) = m.try_get_one::<bool>("insecure") {
+            self.insecure = true;
+        }
     }
 }
 
@@ -105,16 +189,7 @@ impl clap::FromArgMatches for AuthArgs {
     }
 
     fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
-        for (_, specs) in groups() {
-            for spec in specs {
-                if let Ok(Some(v)) = m.try_get_one::<String>(&format!("os_{}", spec.name)) {
-                    self.flags.insert(spec.name.to_string(), v.clone());
-                }
-            }
-        }
-        if let Ok(Some(true)) = m.try_get_one::<bool>("insecure") {
-            self.insecure = true;
-        }
+        self.read(m);
         Ok(())
     }
 }

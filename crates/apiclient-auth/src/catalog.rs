@@ -128,56 +128,72 @@ impl EndpointFilter {
     }
 }
 
-/// Official service types and their historical aliases, most preferred first
-/// (from the OpenStack service-types authority).
-const SERVICE_TYPES: &[&[&str]] = &[
-    &[
-        "block-storage",
-        "volumev3",
-        "volumev2",
-        "volume",
-        "block-store",
-    ],
-    &["object-store"],
-    &["compute"],
-    &["image"],
-    &["network"],
-    &["identity"],
-    &["placement"],
-    &["orchestration"],
-    &["dns"],
-    &["key-manager"],
-    &["load-balancer"],
-    &["baremetal", "bare-metal"],
-    &["shared-file-system", "sharev2", "share"],
-    &[
-        "container-infrastructure-management",
-        "container-infra",
-        "container-infrastructure",
-    ],
-    &["workflow", "workflowv2"],
-    &["clustering", "cluster"],
-    &["application-catalog"],
-    &["message", "messaging"],
-    &["alarm", "alarming"],
-    &["metric", "metrics"],
-    &["event"],
-    &["rating"],
-    &["reservation"],
-    &["instance-ha", "ha"],
-    &["database"],
-    &["data-processing"],
-    &["accelerator"],
-    &["container"],
-    &["resource-cluster", "reservation"],
-];
+/// The OpenStack service-types authority data (from `os-service-types`):
+/// every official service type and the historical aliases of some of them,
+/// most preferred first.
+const SERVICE_TYPES_JSON: &str = include_str!("../data/service-types.json");
 
-/// The service types to try for `requested`, most preferred first: the type
-/// itself, then its official name and the other aliases.
+struct ServiceTypes {
+    official: Vec<String>,
+    /// official type → its aliases, most preferred first
+    aliases: std::collections::HashMap<String, Vec<String>>,
+    /// alias → its official type
+    official_of: std::collections::HashMap<String, String>,
+}
+
+fn service_types() -> &'static ServiceTypes {
+    static DATA: std::sync::OnceLock<ServiceTypes> = std::sync::OnceLock::new();
+    DATA.get_or_init(|| {
+        let doc: Value = serde_json::from_str(SERVICE_TYPES_JSON).unwrap_or(Value::Null);
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        };
+        let mut aliases = std::collections::HashMap::new();
+        let mut official_of = std::collections::HashMap::new();
+        if let Some(forward) = doc.get("forward").and_then(Value::as_object) {
+            for (official, list) in forward {
+                let list = strings(list);
+                for alias in &list {
+                    official_of.insert(alias.clone(), official.clone());
+                }
+                aliases.insert(official.clone(), list);
+            }
+        }
+        ServiceTypes {
+            official: strings(&doc["services"]),
+            aliases,
+            official_of,
+        }
+    })
+}
+
+/// The official service type of `service_type`: itself when it is official,
+/// the type it is an alias of (`volumev3` → `block-storage`), else None.
+pub fn official_service_type(service_type: &str) -> Option<&'static str> {
+    let data = service_types();
+    if let Some(o) = data.official.iter().find(|o| *o == service_type) {
+        return Some(o);
+    }
+    data.official_of.get(service_type).map(String::as_str)
+}
+
+/// The service types to try for `requested`, most preferred first, as the
+/// service-types authority defines matches: the type itself; for an
+/// official type, then its aliases; for an alias, then its official type.
+/// Never one alias for another: `volumev2` does not find a `volumev3`
+/// endpoint.
 pub fn service_type_candidates(requested: &str) -> Vec<&str> {
+    let data = service_types();
     let mut out = vec![requested];
-    if let Some(group) = SERVICE_TYPES.iter().find(|g| g.contains(&requested)) {
-        out.extend(group.iter().copied().filter(|t| *t != requested));
+    if let Some(aliases) = data.aliases.get(requested) {
+        out.extend(aliases.iter().map(String::as_str));
+    } else if let Some(official) = data.official_of.get(requested) {
+        out.push(official);
     }
     out
 }
@@ -361,17 +377,59 @@ mod tests {
     }
 
     #[test]
-    fn aliases_prefer_the_requested_type() {
+    fn aliases_match_official_types_never_each_other() {
         assert_eq!(
-            service_type_candidates("volumev3"),
+            service_type_candidates("block-storage"),
             [
-                "volumev3",
                 "block-storage",
+                "volumev3",
                 "volumev2",
                 "volume",
                 "block-store"
             ]
         );
+        assert_eq!(
+            service_type_candidates("volumev3"),
+            ["volumev3", "block-storage"]
+        );
+        assert_eq!(
+            service_type_candidates("volumev2"),
+            ["volumev2", "block-storage"]
+        );
         assert_eq!(service_type_candidates("custom"), ["custom"]);
+        // the authority's data, not a hand-made table: reservation is
+        // blazar's own type; resource-cluster belongs to clustering and
+        // container to application-container
+        assert_eq!(service_type_candidates("reservation"), ["reservation"]);
+        assert_eq!(
+            service_type_candidates("resource-cluster"),
+            ["resource-cluster", "clustering"]
+        );
+        assert_eq!(
+            service_type_candidates("container"),
+            ["container", "application-container"]
+        );
+        assert_eq!(official_service_type("sharev2"), Some("shared-file-system"));
+        assert_eq!(official_service_type("compute"), Some("compute"));
+        assert_eq!(official_service_type("nope"), None);
+        assert!(service_types().official.len() >= 40);
+    }
+
+    #[test]
+    fn volumev2_never_returns_a_volumev3_endpoint() {
+        let catalog = ServiceCatalog::from_v3(&serde_json::json!([
+            {"type": "volumev3", "endpoints": [{"interface": "public", "url": "http://cinder/v3"}]}
+        ]));
+        assert!(catalog.url_for(&EndpointFilter::new("volumev2")).is_err());
+        assert_eq!(
+            catalog
+                .url_for(&EndpointFilter::new("block-storage"))
+                .unwrap(),
+            "http://cinder/v3"
+        );
+        assert_eq!(
+            catalog.url_for(&EndpointFilter::new("volumev3")).unwrap(),
+            "http://cinder/v3"
+        );
     }
 }

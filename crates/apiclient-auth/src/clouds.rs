@@ -1,8 +1,15 @@
 //! clouds.yaml (and secure.yaml) loading.
 //!
 //! Searched, first found wins: `$OS_CLIENT_CONFIG_FILE`, then `clouds.yaml` in
-//! `.`, `~/.config/openstack/`, `/etc/openstack/`. A `secure.yaml` in the same
-//! directories is merged over it (passwords usually live there).
+//! `.`, `~/.config/openstack/`, `/etc/openstack/`. A `secure.yaml` is merged
+//! over it (passwords usually live there), taken from the directory of the
+//! chosen `clouds.yaml`, else from the user and system directories, never
+//! from the current directory alone: a `secure.yaml` planted in a working
+//! directory could otherwise move `auth_url` and receive the password.
+//!
+//! Files over [`MAX_CONFIG_BYTES`] or nested deeper than
+//! [`MAX_CONFIG_DEPTH`] are refused before parsing, so parsing time stays
+//! linear in the size of the file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,8 +27,9 @@ pub fn default_search_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-/// One cloud's settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One cloud's settings. `Debug` shows secret values (passwords,
+/// application credential secrets, anything named like a secret) as `***`.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct CloudConfig {
     /// `auth.*` keys, stringified.
     pub auth: BTreeMap<String, String>,
@@ -31,6 +39,29 @@ pub struct CloudConfig {
     pub verify: Option<bool>,
     /// The file it came from.
     pub path: PathBuf,
+}
+
+impl std::fmt::Debug for CloudConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hide = |m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+            m.iter()
+                .map(|(k, v)| {
+                    let shown = if crate::options::is_secret(k) {
+                        "***".to_string()
+                    } else {
+                        v.clone()
+                    };
+                    (k.clone(), shown)
+                })
+                .collect()
+        };
+        f.debug_struct("CloudConfig")
+            .field("auth", &hide(&self.auth))
+            .field("settings", &hide(&self.settings))
+            .field("verify", &self.verify)
+            .field("path", &self.path)
+            .finish()
+    }
 }
 
 impl CloudConfig {
@@ -53,15 +84,118 @@ fn first_existing(dirs: &[PathBuf], file: &str) -> Option<PathBuf> {
     dirs.iter().map(|d| d.join(file)).find(|p| p.is_file())
 }
 
-fn read_yaml(path: &Path) -> Result<Value, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
-        message: format!("cannot read {}", path.display()),
-        source: Some(Box::new(e)),
-    })?;
-    serde_yaml_ng::from_str(&text).map_err(|e| Error::Config {
-        message: format!("{} is not valid YAML", path.display()),
+/// The largest clouds.yaml or secure.yaml read (1 MiB).
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The deepest nesting of flow collections (`[`, `{`) accepted in a
+/// configuration file: real files nest a handful of levels; the YAML parser
+/// is super-linear on thousands.
+pub const MAX_CONFIG_DEPTH: usize = 64;
+
+/// Refuse a document whose flow collections nest deeper than
+/// [`MAX_CONFIG_DEPTH`]. Every bracket counts, quoted or not: the count can
+/// only over-estimate the parser's nesting, never hide any from it.
+fn check_depth(text: &str, what: &str) -> Result<(), Error> {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if max > MAX_CONFIG_DEPTH {
+        return Err(Error::config(format!(
+            "{what} nests {max} levels deep (at most {MAX_CONFIG_DEPTH} are accepted)"
+        )));
+    }
+    Ok(())
+}
+
+/// Parse YAML text after the size and depth checks.
+fn parse_yaml(text: &str, what: &str) -> Result<Value, Error> {
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(Error::config(format!(
+            "{what} has {} bytes, more than the {MAX_CONFIG_BYTES} accepted",
+            text.len()
+        )));
+    }
+    check_depth(text, what)?;
+    serde_yaml_ng::from_str(text).map_err(|e| Error::Config {
+        message: format!("{what} is not valid YAML"),
         source: Some(Box::new(e) as BoxError),
     })
+}
+
+fn read_yaml(path: &Path) -> Result<Value, Error> {
+    let what = path.display().to_string();
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::Config {
+            message: format!("cannot read {what}"),
+            source: Some(Box::new(e)),
+        })?
+        .len();
+    if size > MAX_CONFIG_BYTES {
+        return Err(Error::config(format!(
+            "{what} has {size} bytes, more than the {MAX_CONFIG_BYTES} accepted"
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+        message: format!("cannot read {what}"),
+        source: Some(Box::new(e)),
+    })?;
+    parse_yaml(&text, &what)
+}
+
+/// Whether `dir` is the current working directory (as `.` or by its path).
+fn is_working_dir(dir: &Path) -> bool {
+    if dir == Path::new(".") || dir.as_os_str().is_empty() {
+        return true;
+    }
+    match (std::env::current_dir(), dir.canonicalize()) {
+        (Ok(cwd), Ok(d)) => cwd.canonicalize().is_ok_and(|c| c == d),
+        _ => false,
+    }
+}
+
+/// The secure.yaml to merge over `clouds`: the one beside it, else one in
+/// a search directory that is not the working directory. A secure.yaml in
+/// the working directory with no clouds.yaml beside it is ignored, with a
+/// warning.
+fn secure_for(clouds: &Path, dirs: &[PathBuf]) -> Option<PathBuf> {
+    let beside = clouds
+        .parent()
+        .map(|d| {
+            if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            }
+        })
+        .map(|d| d.join("secure.yaml"))
+        .filter(|p| p.is_file());
+    if beside.is_some() {
+        return beside;
+    }
+    for dir in dirs {
+        let candidate = dir.join("secure.yaml");
+        if !candidate.is_file() {
+            continue;
+        }
+        if is_working_dir(dir) {
+            tracing::warn!(
+                target: "apiclient_auth",
+                "ignoring {}: a secure.yaml in the working directory is used only beside its clouds.yaml",
+                candidate.display()
+            );
+            continue;
+        }
+        return Some(candidate);
+    }
+    None
 }
 
 fn merge(base: &mut Value, over: Value) {
@@ -109,7 +243,7 @@ pub fn load_cloud(
             ))
         })?;
     let mut doc = read_yaml(&path)?;
-    if let Some(secure) = first_existing(dirs, "secure.yaml") {
+    if let Some(secure) = secure_for(&path, dirs) {
         merge(&mut doc, read_yaml(&secure)?);
     }
     cloud_from_doc(&doc, name, path)
@@ -131,15 +265,9 @@ pub fn parse_cloud(
     secure_yaml: Option<&str>,
     name: &str,
 ) -> Result<CloudConfig, Error> {
-    let parse = |text: &str, what: &str| {
-        serde_yaml_ng::from_str::<Value>(text).map_err(|e| Error::Config {
-            message: format!("{what} is not valid YAML"),
-            source: Some(Box::new(e) as BoxError),
-        })
-    };
-    let mut doc = parse(clouds_yaml, "clouds.yaml")?;
+    let mut doc = parse_yaml(clouds_yaml, "clouds.yaml")?;
     if let Some(secure) = secure_yaml {
-        merge(&mut doc, parse(secure, "secure.yaml")?);
+        merge(&mut doc, parse_yaml(secure, "secure.yaml")?);
     }
     cloud_from_doc(&doc, name, PathBuf::from("clouds.yaml"))
 }

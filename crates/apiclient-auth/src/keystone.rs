@@ -234,6 +234,22 @@ impl KeystonePlugin {
         let o = &self.opts;
         let get = |n: &str| o.expose(n).map(str::to_string);
         if version_v2 {
+            let domain_opts = [
+                "user_domain_name",
+                "user_domain_id",
+                "project_domain_name",
+                "project_domain_id",
+                "domain_name",
+                "domain_id",
+            ];
+            let given: Vec<&str> = domain_opts.into_iter().filter(|n| o.has(n)).collect();
+            if !given.is_empty() {
+                return Err(Error::config(format!(
+                    "the identity v2.0 API has no domains, but {} {} given; use a /v3 auth_url",
+                    given.join(", "),
+                    if given.len() == 1 { "is" } else { "are" }
+                )));
+            }
             let mut auth = Map::new();
             match self.kind {
                 Kind::Token(_) => {
@@ -415,6 +431,13 @@ impl AuthPlugin for KeystonePlugin {
             } else {
                 format!("{base}/auth/tokens")
             };
+            if !is_private_transport(&url) {
+                tracing::warn!(
+                    target: "apiclient_auth",
+                    "sending credentials over plain http:// to {}: anyone on the network can read them; use https",
+                    apiclient_errors::redact::redact_url(&url)
+                );
+            }
             let resp = post_json(&transport, &url, &body).await?;
             if v2 {
                 AccessInfo::from_v2(resp.body())
@@ -433,6 +456,55 @@ impl AuthPlugin for KeystonePlugin {
             }
         })
     }
+}
+
+/// Whether a URL keeps credentials off the network: `https`, or `http` to a
+/// loopback host.
+fn is_private_transport(url: &str) -> bool {
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return true;
+    };
+    if uri.scheme_str() != Some("http") {
+        return true;
+    }
+    let host = uri.host().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The versioned base URL discovered at `href`, made safe to use from
+/// `auth_url`: never a downgrade from `https` to `http` (the discovered path
+/// is then taken on the auth URL's origin), and a warning when the server
+/// points at another host.
+fn discovered_base(auth_url: &str, href: &str) -> String {
+    let (Ok(from), Ok(to)) = (auth_url.parse::<http::Uri>(), href.parse::<http::Uri>()) else {
+        return href.to_string();
+    };
+    if from.scheme_str() == Some("https") && to.scheme_str() == Some("http") {
+        let origin = format!(
+            "https://{}",
+            from.authority().map(|a| a.as_str()).unwrap_or_default()
+        );
+        let path = to.path().trim_end_matches('/');
+        tracing::warn!(
+            target: "apiclient_auth",
+            "version discovery at {} answered with an http:// URL; keeping https: {origin}{path}",
+            apiclient_errors::redact::redact_url(auth_url)
+        );
+        return format!("{origin}{path}");
+    }
+    if from.host().map(str::to_ascii_lowercase) != to.host().map(str::to_ascii_lowercase) {
+        tracing::warn!(
+            target: "apiclient_auth",
+            "version discovery at {} points to another host: {}",
+            apiclient_errors::redact::redact_url(auth_url),
+            apiclient_errors::redact::redact_url(href)
+        );
+    }
+    href.to_string()
 }
 
 fn json_request(
@@ -538,12 +610,12 @@ async fn resolve_version(
             .and_then(|v| href(v))
     };
     if let Some(v3) = find("v3") {
-        return Ok((false, v3));
+        return Ok((false, discovered_base(auth_url, &v3)));
     }
     if wanted == Version::Auto
         && let Some(v2) = find("v2.0")
     {
-        return Ok((true, v2));
+        return Ok((true, discovered_base(auth_url, &v2)));
     }
     Err(AuthorizationFailure::Other(format!(
         "Could not find versioned identity endpoints when attempting to authenticate at {auth_url}. \

@@ -46,8 +46,8 @@
 //! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 //! let access = rt.block_on(plugin.authenticate(Arc::new(keystone))).unwrap();
 //! assert_eq!(access.project_id(), Some("p1"));
-//! let (_token, url) = plugin
-//!     .token_and_endpoint(&access, &EndpointFilter::new("compute").interface(Interface::Public))
+//! let url = plugin
+//!     .endpoint(&access, &EndpointFilter::new("compute").interface(Interface::Public))
 //!     .unwrap();
 //! assert_eq!(url, "http://nova/v2.1");
 //! assert!(!format!("{access:?} {plugin:?}").contains("s3cret"));

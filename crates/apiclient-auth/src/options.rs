@@ -127,10 +127,11 @@ pub fn canonical(name: &str) -> &str {
     find_spec(name).map(|s| s.name).unwrap_or(name)
 }
 
-fn is_secret(name: &str) -> bool {
-    find_spec(name).is_some_and(|s| s.secret)
-        || name.ends_with("password")
-        || name.ends_with("secret")
+/// Whether an option holds a secret: declared so, or named like one
+/// ([`is_secret_key`](apiclient_errors::redact::is_secret_key): `*password`,
+/// `*secret`, `private_key`, `passphrase`, ...).
+pub fn is_secret(name: &str) -> bool {
+    find_spec(name).is_some_and(|s| s.secret) || apiclient_errors::redact::is_secret_key(name)
 }
 
 /// The values of auth options, by canonical name. Secret values are kept as
@@ -173,6 +174,19 @@ impl AuthOptions {
             } else {
                 self.plain.insert(name, value);
             }
+        }
+        self
+    }
+
+    /// Set an option whose value is a secret whatever its name (a plugin's
+    /// option declared `secret`). An empty value removes it.
+    pub fn set_secret(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
+        let name = canonical(name).to_string();
+        let value = value.into();
+        self.plain.remove(&name);
+        self.secret.remove(&name);
+        if !value.is_empty() {
+            self.secret.insert(name, SecretString::from(value));
         }
         self
     }
@@ -367,6 +381,8 @@ impl ConfigLoader {
             if let Some(v) = pick(spec) {
                 if spec.name == "auth_type" {
                     cfg.auth_type = Some(v);
+                } else if spec.secret {
+                    cfg.auth.set_secret(spec.name, v);
                 } else {
                     cfg.auth.set(spec.name, v);
                 }

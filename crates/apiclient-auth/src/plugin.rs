@@ -3,7 +3,6 @@
 use std::fmt;
 
 use apiclient_errors::{AuthorizationFailure, EndpointError, Error};
-use secrecy::SecretString;
 
 use crate::access::AccessInfo;
 use crate::catalog::EndpointFilter;
@@ -48,13 +47,22 @@ pub trait AuthPlugin: Send + Sync + fmt::Debug {
         transport: SharedTransport,
     ) -> BoxFuture<'static, Result<AccessInfo, Error>>;
 
-    /// The (token, endpoint) for a service, from an access record this plugin returned.
-    fn token_and_endpoint(
+    /// The endpoint of a service, from an access record this plugin returned
+    /// (the reference's `token_and_endpoint`, endpoint half).
+    ///
+    /// The token sent with a request is always the access record's
+    /// ([`AccessInfo::token`]): a plugin chooses endpoints, never a second
+    /// token. An empty endpoint is treated as none (the reference's
+    /// `AuthorizationFailure("Cannot find endpoint or token for request")`),
+    /// never as a request to a bare path.
+    fn endpoint(
         &self,
         access: &AccessInfo,
         filter: &EndpointFilter,
-    ) -> Result<(SecretString, String), EndpointError> {
-        access.token_and_endpoint(filter)
+    ) -> Result<String, EndpointError> {
+        access
+            .token_and_endpoint(filter)
+            .map(|(_, endpoint)| endpoint)
     }
 
     /// Drop pre-supplied `token` and `endpoint` options before a re-authentication

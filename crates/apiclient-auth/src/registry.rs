@@ -81,8 +81,11 @@ impl PluginRegistry {
 
     /// The plugin for these options (Python's `load_plugin_from_args`): the
     /// named auth system (its options must suffice), or else every plugin in
-    /// alphabetical order, the first whose options suffice; else
-    /// `AuthPluginOptionsMissing(["auth_system"])`.
+    /// alphabetical order, the first whose options suffice.
+    ///
+    /// When none suffices, the error names what a user can set: the missing
+    /// options of the closest plugin (the fewest missing; `password` on a
+    /// tie), where the reference said only "Missing options: auth_system".
     pub fn load_plugin_from_options(
         &self,
         auth_system: Option<&str>,
@@ -94,14 +97,33 @@ impl PluginRegistry {
             plugin.sufficient_options()?;
             return Ok(plugin);
         }
-        for factory in self.plugins.values() {
+        // Closest: the most of its options given, then `password`, then the
+        // fewest missing.
+        type Rank = (std::cmp::Reverse<usize>, bool, usize);
+        let mut closest: Option<(Rank, Vec<String>)> = None;
+        for (name, factory) in &self.plugins {
             let mut plugin = factory();
             plugin.parse_opts(opts);
-            if plugin.sufficient_options().is_ok() {
-                return Ok(plugin);
+            match plugin.sufficient_options() {
+                Ok(()) => return Ok(plugin),
+                Err(AuthorizationFailure::OptionsMissing { opt_names }) => {
+                    let given = plugin.opts().names().count();
+                    let rank = (
+                        std::cmp::Reverse(given),
+                        name != "password",
+                        opt_names.len(),
+                    );
+                    if closest.as_ref().is_none_or(|(best, _)| rank < *best) {
+                        closest = Some((rank, opt_names));
+                    }
+                }
+                Err(_) => {}
             }
         }
-        Err(AuthorizationFailure::options_missing(["auth_system"]).into())
+        let missing = closest
+            .map(|(_, names)| names)
+            .unwrap_or_else(|| vec!["auth_type".to_string()]);
+        Err(AuthorizationFailure::NoAuthConfigured { missing }.into())
     }
 
     /// Every plugin's options (Python's `load_auth_system_opts`), by plugin name.

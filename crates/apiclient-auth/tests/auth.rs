@@ -277,10 +277,26 @@ fn alphabetical_guessing() {
         .unwrap(),
         "v3applicationcredential"
     );
+    // Nothing suffices: the error names what `password` still needs (the
+    // reference's "Missing options: auth_system" names nothing a user can set)
+    // and points at clouds.yaml.
     let err = guess(AuthOptions::new().with("username", "u")).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "Authentication failed. Missing options: auth_system"
+        "Authentication failed. Missing options: auth_url, password. Set them with --os-* options \
+         or OS_* variables, or choose a cloud of clouds.yaml with --os-cloud / OS_CLOUD"
+    );
+    // the closest plugin wins: an application credential id and a URL are one option short
+    let err = guess(
+        AuthOptions::new()
+            .with("auth_url", "http://k")
+            .with("application_credential_id", "i"),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("Authentication failed. Missing options: application_credential_secret."),
+        "{err}"
     );
 }
 
@@ -630,11 +646,11 @@ fn admin_token_and_none_need_no_keystone() {
     let access = rt()
         .block_on(p.authenticate(keystone_transport(seen.clone())))
         .unwrap();
-    let (tok, ep) = p
-        .token_and_endpoint(&access, &EndpointFilter::new("anything"))
+    let ep = p
+        .endpoint(&access, &EndpointFilter::new("anything"))
         .unwrap();
     assert_eq!(
-        (tok.expose_secret(), ep.as_str()),
+        (access.token().expose_secret(), ep.as_str()),
         ("ADMIN", "http://svc/v1")
     );
     let p = plugin("none", &[("endpoint", "http://svc/v1")]);

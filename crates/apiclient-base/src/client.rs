@@ -31,12 +31,11 @@ impl std::fmt::Debug for BaseClient {
 
 impl BaseClient {
     /// A client of `service_type` with the HTTP client's default interface
-    /// and region; registered so `http.client(service_type)` finds it.
+    /// and region; registered so `http.client(service_type)` finds it (when
+    /// none was registered before). Each `BaseClient` keeps its own endpoint
+    /// cache, as the reference's `cached_endpoint` is per instance.
     pub fn new(http: &HttpClient, service_type: &str) -> Self {
-        BaseClient {
-            service: http.service_client(service_type),
-            extensions: BTreeMap::new(),
-        }
+        Self::with_interface(http, service_type, http.default_interface())
     }
 
     /// A client with its own filter (interface, region, service name).

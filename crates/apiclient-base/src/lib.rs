@@ -43,7 +43,7 @@ pub use hooks::{Extension, Hook, HookRegistry, SUPPORTED_HOOKS};
 pub use manager::{
     CrudManager, Findable, Manager, ManagerWithFind, Param, Params, find_resource, is_uuid_like,
 };
-pub use pagination::{PageStyle, page_of, paginate};
+pub use pagination::{PageLimits, PageStyle, page_of, paginate, paginate_with};
 pub use resource::{GetId, Loader, Resource, ResourceMeta, TypedResource, to_slug};
 
 /// A boxed, sendable future.

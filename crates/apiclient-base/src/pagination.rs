@@ -8,7 +8,14 @@
 //!
 //! The stream holds one page at a time. A server that repeats itself (the
 //! same `next` link or marker twice) ends the stream with an
-//! [`Error::InvalidResponse`] naming the loop, instead of looping forever.
+//! [`Error::InvalidResponse`] naming the loop, instead of looping forever;
+//! one that hands out fresh `next` links forever meets the page cap
+//! ([`PageLimits::max_pages`]) and the deadline of the whole listing.
+//!
+//! A `next` link is followed on the endpoint's own origin only: a link to
+//! another host, port or scheme (a proxy's internal name, `http` behind an
+//! `https` endpoint) has its path and query taken onto the endpoint's
+//! origin, so the token never leaves it and `https` is never downgraded.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -32,8 +39,32 @@ pub enum PageStyle {
     },
 }
 
+/// Bounds of one listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageLimits {
+    /// The most pages fetched (default 10 000); reaching it ends the stream
+    /// with an error after the last page's items.
+    pub max_pages: usize,
+    /// The most time the whole listing may take (default: the HTTP client's
+    /// operation timeout, if it has one).
+    pub deadline: Option<std::time::Duration>,
+}
+
+impl Default for PageLimits {
+    fn default() -> Self {
+        PageLimits {
+            max_pages: 10_000,
+            deadline: None,
+        }
+    }
+}
+
 struct State {
     client: BaseClient,
+    max_pages: usize,
+    pages: usize,
+    deadline: Option<tokio::time::Instant>,
+    origin: Option<String>,
     meta: ResourceMeta,
     collection: String,
     style: PageStyle,
@@ -73,17 +104,70 @@ fn with_query(path: &str, pairs: &[(&str, String)]) -> String {
     format!("{path}{sep}{q}")
 }
 
+/// `scheme://authority` of an absolute URL.
+fn origin_of(url: &str) -> Option<String> {
+    let uri = url.parse::<http::Uri>().ok()?;
+    Some(format!(
+        "{}://{}",
+        uri.scheme_str()?.to_ascii_lowercase(),
+        uri.authority()?.as_str().to_ascii_lowercase()
+    ))
+}
+
 impl State {
+    /// A `next` link as it is followed: relative links as they are, absolute
+    /// ones on the endpoint's origin (rebased when they name another).
+    async fn on_endpoint(&mut self, next: String) -> Result<String, Error> {
+        let Some(their) = origin_of(&next) else {
+            return Ok(next);
+        };
+        if self.origin.is_none() {
+            let endpoint = self.client.service().endpoint().await?;
+            self.origin = origin_of(&endpoint);
+        }
+        let Some(ours) = self.origin.clone() else {
+            return Ok(next);
+        };
+        if their == ours {
+            return Ok(next);
+        }
+        let path = next
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.path_and_query().map(|p| p.as_str().to_string()))
+            .unwrap_or_else(|| "/".into());
+        tracing::debug!(target: "apiclient_base::pagination", "a next link on {their} is followed on the endpoint's origin {ours}");
+        Ok(format!("{ours}{path}"))
+    }
+
     async fn fetch(&mut self) -> Result<(), Error> {
         let Some(url) = self.next.take() else {
             self.done = true;
             return Ok(());
         };
-        let body: Value = self
-            .client
-            .client_request(ApiRequest::get(url.clone()))
-            .await?
-            .json()?;
+        if self.pages >= self.max_pages {
+            return Err(Error::InvalidResponse {
+                message: format!(
+                    "pagination stopped after {} pages (the page cap); the server still had a next page",
+                    self.max_pages
+                ),
+                url,
+                source: None,
+            });
+        }
+        self.pages += 1;
+        let request = self.client.client_request(ApiRequest::get(url.clone()));
+        let resp = match self.deadline {
+            None => request.await?,
+            Some(at) => tokio::time::timeout_at(at, request).await.map_err(|_| {
+                Error::from(apiclient_errors::ConnectionError::new(
+                    apiclient_errors::ConnectionErrorKind::Deadline,
+                    url.clone(),
+                    None,
+                ))
+            })??,
+        };
+        let body: Value = resp.json()?;
         let items = match body.get(&self.collection) {
             Some(Value::Array(items)) => items.clone(),
             _ => {
@@ -122,7 +206,10 @@ impl State {
             });
             return Ok(());
         }
-        self.next = next;
+        self.next = match next {
+            Some(n) => Some(self.on_endpoint(n).await?),
+            None => None,
+        };
         Ok(())
     }
 }
@@ -148,12 +235,32 @@ pub fn paginate(
     meta: ResourceMeta,
     style: PageStyle,
 ) -> impl Stream<Item = Result<Resource, Error>> + Send + 'static {
+    paginate_with(client, path, collection, meta, style, PageLimits::default())
+}
+
+/// [`paginate`] with explicit [`PageLimits`].
+pub fn paginate_with(
+    client: BaseClient,
+    path: &str,
+    collection: &str,
+    meta: ResourceMeta,
+    style: PageStyle,
+    limits: PageLimits,
+) -> impl Stream<Item = Result<Resource, Error>> + Send + 'static {
+    let deadline = match limits.deadline {
+        Some(d) => Some(tokio::time::Instant::now() + d),
+        None => client.service().http().deadline().map(|d| d.0),
+    };
     let first = match &style {
         PageStyle::Links => path.to_string(),
         PageStyle::Marker { limit } => with_query(path, &[("limit", limit.to_string())]),
     };
     let state = State {
         client,
+        max_pages: limits.max_pages,
+        pages: 0,
+        deadline,
+        origin: None,
         meta,
         collection: collection.to_string(),
         style,

@@ -2,14 +2,14 @@
 
 use apiclient_auth::{AccessInfo, EndpointFilter, Interface, Scope};
 use apiclient_errors::Error;
-use apiclient_http::{ApiRequest, ApiResponse, ServiceClient};
+use apiclient_http::{ApiRequest, ServiceClient};
 use http::Method;
 use serde_json::{Map, Value, json};
 use time::format_description::FormatItem;
 use time::macros::format_description;
 
 use crate::Ctx;
-use crate::output::{self, Format};
+use crate::output::{self, Format, safe};
 
 const OSC_TIME: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+0000");
@@ -29,9 +29,12 @@ pub struct RequestArgs {
     /// An extra header, 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header")]
     pub headers: Vec<String>,
-    /// API microversion (sends OpenStack-API-Version).
+    /// API microversion (sends OpenStack-API-Version, replacing one given with -H).
     #[arg(long)]
     pub microversion: Option<String>,
+    /// The body's content type; without it --body must be JSON.
+    #[arg(long, value_name = "TYPE")]
+    pub content_type: Option<String>,
     /// Print the status line and the response headers before the body.
     #[arg(short = 'i', long)]
     pub include: bool,
@@ -51,7 +54,8 @@ pub fn token_fields(access: &AccessInfo) -> Map<String, Value> {
     }
     let expires = access
         .expires_at
-        .and_then(|e| e.to_offset(time::UtcOffset::UTC).format(OSC_TIME).ok());
+        .and_then(|e| e.checked_to_offset(time::UtcOffset::UTC))
+        .and_then(|e| e.format(OSC_TIME).ok());
     m.insert("expires".into(), json!(expires));
     m.insert(
         "id".into(),
@@ -67,6 +71,12 @@ pub fn token_fields(access: &AccessInfo) -> Map<String, Value> {
 
 pub async fn token_issue(ctx: &Ctx) -> Result<(), Error> {
     let access = ctx.http.authenticate().await?;
+    // admin_token and none hold a fixed token (or none): nothing was issued.
+    if access.user_id.is_none() && access.expires_at.is_none() {
+        return Err(Error::Command(
+            "Only an authorized user may issue a new token.".into(),
+        ));
+    }
     print!("{}", output::show(&token_fields(&access), ctx.format));
     Ok(())
 }
@@ -79,19 +89,17 @@ pub async fn token_revoke(ctx: &Ctx, token: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn endpoints_cell(endpoints: &[apiclient_auth::catalog::Endpoint]) -> String {
+/// The endpoints as cell lines (region, then `  interface: url`), each safe.
+fn endpoints_lines(endpoints: &[apiclient_auth::catalog::Endpoint]) -> Vec<String> {
     endpoints
         .iter()
-        .map(|e| {
-            format!(
-                "{}\n  {}: {}",
-                e.region.as_deref().unwrap_or(""),
-                e.interface,
-                e.url
-            )
+        .flat_map(|e| {
+            [
+                safe(e.region.as_deref().unwrap_or("")),
+                format!("  {}: {}", e.interface, safe(&e.url)),
+            ]
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect()
 }
 
 fn endpoints_json(endpoints: &[apiclient_auth::catalog::Endpoint]) -> Value {
@@ -110,9 +118,9 @@ pub async fn catalog_list(ctx: &Ctx) -> Result<(), Error> {
         .iter()
         .map(|s| {
             vec![
-                s.name.clone().unwrap_or_default(),
-                s.service_type.clone(),
-                endpoints_cell(&s.endpoints),
+                safe(s.name.as_deref().unwrap_or_default()),
+                safe(&s.service_type),
+                endpoints_lines(&s.endpoints).join("\n"),
             ]
         })
         .collect();
@@ -145,7 +153,7 @@ pub async fn catalog_show(ctx: &Ctx, service: &str) -> Result<(), Error> {
         if ctx.format == Format::Json {
             endpoints_json(&found.endpoints)
         } else {
-            json!(endpoints_cell(&found.endpoints))
+            json!(endpoints_lines(&found.endpoints))
         },
     );
     m.insert("id".into(), json!(found.id));
@@ -172,24 +180,89 @@ pub async fn endpoint_get(
         .interface(interface)
         .region(region);
     let url = ServiceClient::new(&ctx.http, filter).endpoint().await?;
-    println!("{url}");
+    println!("{}", safe(&url));
     Ok(())
 }
 
-fn print_body(resp: &ApiResponse) {
-    if resp.body().is_empty() {
+/// A response body for the terminal: JSON pretty-printed (serde escapes
+/// control characters in strings); other text with every control character
+/// but newline and tab escaped (no terminal escape sequences, no CR).
+fn print_body(body: &[u8]) {
+    if body.is_empty() {
         return;
     }
-    match serde_json::from_slice::<Value>(resp.body()) {
+    match serde_json::from_slice::<Value>(body) {
         Ok(v) => println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default()),
-        Err(_) => print!("{}", resp.text()),
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            let shown: Vec<String> = text
+                .split('\n')
+                .map(|line| {
+                    line.split('\t')
+                        .map(|part| apiclient_errors::redact::escape_controls(part).into_owned())
+                        .collect::<Vec<_>>()
+                        .join("\t")
+                })
+                .collect();
+            print!("{}", shown.join("\n"));
+        }
     }
+}
+
+/// The status line and headers of `-i`, each value made safe.
+fn print_head(status: u16, headers: &http::HeaderMap) {
+    match http::StatusCode::from_u16(status) {
+        Ok(code) => println!("HTTP {code}"),
+        Err(_) => println!("HTTP {status}"),
+    }
+    for (k, v) in headers {
+        println!("{k}: {}", safe(&String::from_utf8_lossy(v.as_bytes())));
+    }
+    println!();
 }
 
 pub async fn versions_show(ctx: &Ctx, service_type: &str) -> Result<(), Error> {
     let resp = ctx.http.service_client(service_type).get("").await?;
-    print_body(&resp);
+    print_body(resp.body());
     Ok(())
+}
+
+/// The largest `--body @FILE` sent: the response size limit.
+pub const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The request body from `--body` (JSON text or `@FILE`): JSON unless
+/// `--content-type` says otherwise; anything else is a usage error before
+/// anything is sent.
+fn request_body(body: &str, content_type: Option<&str>) -> Result<Vec<u8>, Error> {
+    let data = match body.strip_prefix('@') {
+        Some(path) => {
+            let size = std::fs::metadata(path)
+                .map_err(|e| Error::Config {
+                    message: format!("cannot read the body file {path}"),
+                    source: Some(Box::new(e)),
+                })?
+                .len();
+            if size > MAX_BODY_BYTES {
+                return Err(Error::Validation(format!(
+                    "the body file {path} has {size} bytes, more than the limit of {MAX_BODY_BYTES}"
+                )));
+            }
+            std::fs::read(path).map_err(|e| Error::Config {
+                message: format!("cannot read the body file {path}"),
+                source: Some(Box::new(e)),
+            })?
+        }
+        None => body.as_bytes().to_vec(),
+    };
+    if content_type.is_some() {
+        return Ok(data);
+    }
+    match serde_json::from_slice::<Value>(&data) {
+        Ok(_) => Ok(data),
+        Err(e) => Err(Error::Validation(format!(
+            "--body is not valid JSON ({e}); give --content-type to send other data"
+        ))),
+    }
 }
 
 pub async fn request(ctx: &Ctx, args: &RequestArgs) -> Result<(), Error> {
@@ -203,39 +276,40 @@ pub async fn request(ctx: &Ctx, args: &RequestArgs) -> Result<(), Error> {
         req = req.header(name.trim(), value.trim());
     }
     if let Some(v) = &args.microversion {
-        req = req.header(
+        // replaces an OpenStack-API-Version given with -H: one header, one version
+        req = req.set_header(
             "OpenStack-API-Version",
             &format!("{} {v}", args.service_type),
         );
         if args.service_type == "compute" {
-            req = req.header("X-OpenStack-Nova-API-Version", v);
+            req = req.set_header("X-OpenStack-Nova-API-Version", v);
         }
     }
     if let Some(body) = &args.body {
-        let text = match body.strip_prefix('@') {
-            Some(path) => std::fs::read(path).map_err(|e| Error::Config {
-                message: format!("cannot read the body file {path}"),
-                source: Some(Box::new(e)),
-            })?,
-            None => body.clone().into_bytes(),
-        };
-        req = match serde_json::from_slice::<Value>(&text) {
-            Ok(v) => req.json(&v),
-            Err(_) => req.body(text),
-        };
+        let content_type = args.content_type.as_deref();
+        req = req
+            .body(request_body(body, content_type)?)
+            .set_header("Content-Type", content_type.unwrap_or("application/json"));
     }
-    let resp = ctx
+    let result = ctx
         .http
         .service_client(&args.service_type)
         .request(req)
-        .await?;
-    if args.include {
-        println!("HTTP {}", resp.status());
-        for (k, v) in resp.headers() {
-            println!("{k}: {}", String::from_utf8_lossy(v.as_bytes()));
+        .await;
+    match result {
+        Ok(resp) => {
+            if args.include {
+                print_head(resp.status().as_u16(), resp.headers());
+            }
+            print_body(resp.body());
+            Ok(())
         }
-        println!();
+        Err(Error::Http(e)) => {
+            if args.include {
+                print_head(e.status(), e.headers());
+            }
+            Err(Error::Http(e))
+        }
+        Err(e) => Err(e),
     }
-    print_body(&resp);
-    Ok(())
 }

@@ -45,8 +45,9 @@ pub struct Cli {
     #[arg(long, global = true)]
     token_cache: bool,
 
-    /// Seconds allowed for each request.
-    #[arg(long, value_name = "SECONDS", global = true)]
+    /// Seconds allowed for the whole command (every request, retry and
+    /// re-authentication in it); at most one day.
+    #[arg(long, value_name = "SECONDS", global = true, value_parser = parse_seconds)]
     timeout: Option<f64>,
 
     #[command(subcommand)]
@@ -127,20 +128,70 @@ pub struct Ctx {
     pub format: Format,
 }
 
-fn init_logging(debug: bool) {
-    if debug {
-        let _ = tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_env_filter(tracing_subscriber::EnvFilter::new("apiclient_http=debug"))
-            .without_time()
-            .with_target(false)
-            .with_level(false)
-            .with_ansi(false)
-            .try_init();
+/// The longest `--timeout` accepted (one day).
+const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
+/// `--timeout`: a positive, finite number of seconds up to a day.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let t: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if !(t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_SECS) {
+        return Err(format!(
+            "must be a positive number of seconds, at most {MAX_TIMEOUT_SECS}"
+        ));
     }
+    Ok(t)
 }
 
-/// The one-line message for an error: its own text, then (with --debug) its causes.
+/// Logging on stderr: warnings always (`RUST_LOG` replaces that filter), and
+/// with `--debug` the curl-style request log, unprefixed.
+fn init_logging(debug: bool) {
+    use tracing_subscriber::filter::{EnvFilter, FilterFn};
+    use tracing_subscriber::prelude::*;
+    macro_rules! fmt {
+        () => {
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .without_time()
+                .with_target(false)
+                .with_ansi(false)
+        };
+    }
+    if let Ok(spec) = std::env::var("RUST_LOG") {
+        let spec = if debug {
+            format!("{spec},apiclient_http=debug")
+        } else {
+            spec
+        };
+        let _ = tracing_subscriber::registry()
+            .with(fmt!().with_filter(EnvFilter::new(spec)))
+            .try_init();
+        return;
+    }
+    let warnings = fmt!().with_filter(EnvFilter::new("warn"));
+    let requests = fmt!()
+        .with_level(false)
+        .with_filter(FilterFn::new(move |m| {
+            debug
+                && m.target().starts_with("apiclient_http")
+                && *m.level() > tracing::Level::WARN
+                && *m.level() <= tracing::Level::DEBUG
+        }));
+    let _ = tracing_subscriber::registry()
+        .with(warnings)
+        .with(requests)
+        .try_init();
+}
+
+/// The longest server-controlled value printed as is; longer ones are cut
+/// with an ellipsis.
+pub const MAX_DISPLAY_CHARS: usize = 4096;
+
+/// The one-line message for an error: its own text, then (with --debug) its
+/// causes; control characters escaped and over-long text cut, so a server
+/// cannot break the line or drive the terminal.
 pub fn error_line(e: &Error, debug: bool) -> String {
     let mut line = e.to_string();
     if debug {
@@ -150,7 +201,15 @@ pub fn error_line(e: &Error, debug: bool) -> String {
             cur = c.source();
         }
     }
-    line
+    apiclient_errors::redact::display_safe(&line, MAX_DISPLAY_CHARS).into_owned()
+}
+
+/// The exit code for an error: 2 for what the user typed (usage), 1 otherwise.
+pub fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Validation(_) | Error::MissingArgs { .. } => 2,
+        _ => 1,
+    }
 }
 
 /// Build the HTTP client from the options.
@@ -165,18 +224,19 @@ pub fn build_client(cli: &Cli, builder: Option<HttpClientBuilder>) -> Result<Htt
     b = b
         .timings(cli.timing)
         .app_name("apiclient", env!("CARGO_PKG_VERSION"));
-    if let Some(t) = cli.timeout {
-        if !(t.is_finite() && t > 0.0) {
-            return Err(Error::Validation(format!(
-                "--timeout must be a positive number of seconds, not {t}"
-            )));
-        }
-        b = b.timeout(Duration::from_secs_f64(t));
+    if let Some(t) = cli
+        .timeout
+        .and_then(|t| Duration::try_from_secs_f64(t).ok())
+    {
+        b = b.timeout(t).operation_timeout(t);
     }
     if cli.token_cache {
-        b = b.token_store(std::sync::Arc::new(FileTokenStore::new(
-            FileTokenStore::default_dir(),
-        )));
+        match FileTokenStore::default_dir() {
+            Some(dir) => b = b.token_store(std::sync::Arc::new(FileTokenStore::new(dir))),
+            None => tracing::warn!(
+                "--token-cache is off: neither XDG_CACHE_HOME nor HOME is an absolute path"
+            ),
+        }
     }
     b.build()
 }
@@ -248,11 +308,28 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(&cli)) {
+    // --timeout bounds the whole command, whatever it waits for.
+    let result = rt.block_on(async {
+        match cli
+            .timeout
+            .and_then(|t| Duration::try_from_secs_f64(t).ok())
+        {
+            Some(limit) => tokio::time::timeout(limit, run(&cli))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::Command(format!(
+                        "the command did not finish within --timeout {} s",
+                        limit.as_secs_f64()
+                    )))
+                }),
+            None => run(&cli).await,
+        }
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{}", error_line(&e, cli.debug));
-            ExitCode::FAILURE
+            ExitCode::from(exit_code(&e))
         }
     }
 }

@@ -13,15 +13,30 @@ pub enum Format {
     Value,
 }
 
+/// A server-controlled string made safe for a table or value cell: control
+/// characters (newlines included) escaped, over-long values cut with `…`.
+pub fn safe(s: &str) -> String {
+    apiclient_errors::redact::display_safe(s, crate::MAX_DISPLAY_CHARS).into_owned()
+}
+
+/// A cell for table and value output. Strings are made [`safe`]; an array
+/// of strings is a multi-line cell, one safe line per element.
 fn cell(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => safe(s),
+        Value::Array(lines) if lines.iter().all(Value::is_string) => lines
+            .iter()
+            .filter_map(Value::as_str)
+            .map(safe)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => safe(&other.to_string()),
     }
 }
 
-/// Draw a table with multi-line cells.
+/// Draw a table with multi-line cells. The cells are the caller's: server
+/// strings in them must already be [`safe`].
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -93,7 +108,8 @@ pub fn show(fields: &Map<String, Value>, format: Format) -> String {
 }
 
 /// A list: a table with the columns, a JSON array of objects, or values.
-/// `json_rows` are the objects for JSON; `table_rows` the cells for table/value.
+/// `json_rows` are the objects for JSON (exact); `table_rows` the cells for
+/// table/value, built from [`safe`] strings.
 pub fn list(
     columns: &[&str],
     table_rows: &[Vec<String>],

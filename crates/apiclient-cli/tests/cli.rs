@@ -147,7 +147,7 @@ async fn endpoint_get_with_interface_and_region() {
         &["endpoint", "get", "compute", "--interface", "private"],
     )
     .await;
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2, "a usage error");
     assert!(
         r.stderr.starts_with("invalid interface 'private'"),
         "{}",
@@ -280,9 +280,11 @@ async fn debug_log_is_curl_shaped_and_secret_free_and_timing_lists_every_request
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_paths_have_their_exit_codes_and_one_line_messages() {
     let r = apiclient(None, &["token", "issue"]).await;
+    assert_eq!(r.code, 1);
     assert_eq!(
-        (r.code, r.stderr.as_str()),
-        (1, "Authentication failed. Missing options: auth_system\n")
+        r.stderr,
+        "Authentication failed. Missing options: auth_url, username, password. Set them with \
+         --os-* options or OS_* variables, or choose a cloud of clouds.yaml with --os-cloud / OS_CLOUD\n"
     );
     let r = apiclient(
         None,
@@ -354,11 +356,22 @@ async fn error_paths_have_their_exit_codes_and_one_line_messages() {
         r.stderr
     );
     assert!(!r.stderr.contains("wrong"));
-    let r = apiclient(Some(&cloud), &["--timeout=0", "token", "issue"]).await;
-    assert_eq!(
-        (r.code, r.stderr.as_str()),
-        (1, "--timeout must be a positive number of seconds, not 0\n")
-    );
+    for bad in [
+        "--timeout=0",
+        "--timeout=-1",
+        "--timeout=1e30",
+        "--timeout=NaN",
+        "--timeout=inf",
+    ] {
+        let r = apiclient(Some(&cloud), &[bad, "token", "issue"]).await;
+        assert_eq!(r.code, 2, "{bad}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("must be a positive number of seconds, at most 86400"),
+            "{bad}: {}",
+            r.stderr
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -216,6 +216,16 @@ pub enum AuthorizationFailure {
         /// The missing option names, in the plugin's declaration order.
         opt_names: Vec<String>,
     },
+    /// No auth type was named and no plugin's options suffice: `missing`
+    /// are those of the closest plugin (usually `password`).
+    #[error(
+        "Authentication failed. Missing options: {}. Set them with --os-* options or OS_* variables, or choose a cloud of clouds.yaml with --os-cloud / OS_CLOUD",
+        missing.join(", ")
+    )]
+    NoAuthConfigured {
+        /// The options the closest plugin still needs.
+        missing: Vec<String>,
+    },
     /// No auth plugin is registered under that name (`AuthSystemNotFound`).
     #[error("AuthSystemNotFound: '{auth_system}'")]
     SystemNotFound {
@@ -248,6 +258,9 @@ pub enum ConnectionErrorKind {
     ConnectTimeout,
     /// The whole request took longer than the request timeout.
     Timeout,
+    /// The operation (the call with its retries, waits and re-authentication)
+    /// did not finish within its deadline.
+    Deadline,
     /// The TLS handshake or certificate verification failed.
     Tls,
     /// The connection was closed or reset before the response was complete.
@@ -267,6 +280,7 @@ impl ConnectionErrorKind {
             ConnectionErrorKind::Dns => "name resolution failed",
             ConnectionErrorKind::ConnectTimeout => "connect timed out",
             ConnectionErrorKind::Timeout => "request timed out",
+            ConnectionErrorKind::Deadline => "the operation did not finish within its deadline",
             ConnectionErrorKind::Tls => "TLS failure",
             ConnectionErrorKind::Closed => "connection closed before the response was complete",
             ConnectionErrorKind::HeadTooLarge => {
@@ -324,7 +338,9 @@ impl ConnectionError {
     pub fn is_timeout(&self) -> bool {
         matches!(
             self.kind,
-            ConnectionErrorKind::ConnectTimeout | ConnectionErrorKind::Timeout
+            ConnectionErrorKind::ConnectTimeout
+                | ConnectionErrorKind::Timeout
+                | ConnectionErrorKind::Deadline
         )
     }
 }

@@ -17,7 +17,7 @@ use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
 
 use crate::layers::auth::{AuthLayer, RequestUrl, Target};
-use crate::layers::curl_log::CurlLogLayer;
+use crate::layers::curl_log::{CurlLogLayer, redact_body, redact_headers};
 use crate::layers::defaults::{DEFAULT_USER_AGENT, DefaultsLayer};
 use crate::layers::retry::{RetryLayer, RetryPolicy};
 use crate::layers::timing::{Timing, TimingLayer, Timings};
@@ -46,6 +46,7 @@ pub struct HttpClientBuilder {
     outer_layers: Vec<Wrap>,
     base_transport: Option<HttpService>,
     store: Option<Arc<dyn TokenStore>>,
+    operation_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for HttpClientBuilder {
@@ -79,6 +80,7 @@ impl HttpClientBuilder {
             outer_layers: Vec::new(),
             base_transport: None,
             store: None,
+            operation_timeout: None,
         }
     }
 
@@ -118,6 +120,17 @@ impl HttpClientBuilder {
     /// Total time for one attempt.
     pub fn timeout(mut self, t: Duration) -> Self {
         self.transport.timeout = t;
+        self
+    }
+
+    /// The most one call may take with its retries, `Retry-After` waits and
+    /// re-authentication (default: none beyond what the per-attempt
+    /// [`timeout`](Self::timeout) and the bounded retries imply). A retry
+    /// that would wait past it is not made: the last answer stands. Passed
+    /// the deadline, the call ends with a [`ConnectionErrorKind::Deadline`]
+    /// error.
+    pub fn operation_timeout(mut self, t: Duration) -> Self {
+        self.operation_timeout = Some(t);
         self
     }
 
@@ -208,6 +221,12 @@ impl HttpClientBuilder {
 
     /// Build the client.
     pub fn build(self) -> Result<HttpClient, Error> {
+        if self.transport.tls.insecure {
+            tracing::warn!(
+                target: "apiclient_http",
+                "TLS certificate verification is off (--insecure / verify: false): any server can impersonate the cloud"
+            );
+        }
         let mut base = match self.base_transport {
             Some(s) => s,
             None => HttpService::new(HyperTransport::new(&self.transport)?),
@@ -247,6 +266,7 @@ impl HttpClientBuilder {
                 timings,
                 last_request_id: arc_swap::ArcSwapOption::empty(),
                 clients: Mutex::new(HashMap::new()),
+                operation_timeout: self.operation_timeout,
                 region: self.region,
                 interface: self.interface,
             }),
@@ -265,6 +285,42 @@ impl Transport for BareTransport {
         let url = request.uri().to_string();
         Box::pin(async move { svc.oneshot(request).await.map_err(|e| into_error(e, &url)) })
     }
+}
+
+/// When a call must be over: a request extension set by [`HttpClient`] from
+/// its operation timeout (or by a caller, for several calls at once, e.g. a
+/// whole pagination). The retry layer makes no retry that would wait past it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline(pub tokio::time::Instant);
+
+impl Deadline {
+    /// Whether waiting `d` from now would pass the deadline.
+    pub fn would_pass(&self, d: Duration) -> bool {
+        tokio::time::Instant::now() + d >= self.0
+    }
+}
+
+/// `fut`, ended by a `Deadline` connection error when `deadline` passes.
+async fn within<T>(
+    deadline: Option<Deadline>,
+    what: &str,
+    fut: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match deadline {
+        None => fut.await,
+        Some(Deadline(at)) => tokio::time::timeout_at(at, fut).await.unwrap_or_else(|_| {
+            Err(ConnectionError::new(ConnectionErrorKind::Deadline, what, None).into())
+        }),
+    }
+}
+
+/// Whether a status is an error for the caller: 4xx and 5xx, and the
+/// redirections, which are not followed (the error names `Location`).
+/// `300 Multiple Choices` (OpenStack's version documents) and
+/// `304 Not Modified` (a conditional GET) are answers, not errors.
+fn is_failure(status: StatusCode) -> bool {
+    let s = status.as_u16();
+    s >= 400 || ((301..400).contains(&s) && s != 304)
 }
 
 /// A stack error as a typed error.
@@ -289,7 +345,11 @@ struct Inner {
     timings: Timings,
     /// Lock-free: written by every response, read rarely.
     last_request_id: arc_swap::ArcSwapOption<HeaderValue>,
-    clients: Mutex<HashMap<String, ServiceClient>>,
+    /// The registered service clients, as their targets only: a
+    /// `ServiceClient` holds the `HttpClient`, so keeping one here would be
+    /// an `Arc` cycle that never frees the pool, the token or the password.
+    clients: Mutex<HashMap<String, Target>>,
+    operation_timeout: Option<Duration>,
     region: Option<String>,
     interface: Interface,
 }
@@ -320,7 +380,7 @@ impl HttpClient {
     }
 
     /// Send a request to an absolute URL, unauthenticated (Python's `request`).
-    /// A status of 400 or more is an [`Error::Http`].
+    /// A status of 400 or more, or a redirection (not followed), is an [`Error::Http`].
     pub async fn request(&self, req: ApiRequest) -> Result<ApiResponse, Error> {
         let http_req = req.into_http(None)?;
         self.send(http_req).await
@@ -338,16 +398,28 @@ impl HttpClient {
         self.send(http_req).await
     }
 
-    async fn send(&self, req: Request<Bytes>) -> Result<ApiResponse, Error> {
+    /// The deadline of a call starting now, if the client has an operation timeout.
+    pub fn deadline(&self) -> Option<Deadline> {
+        self.inner
+            .operation_timeout
+            .map(|t| Deadline(tokio::time::Instant::now() + t))
+    }
+
+    async fn send(&self, mut req: Request<Bytes>) -> Result<ApiResponse, Error> {
         let method = req.method().clone();
         let uri = req.uri().clone();
-        let resp = self
-            .inner
-            .service
-            .clone()
-            .oneshot(req)
-            .await
-            .map_err(|e| into_error(e, &uri.to_string()))?;
+        let deadline = match req.extensions().get::<Deadline>() {
+            Some(d) => Some(*d),
+            None => self.deadline(),
+        };
+        if let Some(d) = deadline {
+            req.extensions_mut().insert(d);
+        }
+        let call = self.inner.service.clone().oneshot(req);
+        let resp = within(deadline, &uri.to_string(), async {
+            call.await.map_err(|e| into_error(e, &uri.to_string()))
+        })
+        .await?;
         // The absolute URL that answered (the Auth layer's), else the one asked for.
         let uri = resp
             .extensions()
@@ -364,7 +436,7 @@ impl HttpClient {
             method,
             uri,
         };
-        if resp.status.as_u16() >= 400 {
+        if is_failure(resp.status) {
             tracing::debug!(target: "apiclient_http", status = resp.status.as_u16(), "Request returned failure status");
             return Err(from_response(
                 resp.status.as_u16(),
@@ -398,27 +470,40 @@ impl HttpClient {
     /// Register a service client under its service type, unless one is already there.
     pub fn add_client(&self, client: ServiceClient) {
         if let Ok(mut c) = self.inner.clients.lock() {
-            c.entry(client.service_type().to_string()).or_insert(client);
+            c.entry(client.service_type().to_string())
+                .or_insert(client.target);
         }
     }
 
     /// The registered service client of `service_type` (`http.client("compute")`).
     pub fn client(&self, service_type: &str) -> Option<ServiceClient> {
-        self.inner
+        let target = self
+            .inner
             .clients
             .lock()
             .ok()
-            .and_then(|c| c.get(service_type).cloned())
+            .and_then(|c| c.get(service_type).cloned())?;
+        Some(ServiceClient {
+            http: self.clone(),
+            target,
+        })
     }
 
-    /// Authenticate now (single-flight).
+    /// Authenticate now (single-flight), within the operation timeout.
     pub async fn authenticate(&self) -> Result<Arc<AccessInfo>, Error> {
-        self.inner.state.authenticate().await
+        within(
+            self.deadline(),
+            "authentication",
+            self.inner.state.authenticate(),
+        )
+        .await
     }
 
-    /// A valid token, authenticating if there is none or it is about to expire.
+    /// A valid token, authenticating if there is none or it is about to
+    /// expire, within the operation timeout.
     pub async fn access(&self) -> Result<Arc<AccessInfo>, Error> {
-        Ok(self.inner.state.get().await?.access)
+        let get = async { Ok(self.inner.state.get().await?.access) };
+        within(self.deadline(), "authentication", get).await
     }
 
     /// The shared token state.
@@ -529,11 +614,11 @@ impl ServiceClient {
             return Ok(e);
         }
         let access = self.http.access().await?;
-        let (_, endpoint) = self
+        let endpoint = self
             .http
             .inner
             .state
-            .with_plugin(|p| p.token_and_endpoint(&access, &self.target.filter))??;
+            .with_plugin(|p| p.endpoint(&access, &self.target.filter))??;
         Ok(endpoint)
     }
 
@@ -595,7 +680,10 @@ impl ServiceClient {
 
 /// A request being built: method, URL (absolute, or relative to a service
 /// endpoint), headers, query and body. Invalid parts are reported when it is sent.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows it as the curl log does: credential headers hashed, secret
+/// JSON fields and URL passwords as `***`.
+#[derive(Clone)]
 pub struct ApiRequest {
     method: Method,
     url: String,
@@ -603,6 +691,21 @@ pub struct ApiRequest {
     query: Vec<(String, String)>,
     body: Bytes,
     error: Option<String>,
+}
+
+impl std::fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiRequest")
+            .field("method", &self.method)
+            .field(
+                "url",
+                &apiclient_errors::redact::redact_url(&self.full_url()),
+            )
+            .field("headers", &redact_headers(&self.headers))
+            .field("body", &redact_body(&self.body))
+            .field("error", &self.error)
+            .finish()
+    }
 }
 
 impl ApiRequest {
@@ -631,6 +734,20 @@ impl ApiRequest {
         ) {
             (Ok(n), Ok(v)) => {
                 self.headers.append(n, v);
+            }
+            _ => self.error = Some(format!("invalid header '{name}'")),
+        }
+        self
+    }
+
+    /// Set a header, replacing any value it had.
+    pub fn set_header(mut self, name: &str, value: &str) -> Self {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(n), Ok(v)) => {
+                self.headers.insert(n, v);
             }
             _ => self.error = Some(format!("invalid header '{name}'")),
         }
@@ -687,6 +804,12 @@ impl ApiRequest {
         }
         let url = self.full_url();
         let absolute = url.starts_with("http://") || url.starts_with("https://");
+        if target.is_none() && !absolute {
+            return Err(Error::Validation(format!(
+                "'{}' is not an absolute URL (http:// or https://); a path needs a service client",
+                apiclient_errors::redact::redact_url(&url)
+            )));
+        }
         let uri_text = if target.is_some() && !absolute && !url.starts_with('/') {
             format!("/{url}")
         } else {
@@ -705,14 +828,25 @@ impl ApiRequest {
     }
 }
 
-/// A buffered response.
-#[derive(Debug, Clone)]
+/// A buffered response. `Debug` redacts as the curl log does.
+#[derive(Clone)]
 pub struct ApiResponse {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
     method: Method,
     uri: http::Uri,
+}
+
+impl std::fmt::Debug for ApiResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiResponse")
+            .field("status", &self.status)
+            .field("url", &apiclient_errors::redact::redact_url(&self.url()))
+            .field("headers", &redact_headers(&self.headers))
+            .field("body", &redact_body(&self.body))
+            .finish()
+    }
 }
 
 impl ApiResponse {

@@ -50,7 +50,7 @@ pub mod token;
 pub mod transport;
 
 pub use client::{
-    ApiRequest, ApiResponse, HttpClient, HttpClientBuilder, HttpService, ServiceClient,
+    ApiRequest, ApiResponse, Deadline, HttpClient, HttpClientBuilder, HttpService, ServiceClient,
 };
 pub use layers::retry::RetryPolicy;
 pub use layers::timing::{Timing, Timings};

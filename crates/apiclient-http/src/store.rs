@@ -70,8 +70,16 @@ impl TokenStore for MemoryTokenStore {
     }
 }
 
-/// A store of one file per key in a directory: mode 0600, replaced
-/// atomically (write a temporary file, then rename).
+/// A store of one file per key in a directory: mode 0600 in a 0700
+/// directory, replaced atomically (write a temporary file, then rename).
+///
+/// What it trusts (on Unix): a directory that is the user's own, not a
+/// symlink, and not writable by group or others; a file that is the user's
+/// own regular file (never followed through a symlink) with no group or
+/// other permission bits. Anything else is ignored with a warning and never
+/// read: a planted file in a shared directory cannot hand the client a
+/// token. A file of the user's own found with wider permissions is removed
+/// (its token may have been read by others).
 #[derive(Debug, Clone)]
 pub struct FileTokenStore {
     dir: PathBuf,
@@ -84,13 +92,25 @@ impl FileTokenStore {
     }
 
     /// The default directory: `$XDG_CACHE_HOME/apiclient-rs/tokens`, else
-    /// `~/.cache/apiclient-rs/tokens`.
-    pub fn default_dir() -> PathBuf {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-            .unwrap_or_else(std::env::temp_dir);
-        base.join("apiclient-rs").join("tokens")
+    /// `$HOME/.cache/apiclient-rs/tokens`; each must be an absolute path.
+    /// `None` when neither is usable: the cache is then off, never in a
+    /// fixed path of a shared temporary directory.
+    pub fn default_dir() -> Option<PathBuf> {
+        Self::default_dir_from(|k| std::env::var_os(k))
+    }
+
+    /// [`default_dir`](Self::default_dir) with an injected environment.
+    pub fn default_dir_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+        let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+        env("XDG_CACHE_HOME")
+            .and_then(absolute)
+            .or_else(|| env("HOME").and_then(absolute).map(|h| h.join(".cache")))
+            .map(|base| base.join("apiclient-rs").join("tokens"))
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The file that holds `key`.
@@ -102,11 +122,19 @@ impl FileTokenStore {
     }
 
     fn write(&self, path: &Path, data: &[u8]) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))?;
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(&self.dir)?;
+        if let Err(why) = trust::directory(&self.dir) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                why,
+            ));
         }
         let tmp = self
             .dir
@@ -129,12 +157,34 @@ impl FileTokenStore {
         }
         result
     }
+
+    fn read(&self, path: &Path) -> Option<Vec<u8>> {
+        if let Err(why) = trust::directory(&self.dir) {
+            if self.dir.exists() {
+                tracing::warn!(target: "apiclient_http::store", dir = %self.dir.display(), "ignoring the token cache: {why}");
+            }
+            return None;
+        }
+        match trust::read_own_file(path) {
+            Ok(data) => Some(data),
+            Err(trust::Refused::Missing) => None,
+            Err(trust::Refused::Untrusted(why)) => {
+                tracing::warn!(target: "apiclient_http::store", path = %path.display(), "ignoring a token cache file: {why}");
+                None
+            }
+            Err(trust::Refused::Exposed) => {
+                tracing::warn!(target: "apiclient_http::store", path = %path.display(), "removed a token cache file that group or others could read");
+                let _ = std::fs::remove_file(path);
+                None
+            }
+        }
+    }
 }
 
 impl TokenStore for FileTokenStore {
     fn load(&self, key: &str) -> Option<AccessInfo> {
         let path = self.path_for(key);
-        let data = std::fs::read(&path).ok()?;
+        let data = self.read(&path)?;
         let access = decode(key, &data);
         if access.is_none() {
             tracing::debug!(target: "apiclient_http::store", path = %path.display(), "ignoring an unusable token file");
@@ -148,6 +198,108 @@ impl TokenStore for FileTokenStore {
             tracing::warn!(target: "apiclient_http::store", path = %path.display(), error = %e, "cannot write the token file");
         }
     }
+}
+
+/// The ownership and permission checks of [`FileTokenStore`].
+mod trust {
+    use std::path::Path;
+
+    /// Why a file was not read.
+    pub(super) enum Refused {
+        /// There is no such file.
+        Missing,
+        /// Not the user's own regular file (another owner, a symlink, ...).
+        Untrusted(String),
+        /// The user's own file, readable or writable by group or others.
+        Exposed,
+    }
+
+    #[cfg(unix)]
+    fn uid() -> u32 {
+        rustix::process::geteuid().as_raw()
+    }
+
+    /// Ok when `dir` is a real directory of the user's own that group and
+    /// others cannot write to.
+    #[cfg(unix)]
+    pub(super) fn directory(dir: &Path) -> Result<(), String> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::symlink_metadata(dir).map_err(|e| format!("cannot inspect it ({e})"))?;
+        if !m.file_type().is_dir() {
+            return Err("it is not a directory (a symlink?)".into());
+        }
+        if m.uid() != uid() {
+            return Err(format!("it belongs to uid {}, not to this user", m.uid()));
+        }
+        if m.mode() & 0o022 != 0 {
+            return Err(format!(
+                "group or others can write to it (mode {:o})",
+                m.mode() & 0o777
+            ));
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    pub(super) fn directory(_dir: &Path) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// The content of `path` if it is the user's own regular file with no
+    /// group or other permissions; opened without following a symlink and
+    /// checked on the open file (no race between the check and the read).
+    #[cfg(unix)]
+    pub(super) fn read_own_file(path: &Path) -> Result<Vec<u8>, Refused> {
+        use std::io::Read;
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        let mut opts = std::fs::OpenOptions::new();
+        opts.read(true).custom_flags(
+            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32,
+        );
+        let f = match opts.open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Refused::Missing),
+            Err(e) => {
+                return Err(Refused::Untrusted(format!(
+                    "cannot open it without following links ({e})"
+                )));
+            }
+        };
+        let m = f
+            .metadata()
+            .map_err(|e| Refused::Untrusted(format!("cannot inspect it ({e})")))?;
+        if !m.file_type().is_file() {
+            return Err(Refused::Untrusted("it is not a regular file".into()));
+        }
+        if m.uid() != uid() {
+            return Err(Refused::Untrusted(format!(
+                "it belongs to uid {}, not to this user",
+                m.uid()
+            )));
+        }
+        if m.mode() & 0o077 != 0 {
+            return Err(Refused::Exposed);
+        }
+        let mut data = Vec::new();
+        f.take(MAX_TOKEN_FILE)
+            .read_to_end(&mut data)
+            .map_err(|e| Refused::Untrusted(format!("cannot read it ({e})")))?;
+        Ok(data)
+    }
+
+    #[cfg(not(unix))]
+    pub(super) fn read_own_file(path: &Path) -> Result<Vec<u8>, Refused> {
+        match std::fs::read(path) {
+            Ok(d) => Ok(d),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Refused::Missing),
+            Err(e) => Err(Refused::Untrusted(e.to_string())),
+        }
+    }
+
+    /// The most of a token file read (a token body with a large catalog is
+    /// well under this).
+    #[cfg(unix)]
+    const MAX_TOKEN_FILE: u64 = 16 * 1024 * 1024;
 }
 
 /// The OS keyring as a token store (feature `keyring`): one entry per key,

@@ -61,15 +61,31 @@ pub struct CurrentToken {
     pub just_authenticated: bool,
 }
 
-/// The token header for an access record: sensitive from birth.
-fn token_header(access: &AccessInfo) -> Option<HeaderValue> {
+/// The token header for an access record: sensitive from birth. A token
+/// that is not a valid header value (CR/LF, control characters) is an
+/// error, never a request sent without `X-Auth-Token`.
+fn token_header(access: &AccessInfo) -> Result<Option<HeaderValue>, Error> {
     let token = access.token().expose_secret();
     if token.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let mut v = HeaderValue::from_str(token).ok()?;
+    let mut v = HeaderValue::from_str(token).map_err(|_| {
+        AuthorizationFailure::Other(
+            "the token is not a valid HTTP header value (it holds control characters or \
+             non-visible bytes); check OS_TOKEN / --os-token"
+                .into(),
+        )
+    })?;
     v.set_sensitive(true);
-    Some(v)
+    Ok(Some(v))
+}
+
+/// Run blocking token-store I/O off the async worker threads.
+async fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.spawn_blocking(f).await.ok(),
+        Err(_) => Some(f()),
+    }
 }
 
 impl TokenState {
@@ -134,20 +150,44 @@ impl TokenState {
         let _ = self.with_plugin(|p| p.invalidate());
     }
 
-    /// Install a token obtained elsewhere (e.g. from a token store); returns it as current.
-    pub fn install(&self, access: AccessInfo) -> CurrentToken {
+    /// Install a token obtained elsewhere (e.g. from a token store); returns
+    /// it as current. A token that is not a valid header value is refused.
+    pub fn install(&self, access: AccessInfo) -> Result<CurrentToken, Error> {
+        let header = token_header(&access)?;
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let access = Arc::new(access);
         let token = CurrentToken {
-            header: token_header(&access),
-            access,
+            header,
+            access: Arc::new(access),
             generation,
             just_authenticated: false,
         };
         if let Ok(mut c) = self.current.write() {
             *c = Some(token.clone());
         }
-        token
+        Ok(token)
+    }
+
+    /// A stored record, if the store has a usable one for this plugin: the
+    /// same key, not about to expire, and no endpoint override that the
+    /// plugin's own options do not have. Read off the async threads.
+    async fn load_stored(&self) -> Option<AccessInfo> {
+        let store = self.store.clone()?;
+        if self.store_consulted.swap(true, Ordering::SeqCst) {
+            return None;
+        }
+        let key = self.cache_key()?;
+        let configured = self
+            .with_plugin(|p| p.opts().get("endpoint").map(str::to_string))
+            .ok()?;
+        let stored = blocking(move || store.load(&key)).await??;
+        if stored.will_expire_soon(self.skew, (self.clock)()) {
+            return None;
+        }
+        if stored.endpoint_override != configured {
+            tracing::warn!(target: "apiclient_http::store", "ignoring a stored token whose endpoint differs from the configuration");
+            return None;
+        }
+        Some(stored)
     }
 
     fn fresh(&self, not_generation: Option<u64>) -> Option<CurrentToken> {
@@ -170,13 +210,9 @@ impl TokenState {
         if let Some(t) = self.fresh(None) {
             return Ok(t);
         }
-        if let Some(store) = &self.store
-            && !self.store_consulted.swap(true, Ordering::SeqCst)
-            && let Some(stored) = self.cache_key().and_then(|k| store.load(&k))
-            && !stored.will_expire_soon(self.skew, (self.clock)())
-        {
+        if let Some(stored) = self.load_stored().await {
             tracing::debug!(target: "apiclient_http::auth", "using a stored token");
-            return Ok(self.install(stored));
+            return self.install(stored);
         }
         self.authenticate_locked().await
     }
@@ -214,10 +250,11 @@ impl TokenState {
         let fut = fut.map_err(|e: AuthorizationFailure| Error::from(e))?;
         let access = fut.await?;
         self.authentications.fetch_add(1, Ordering::Relaxed);
-        if let (Some(store), Some(key)) = (&self.store, self.cache_key()) {
-            store.save(&key, &access);
+        let mut token = self.install(access)?;
+        if let (Some(store), Some(key)) = (self.store.clone(), self.cache_key()) {
+            let access = token.access.clone();
+            blocking(move || store.save(&key, &access)).await;
         }
-        let mut token = self.install(access);
         token.just_authenticated = true;
         Ok(token)
     }

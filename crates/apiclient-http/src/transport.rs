@@ -208,8 +208,12 @@ impl HyperTransport {
             .enable_http1()
             .enable_http2()
             .wrap_connector(http);
+        // The timers make the idle timeout real: without one, hyper-util's pool
+        // never closes an idle connection.
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(config.pool_idle_timeout)
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .timer(hyper_util::rt::TokioTimer::new())
             .build(https);
         Ok(HyperTransport {
             client,
@@ -256,10 +260,16 @@ fn find_kind(
             _ => {}
         }
     }
-    if let Some(h) = e.downcast_ref::<hyper::Error>()
-        && (h.is_incomplete_message() || h.is_closed() || h.is_canceled())
-    {
-        return Some(ConnectionErrorKind::Closed);
+    if let Some(h) = e.downcast_ref::<hyper::Error>() {
+        if h.is_parse_too_large() {
+            return Some(ConnectionErrorKind::HeadTooLarge);
+        }
+        if h.is_parse() || h.is_parse_status() {
+            return Some(ConnectionErrorKind::Malformed);
+        }
+        if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
+            return Some(ConnectionErrorKind::Closed);
+        }
     }
     let text = e.to_string();
     if text.contains("dns error") || text.contains("failed to lookup") {

@@ -18,7 +18,8 @@ use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 
 use apiclient_auth::EndpointFilter;
-use apiclient_errors::{BoxError, Error};
+use apiclient_errors::redact::redact_url;
+use apiclient_errors::{AuthorizationFailure, BoxError, Error};
 use bytes::Bytes;
 use http::{Request, Response, Uri};
 use tower::{Layer, Service, ServiceExt};
@@ -141,14 +142,27 @@ pub struct Auth<S> {
     state: Arc<TokenState>,
 }
 
+const NO_ENDPOINT: &str = "Cannot find endpoint or token for request";
+
 /// The endpoint for `target`: the cached one, else the plugin's choice from
 /// the catalog of `token` (then cached).
+///
+/// The reference's rule holds: a plugin that yields no endpoint (an empty
+/// one, or none with no token either) is an `AuthorizationFailure`, never
+/// a request to a bare path.
 fn resolve(state: &TokenState, target: &Target, token: &CurrentToken) -> Result<Arc<str>, Error> {
     if let Some(endpoint) = target.cached() {
         return Ok(endpoint);
     }
-    let (_, endpoint) =
-        state.with_plugin(|p| p.token_and_endpoint(&token.access, &target.filter))??;
+    let found = state.with_plugin(|p| p.endpoint(&token.access, &target.filter))?;
+    let endpoint = match found {
+        Ok(e) if !e.trim().is_empty() => e,
+        Ok(_) => return Err(AuthorizationFailure::Other(NO_ENDPOINT.into()).into()),
+        Err(_) if token.header.is_none() => {
+            return Err(AuthorizationFailure::Other(NO_ENDPOINT.into()).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let endpoint: Arc<str> = Arc::from(endpoint);
     if let Ok(mut e) = target.endpoint.write() {
         *e = Some(endpoint.clone());
@@ -156,8 +170,49 @@ fn resolve(state: &TokenState, target: &Target, token: &CurrentToken) -> Result<
     Ok(endpoint)
 }
 
-/// The request as sent: its URL joined to the endpoint (an absolute URI, a
-/// pagination `next` link, is used as is) and the token header set.
+/// Scheme, host and port (the default port for the scheme when none is given).
+fn origin(uri: &Uri) -> Option<(String, String, u16)> {
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let host = uri.host()?.to_ascii_lowercase();
+    let port = uri.port_u16().or(match scheme.as_str() {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    })?;
+    Some((scheme, host, port))
+}
+
+/// Whether `a` and `b` (absolute URLs) have the same origin.
+pub fn same_origin(a: &str, b: &str) -> bool {
+    match (a.parse::<Uri>(), b.parse::<Uri>()) {
+        (Ok(a), Ok(b)) => origin(&a).is_some() && origin(&a) == origin(&b),
+        _ => false,
+    }
+}
+
+/// Whether the token may go to the absolute `uri`: its origin is the
+/// endpoint's, or that of another endpoint of the token's catalog (or its
+/// fixed endpoint).
+fn token_may_go_to(uri: &Uri, endpoint: &str, token: &CurrentToken) -> bool {
+    let Some(wanted) = origin(uri) else {
+        return false;
+    };
+    let same = |url: &str| url.parse::<Uri>().ok().and_then(|u| origin(&u)) == Some(wanted.clone());
+    same(endpoint)
+        || token.access.endpoint_override.as_deref().is_some_and(same)
+        || token
+            .access
+            .catalog
+            .services()
+            .iter()
+            .flat_map(|s| &s.endpoints)
+            .any(|e| same(&e.url))
+}
+
+/// The request as sent: its URL joined to the endpoint and the token header
+/// set. An absolute URI (a pagination `next` link, a URL the caller gave)
+/// gets the token only on the origin of the endpoint or of another endpoint
+/// of the catalog; anywhere else it is an error, and nothing is sent.
 fn authorize(
     req: &Request<Bytes>,
     token: &CurrentToken,
@@ -172,10 +227,24 @@ fn authorize(
                 .map(|p| p.as_str())
                 .unwrap_or("/"),
         );
-        *out.uri_mut() = url.parse::<Uri>().map_err(|e| Error::Config {
-            message: format!("invalid endpoint URL '{url}'"),
+        let uri = url.parse::<Uri>().map_err(|e| Error::Config {
+            message: format!("invalid endpoint URL '{}'", redact_url(endpoint)),
             source: Some(Box::new(e)),
         })?;
+        if uri.scheme().is_none() || uri.authority().is_none() {
+            return Err(Error::config(format!(
+                "the endpoint '{}' is not an absolute URL (it needs a scheme and a host, e.g. https://host/v2.1)",
+                redact_url(endpoint)
+            )));
+        }
+        *out.uri_mut() = uri;
+    } else if token.header.is_some() && !token_may_go_to(req.uri(), endpoint, token) {
+        return Err(Error::Validation(format!(
+            "refusing to send the token to {}: it is not on the origin of the service endpoint {} \
+             nor of any endpoint in the catalog",
+            redact_url(&req.uri().to_string()),
+            redact_url(endpoint)
+        )));
     }
     if let Some(v) = &token.header {
         out.headers_mut().insert("x-auth-token", v.clone());
@@ -215,7 +284,7 @@ where
             if resp.status() != http::StatusCode::UNAUTHORIZED || token.just_authenticated {
                 return Ok(resp);
             }
-            tracing::debug!(target: "apiclient_http::auth", url = %req.uri(), "401: re-authenticating once");
+            tracing::debug!(target: "apiclient_http::auth", url = %redact_url(&req.uri().to_string()), "401: re-authenticating once");
             target.clear();
             let Some(fresh) = state.refresh_after_401(token.generation).await? else {
                 return Ok(resp);

@@ -27,41 +27,13 @@ use tower::{Layer, Service};
 
 use super::BoxFuture;
 
-const SENSITIVE_HEADERS: &[&str] = &[
-    "x-auth-token",
-    "x-subject-token",
-    "x-service-token",
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-];
-
-const SECRET_KEYS: &[&str] = &[
-    "password",
-    "original_password",
-    "new_password",
-    "adminpass",
-    "secret",
-    "application_credential_secret",
-    "passcode",
-    "token_id",
-    "access_token",
-    "refresh_token",
-    "client_secret",
-];
-
 /// `{SHA256}<hex>` of a value.
 pub fn hash_value(value: &[u8]) -> String {
     format!("{{SHA256}}{}", hex::encode(Sha256::digest(value)))
 }
 
-/// Whether a header carries a credential.
-pub fn is_sensitive_header(name: &str) -> bool {
-    SENSITIVE_HEADERS
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(name))
-}
+pub use apiclient_errors::redact::is_sensitive_header;
+use apiclient_errors::redact::{escape_controls, is_secret_key, redact_url};
 
 /// Headers as `Name: value` pairs, sorted, with credentials hashed.
 pub fn redact_headers(headers: &HeaderMap) -> Vec<(String, String)> {
@@ -71,7 +43,7 @@ pub fn redact_headers(headers: &HeaderMap) -> Vec<(String, String)> {
             let shown = if v.is_sensitive() || is_sensitive_header(k.as_str()) {
                 hash_value(v.as_bytes())
             } else {
-                String::from_utf8_lossy(v.as_bytes()).into_owned()
+                escape_controls(&String::from_utf8_lossy(v.as_bytes())).into_owned()
             };
             (k.as_str().to_string(), shown)
         })
@@ -80,23 +52,53 @@ pub fn redact_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     out
 }
 
+const MASK: &str = "***";
+
+/// Replace secret values in a JSON value, in place: the value of any key
+/// [`is_secret_key`] matches (a scalar, or every string of an array; objects
+/// under it are searched, so `"password": {"user": {"name": ...}}` keeps the
+/// name), a scalar `token` and the `id` of a `token` object, and JSON carried
+/// inside a string (Keystone's EC2 credential `blob`) redacted in place.
 fn redact_value(v: &mut Value, parent_is_token: bool) {
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {
                 let key = k.to_ascii_lowercase();
-                let scalar = !child.is_object() && !child.is_array();
-                if scalar
-                    && (SECRET_KEYS.contains(&key.as_str()) || (parent_is_token && key == "id"))
-                {
-                    *child = Value::String("***".into());
-                } else {
-                    redact_value(child, key == "token");
+                let secret = is_secret_key(&key) || (parent_is_token && key == "id");
+                match child {
+                    Value::Object(_) => redact_value(child, key == "token"),
+                    Value::Array(items) if secret => {
+                        for item in items.iter_mut() {
+                            if item.is_object() || item.is_array() {
+                                redact_value(item, false);
+                            } else {
+                                *item = Value::String(MASK.into());
+                            }
+                        }
+                    }
+                    Value::Array(_) => redact_value(child, false),
+                    Value::Null => {}
+                    _ if secret || key == "token" => *child = Value::String(MASK.into()),
+                    Value::String(text) => redact_embedded(text),
+                    _ => {}
                 }
             }
         }
         Value::Array(items) => items.iter_mut().for_each(|i| redact_value(i, false)),
+        Value::String(text) => redact_embedded(text),
         _ => {}
+    }
+}
+
+/// A JSON object or array carried inside a string, redacted and put back.
+fn redact_embedded(text: &mut String) {
+    let t = text.trim_start();
+    if !(t.starts_with('{') || t.starts_with('[')) || !may_hold_secret(t) {
+        return;
+    }
+    if let Ok(mut inner) = serde_json::from_str::<Value>(t) {
+        redact_value(&mut inner, false);
+        *text = inner.to_string();
     }
 }
 
@@ -108,7 +110,11 @@ const SECRET_HINTS: &[&str] = &[
     "secret",
     "adminpass",
     "passcode",
+    "passphrase",
+    "private_key",
+    "payload",
     "token",
+    "temp_url",
     "\\u",
 ];
 
@@ -117,10 +123,11 @@ fn may_hold_secret(text: &str) -> bool {
     SECRET_HINTS.iter().any(|h| lower.contains(h))
 }
 
-/// A body as log text: JSON with secret fields as `***`; other UTF-8 text
-/// as is; binary as a byte count. A body with no secret-looking key name is
-/// shown as received, without re-parsing. Invalid JSON that may hold a secret
-/// is shown as a byte count.
+/// A body as log text, on one line: JSON with secret fields as `***`; other
+/// UTF-8 text as is with control characters escaped (a CR/LF in a body can't
+/// forge a log line); binary as a byte count. A body with no secret-looking
+/// key name is shown as received, without re-parsing. Invalid JSON that may
+/// hold a secret is shown as a byte count.
 pub fn redact_body(body: &[u8]) -> String {
     if body.is_empty() {
         return String::new();
@@ -129,7 +136,7 @@ pub fn redact_body(body: &[u8]) -> String {
     if let Some(t) = text
         && !may_hold_secret(t)
     {
-        return t.to_string();
+        return escape_controls(t).into_owned();
     }
     if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
         redact_value(&mut v, false);
@@ -158,7 +165,7 @@ pub fn format_request(req: &Request<Bytes>, insecure: bool) -> String {
         line,
         " -X '{}' '{}'",
         req.method(),
-        quote(&req.uri().to_string())
+        quote(&escape_controls(&redact_url(&req.uri().to_string())))
     );
     for (k, v) in redact_headers(req.headers()) {
         let _ = write!(line, " -H '{}: {}'", k, quote(&v));
@@ -298,6 +305,53 @@ mod tests {
         // a key spelled with escapes still goes through the JSON redactor
         let r = redact_body(br#"{"\u0070assword": "hunter2"}"#);
         assert!(!r.contains("hunter2"), "{r}");
+    }
+
+    #[test]
+    fn secrets_found_by_pattern_not_by_list() {
+        let body = br#"{"db_password": "p1", "client_secret": "s1", "private_key": "k1",
+            "passphrase": "ph1", "secret": {"payload": "b1", "payload_content_type": "text/plain"},
+            "token": "t1", "passwords": ["p2", "p3"], "name": "visible",
+            "credential": {"type": "ec2", "blob": "{\"access\": \"AK\", \"secret\": \"s2\"}"}}"#;
+        let r = redact_body(body);
+        for secret in ["p1", "s1", "k1", "ph1", "b1", "t1", "p2", "p3", "s2"] {
+            assert!(!r.contains(&format!("\"{secret}")), "{secret} in {r}");
+            assert!(!r.contains(&format!("\\\"{secret}")), "{secret} in {r}");
+        }
+        assert!(
+            r.contains("visible") && r.contains("text/plain") && r.contains("AK"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn swift_temp_url_keys_and_signatures_are_hidden() {
+        let req = Request::builder()
+            .method("POST")
+            .uri("http://swift/v1/AUTH_p/c/o?temp_url_sig=deadbeef&temp_url_expires=1")
+            .header("X-Account-Meta-Temp-URL-Key", "k-one")
+            .header("X-Container-Meta-Temp-URL-Key-2", "k-two")
+            .body(Bytes::new())
+            .unwrap();
+        let line = format_request(&req, false);
+        assert!(
+            !line.contains("deadbeef") && !line.contains("k-one") && !line.contains("k-two"),
+            "{line}"
+        );
+        assert!(
+            line.contains("temp_url_sig=***&temp_url_expires=1"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_body_cannot_forge_a_log_line() {
+        let r = redact_body(b"ok\r\nRESP: [200] forged\x1b[2J");
+        assert!(
+            !r.contains('\n') && !r.contains('\r') && !r.contains('\x1b'),
+            "{r}"
+        );
+        assert_eq!(r, "ok\\r\\nRESP: [200] forged\\x1b[2J");
     }
 
     #[test]

@@ -195,7 +195,13 @@ where
                     }
                     _ => return res,
                 };
-                tracing::debug!(target: "apiclient_http::retry", method = %req.method(), url = %req.uri(), ?delay, "retrying");
+                if let Some(deadline) = req.extensions().get::<crate::Deadline>()
+                    && deadline.would_pass(delay)
+                {
+                    tracing::debug!(target: "apiclient_http::retry", ?delay, "not retrying: the wait would pass the operation deadline");
+                    return res;
+                }
+                tracing::debug!(target: "apiclient_http::retry", method = %req.method(), url = %apiclient_errors::redact::redact_url(&req.uri().to_string()), ?delay, "retrying");
                 tokio::time::sleep(delay).await;
             }
         })

@@ -17,7 +17,7 @@ use super::BoxFuture;
 pub struct Timing {
     /// The method.
     pub method: String,
-    /// The full URL.
+    /// The full URL (password and secret query values redacted).
     pub url: String,
     /// When it started.
     pub start: SystemTime,
@@ -136,7 +136,7 @@ where
             return Box::pin(self.inner.call(req));
         }
         let method = req.method().to_string();
-        let url = req.uri().to_string();
+        let url = apiclient_errors::redact::redact_url(&req.uri().to_string()).into_owned();
         let timings = self.timings.clone();
         let fut = self.inner.call(req);
         Box::pin(async move {
