@@ -3,6 +3,7 @@
 
 mod base;
 mod fuzz_replay;
+mod hardening;
 mod keystone;
 mod reliability;
 mod store;

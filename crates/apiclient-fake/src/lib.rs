@@ -93,9 +93,11 @@
 
 mod client;
 mod cloud;
+mod raw;
 
 pub use client::{
     Call, FAKE_ENDPOINT, FakeBody, FakeHttpClient, FakeRequest, TestResponse, assert_has_keys,
     fake_method_name,
 };
 pub use cloud::{FakeCloud, FakeCloudBuilder, FakeUser, Fault};
+pub use raw::{RawRequest, RawServer};

@@ -140,6 +140,12 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Close pooled connections idle this long (default 90 s).
+    pub fn pool_idle_timeout(mut self, t: Duration) -> Self {
+        self.transport.pool_idle_timeout = t;
+        self
+    }
+
     /// The largest response body accepted.
     pub fn max_response_bytes(mut self, n: usize) -> Self {
         self.transport.max_response_bytes = n;

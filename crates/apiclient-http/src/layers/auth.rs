@@ -227,15 +227,15 @@ fn authorize(
                 .map(|p| p.as_str())
                 .unwrap_or("/"),
         );
-        let uri = url.parse::<Uri>().map_err(|e| Error::Config {
-            message: format!("invalid endpoint URL '{}'", redact_url(endpoint)),
-            source: Some(Box::new(e)),
-        })?;
-        if uri.scheme().is_none() || uri.authority().is_none() {
-            return Err(Error::config(format!(
+        let not_absolute = || {
+            Error::config(format!(
                 "the endpoint '{}' is not an absolute URL (it needs a scheme and a host, e.g. https://host/v2.1)",
                 redact_url(endpoint)
-            )));
+            ))
+        };
+        let uri = url.parse::<Uri>().map_err(|_| not_absolute())?;
+        if uri.scheme().is_none() || uri.authority().is_none() {
+            return Err(not_absolute());
         }
         *out.uri_mut() = uri;
     } else if token.header.is_some() && !token_may_go_to(req.uri(), endpoint, token) {
