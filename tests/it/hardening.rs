@@ -59,7 +59,8 @@ async fn an_absolute_url_on_another_origin_never_gets_the_token() {
 #[tokio::test]
 async fn next_links_stay_on_the_endpoint_origin_and_never_downgrade() {
     // page 1 links to another host over http; page 2 has no next link
-    let seen: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+    type Sent = Vec<(String, Option<String>)>;
+    let seen: Arc<Mutex<Sent>> = Arc::default();
     let s2 = seen.clone();
     let svc = apiclient_http::HttpService::new(tower::service_fn(
         move |req: http::Request<bytes::Bytes>| {

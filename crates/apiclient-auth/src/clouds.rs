@@ -166,7 +166,7 @@ fn is_working_dir(dir: &Path) -> bool {
 /// the working directory with no clouds.yaml beside it is ignored, with a
 /// warning.
 fn secure_for(clouds: &Path, dirs: &[PathBuf]) -> Option<PathBuf> {
-    let beside = clouds
+    let beside_dir = clouds
         .parent()
         .map(|d| {
             if d.as_os_str().is_empty() {
@@ -175,14 +175,20 @@ fn secure_for(clouds: &Path, dirs: &[PathBuf]) -> Option<PathBuf> {
                 d
             }
         })
+        .map(Path::to_path_buf);
+    let is_beside = |dir: &Path| {
+        beside_dir.as_deref().is_some_and(|b| {
+            b == dir || matches!((b.canonicalize(), dir.canonicalize()), (Ok(x), Ok(y)) if x == y)
+        })
+    };
+    let beside = beside_dir
+        .as_ref()
         .map(|d| d.join("secure.yaml"))
         .filter(|p| p.is_file());
-    if beside.is_some() {
-        return beside;
-    }
+    let mut chosen = beside;
     for dir in dirs {
         let candidate = dir.join("secure.yaml");
-        if !candidate.is_file() {
+        if is_beside(dir) || !candidate.is_file() {
             continue;
         }
         if is_working_dir(dir) {
@@ -193,9 +199,11 @@ fn secure_for(clouds: &Path, dirs: &[PathBuf]) -> Option<PathBuf> {
             );
             continue;
         }
-        return Some(candidate);
+        if chosen.is_none() {
+            chosen = Some(candidate);
+        }
     }
-    None
+    chosen
 }
 
 fn merge(base: &mut Value, over: Value) {

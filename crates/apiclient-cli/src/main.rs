@@ -333,3 +333,88 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use proptest::prelude::*;
+
+    const WORDS: &[&str] = &[
+        "--timeout",
+        "-f",
+        "json",
+        "value",
+        "table",
+        "token",
+        "issue",
+        "revoke",
+        "catalog",
+        "list",
+        "show",
+        "endpoint",
+        "get",
+        "request",
+        "GET",
+        "--body",
+        "--os-auth-url",
+        "--os-password",
+        "--debug",
+        "--timing",
+        "--insecure",
+        "-H",
+        "--microversion",
+        "--interface",
+        "--region",
+        "1e30",
+        "-1",
+        "NaN",
+        "0.000001",
+        "86400",
+        "86401",
+        "",
+        "--os_username",
+        "versions",
+        "demo",
+        "--token-cache",
+        "--content-type",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Any command line parses or is refused by clap; none panics, and a
+        /// `--timeout` that parses is within bounds.
+        #[test]
+        fn option_parsing_never_panics(
+            picks in proptest::collection::vec(0..WORDS.len(), 0..8),
+            free in proptest::collection::vec(any::<String>(), 0..3),
+        ) {
+            let mut args = vec!["apiclient".to_string()];
+            args.extend(picks.iter().map(|i| WORDS[*i].to_string()));
+            args.extend(free);
+            if let Ok(cli) = Cli::try_parse_from(&args)
+                && let Some(t) = cli.timeout
+            {
+                prop_assert!(t > 0.0 && t <= MAX_TIMEOUT_SECS);
+                prop_assert!(Duration::try_from_secs_f64(t).is_ok());
+            }
+        }
+
+        /// Any error text becomes one safe line.
+        #[test]
+        fn error_lines_are_one_safe_line(text in any::<String>()) {
+            let line = error_line(&Error::Command(text), false);
+            prop_assert!(!line.chars().any(char::is_control), "{:?}", line);
+            prop_assert!(line.chars().count() <= MAX_DISPLAY_CHARS);
+        }
+    }
+
+    #[test]
+    fn parse_seconds_bounds() {
+        assert_eq!(parse_seconds("2.5"), Ok(2.5));
+        for bad in ["0", "-1", "1e30", "NaN", "inf", "x", "86400.5"] {
+            assert!(parse_seconds(bad).is_err(), "{bad}");
+        }
+    }
+}

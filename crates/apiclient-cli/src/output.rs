@@ -132,6 +132,40 @@ pub fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever the server's strings, table and value output never
+        /// panic, carry no control character but the line breaks, and the
+        /// table's lines are all equally wide.
+        #[test]
+        fn any_server_strings_make_safe_even_tables(
+            cells in proptest::collection::vec(any::<String>(), 1..6),
+            keys in proptest::collection::vec("[a-z_]{1,8}", 1..6),
+        ) {
+            let mut map = Map::new();
+            for (k, v) in keys.iter().zip(cells.iter().cycle()) {
+                map.insert(k.clone(), Value::String(v.clone()));
+            }
+            for format in [Format::Table, Format::Value] {
+                let out = show(&map, format);
+                prop_assert!(out.chars().all(|c| !c.is_control() || c == '\n'), "{:?}", out);
+            }
+            let table = show(&map, Format::Table);
+            let widths: std::collections::BTreeSet<usize> =
+                table.lines().map(|l| l.chars().count()).collect();
+            prop_assert_eq!(widths.len(), 1, "{}", table);
+            let rows: Vec<Vec<String>> = cells.iter().map(|c| vec![safe(c), safe(c)]).collect();
+            let json_rows: Vec<Value> = cells.iter().map(|c| Value::String(c.clone())).collect();
+            let json = list(&["A", "B"], &rows, json_rows.clone(), Format::Json);
+            let back: Value = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(back, Value::Array(json_rows), "-f json is exact");
+            let values = list(&["A", "B"], &rows, Vec::new(), Format::Value);
+            prop_assert_eq!(values.lines().count(), cells.len(), "one line per row");
+        }
+    }
 
     #[test]
     fn multi_line_cells() {
