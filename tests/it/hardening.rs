@@ -62,21 +62,19 @@ async fn next_links_stay_on_the_endpoint_origin_and_never_downgrade() {
     type Sent = Vec<(String, Option<String>)>;
     let seen: Arc<Mutex<Sent>> = Arc::default();
     let s2 = seen.clone();
-    let svc = apiclient_http::HttpService::new(tower::service_fn(
-        move |req: http::Request<bytes::Bytes>| {
-            let token = req
-                .headers()
-                .get("x-auth-token")
-                .map(|v| v.to_str().unwrap().to_string());
-            s2.lock().unwrap().push((req.uri().to_string(), token));
-            let body = if req.uri().query().is_some_and(|q| q.contains("marker=a")) {
-                json!({"items": [{"id": "b"}]})
-            } else {
-                json!({"items": [{"id": "a"}], "items_links": [{"rel": "next", "href": "http://internal-proxy:8774/v1/items?marker=a"}]})
-            };
-            async move { Ok::<_, apiclient_errors::BoxError>(json_response(200, &body, None)) }
-        },
-    ));
+    let svc = apiclient_http::buffered_service(move |req: http::Request<bytes::Bytes>| {
+        let token = req
+            .headers()
+            .get("x-auth-token")
+            .map(|v| v.to_str().unwrap().to_string());
+        s2.lock().unwrap().push((req.uri().to_string(), token));
+        let body = if req.uri().query().is_some_and(|q| q.contains("marker=a")) {
+            json!({"items": [{"id": "b"}]})
+        } else {
+            json!({"items": [{"id": "a"}], "items_links": [{"rel": "next", "href": "http://internal-proxy:8774/v1/items?marker=a"}]})
+        };
+        async move { Ok::<_, apiclient_errors::BoxError>(json_response(200, &body, None)) }
+    });
     let http = HttpClient::builder(Box::new(fixed("https://svc.example/v1", "t0k")))
         .base_transport(svc)
         .build()
@@ -152,17 +150,15 @@ async fn a_server_that_never_stops_paging_meets_the_page_cap_and_the_deadline() 
     assert!(err.to_string().contains("page cap"), "{err}");
 
     // The deadline of the whole listing: pages that take 100 ms each, 500 ms allowed.
-    let slow = apiclient_http::HttpService::new(tower::service_fn(
-        |req: http::Request<bytes::Bytes>| async move {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let n = req.uri().query().unwrap_or("marker=0").len();
-            Ok::<_, apiclient_errors::BoxError>(json_response(
-                200,
-                &json!({"items": [{"id": n}], "next": format!("/items?marker={n}{}", "x".repeat(n))}),
-                None,
-            ))
-        },
-    ));
+    let slow = apiclient_http::buffered_service(|req: http::Request<bytes::Bytes>| async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let n = req.uri().query().unwrap_or("marker=0").len();
+        Ok::<_, apiclient_errors::BoxError>(json_response(
+            200,
+            &json!({"items": [{"id": n}], "next": format!("/items?marker={n}{}", "x".repeat(n))}),
+            None,
+        ))
+    });
     let http = HttpClient::builder(Box::new(fixed("http://svc/v1", "t")))
         .base_transport(slow)
         .build()
@@ -225,13 +221,13 @@ async fn the_operation_deadline_bounds_retries_and_retry_after_waits() {
 #[tokio::test]
 async fn a_token_with_crlf_is_an_error_not_a_request_without_a_token() {
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let svc = apiclient_http::HttpService::new(tower::service_fn({
+    let svc = apiclient_http::buffered_service({
         let seen = seen.clone();
         move |req: http::Request<bytes::Bytes>| {
             seen.lock().unwrap().push(req.uri().to_string());
             async { Ok::<_, apiclient_errors::BoxError>(json_response(200, &json!({}), None)) }
         }
-    }));
+    });
     let http = HttpClient::builder(Box::new(fixed("http://svc/v1", "abc\r\nX-Evil: 1")))
         .base_transport(svc)
         .build()
@@ -359,12 +355,10 @@ impl AuthPlugin for Hollow {
 async fn no_token_and_no_endpoint_is_an_authorization_failure_not_a_bare_path() {
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let s2 = seen.clone();
-    let svc = apiclient_http::HttpService::new(tower::service_fn(
-        move |req: http::Request<bytes::Bytes>| {
-            s2.lock().unwrap().push(req.uri().to_string());
-            async { Ok::<_, apiclient_errors::BoxError>(json_response(200, &json!({}), None)) }
-        },
-    ));
+    let svc = apiclient_http::buffered_service(move |req: http::Request<bytes::Bytes>| {
+        s2.lock().unwrap().push(req.uri().to_string());
+        async { Ok::<_, apiclient_errors::BoxError>(json_response(200, &json!({}), None)) }
+    });
     let http = HttpClient::builder(Box::new(Hollow::default()))
         .base_transport(svc)
         .build()

@@ -78,17 +78,15 @@ pub fn recording(
     let seen: Seen = Arc::default();
     let s2 = seen.clone();
     let respond = Arc::new(respond);
-    let svc = apiclient_http::HttpService::new(tower::service_fn(
-        move |req: http::Request<bytes::Bytes>| {
-            s2.lock().unwrap().push((
-                req.method().to_string(),
-                req.uri().to_string(),
-                String::from_utf8_lossy(req.body()).into_owned(),
-            ));
-            let resp = respond(&req);
-            async move { Ok::<_, apiclient_errors::BoxError>(resp) }
-        },
-    ));
+    let svc = apiclient_http::buffered_service(move |req: http::Request<bytes::Bytes>| {
+        s2.lock().unwrap().push((
+            req.method().to_string(),
+            req.uri().to_string(),
+            String::from_utf8_lossy(req.body()).into_owned(),
+        ));
+        let resp = respond(&req);
+        async move { Ok::<_, apiclient_errors::BoxError>(resp) }
+    });
     let plugin = KeystonePlugin::new("admin_token")
         .unwrap()
         .with("endpoint", "http://svc/v1")

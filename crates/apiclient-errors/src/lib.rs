@@ -106,6 +106,16 @@ pub enum Error {
         /// The URL that was requested.
         url: String,
     },
+    /// The server answered 401 to a request whose body was a one-shot
+    /// stream: the token was renewed, but the body cannot be sent again.
+    #[error(
+        "the server at {} rejected the token (HTTP 401) and the streamed request body cannot be replayed; the token was renewed: send the request again with a fresh body",
+        redact::redact_url(url)
+    )]
+    BodyNotReplayable {
+        /// The URL that answered 401.
+        url: String,
+    },
     /// Configuration (options, clouds.yaml, certificates) is invalid.
     #[error("invalid configuration: {message}")]
     Config {
@@ -269,6 +279,8 @@ pub enum ConnectionErrorKind {
     HeadTooLarge,
     /// The response was not valid HTTP.
     Malformed,
+    /// The proxy refused or failed to open a tunnel (`CONNECT`).
+    Proxy,
     /// Any other transport failure.
     Other,
 }
@@ -287,6 +299,7 @@ impl ConnectionErrorKind {
                 "the response head (status line and headers) is too large"
             }
             ConnectionErrorKind::Malformed => "the response is not valid HTTP",
+            ConnectionErrorKind::Proxy => "the proxy refused or failed the tunnel",
             ConnectionErrorKind::Other => "transport error",
         }
     }

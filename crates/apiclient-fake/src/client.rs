@@ -296,10 +296,10 @@ impl FakeHttpClient {
     /// The fake as the base transport of an `HttpClient`.
     pub fn service(&self) -> HttpService {
         let fake = self.clone();
-        HttpService::new(tower::service_fn(move |req: Request<Bytes>| {
+        apiclient_http::buffered_service(move |req: Request<Bytes>| {
             let result = fake.handle(req);
             async move { result }
-        }))
+        })
     }
 
     /// A builder whose transport is this fake, authenticated with a fixed

@@ -119,10 +119,10 @@ pub fn redactor(data: &[u8]) {
         assert!(!shown.contains(pw.as_str()), "password shown: {shown}");
     }
     let (headers, body) = headers_and_body(data);
-    let mut req = http::Request::new(Bytes::copy_from_slice(body));
+    let mut req = http::Request::new(apiclient_http::Body::from(Bytes::copy_from_slice(body)));
     *req.headers_mut() = headers.clone();
     let _ = format_request(&req, true);
-    let mut resp = http::Response::new(Bytes::copy_from_slice(body));
+    let mut resp = http::Response::new(apiclient_http::Body::from(Bytes::copy_from_slice(body)));
     *resp.headers_mut() = headers;
     let _ = format_response(&resp);
 }

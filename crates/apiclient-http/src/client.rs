@@ -16,17 +16,80 @@ use serde::de::DeserializeOwned;
 use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
 
+use crate::body::Body;
 use crate::layers::auth::{AuthLayer, RequestUrl, Target};
-use crate::layers::curl_log::{CurlLogLayer, redact_body, redact_headers};
+use crate::layers::curl_log::{CurlLogLayer, redact_body, redact_headers, streamed_body};
 use crate::layers::defaults::{DEFAULT_USER_AGENT, DefaultsLayer};
 use crate::layers::retry::{RetryLayer, RetryPolicy};
 use crate::layers::timing::{Timing, TimingLayer, Timings};
 use crate::store::TokenStore;
 use crate::token::{Clock, TokenState};
-use crate::transport::{HyperTransport, TlsConfig, TransportConfig};
+use crate::transport::{HyperTransport, StreamResponse, TlsConfig, TransportConfig};
 
-/// The type-erased stack: buffered request in, buffered response out.
-pub type HttpService = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, BoxError>;
+/// A body as `Debug` shows it: redacted bytes, or its size when streamed.
+fn body_log(body: &Body) -> String {
+    match body.as_bytes() {
+        Some(b) => redact_body(b),
+        None => streamed_body(body.len()),
+    }
+}
+
+/// The type-erased stack: a request with its [`Body`] in, a response out
+/// (buffered unless the request asked for [`StreamResponse`]).
+pub type HttpService = BoxCloneSyncService<Request<Body>, Response<Body>, BoxError>;
+
+/// An [`HttpService`] from a function of buffered requests and responses:
+/// an in-memory fake transport, a test double. The request body is read
+/// whole first (a one-shot stream included).
+///
+/// ```
+/// use apiclient_auth::KeystonePlugin;
+/// use apiclient_http::{buffered_service, HttpClient};
+///
+/// let fake = buffered_service(|req: http::Request<bytes::Bytes>| async move {
+///     Ok::<_, apiclient_errors::BoxError>(http::Response::new(bytes::Bytes::from(req.uri().path().to_string())))
+/// });
+/// let http = HttpClient::builder(Box::new(KeystonePlugin::admin_token("http://svc/v1", "t")))
+///     .base_transport(fake)
+///     .build()
+///     .unwrap();
+/// # let _ = http;
+/// ```
+pub fn buffered_service<F, Fut>(f: F) -> HttpService
+where
+    F: Fn(Request<Bytes>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Response<Bytes>, BoxError>> + Send + 'static,
+{
+    HttpService::new(tower::service_fn(move |req: Request<Body>| {
+        let f = f.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let bytes = body.collect_limited(usize::MAX).await?;
+            let resp = f(Request::from_parts(parts, bytes)).await?;
+            Ok(resp.map(Body::from))
+        }
+    }))
+}
+
+/// Box a typed tower service (with any response body and error) as an
+/// [`HttpService`].
+fn boxed<S, B, E>(svc: S) -> HttpService
+where
+    S: tower::Service<Request<Body>, Response = Response<B>, Error = E>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+    E: Into<BoxError> + 'static,
+{
+    HttpService::new(
+        svc.map_response(|r: Response<B>| r.map(Body::wrap))
+            .map_err(Into::into),
+    )
+}
 
 type Wrap = Box<dyn FnOnce(HttpService) -> HttpService + Send>;
 
@@ -95,6 +158,7 @@ impl HttpClientBuilder {
             cert: config.cert.as_ref().map(Into::into),
             key: config.key.as_ref().map(Into::into),
             insecure: config.insecure,
+            ..TlsConfig::default()
         };
         Ok(b)
     }
@@ -203,6 +267,48 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Add a tower layer around the whole stack (outside retries), e.g.
+    /// tower's `ConcurrencyLimitLayer` or tower-http's `TraceLayer`: any
+    /// layer whose service takes `Request<Body>`, whatever response body
+    /// and error type it returns. Layers added first are innermost.
+    pub fn layer<L, B, E>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<HttpService> + Send + 'static,
+        L::Service: tower::Service<Request<Body>, Response = Response<B>, Error = E>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<Request<Body>>>::Future: Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+        E: Into<BoxError> + 'static,
+    {
+        self.outer_layers
+            .push(Box::new(move |svc| boxed(layer.layer(svc))));
+        self
+    }
+
+    /// Add a tower layer around the transport (inside timing and the curl
+    /// log), as [`layer`](Self::layer) does around the stack.
+    pub fn layer_transport<L, B, E>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<HttpService> + Send + 'static,
+        L::Service: tower::Service<Request<Body>, Response = Response<B>, Error = E>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<Request<Body>>>::Future: Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+        E: Into<BoxError> + 'static,
+    {
+        self.inner_layers
+            .push(Box::new(move |svc| boxed(layer.layer(svc))));
+        self
+    }
+
     /// Wrap the whole stack (outside retries): e.g. a concurrency limit.
     pub fn map_stack(
         mut self,
@@ -289,7 +395,18 @@ impl Transport for BareTransport {
     fn send(&self, request: Request<Bytes>) -> AuthFuture<'static, Result<Response<Bytes>, Error>> {
         let svc = self.0.clone();
         let url = request.uri().to_string();
-        Box::pin(async move { svc.oneshot(request).await.map_err(|e| into_error(e, &url)) })
+        Box::pin(async move {
+            let resp = svc
+                .oneshot(request.map(Body::from))
+                .await
+                .map_err(|e| into_error(e, &url))?;
+            let (parts, body) = resp.into_parts();
+            let bytes = body
+                .collect_limited(usize::MAX)
+                .await
+                .map_err(|e| into_error(e, &url))?;
+            Ok(Response::from_parts(parts, bytes))
+        })
     }
 }
 
@@ -404,6 +521,19 @@ impl HttpClient {
         self.send(http_req).await
     }
 
+    /// Like [`client_request`](Self::client_request), with the response
+    /// body streamed (each read within `idle_timeout`): a 10 GiB object
+    /// never sits in memory.
+    pub async fn client_request_streamed(
+        &self,
+        client: &ServiceClient,
+        req: ApiRequest,
+        idle_timeout: Duration,
+    ) -> Result<StreamedResponse, Error> {
+        let http_req = req.into_http(Some(client.target.clone()))?;
+        self.send_streamed(http_req, idle_timeout).await
+    }
+
     /// The deadline of a call starting now, if the client has an operation timeout.
     pub fn deadline(&self) -> Option<Deadline> {
         self.inner
@@ -411,8 +541,9 @@ impl HttpClient {
             .map(|t| Deadline(tokio::time::Instant::now() + t))
     }
 
-    async fn send(&self, mut req: Request<Bytes>) -> Result<ApiResponse, Error> {
-        let method = req.method().clone();
+    /// Send through the stack within the call's deadline; the response as
+    /// the stack returned it, with the absolute URL that answered.
+    async fn call(&self, mut req: Request<Body>) -> Result<(Response<Body>, http::Uri), Error> {
         let uri = req.uri().clone();
         let deadline = match req.extensions().get::<Deadline>() {
             Some(d) => Some(*d),
@@ -434,7 +565,20 @@ impl HttpClient {
             .unwrap_or(uri);
         let request_id = resp.headers().get("x-openstack-request-id").cloned();
         self.inner.last_request_id.store(request_id.map(Arc::new));
+        Ok((resp, uri))
+    }
+
+    async fn send(&self, req: Request<Body>) -> Result<ApiResponse, Error> {
+        let method = req.method().clone();
+        let (resp, uri) = self.call(req).await?;
         let (parts, body) = resp.into_parts();
+        let body = match body.as_bytes() {
+            Some(b) => b.clone(),
+            None => body
+                .collect_limited(usize::MAX)
+                .await
+                .map_err(|e| into_error(e, &uri.to_string()))?,
+        };
         let resp = ApiResponse {
             status: parts.status,
             headers: parts.headers,
@@ -454,6 +598,37 @@ impl HttpClient {
             .into());
         }
         Ok(resp)
+    }
+
+    /// Send with a streamed response: an error status is read (at most
+    /// 1 MiB) into the usual typed error; a success comes back with its
+    /// body unread.
+    async fn send_streamed(
+        &self,
+        mut req: Request<Body>,
+        idle_timeout: Duration,
+    ) -> Result<StreamedResponse, Error> {
+        req.extensions_mut().insert(StreamResponse { idle_timeout });
+        let method = req.method().clone();
+        let (resp, uri) = self.call(req).await?;
+        let (parts, body) = resp.into_parts();
+        if is_failure(parts.status) {
+            let text = body.collect_limited(1024 * 1024).await.unwrap_or_default();
+            return Err(from_response(
+                parts.status.as_u16(),
+                &parts.headers,
+                &text,
+                method.as_str(),
+                &uri.to_string(),
+            )
+            .into());
+        }
+        Ok(StreamedResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+            uri,
+        })
     }
 
     /// A service client for `service_type` with the client's default interface
@@ -633,6 +808,14 @@ impl ServiceClient {
         self.http.client_request(self, req).await
     }
 
+    /// Send a request relative to the endpoint and stream the response body
+    /// (each read within 60 s; see [`HttpClient::client_request_streamed`]).
+    pub async fn request_streamed(&self, req: ApiRequest) -> Result<StreamedResponse, Error> {
+        self.http
+            .client_request_streamed(self, req, Duration::from_secs(60))
+            .await
+    }
+
     /// GET `path`.
     pub async fn get(&self, path: &str) -> Result<ApiResponse, Error> {
         self.request(ApiRequest::new(Method::GET, path)).await
@@ -689,13 +872,12 @@ impl ServiceClient {
 ///
 /// `Debug` shows it as the curl log does: credential headers hashed, secret
 /// JSON fields and URL passwords as `***`.
-#[derive(Clone)]
 pub struct ApiRequest {
     method: Method,
     url: String,
     headers: HeaderMap,
     query: Vec<(String, String)>,
-    body: Bytes,
+    body: Body,
     error: Option<String>,
 }
 
@@ -708,7 +890,7 @@ impl std::fmt::Debug for ApiRequest {
                 &apiclient_errors::redact::redact_url(&self.full_url()),
             )
             .field("headers", &redact_headers(&self.headers))
-            .field("body", &redact_body(&self.body))
+            .field("body", &body_log(&self.body))
             .field("error", &self.error)
             .finish()
     }
@@ -722,7 +904,7 @@ impl ApiRequest {
             url: url.into(),
             headers: HeaderMap::new(),
             query: Vec::new(),
-            body: Bytes::new(),
+            body: Body::empty(),
             error: None,
         }
     }
@@ -770,7 +952,7 @@ impl ApiRequest {
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
         match serde_json::to_vec(body) {
             Ok(b) => {
-                self.body = Bytes::from(b);
+                self.body = Body::from(b);
                 self.headers.insert(
                     http::header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
@@ -781,8 +963,10 @@ impl ApiRequest {
         self
     }
 
-    /// A raw body.
-    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+    /// A body: bytes (replayable), or any [`Body`]: a file
+    /// ([`Body::from_file`], re-opened for a replay), a one-shot stream or
+    /// reader (sent once, never replayed).
+    pub fn body(mut self, body: impl Into<Body>) -> Self {
         self.body = body.into();
         self
     }
@@ -804,7 +988,7 @@ impl ApiRequest {
         format!("{}{sep}{q}", self.url)
     }
 
-    fn into_http(self, target: Option<Target>) -> Result<Request<Bytes>, Error> {
+    fn into_http(self, target: Option<Target>) -> Result<Request<Body>, Error> {
         if let Some(e) = self.error {
             return Err(Error::Validation(e));
         }
@@ -852,6 +1036,97 @@ impl std::fmt::Debug for ApiResponse {
             .field("headers", &redact_headers(&self.headers))
             .field("body", &redact_body(&self.body))
             .finish()
+    }
+}
+
+/// A response whose body is read as it arrives ([`ServiceClient::request_streamed`]).
+pub struct StreamedResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Body,
+    uri: http::Uri,
+}
+
+impl std::fmt::Debug for StreamedResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamedResponse")
+            .field("status", &self.status)
+            .field(
+                "url",
+                &apiclient_errors::redact::redact_url(&self.uri.to_string()),
+            )
+            .field("headers", &redact_headers(&self.headers))
+            .finish_non_exhaustive()
+    }
+}
+
+impl StreamedResponse {
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The absolute URL that answered.
+    pub fn url(&self) -> String {
+        self.uri.to_string()
+    }
+
+    /// The `Content-Length`, when the server sent one.
+    pub fn content_length(&self) -> Option<u64> {
+        self.headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// The body as a stream of chunks (errors are typed: a read that waited
+    /// past the idle timeout is a timeout).
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<Bytes, Error>> + Send {
+        let url = self.uri.to_string();
+        futures_util::StreamExt::map(self.body.into_stream(), move |r| {
+            r.map_err(|e| into_error(e, &url))
+        })
+    }
+
+    /// The body.
+    pub fn into_body(self) -> Body {
+        self.body
+    }
+
+    /// Write the body to `writer` as it arrives; the number of bytes written.
+    pub async fn copy_to<W>(self, writer: &mut W) -> Result<u64, Error>
+    where
+        W: tokio::io::AsyncWrite + Unpin,
+    {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let url = self.uri.to_string();
+        let mut stream = std::pin::pin!(self.into_stream());
+        let mut n = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            writer.write_all(&chunk).await.map_err(|e| {
+                Error::from(ConnectionError::new(
+                    ConnectionErrorKind::Other,
+                    url.clone(),
+                    Some(Box::new(e)),
+                ))
+            })?;
+            n += chunk.len() as u64;
+        }
+        writer.flush().await.map_err(|e| {
+            Error::from(ConnectionError::new(
+                ConnectionErrorKind::Other,
+                url.clone(),
+                Some(Box::new(e)),
+            ))
+        })?;
+        Ok(n)
     }
 }
 

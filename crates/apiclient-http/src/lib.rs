@@ -10,18 +10,20 @@
 //!            └ HyperTransport: hyper-util pooled client, rustls, timeouts, size limit
 //! ```
 //!
-//! Every layer is exported from [`layers`]; [`HttpClientBuilder::map_stack`]
-//! and [`HttpClientBuilder::map_transport`] insert your own tower layers.
+//! Every layer is exported from [`layers`]; [`HttpClientBuilder::layer`]
+//! (and `layer_transport`, `map_stack`, `map_transport`) insert your own
+//! tower or tower-http layers. Bodies are [`Body`]: buffered, re-openable
+//! (a file) or one-shot streams; responses buffered or
+//! [streamed](ServiceClient::request_streamed).
 //!
 //! ```
 //! use apiclient_auth::{KeystonePlugin, AuthPlugin};
-//! use apiclient_http::{HttpClient, HttpService, ApiRequest};
+//! use apiclient_http::{HttpClient, buffered_service, ApiRequest};
 //! use bytes::Bytes;
-//! use tower::service_fn;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! // A stand-in service, so this example needs no network.
-//! let fake = HttpService::new(service_fn(|req: http::Request<Bytes>| async move {
+//! let fake = buffered_service(|req: http::Request<Bytes>| async move {
 //!     assert_eq!(req.uri().to_string(), "http://nova/v2.1/servers");
 //!     assert!(req.headers()["x-auth-token"].is_sensitive());
 //!     Ok(http::Response::builder()
@@ -29,7 +31,7 @@
 //!         .header("x-openstack-request-id", "req-1")
 //!         .body(Bytes::from_static(br#"{"servers": []}"#))
 //!         .unwrap())
-//! }));
+//! });
 //! let plugin = KeystonePlugin::new("admin_token").unwrap()
 //!     .with("endpoint", "http://nova/v2.1")
 //!     .with("token", "s3cret-token");
@@ -43,18 +45,21 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod body;
 mod client;
 pub mod layers;
 pub mod store;
 pub mod token;
 pub mod transport;
 
+pub use body::Body;
 pub use client::{
     ApiRequest, ApiResponse, Deadline, HttpClient, HttpClientBuilder, HttpService, ServiceClient,
+    StreamedResponse, buffered_service,
 };
 pub use layers::retry::RetryPolicy;
 pub use layers::timing::{Timing, Timings};
 #[cfg(feature = "keyring")]
 pub use store::KeyringTokenStore;
 pub use store::{FileTokenStore, MemoryTokenStore, TokenStore};
-pub use transport::{TlsConfig, TransportConfig};
+pub use transport::{ProxyConfig, StreamResponse, TlsConfig, TransportConfig};

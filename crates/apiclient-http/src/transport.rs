@@ -1,7 +1,22 @@
 //! The innermost service: hyper-util's pooled client over rustls, with a
-//! total request timeout and a response-size limit; bodies buffered as `Bytes`.
+//! total request timeout and a response-size limit.
+//!
+//! - Responses are buffered (the size limit applies to the decoded body, so a
+//!   gzip bomb stops at the limit) unless the request carries
+//!   [`StreamResponse`]: then the body streams, each read bounded by an idle
+//!   timeout.
+//! - `Accept-Encoding: gzip, deflate` is sent and the answer decoded
+//!   (tower-http's decompression), unless compression is switched off.
+//! - Proxies: `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` (upper or
+//!   lower case, as curl reads them), or [`ProxyConfig::Custom`]; `https`
+//!   goes through a `CONNECT` tunnel, plain `http` in absolute form, with
+//!   the proxy URL's credentials as `Proxy-Authorization` (never logged).
+//! - Trust: the web PKI roots, the system store (`SSL_CERT_FILE` and
+//!   `SSL_CERT_DIR` honoured), `REQUESTS_CA_BUNDLE`, and the configured CA
+//!   bundle (`--os-cacert`, `OS_CACERT`).
 
 use std::error::Error as StdError;
+use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -9,18 +24,22 @@ use std::time::Duration;
 use apiclient_errors::{BoxError, ConnectionError, ConnectionErrorKind, Error};
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpStream;
+
+use crate::body::{Body, LimitExceeded};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::layers::BoxFuture;
 
 /// TLS settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TlsConfig {
     /// Extra CA certificates (PEM file), trusted besides the web PKI roots.
     pub cacert: Option<std::path::PathBuf>,
@@ -30,6 +49,87 @@ pub struct TlsConfig {
     pub key: Option<std::path::PathBuf>,
     /// Do not verify server certificates (`--insecure`).
     pub insecure: bool,
+    /// Trust the system's certificate store too (default true), and the
+    /// bundles named by `SSL_CERT_FILE`, `SSL_CERT_DIR` and `REQUESTS_CA_BUNDLE`.
+    pub system_roots: bool,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            cacert: None,
+            cert: None,
+            key: None,
+            insecure: false,
+            system_roots: true,
+        }
+    }
+}
+
+/// Where requests go through a proxy.
+#[derive(Clone, Default)]
+pub enum ProxyConfig {
+    /// From `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (or their
+    /// lower-case forms), as curl and requests read them (the default). A
+    /// proxy applies to loopback too unless `NO_PROXY` names it.
+    #[default]
+    FromEnv,
+    /// No proxy at all.
+    None,
+    /// These rules.
+    Custom(Arc<Matcher>),
+}
+
+impl std::fmt::Debug for ProxyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProxyConfig::FromEnv => f.write_str("FromEnv"),
+            ProxyConfig::None => f.write_str("None"),
+            ProxyConfig::Custom(_) => f.write_str("Custom"),
+        }
+    }
+}
+
+impl ProxyConfig {
+    /// A proxy for every `http` and `https` request (credentials in the URL
+    /// become `Proxy-Authorization`), except hosts in `no_proxy` (a
+    /// comma-separated list as `NO_PROXY` takes it).
+    pub fn all(proxy_url: &str, no_proxy: &str) -> Self {
+        ProxyConfig::Custom(Arc::new(
+            Matcher::builder()
+                .all(proxy_url.to_string())
+                .no(no_proxy.to_string())
+                .build(),
+        ))
+    }
+
+    /// The rules from an environment lookup (`HTTP_PROXY`, ...), e.g. a map in tests.
+    pub fn from_env_fn(env: impl Fn(&str) -> Option<String>) -> Self {
+        let first = |names: [&str; 2]| names.into_iter().find_map(&env).unwrap_or_default();
+        ProxyConfig::Custom(Arc::new(
+            Matcher::builder()
+                .all(first(["ALL_PROXY", "all_proxy"]))
+                .http(first(["HTTP_PROXY", "http_proxy"]))
+                .https(first(["HTTPS_PROXY", "https_proxy"]))
+                .no(first(["NO_PROXY", "no_proxy"]))
+                .build(),
+        ))
+    }
+
+    fn matcher(&self) -> Option<Arc<Matcher>> {
+        match self {
+            ProxyConfig::FromEnv => Some(Arc::new(Matcher::from_env())),
+            ProxyConfig::None => None,
+            ProxyConfig::Custom(m) => Some(m.clone()),
+        }
+    }
+}
+
+/// A request extension: stream the response body instead of buffering it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamResponse {
+    /// The longest wait for the next chunk of the body.
+    pub idle_timeout: Duration,
 }
 
 /// Transport settings.
@@ -45,6 +145,10 @@ pub struct TransportConfig {
     pub max_response_bytes: usize,
     /// Idle pooled connections are closed after this (default 90 s).
     pub pool_idle_timeout: Duration,
+    /// Proxies (default: from the environment).
+    pub proxy: ProxyConfig,
+    /// Ask for and decode gzip/deflate responses (default true).
+    pub compression: bool,
 }
 
 impl Default for TransportConfig {
@@ -55,6 +159,8 @@ impl Default for TransportConfig {
             timeout: Duration::from_secs(60),
             max_response_bytes: 64 * 1024 * 1024,
             pool_idle_timeout: Duration::from_secs(90),
+            proxy: ProxyConfig::FromEnv,
+            compression: true,
         }
     }
 }
@@ -65,7 +171,9 @@ impl Default for TransportConfig {
 /// [`ConnectionError`], or [`Error::ResponseTooLarge`].
 #[derive(Clone)]
 pub struct HyperTransport {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<HttpsConnector<ProxyConnector>, Body>,
+    proxy: Option<Arc<Matcher>>,
+    compression: bool,
     timeout: Duration,
     max_response_bytes: usize,
 }
@@ -105,6 +213,13 @@ fn read_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, Er
     Ok(certs)
 }
 
+/// The system store's certificates (read once per process; `SSL_CERT_FILE`
+/// and `SSL_CERT_DIR` are honoured by rustls-native-certs).
+fn system_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: std::sync::OnceLock<Vec<CertificateDer<'static>>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
+}
+
 /// Build the rustls client configuration.
 pub fn rustls_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -118,6 +233,15 @@ pub fn rustls_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
     } else {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if tls.system_roots {
+            // A certificate the parser refuses is skipped, as curl does.
+            let _ = roots.add_parsable_certificates(system_roots().iter().cloned());
+            if let Some(bundle) = std::env::var_os("REQUESTS_CA_BUNDLE").filter(|b| !b.is_empty()) {
+                for cert in read_certs(std::path::Path::new(&bundle))? {
+                    let _ = roots.add(cert);
+                }
+            }
+        }
         if let Some(ca) = &tls.cacert {
             for cert in read_certs(ca)? {
                 roots.add(cert).map_err(|e| {
@@ -202,12 +326,17 @@ impl HyperTransport {
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(config.connect_timeout));
+        let proxy = config.proxy.matcher();
+        let connector = ProxyConnector {
+            http,
+            proxy: proxy.clone(),
+        };
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(rustls_config(&config.tls)?)
             .https_or_http()
             .enable_http1()
             .enable_http2()
-            .wrap_connector(http);
+            .wrap_connector(connector);
         // The timers make the idle timeout real: without one, hyper-util's pool
         // never closes an idle connection.
         let client = Client::builder(TokioExecutor::new())
@@ -217,6 +346,8 @@ impl HyperTransport {
             .build(https);
         Ok(HyperTransport {
             client,
+            proxy,
+            compression: config.compression,
             timeout: config.timeout,
             max_response_bytes: config.max_response_bytes,
         })
@@ -294,31 +425,245 @@ pub fn is_connect_error(err: &BoxError) -> bool {
     }
 }
 
-impl tower::Service<Request<Bytes>> for HyperTransport {
-    type Response = Response<Bytes>;
+/// A connector that goes through the proxy the rules choose: a `CONNECT`
+/// tunnel for `https`, the proxy itself (absolute-form requests) for `http`.
+#[derive(Clone)]
+pub struct ProxyConnector {
+    http: HttpConnector,
+    proxy: Option<Arc<Matcher>>,
+}
+
+impl std::fmt::Debug for ProxyConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyConnector")
+            .field("proxy", &self.proxy.is_some())
+            .finish()
+    }
+}
+
+/// A connection, direct or through a proxy.
+pub struct ProxiedIo {
+    io: TokioIo<TcpStream>,
+    /// Plain `http` through a forward proxy: requests go in absolute form.
+    http_proxy: bool,
+}
+
+impl std::fmt::Debug for ProxiedIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxiedIo")
+            .field("http_proxy", &self.http_proxy)
+            .finish()
+    }
+}
+
+impl hyper::rt::Read for ProxiedIo {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl hyper::rt::Write for ProxiedIo {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+}
+
+impl Connection for ProxiedIo {
+    fn connected(&self) -> Connected {
+        self.io.connected().proxy(self.http_proxy)
+    }
+}
+
+impl tower::Service<http::Uri> for ProxyConnector {
+    type Response = ProxiedIo;
     type Error = BoxError;
-    type Future = BoxFuture<Result<Response<Bytes>, BoxError>>;
+    type Future = BoxFuture<Result<ProxiedIo, BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        tower::Service::<http::Uri>::poll_ready(&mut self.http, cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, dst: http::Uri) -> Self::Future {
+        let mut http = self.http.clone();
+        let intercept = self.proxy.as_ref().and_then(|m| m.intercept(&dst));
+        Box::pin(async move {
+            let Some(proxy) = intercept else {
+                let io = tower::Service::call(&mut http, dst).await?;
+                return Ok(ProxiedIo {
+                    io,
+                    http_proxy: false,
+                });
+            };
+            if dst.scheme_str() == Some("https") {
+                let mut tunnel = Tunnel::new(proxy.uri().clone(), http);
+                if let Some(auth) = proxy.basic_auth() {
+                    tunnel = tunnel.with_auth(auth.clone());
+                }
+                let io = tower::Service::call(&mut tunnel, dst).await.map_err(|e| {
+                    Box::new(ConnectionError::new(
+                        ConnectionErrorKind::Proxy,
+                        apiclient_errors::redact::redact_url(&proxy.uri().to_string()),
+                        Some(Box::new(e)),
+                    )) as BoxError
+                })?;
+                Ok(ProxiedIo {
+                    io,
+                    http_proxy: false,
+                })
+            } else {
+                let io = tower::Service::call(&mut http, proxy.uri().clone()).await?;
+                Ok(ProxiedIo {
+                    io,
+                    http_proxy: true,
+                })
+            }
+        })
+    }
+}
+
+/// A response body whose every read must come within `idle`.
+struct IdleTimeout {
+    inner: Body,
+    idle: Duration,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    url: String,
+}
+
+impl http_body::Body for IdleTimeout {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let deadline = tokio::time::Instant::now() + this.idle;
+                this.sleep.as_mut().reset(deadline);
+                Poll::Ready(frame.map(|f| {
+                    f.map_err(|e| {
+                        let kind = classify(&*e, false);
+                        Box::new(ConnectionError::new(kind, this.url.clone(), Some(e))) as BoxError
+                    })
+                }))
+            }
+            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(ConnectionError::new(
+                    ConnectionErrorKind::Timeout,
+                    this.url.clone(),
+                    Some(format!("no data for {:?}", this.idle).into()),
+                )) as BoxError))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl tower::Service<Request<Body>> for HyperTransport {
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = BoxFuture<Result<Response<Body>, BoxError>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let client = self.client.clone();
         let limit = self.max_response_bytes;
         let timeout = self.timeout;
+        let compression = self.compression;
+        // Plain http through a forward proxy: its credentials go on the request.
+        if req.uri().scheme_str() == Some("http")
+            && let Some(auth) = self
+                .proxy
+                .as_ref()
+                .and_then(|m| m.intercept(req.uri()))
+                .and_then(|i| i.basic_auth().cloned())
+        {
+            let mut auth = auth;
+            auth.set_sensitive(true);
+            req.headers_mut()
+                .insert(http::header::PROXY_AUTHORIZATION, auth);
+        }
+        let stream = req.extensions().get::<StreamResponse>().copied();
         Box::pin(async move {
             let url = req.uri().to_string();
-            let (parts, body) = req.into_parts();
-            let req = Request::from_parts(parts, Full::new(body));
-            let attempt = async {
-                let resp = client.request(req).await.map_err(|e| {
+            let send = async {
+                let result = if compression {
+                    tower::ServiceExt::oneshot(
+                        tower_http::decompression::Decompression::new(client),
+                        req,
+                    )
+                    .await
+                    .map(|r| r.map(Body::wrap))
+                } else {
+                    client.request(req).await.map(|r| r.map(Body::wrap))
+                };
+                result.map_err(|e| {
                     let kind = classify(&e, e.is_connect());
                     Error::from(ConnectionError::new(kind, url.clone(), Some(Box::new(e))))
-                })?;
+                })
+            };
+            let attempt = async {
+                let resp = send.await?;
+                if let Some(s) = stream {
+                    let (parts, body) = resp.into_parts();
+                    let body = IdleTimeout {
+                        inner: body,
+                        idle: s.idle_timeout,
+                        sleep: Box::pin(tokio::time::sleep(s.idle_timeout)),
+                        url: url.clone(),
+                    };
+                    return Ok(Response::from_parts(parts, Body::wrap(body)));
+                }
                 let (parts, body) = resp.into_parts();
-                let bytes = Limited::new(body, limit).collect().await.map_err(|e| {
-                    if e.is::<http_body_util::LengthLimitError>() {
+                let bytes = body.collect_limited(limit).await.map_err(|e| {
+                    if e.is::<LimitExceeded>() {
                         Error::ResponseTooLarge {
                             limit: limit as u64,
                             url: url.clone(),
@@ -328,7 +673,7 @@ impl tower::Service<Request<Bytes>> for HyperTransport {
                         Error::from(ConnectionError::new(kind, url.clone(), Some(e)))
                     }
                 })?;
-                Ok::<_, Error>(Response::from_parts(parts, bytes.to_bytes()))
+                Ok::<_, Error>(Response::from_parts(parts, Body::from(bytes)))
             };
             match tokio::time::timeout(timeout, attempt).await {
                 Ok(Ok(resp)) => Ok(resp),

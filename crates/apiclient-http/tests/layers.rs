@@ -8,6 +8,7 @@ use std::time::Duration;
 use apiclient_auth::transport::FnTransport;
 use apiclient_auth::{EndpointFilter, KeystonePlugin};
 use apiclient_errors::{BoxError, ConnectionError, ConnectionErrorKind, Error};
+use apiclient_http::Body;
 use apiclient_http::layers::auth::{AuthLayer, Target};
 use apiclient_http::layers::curl_log::CurlLogLayer;
 use apiclient_http::layers::defaults::DefaultsLayer;
@@ -19,15 +20,18 @@ use http::{Request, Response};
 use tokio_test::assert_ready_ok;
 use tower_test::mock;
 
-type Req = Request<Bytes>;
-type Resp = Response<Bytes>;
+type Req = Request<Body>;
+type Resp = Response<Body>;
 
 fn get(uri: &str) -> Req {
-    Request::get(uri).body(Bytes::new()).unwrap()
+    Request::get(uri).body(Body::empty()).unwrap()
 }
 
 fn status(code: u16) -> Resp {
-    Response::builder().status(code).body(Bytes::new()).unwrap()
+    Response::builder()
+        .status(code)
+        .body(Body::empty())
+        .unwrap()
 }
 
 #[tokio::test]
@@ -38,7 +42,7 @@ async fn defaults_layer_fills_only_missing_headers() {
     assert_ready_ok!(svc.poll_ready());
     let req = Request::get("http://x/")
         .header("accept", "text/plain")
-        .body(Bytes::new())
+        .body(Body::empty())
         .unwrap();
     let fut = svc.call(req);
     let (seen, send) = handle.next_request().await.unwrap();
@@ -121,7 +125,7 @@ fn curl_log_layer_logs_redacted_lines_at_debug() {
         assert_ready_ok!(svc.poll_ready());
         let req = Request::post("http://k/v3/auth/tokens")
             .header("X-Auth-Token", "tok-SECRET")
-            .body(Bytes::from_static(br#"{"auth":{"identity":{"password":{"user":{"name":"u","password":"pw-SECRET"}}}}}"#))
+            .body(Body::from(Bytes::from_static(br#"{"auth":{"identity":{"password":{"user":{"name":"u","password":"pw-SECRET"}}}}}"#)))
             .unwrap();
         let fut = svc.call(req);
         let (_, send) = handle.next_request().await.unwrap();
@@ -129,7 +133,7 @@ fn curl_log_layer_logs_redacted_lines_at_debug() {
             Response::builder()
                 .status(201)
                 .header("X-Subject-Token", "subject-SECRET")
-                .body(Bytes::from_static(br#"{"token":{"methods":["password"]}}"#))
+                .body(Body::from(Bytes::from_static(br#"{"token":{"methods":["password"]}}"#)))
                 .unwrap(),
         );
         fut.await.unwrap();
@@ -160,7 +164,7 @@ async fn retry_layer_backs_off_honours_retry_after_and_spares_post() {
         Response::builder()
             .status(429)
             .header("retry-after", "7")
-            .body(Bytes::new())
+            .body(Body::empty())
             .unwrap(),
     );
     let (_, send) = handle.next_request().await.unwrap();
@@ -180,13 +184,7 @@ async fn retry_layer_backs_off_honours_retry_after_and_spares_post() {
     );
 
     assert_ready_ok!(svc.poll_ready());
-    let fut = tokio::spawn(
-        svc.call(
-            Request::post("http://x/")
-                .body(Bytes::from_static(b"{}"))
-                .unwrap(),
-        ),
-    );
+    let fut = tokio::spawn(svc.call(Request::post("http://x/").body(Body::from("{}")).unwrap()));
     let (_, send) = handle.next_request().await.unwrap();
     send.send_response(status(503));
     assert_eq!(
@@ -228,7 +226,7 @@ fn backoff_is_exponential_jittered_and_capped() {
 }
 
 fn keystone_stub(auths: Arc<AtomicUsize>) -> apiclient_auth::transport::SharedTransport {
-    Arc::new(FnTransport::new(move |_req: Req| {
+    Arc::new(FnTransport::new(move |_req: Request<Bytes>| {
         let n = auths.fetch_add(1, Ordering::SeqCst) + 1;
         let body = r#"{"token": {"expires_at": "2099-01-01T00:00:00Z", "project": {"id": "p"}, "catalog": [{"type": "compute", "endpoints": [{"interface": "public", "url": "http://nova/v2.1/"}]}]}}"#;
         std::future::ready(Ok::<_, Error>(
@@ -255,7 +253,7 @@ async fn auth_layer_sets_the_token_joins_the_url_and_reauthenticates_once_on_401
     let target = Target::new(EndpointFilter::new("compute"));
     let with_target = |body: &'static [u8]| {
         let mut r = Request::post("/servers")
-            .body(Bytes::from_static(body))
+            .body(Body::from(Bytes::from_static(body)))
             .unwrap();
         r.extensions_mut().insert(target.clone());
         r
@@ -278,7 +276,7 @@ async fn auth_layer_sets_the_token_joins_the_url_and_reauthenticates_once_on_401
     send.send_response(status(401));
     let (replayed, send) = handle.next_request().await.unwrap();
     assert_eq!(replayed.headers()["x-auth-token"], "token-2");
-    assert_eq!(replayed.body().as_ref(), b"two");
+    assert_eq!(replayed.body().as_bytes().unwrap().as_ref(), b"two");
     send.send_response(status(201));
     assert_eq!(fut.await.unwrap().unwrap().status(), 201);
     assert_eq!(auths.load(Ordering::SeqCst), 2);

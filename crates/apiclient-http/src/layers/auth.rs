@@ -9,6 +9,12 @@
 //! request just authenticated, or the new (token, endpoint) equals the old;
 //! in those cases the 401 stands.
 //!
+//! A request whose body is a one-shot stream is sent once: the token it
+//! carries is not about to expire (the token state refreshes within its
+//! skew before handing one out), and a 401 on it re-authenticates and ends
+//! with [`Error::BodyNotReplayable`], so the caller can send it again with a
+//! fresh body and the fresh token.
+//!
 //! One deliberate difference: when a valid token's catalog has no endpoint
 //! for the service, the `EndpointNotFound`/`AmbiguousEndpoints` error is
 //! returned at once; the Python client authenticated again first, which costs
@@ -20,11 +26,11 @@ use std::task::{Context, Poll};
 use apiclient_auth::EndpointFilter;
 use apiclient_errors::redact::redact_url;
 use apiclient_errors::{AuthorizationFailure, BoxError, Error};
-use bytes::Bytes;
 use http::{Request, Response, Uri};
 use tower::{Layer, Service, ServiceExt};
 
 use super::{BoxFuture, clone_request};
+use crate::body::Body;
 use crate::token::{CurrentToken, TokenState};
 
 /// Where an authenticated request goes: a service of the catalog, with the
@@ -90,6 +96,7 @@ pub fn concat_url(endpoint: &str, path: &str) -> String {
 /// use apiclient_auth::transport::FnTransport;
 /// use apiclient_http::layers::auth::{AuthLayer, Target};
 /// use apiclient_http::token::TokenState;
+/// use apiclient_http::Body;
 /// use bytes::Bytes;
 /// use std::sync::Arc;
 /// use std::time::Duration;
@@ -102,12 +109,12 @@ pub fn concat_url(endpoint: &str, path: &str) -> String {
 /// }));
 /// let plugin = KeystonePlugin::admin_token("http://svc/v1", "t0k");
 /// let state = Arc::new(TokenState::new(Box::new(plugin), unused, Duration::from_secs(120), Arc::new(time::OffsetDateTime::now_utc)));
-/// let svc = AuthLayer::new(state).layer(service_fn(|r: http::Request<Bytes>| async move {
+/// let svc = AuthLayer::new(state).layer(service_fn(|r: http::Request<Body>| async move {
 ///     assert_eq!(r.uri(), "http://svc/v1/items");
 ///     assert_eq!(r.headers()["x-auth-token"], "t0k");
-///     Ok::<_, apiclient_errors::BoxError>(http::Response::new(Bytes::new()))
+///     Ok::<_, apiclient_errors::BoxError>(http::Response::new(Body::empty()))
 /// }));
-/// let mut req = http::Request::get("/items").body(Bytes::new()).unwrap();
+/// let mut req = http::Request::get("/items").body(Body::empty()).unwrap();
 /// req.extensions_mut().insert(Target::new(EndpointFilter::new("anything")));
 /// svc.oneshot(req).await.unwrap();
 /// # });
@@ -214,11 +221,11 @@ fn token_may_go_to(uri: &Uri, endpoint: &str, token: &CurrentToken) -> bool {
 /// gets the token only on the origin of the endpoint or of another endpoint
 /// of the catalog; anywhere else it is an error, and nothing is sent.
 fn authorize(
-    req: &Request<Bytes>,
+    mut out: Request<Body>,
     token: &CurrentToken,
     endpoint: &str,
-) -> Result<Request<Bytes>, Error> {
-    let mut out = clone_request(req);
+) -> Result<Request<Body>, Error> {
+    let req = &out;
     if req.uri().scheme().is_none() {
         let url = concat_url(
             endpoint,
@@ -238,11 +245,11 @@ fn authorize(
             return Err(not_absolute());
         }
         *out.uri_mut() = uri;
-    } else if token.header.is_some() && !token_may_go_to(req.uri(), endpoint, token) {
+    } else if token.header.is_some() && !token_may_go_to(out.uri(), endpoint, token) {
         return Err(Error::Validation(format!(
             "refusing to send the token to {}: it is not on the origin of the service endpoint {} \
              nor of any endpoint in the catalog",
-            redact_url(&req.uri().to_string()),
+            redact_url(&out.uri().to_string()),
             redact_url(endpoint)
         )));
     }
@@ -252,23 +259,20 @@ fn authorize(
     Ok(out)
 }
 
-impl<S> Service<Request<Bytes>> for Auth<S>
+impl<S> Service<Request<Body>> for Auth<S>
 where
-    S: Service<Request<Bytes>, Response = Response<Bytes>, Error = BoxError>
-        + Clone
-        + Send
-        + 'static,
+    S: Service<Request<Body>, Response = Response<Body>, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
-    type Response = Response<Bytes>;
+    type Response = Response<Body>;
     type Error = BoxError;
-    type Future = BoxFuture<Result<Response<Bytes>, BoxError>>;
+    type Future = BoxFuture<Result<Response<Body>, BoxError>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
         let inner = self.inner.clone();
         let state = self.state.clone();
         Box::pin(async move {
@@ -277,14 +281,17 @@ where
             };
             let token = state.get().await?;
             let endpoint = resolve(&state, &target, &token)?;
-            let first = authorize(&req, &token, &endpoint)?;
+            // the copy for a replay after a 401 (None for a one-shot body)
+            let replay = clone_request(&req);
+            let relative = req.uri().clone();
+            let first = authorize(req, &token, &endpoint)?;
             let url = RequestUrl(first.uri().clone());
             let mut resp = inner.clone().oneshot(first).await?;
-            resp.extensions_mut().insert(url);
+            resp.extensions_mut().insert(url.clone());
             if resp.status() != http::StatusCode::UNAUTHORIZED || token.just_authenticated {
                 return Ok(resp);
             }
-            tracing::debug!(target: "apiclient_http::auth", url = %redact_url(&req.uri().to_string()), "401: re-authenticating once");
+            tracing::debug!(target: "apiclient_http::auth", url = %redact_url(&relative.to_string()), "401: re-authenticating once");
             target.clear();
             let Some(fresh) = state.refresh_after_401(token.generation).await? else {
                 return Ok(resp);
@@ -295,7 +302,12 @@ where
             if fresh.access.same_token(&token.access) && new_endpoint == endpoint {
                 return Ok(resp);
             }
-            let second = authorize(&req, &fresh, &new_endpoint)?;
+            let Some(replay) = replay else {
+                return Err(Box::new(Error::BodyNotReplayable {
+                    url: url.0.to_string(),
+                }) as BoxError);
+            };
+            let second = authorize(replay, &fresh, &new_endpoint)?;
             let url = RequestUrl(second.uri().clone());
             let mut resp = inner.oneshot(second).await?;
             resp.extensions_mut().insert(url);

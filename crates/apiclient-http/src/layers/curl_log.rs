@@ -19,13 +19,13 @@ use std::fmt::Write as _;
 use std::task::{Context, Poll};
 
 use apiclient_errors::BoxError;
-use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tower::{Layer, Service};
 
 use super::BoxFuture;
+use crate::body::Body;
 
 /// `{SHA256}<hex>` of a value.
 pub fn hash_value(value: &[u8]) -> String {
@@ -155,8 +155,25 @@ fn quote(s: &str) -> String {
     s.replace('\'', "'\\''")
 }
 
+/// How a body that is not buffered is logged: its length when known.
+pub fn streamed_body(len: Option<u64>) -> String {
+    match len {
+        Some(n) => format!("<streamed body: {n} bytes>"),
+        None => "<streamed body>".to_string(),
+    }
+}
+
+fn body_text(body: &Body) -> Option<String> {
+    match body.as_bytes() {
+        Some(b) if b.is_empty() => None,
+        Some(b) => Some(redact_body(b)),
+        None if body.is_buffered() => None,
+        None => Some(streamed_body(body.len())),
+    }
+}
+
 /// The `REQ: curl ...` line for a request.
-pub fn format_request(req: &Request<Bytes>, insecure: bool) -> String {
+pub fn format_request(req: &Request<Body>, insecure: bool) -> String {
     let mut line = String::from("REQ: curl -g -i");
     if insecure {
         line.push_str(" --insecure");
@@ -170,14 +187,14 @@ pub fn format_request(req: &Request<Bytes>, insecure: bool) -> String {
     for (k, v) in redact_headers(req.headers()) {
         let _ = write!(line, " -H '{}: {}'", k, quote(&v));
     }
-    if !req.body().is_empty() {
-        let _ = write!(line, " -d '{}'", quote(&redact_body(req.body())));
+    if let Some(body) = body_text(req.body()) {
+        let _ = write!(line, " -d '{}'", quote(&body));
     }
     line
 }
 
 /// The `RESP: [status] headers` line for a response.
-pub fn format_response(resp: &Response<Bytes>) -> String {
+pub fn format_response(resp: &Response<Body>) -> String {
     let mut line = format!("RESP: [{}]", resp.status().as_u16());
     for (k, v) in redact_headers(resp.headers()) {
         let _ = write!(line, " {k}: {v}");
@@ -188,18 +205,18 @@ pub fn format_response(resp: &Response<Bytes>) -> String {
 /// Logs requests and responses in curl form at DEBUG (target `apiclient_http::curl`).
 ///
 /// ```
+/// use apiclient_http::Body;
 /// use apiclient_http::layers::curl_log::{CurlLogLayer, format_request, hash_value};
-/// use bytes::Bytes;
 /// use tower::{Layer, ServiceExt, service_fn};
 ///
-/// let req = http::Request::get("http://h/x").header("X-Auth-Token", "t0k").body(Bytes::new()).unwrap();
+/// let req = http::Request::get("http://h/x").header("X-Auth-Token", "t0k").body(Body::empty()).unwrap();
 /// assert_eq!(
 ///     format_request(&req, false),
 ///     format!("REQ: curl -g -i -X 'GET' 'http://h/x' -H 'x-auth-token: {}'", hash_value(b"t0k"))
 /// );
 /// // As a layer it logs at DEBUG on target `apiclient_http::curl`:
-/// let svc = CurlLogLayer::new(false).layer(service_fn(|_r: http::Request<Bytes>| async {
-///     Ok::<_, apiclient_errors::BoxError>(http::Response::new(Bytes::new()))
+/// let svc = CurlLogLayer::new(false).layer(service_fn(|_r: http::Request<Body>| async {
+///     Ok::<_, apiclient_errors::BoxError>(http::Response::new(Body::empty()))
 /// }));
 /// # let _ = svc;
 /// ```
@@ -233,20 +250,20 @@ pub struct CurlLog<S> {
     insecure: bool,
 }
 
-impl<S> Service<Request<Bytes>> for CurlLog<S>
+impl<S> Service<Request<Body>> for CurlLog<S>
 where
-    S: Service<Request<Bytes>, Response = Response<Bytes>, Error = BoxError>,
+    S: Service<Request<Body>, Response = Response<Body>, Error = BoxError>,
     S::Future: Send + 'static,
 {
-    type Response = Response<Bytes>;
+    type Response = Response<Body>;
     type Error = BoxError;
-    type Future = BoxFuture<Result<Response<Bytes>, BoxError>>;
+    type Future = BoxFuture<Result<Response<Body>, BoxError>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
         if !tracing::enabled!(target: "apiclient_http::curl", tracing::Level::DEBUG) {
             return Box::pin(self.inner.call(req));
         }
@@ -257,8 +274,8 @@ where
             match &res {
                 Ok(resp) => {
                     tracing::debug!(target: "apiclient_http::curl", "{}", format_response(resp));
-                    if !resp.body().is_empty() {
-                        tracing::debug!(target: "apiclient_http::curl", "RESP BODY: {}", redact_body(resp.body()));
+                    if let Some(body) = body_text(resp.body()) {
+                        tracing::debug!(target: "apiclient_http::curl", "RESP BODY: {body}");
                     }
                 }
                 Err(e) => tracing::debug!(target: "apiclient_http::curl", "RESP: error: {e}"),
@@ -331,7 +348,7 @@ mod tests {
             .uri("http://swift/v1/AUTH_p/c/o?temp_url_sig=deadbeef&temp_url_expires=1")
             .header("X-Account-Meta-Temp-URL-Key", "k-one")
             .header("X-Container-Meta-Temp-URL-Key-2", "k-two")
-            .body(Bytes::new())
+            .body(Body::empty())
             .unwrap();
         let line = format_request(&req, false);
         assert!(
@@ -341,6 +358,19 @@ mod tests {
         assert!(
             line.contains("temp_url_sig=***&temp_url_expires=1"),
             "{line}"
+        );
+    }
+
+    #[test]
+    fn streamed_bodies_are_logged_by_size() {
+        let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from("x"))]);
+        let req = Request::put("http://swift/v1/a/c/o")
+            .body(Body::from_stream(chunks, Some(1_073_741_824)))
+            .unwrap();
+        assert!(
+            format_request(&req, false).ends_with(" -d '<streamed body: 1073741824 bytes>'"),
+            "{}",
+            format_request(&req, false)
         );
     }
 
@@ -360,7 +390,7 @@ mod tests {
             .method("GET")
             .uri("http://h/foo")
             .header("X-Auth-Token", "totally_bogus")
-            .body(Bytes::new())
+            .body(Body::empty())
             .unwrap();
         assert_eq!(
             format_request(&req, true),

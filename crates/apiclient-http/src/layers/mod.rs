@@ -7,6 +7,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::body::Body;
+
 pub mod auth;
 pub mod curl_log;
 pub mod defaults;
@@ -16,13 +18,19 @@ pub mod timing;
 /// The boxed future the layers return.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// Clone a buffered request (method, URI, version, headers, extensions, body).
-pub fn clone_request(req: &http::Request<bytes::Bytes>) -> http::Request<bytes::Bytes> {
-    let mut out = http::Request::new(req.body().clone());
+/// `req`'s head (method, URI, version, headers, extensions) with `body`.
+pub fn with_body(req: &http::Request<Body>, body: Body) -> http::Request<Body> {
+    let mut out = http::Request::new(body);
     *out.method_mut() = req.method().clone();
     *out.uri_mut() = req.uri().clone();
     *out.version_mut() = req.version();
     *out.headers_mut() = req.headers().clone();
     *out.extensions_mut() = req.extensions().clone();
     out
+}
+
+/// A copy of a request to send again: None when its body is a one-shot
+/// stream (it is never replayed).
+pub fn clone_request(req: &http::Request<Body>) -> Option<http::Request<Body>> {
+    Some(with_body(req, req.body().try_clone()?))
 }

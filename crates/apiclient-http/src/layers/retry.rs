@@ -6,17 +6,20 @@
 //! doubling to at most 30 s, with "equal jitter" (half fixed, half random);
 //! a `Retry-After` (seconds or HTTP-date) replaces the backoff, capped at 60 s.
 //! Only idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) are
-//! replayed, unless [`RetryPolicy::retry_non_idempotent`] is set.
+//! replayed, unless [`RetryPolicy::retry_non_idempotent`] is set, and only
+//! with a replayable body (buffered or re-openable; a one-shot stream is
+//! sent once). The layer is tower's `Retry` with [`Attempts`] as its policy.
 
-use std::task::{Context, Poll};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use apiclient_errors::{BoxError, parse_retry_after};
-use bytes::Bytes;
 use http::{Method, Request, Response};
-use tower::{Layer, Service, ServiceExt};
+use tower::Layer;
 
-use super::{BoxFuture, clone_request};
+use super::clone_request;
+use crate::body::Body;
 use crate::transport::is_connect_error;
 
 /// When and how to retry.
@@ -86,40 +89,42 @@ impl RetryPolicy {
     }
 }
 
-/// Adds retries to a service.
+/// Adds retries to a service: tower's [`Retry`](tower::retry::Retry) with
+/// [`Attempts`] as its policy.
 ///
 /// ```
+/// use apiclient_http::Body;
 /// use apiclient_http::layers::retry::{RetryLayer, RetryPolicy};
-/// use bytes::Bytes;
 /// use std::sync::atomic::{AtomicU32, Ordering};
 /// use std::sync::Arc;
-/// use std::time::Duration;
 /// use tower::{Layer, ServiceExt, service_fn};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
 /// let calls = Arc::new(AtomicU32::new(0));
 /// let c = calls.clone();
-/// let svc = RetryLayer::new(RetryPolicy::default()).layer(service_fn(move |_r: http::Request<Bytes>| {
+/// let svc = RetryLayer::new(RetryPolicy::default()).layer(service_fn(move |_r: http::Request<Body>| {
 ///     let n = c.fetch_add(1, Ordering::SeqCst);
 ///     async move {
 ///         let status = if n == 0 { 503 } else { 200 };
-///         Ok::<_, apiclient_errors::BoxError>(http::Response::builder().status(status).body(Bytes::new()).unwrap())
+///         Ok::<_, apiclient_errors::BoxError>(http::Response::builder().status(status).body(Body::empty()).unwrap())
 ///     }
 /// }));
-/// let resp = svc.oneshot(http::Request::get("http://x/").body(Bytes::new()).unwrap()).await.unwrap();
+/// let resp = svc.oneshot(http::Request::get("http://x/").body(Body::empty()).unwrap()).await.unwrap();
 /// assert_eq!(resp.status(), 200);
 /// assert_eq!(calls.load(Ordering::SeqCst), 2);
 /// # });
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct RetryLayer {
-    policy: RetryPolicy,
+    policy: Arc<RetryPolicy>,
 }
 
 impl RetryLayer {
     /// Retry with `policy`.
     pub fn new(policy: RetryPolicy) -> Self {
-        RetryLayer { policy }
+        RetryLayer {
+            policy: Arc::new(policy),
+        }
     }
 }
 
@@ -127,83 +132,86 @@ impl<S> Layer<S> for RetryLayer {
     type Service = Retry<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Retry {
-            inner,
-            policy: self.policy.clone(),
-        }
+        tower::retry::Retry::new(Attempts::new(self.policy.clone()), inner)
     }
 }
 
 /// The service of [`RetryLayer`].
+pub type Retry<S> = tower::retry::Retry<Attempts, S>;
+
+/// The retry state of one call under a [`RetryPolicy`] (tower's
+/// [`Policy`](tower::retry::Policy)): how many retries of each kind were
+/// made. A request with a one-shot body is never retried; a retry whose
+/// wait would pass the request's [`Deadline`](crate::Deadline) is not made.
 #[derive(Debug, Clone)]
-pub struct Retry<S> {
-    inner: S,
-    policy: RetryPolicy,
+pub struct Attempts {
+    policy: Arc<RetryPolicy>,
+    status_retries: u32,
+    connect_retries: u32,
 }
 
-impl<S> Service<Request<Bytes>> for Retry<S>
-where
-    S: Service<Request<Bytes>, Response = Response<Bytes>, Error = BoxError>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response<Bytes>;
-    type Error = BoxError;
-    type Future = BoxFuture<Result<Response<Bytes>, BoxError>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
+impl Attempts {
+    /// A fresh count under `policy`.
+    pub fn new(policy: Arc<RetryPolicy>) -> Self {
+        Attempts {
+            policy,
+            status_retries: 0,
+            connect_retries: 0,
+        }
     }
 
-    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
-        let inner = self.inner.clone();
-        let policy = self.policy.clone();
-        Box::pin(async move {
-            let replayable = policy.replayable(req.method());
-            let (mut status_retries, mut connect_retries) = (0u32, 0u32);
-            loop {
-                let attempt = clone_request(&req);
-                let res = inner.clone().oneshot(attempt).await;
-                let delay = match &res {
-                    Ok(resp)
-                        if replayable
-                            && policy.statuses.contains(&resp.status().as_u16())
-                            && status_retries < policy.max_status_retries =>
-                    {
-                        let n = status_retries;
-                        status_retries += 1;
-                        let retry_after = resp
-                            .headers()
-                            .get(http::header::RETRY_AFTER)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                        match retry_after {
-                            Some(d) => d.min(policy.max_retry_after),
-                            None => policy.backoff(n),
-                        }
-                    }
-                    Err(e)
-                        if replayable
-                            && is_connect_error(e)
-                            && connect_retries < policy.max_connect_retries =>
-                    {
-                        let n = connect_retries;
-                        connect_retries += 1;
-                        policy.backoff(n)
-                    }
-                    _ => return res,
-                };
-                if let Some(deadline) = req.extensions().get::<crate::Deadline>()
-                    && deadline.would_pass(delay)
-                {
-                    tracing::debug!(target: "apiclient_http::retry", ?delay, "not retrying: the wait would pass the operation deadline");
-                    return res;
-                }
-                tracing::debug!(target: "apiclient_http::retry", method = %req.method(), url = %apiclient_errors::redact::redact_url(&req.uri().to_string()), ?delay, "retrying");
-                tokio::time::sleep(delay).await;
+    fn delay(&mut self, result: &Result<Response<Body>, BoxError>) -> Option<Duration> {
+        let policy = &self.policy;
+        match result {
+            Ok(resp)
+                if policy.statuses.contains(&resp.status().as_u16())
+                    && self.status_retries < policy.max_status_retries =>
+            {
+                let n = self.status_retries;
+                self.status_retries += 1;
+                let retry_after = resp
+                    .headers()
+                    .get(http::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                Some(match retry_after {
+                    Some(d) => d.min(policy.max_retry_after),
+                    None => policy.backoff(n),
+                })
             }
-        })
+            Err(e) if is_connect_error(e) && self.connect_retries < policy.max_connect_retries => {
+                let n = self.connect_retries;
+                self.connect_retries += 1;
+                Some(policy.backoff(n))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl tower::retry::Policy<Request<Body>, Response<Body>, BoxError> for Attempts {
+    type Future = Pin<Box<tokio::time::Sleep>>;
+
+    fn retry(
+        &mut self,
+        req: &mut Request<Body>,
+        result: &mut Result<Response<Body>, BoxError>,
+    ) -> Option<Self::Future> {
+        if !self.policy.replayable(req.method()) {
+            return None;
+        }
+        let delay = self.delay(result)?;
+        if let Some(deadline) = req.extensions().get::<crate::Deadline>()
+            && deadline.would_pass(delay)
+        {
+            tracing::debug!(target: "apiclient_http::retry", ?delay, "not retrying: the wait would pass the operation deadline");
+            return None;
+        }
+        tracing::debug!(target: "apiclient_http::retry", method = %req.method(), url = %apiclient_errors::redact::redact_url(&req.uri().to_string()), ?delay, "retrying");
+        Some(Box::pin(tokio::time::sleep(delay)))
+    }
+
+    fn clone_request(&mut self, req: &Request<Body>) -> Option<Request<Body>> {
+        clone_request(req)
     }
 }

@@ -1,4 +1,6 @@
-//! One timing record per attempt: method, URL, start, elapsed, status.
+//! One timing record per attempt: method, URL, start, time to the response
+//! headers, time to the last body byte, status. A streamed response is
+//! recorded when its body ends (or is dropped).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,6 +13,7 @@ use http::{Request, Response};
 use tower::{Layer, Service};
 
 use super::BoxFuture;
+use crate::body::Body;
 
 /// One attempt's timing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,8 +24,11 @@ pub struct Timing {
     pub url: String,
     /// When it started.
     pub start: SystemTime,
-    /// How long it took (to the last body byte, or the error).
+    /// How long it took to the last body byte (or the error; for a streamed
+    /// body dropped before its end, to the drop).
     pub elapsed: Duration,
+    /// How long it took to the response headers.
+    pub to_headers: Duration,
     /// The status, or None when the transport failed.
     pub status: Option<u16>,
 }
@@ -75,16 +81,16 @@ impl Timings {
 /// transport failures included.
 ///
 /// ```
+/// use apiclient_http::Body;
 /// use apiclient_http::layers::timing::{TimingLayer, Timings};
-/// use bytes::Bytes;
 /// use tower::{Layer, ServiceExt, service_fn};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let timings = Timings::new(true);
-/// let svc = TimingLayer::new(timings.clone()).layer(service_fn(|_req: http::Request<Bytes>| async {
-///     Ok::<_, apiclient_errors::BoxError>(http::Response::builder().status(404).body(Bytes::new()).unwrap())
+/// let svc = TimingLayer::new(timings.clone()).layer(service_fn(|_req: http::Request<Body>| async {
+///     Ok::<_, apiclient_errors::BoxError>(http::Response::builder().status(404).body(Body::empty()).unwrap())
 /// }));
-/// svc.oneshot(http::Request::get("http://x/y").body(Bytes::new()).unwrap()).await.unwrap();
+/// svc.oneshot(http::Request::get("http://x/y").body(Body::empty()).unwrap()).await.unwrap();
 /// assert_eq!(timings.get()[0].status, Some(404));
 /// # });
 /// ```
@@ -118,20 +124,20 @@ pub struct TimingService<S> {
     timings: Timings,
 }
 
-impl<S> Service<Request<Bytes>> for TimingService<S>
+impl<S> Service<Request<Body>> for TimingService<S>
 where
-    S: Service<Request<Bytes>, Response = Response<Bytes>, Error = BoxError>,
+    S: Service<Request<Body>, Response = Response<Body>, Error = BoxError>,
     S::Future: Send + 'static,
 {
-    type Response = Response<Bytes>;
+    type Response = Response<Body>;
     type Error = BoxError;
-    type Future = BoxFuture<Result<Response<Bytes>, BoxError>>;
+    type Future = BoxFuture<Result<Response<Body>, BoxError>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
         if !self.timings.is_enabled() {
             return Box::pin(self.inner.call(req));
         }
@@ -143,14 +149,76 @@ where
             let start = SystemTime::now();
             let t0 = Instant::now();
             let res = fut.await;
-            timings.push(Timing {
+            let to_headers = t0.elapsed();
+            let mut record = Timing {
                 method,
                 url,
                 start,
-                elapsed: t0.elapsed(),
+                elapsed: to_headers,
+                to_headers,
                 status: res.as_ref().ok().map(|r| r.status().as_u16()),
-            });
-            res
+            };
+            match res {
+                Ok(resp) if !resp.body().is_buffered() => {
+                    let (parts, body) = resp.into_parts();
+                    let body = OnEnd {
+                        inner: body,
+                        done: Some(Box::new(move || {
+                            record.elapsed = t0.elapsed();
+                            timings.push(record);
+                        })),
+                    };
+                    Ok(Response::from_parts(parts, Body::wrap(body)))
+                }
+                other => {
+                    timings.push(record);
+                    other
+                }
+            }
         })
+    }
+}
+
+/// A body that runs `done` once: at its end, on an error, or when dropped.
+struct OnEnd {
+    inner: Body,
+    done: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl OnEnd {
+    fn finish(&mut self) {
+        if let Some(f) = self.done.take() {
+            f();
+        }
+    }
+}
+
+impl Drop for OnEnd {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl http_body::Body for OnEnd {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+            self.finish();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }

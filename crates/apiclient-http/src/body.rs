@@ -1,0 +1,370 @@
+//! [`Body`]: what travels through the stack, both ways.
+//!
+//! A body is either **buffered** (`Bytes`: replayable, so retries and the
+//! 401 replay resend the same bytes), **re-openable** (a file, or a closure
+//! that makes a fresh stream: replayable too) or a **one-shot stream** (a
+//! `Stream` of `Bytes` or an `AsyncRead`, with or without a known length),
+//! which is sent once and never replayed. Responses are buffered by default
+//! (with the size limit) or, when asked for, streamed.
+//!
+//! ```
+//! use apiclient_http::Body;
+//! use bytes::Bytes;
+//!
+//! let buffered = Body::from("{}");
+//! assert!(buffered.is_replayable());
+//! assert_eq!(buffered.len(), Some(2));
+//!
+//! let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from("a")), Ok(Bytes::from("b"))]);
+//! let once = Body::from_stream(chunks, Some(2));
+//! assert!(!once.is_replayable());
+//! assert!(once.try_clone().is_none());
+//!
+//! let again = Body::reopenable(Some(1), || futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from("x"))]));
+//! assert!(again.try_clone().is_some());
+//! ```
+
+use std::fmt;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use apiclient_errors::BoxError;
+use bytes::Bytes;
+use futures_util::{Stream, TryStreamExt};
+use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
+
+type BoxStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send + 'static>>;
+type Opener = Arc<dyn Fn() -> BoxStream + Send + Sync>;
+type Boxed = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+
+/// A request or response body. See the [module documentation](self).
+pub struct Body {
+    inner: Inner,
+}
+
+enum Inner {
+    /// Buffered bytes; `None` once sent.
+    Full(Option<Bytes>),
+    /// A source that makes a fresh stream on demand.
+    Reopen {
+        open: Opener,
+        len: Option<u64>,
+        stream: Option<BoxStream>,
+    },
+    /// A one-shot stream.
+    Stream { stream: BoxStream, len: Option<u64> },
+    /// Any other body (a streamed response).
+    Boxed(Boxed),
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Inner::Full(b) => write!(f, "Body::Full({} bytes)", b.as_ref().map_or(0, Bytes::len)),
+            Inner::Reopen { len, .. } => write!(f, "Body::Reopenable(len: {len:?})"),
+            Inner::Stream { len, .. } => write!(f, "Body::Stream(len: {len:?})"),
+            Inner::Boxed(_) => f.write_str("Body::Streamed"),
+        }
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::empty()
+    }
+}
+
+impl Body {
+    /// An empty body.
+    pub fn empty() -> Self {
+        Body {
+            inner: Inner::Full(Some(Bytes::new())),
+        }
+    }
+
+    /// A one-shot stream of chunks; `len` is its exact length when known
+    /// (sent as `Content-Length`; otherwise the body is chunked).
+    pub fn from_stream<S, E>(stream: S, len: Option<u64>) -> Self
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+        E: Into<BoxError> + 'static,
+    {
+        Body {
+            inner: Inner::Stream {
+                stream: Box::pin(stream.map_err(Into::into)),
+                len,
+            },
+        }
+    }
+
+    /// A one-shot body read from `reader`; `len` as for [`from_stream`](Self::from_stream).
+    pub fn from_reader<R>(reader: R, len: Option<u64>) -> Self
+    where
+        R: tokio::io::AsyncRead + Send + 'static,
+    {
+        Body::from_stream(
+            tokio_util::io::ReaderStream::with_capacity(reader, 64 * 1024),
+            len,
+        )
+    }
+
+    /// A replayable body: `open` makes a fresh stream of the same bytes each
+    /// time the body is sent (a retry, the replay after a 401).
+    pub fn reopenable<F, S, E>(len: Option<u64>, open: F) -> Self
+    where
+        F: Fn() -> S + Send + Sync + 'static,
+        S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+        E: Into<BoxError> + 'static,
+    {
+        let open: Opener = Arc::new(move || Box::pin(open().map_err(Into::into)) as BoxStream);
+        Body {
+            inner: Inner::Reopen {
+                open,
+                len,
+                stream: None,
+            },
+        }
+    }
+
+    /// The file at `path`, re-opened each time the body is sent; its length
+    /// (from the file's metadata now) is sent as `Content-Length`.
+    pub async fn from_file(path: impl Into<PathBuf>) -> std::io::Result<Self> {
+        let path: PathBuf = path.into();
+        let len = tokio::fs::metadata(&path).await?.len();
+        let path = Arc::new(path);
+        Ok(Body::reopenable(Some(len), move || {
+            let path = path.clone();
+            futures_util::stream::once(async move { tokio::fs::File::open(&*path).await })
+                .map_ok(|f| tokio_util::io::ReaderStream::with_capacity(f, 64 * 1024))
+                .try_flatten()
+        }))
+    }
+
+    /// Any `http_body::Body` (a response body from hyper, a tower-http layer's).
+    pub fn wrap<B>(body: B) -> Self
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        Body {
+            inner: Inner::Boxed(body.map_err(Into::into).boxed_unsync()),
+        }
+    }
+
+    /// Whether the body can be sent again (buffered or re-openable).
+    pub fn is_replayable(&self) -> bool {
+        matches!(self.inner, Inner::Full(Some(_)) | Inner::Reopen { .. })
+    }
+
+    /// A copy to send again, when the body is replayable.
+    pub fn try_clone(&self) -> Option<Body> {
+        match &self.inner {
+            Inner::Full(Some(b)) => Some(Body::from(b.clone())),
+            Inner::Reopen { open, len, .. } => Some(Body {
+                inner: Inner::Reopen {
+                    open: open.clone(),
+                    len: *len,
+                    stream: None,
+                },
+            }),
+            _ => None,
+        }
+    }
+
+    /// The exact length, when known.
+    pub fn len(&self) -> Option<u64> {
+        match &self.inner {
+            Inner::Full(b) => Some(b.as_ref().map_or(0, |b| b.len() as u64)),
+            Inner::Reopen { len, .. } | Inner::Stream { len, .. } => *len,
+            Inner::Boxed(b) => http_body::Body::size_hint(b).exact(),
+        }
+    }
+
+    /// Whether the body is known to be empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+
+    /// The bytes of a buffered body (None for a stream).
+    pub fn as_bytes(&self) -> Option<&Bytes> {
+        match &self.inner {
+            Inner::Full(Some(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Whether the body is buffered.
+    pub fn is_buffered(&self) -> bool {
+        matches!(self.inner, Inner::Full(_))
+    }
+
+    /// Read the whole body, failing with [`LimitExceeded`] past `limit` bytes.
+    pub async fn collect_limited(self, limit: usize) -> Result<Bytes, BoxError> {
+        if let Inner::Full(Some(b)) = &self.inner {
+            if b.len() > limit {
+                return Err(Box::new(LimitExceeded { limit }));
+            }
+            return Ok(b.clone());
+        }
+        match http_body_util::Limited::new(self, limit).collect().await {
+            Ok(c) => Ok(c.to_bytes()),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                Err(Box::new(LimitExceeded { limit }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The body as a stream of chunks.
+    pub fn into_stream(self) -> impl Stream<Item = Result<Bytes, BoxError>> + Send + 'static {
+        http_body_util::BodyDataStream::new(self)
+    }
+}
+
+/// A body was longer than the limit it was read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitExceeded {
+    /// The limit in bytes.
+    pub limit: usize,
+}
+
+impl fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the body exceeds the limit of {} bytes", self.limit)
+    }
+}
+
+impl std::error::Error for LimitExceeded {}
+
+impl From<Bytes> for Body {
+    fn from(b: Bytes) -> Self {
+        Body {
+            inner: Inner::Full(Some(b)),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(b: Vec<u8>) -> Self {
+        Body::from(Bytes::from(b))
+    }
+}
+
+impl From<String> for Body {
+    fn from(s: String) -> Self {
+        Body::from(Bytes::from(s))
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(s: &'static str) -> Self {
+        Body::from(Bytes::from_static(s.as_bytes()))
+    }
+}
+
+impl From<&'static [u8]> for Body {
+    fn from(s: &'static [u8]) -> Self {
+        Body::from(Bytes::from_static(s))
+    }
+}
+
+fn poll_stream(
+    stream: &mut BoxStream,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    match stream.as_mut().poll_next(cx) {
+        Poll::Ready(Some(Ok(b))) => Poll::Ready(Some(Ok(Frame::data(b)))),
+        Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+        Poll::Ready(None) => Poll::Ready(None),
+        Poll::Pending => Poll::Pending,
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match &mut self.inner {
+            Inner::Full(b) => Poll::Ready(
+                b.take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b))),
+            ),
+            Inner::Reopen { open, stream, .. } => {
+                let s = stream.get_or_insert_with(|| open());
+                poll_stream(s, cx)
+            }
+            Inner::Stream { stream, .. } => poll_stream(stream, cx),
+            Inner::Boxed(b) => Pin::new(b).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.inner {
+            Inner::Full(b) => b.as_ref().is_none_or(Bytes::is_empty),
+            Inner::Boxed(b) => b.is_end_stream(),
+            Inner::Reopen { len, stream, .. } => *len == Some(0) && stream.is_none(),
+            Inner::Stream { len, .. } => *len == Some(0),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.inner {
+            Inner::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            Inner::Boxed(b) => b.size_hint(),
+            Inner::Reopen { len, .. } | Inner::Stream { len, .. } => match len {
+                Some(n) => SizeHint::with_exact(*n),
+                None => SizeHint::default(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn reopenable_bodies_replay_and_streams_do_not() {
+        let body = Body::reopenable(Some(6), || {
+            futures_util::stream::iter([
+                Ok::<_, std::io::Error>(Bytes::from("abc")),
+                Ok(Bytes::from("def")),
+            ])
+        });
+        let copy = body.try_clone().unwrap();
+        assert_eq!(body.collect_limited(100).await.unwrap(), "abcdef");
+        assert_eq!(copy.collect_limited(100).await.unwrap(), "abcdef");
+        let once = Body::from_stream(
+            futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from("x"))]),
+            None,
+        );
+        assert!(once.try_clone().is_none());
+        assert_eq!(once.len(), None);
+        let too_long = Body::from_stream(
+            futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from("xyz"))]),
+            None,
+        );
+        let err = too_long.collect_limited(2).await.unwrap_err();
+        assert!(err.is::<LimitExceeded>(), "{err}");
+    }
+
+    #[tokio::test]
+    async fn files_are_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"file bytes").unwrap();
+        let body = Body::from_file(&path).await.unwrap();
+        assert_eq!(body.len(), Some(10));
+        let copy = body.try_clone().unwrap();
+        assert_eq!(body.collect_limited(100).await.unwrap(), "file bytes");
+        assert_eq!(copy.collect_limited(100).await.unwrap(), "file bytes");
+    }
+}
