@@ -15,16 +15,18 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
+use tracing::Instrument;
 
 use crate::body::Body;
 use crate::layers::auth::{AuthLayer, RequestUrl, Target};
 use crate::layers::curl_log::{CurlLogLayer, redact_body, redact_headers, streamed_body};
 use crate::layers::defaults::{DEFAULT_USER_AGENT, DefaultsLayer};
+use crate::layers::redirect::{RedirectLayer, RedirectPolicy};
 use crate::layers::retry::{RetryLayer, RetryPolicy};
 use crate::layers::timing::{Timing, TimingLayer, Timings};
 use crate::store::TokenStore;
 use crate::token::{Clock, TokenState};
-use crate::transport::{HyperTransport, StreamResponse, TlsConfig, TransportConfig};
+use crate::transport::{HyperTransport, ProxyConfig, StreamResponse, TlsConfig, TransportConfig};
 
 /// A body as `Debug` shows it: redacted bytes, or its size when streamed.
 fn body_log(body: &Body) -> String {
@@ -110,6 +112,8 @@ pub struct HttpClientBuilder {
     base_transport: Option<HttpService>,
     store: Option<Arc<dyn TokenStore>>,
     operation_timeout: Option<Duration>,
+    redirects: RedirectPolicy,
+    global_request_id: Option<String>,
 }
 
 impl std::fmt::Debug for HttpClientBuilder {
@@ -144,6 +148,8 @@ impl HttpClientBuilder {
             base_transport: None,
             store: None,
             operation_timeout: None,
+            redirects: RedirectPolicy::default(),
+            global_request_id: None,
         }
     }
 
@@ -195,6 +201,41 @@ impl HttpClientBuilder {
     /// error.
     pub fn operation_timeout(mut self, t: Duration) -> Self {
         self.operation_timeout = Some(t);
+        self
+    }
+
+    /// Which redirects are followed (default [`RedirectPolicy::default`]:
+    /// same-origin `GET`/`HEAD`, at most 5 hops; the token never goes to
+    /// another origin).
+    pub fn redirects(mut self, policy: RedirectPolicy) -> Self {
+        self.redirects = policy;
+        self
+    }
+
+    /// Proxies (default [`ProxyConfig::FromEnv`]: `HTTP_PROXY`,
+    /// `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`).
+    pub fn proxy(mut self, proxy: ProxyConfig) -> Self {
+        self.transport.proxy = proxy;
+        self
+    }
+
+    /// No proxy, whatever the environment says.
+    pub fn no_proxy(self) -> Self {
+        self.proxy(ProxyConfig::None)
+    }
+
+    /// Ask for gzip/deflate responses and decode them (default on).
+    pub fn compression(mut self, on: bool) -> Self {
+        self.transport.compression = on;
+        self
+    }
+
+    /// Send `X-OpenStack-Request-ID: <id>` on every request (keystoneauth's
+    /// `global_request_id`), so the services log one id for a whole
+    /// operation; a request can set its own with
+    /// [`ApiRequest::global_request_id`].
+    pub fn global_request_id(mut self, id: impl Into<String>) -> Self {
+        self.global_request_id = Some(id.into());
         self
     }
 
@@ -350,7 +391,9 @@ impl HttpClientBuilder {
         let bare = HttpService::new(
             ServiceBuilder::new()
                 .layer(
-                    DefaultsLayer::new(&self.user_agent).original_ip(self.original_ip.as_deref()),
+                    DefaultsLayer::new(&self.user_agent)
+                        .original_ip(self.original_ip.as_deref())
+                        .global_request_id(self.global_request_id.as_deref()),
                 )
                 .layer(CurlLogLayer::new(self.transport.tls.insecure))
                 .layer(TimingLayer::new(timings.clone()))
@@ -361,10 +404,11 @@ impl HttpClientBuilder {
             TokenState::new(self.plugin, transport.clone(), self.skew, self.clock)
                 .with_store(self.store),
         );
-        let mut service = HttpService::new(
+        let mut service = boxed(
             ServiceBuilder::new()
                 .layer(RetryLayer::new(self.retry))
                 .layer(AuthLayer::new(state.clone()))
+                .layer(RedirectLayer::new(self.redirects))
                 .service(bare),
         );
         for wrap in self.outer_layers {
@@ -407,6 +451,23 @@ impl Transport for BareTransport {
                 .map_err(|e| into_error(e, &url))?;
             Ok(Response::from_parts(parts, bytes))
         })
+    }
+}
+
+/// How many attempts (transport calls) one call made: a request extension
+/// the timing layer counts, read into the call's tracing span.
+#[derive(Debug, Clone, Default)]
+pub struct Attempts(Arc<std::sync::atomic::AtomicU32>);
+
+impl Attempts {
+    /// Count one attempt.
+    pub fn add(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The attempts so far.
+    pub fn get(&self) -> u32 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -543,7 +604,49 @@ impl HttpClient {
 
     /// Send through the stack within the call's deadline; the response as
     /// the stack returned it, with the absolute URL that answered.
-    async fn call(&self, mut req: Request<Body>) -> Result<(Response<Body>, http::Uri), Error> {
+    async fn call(&self, req: Request<Body>) -> Result<(Response<Body>, http::Uri), Error> {
+        let service_type = req
+            .extensions()
+            .get::<Target>()
+            .map(|t| t.filter.service_type.clone());
+        let span = tracing::info_span!(
+            target: "apiclient_http",
+            "request",
+            method = %req.method(),
+            url = %apiclient_errors::redact::redact_url(&req.uri().to_string()),
+            service_type = service_type.as_deref().unwrap_or(""),
+            status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let attempts = Attempts::default();
+        let mut req = req;
+        req.extensions_mut().insert(attempts.clone());
+        let t0 = std::time::Instant::now();
+        let result = self.call_inner(req).instrument(span.clone()).await;
+        span.record("attempts", attempts.get());
+        span.record("duration_ms", t0.elapsed().as_millis() as u64);
+        if let Ok((resp, _)) = &result {
+            span.record("status", resp.status().as_u16());
+            if let Some(id) = resp
+                .headers()
+                .get("x-openstack-request-id")
+                .and_then(|v| v.to_str().ok())
+            {
+                span.record(
+                    "request_id",
+                    apiclient_errors::redact::display_safe(id, 256).as_ref(),
+                );
+            }
+        }
+        result
+    }
+
+    async fn call_inner(
+        &self,
+        mut req: Request<Body>,
+    ) -> Result<(Response<Body>, http::Uri), Error> {
         let uri = req.uri().clone();
         let deadline = match req.extensions().get::<Deadline>() {
             Some(d) => Some(*d),
@@ -940,6 +1043,12 @@ impl ApiRequest {
             _ => self.error = Some(format!("invalid header '{name}'")),
         }
         self
+    }
+
+    /// Send `X-OpenStack-Request-ID: <id>` with this request (replacing the
+    /// client's global request id).
+    pub fn global_request_id(self, id: &str) -> Self {
+        self.set_header("X-OpenStack-Request-ID", id)
     }
 
     /// Add a query parameter.

@@ -54,9 +54,10 @@ pub mod transport;
 
 pub use body::Body;
 pub use client::{
-    ApiRequest, ApiResponse, Deadline, HttpClient, HttpClientBuilder, HttpService, ServiceClient,
-    StreamedResponse, buffered_service,
+    ApiRequest, ApiResponse, Attempts, Deadline, HttpClient, HttpClientBuilder, HttpService,
+    ServiceClient, StreamedResponse, buffered_service,
 };
+pub use layers::redirect::RedirectPolicy;
 pub use layers::retry::RetryPolicy;
 pub use layers::timing::{Timing, Timings};
 #[cfg(feature = "keyring")]

@@ -44,6 +44,16 @@ impl DefaultsLayer {
         }
     }
 
+    /// Add `X-OpenStack-Request-ID: <id>` (unless the request has its own)
+    /// when `id` is given and a valid header value.
+    pub fn global_request_id(mut self, id: Option<&str>) -> Self {
+        if let Some(v) = id.and_then(|id| HeaderValue::from_str(id).ok()) {
+            self.headers
+                .push((HeaderName::from_static("x-openstack-request-id"), v));
+        }
+        self
+    }
+
     /// Add `Forwarded: for=<ip>;by=<user agent>` when `ip` is given.
     pub fn original_ip(mut self, ip: Option<&str>) -> Self {
         if let Some(ip) = ip {

@@ -2,7 +2,7 @@
 //! user can rebuild or extend the stack.
 //!
 //! Order, outer to inner (request direction):
-//! [`retry`] → [`auth`] → [`defaults`] → [`curl_log`] → [`timing`] → transport.
+//! [`retry`] → [`auth`] → [`redirect`] → [`defaults`] → [`curl_log`] → [`timing`] → transport.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +12,7 @@ use crate::body::Body;
 pub mod auth;
 pub mod curl_log;
 pub mod defaults;
+pub mod redirect;
 pub mod retry;
 pub mod timing;
 

@@ -138,6 +138,9 @@ where
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
+        if let Some(a) = req.extensions().get::<crate::client::Attempts>() {
+            a.add();
+        }
         if !self.timings.is_enabled() {
             return Box::pin(self.inner.call(req));
         }
