@@ -7,6 +7,7 @@ mod hardening;
 mod keystone;
 mod reliability;
 mod store;
+mod streaming;
 mod support;
 mod tls;
 mod wire;

@@ -23,8 +23,8 @@ use time::format_description::well_known::Rfc3339;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type RespBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type RespBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
 
 /// A fault the next matching requests get instead of (or before) their normal answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,9 @@ pub enum Fault {
     InvalidJson,
     /// The normal answer with `Connection: close` (the server closes the keep-alive connection).
     CloseConnection,
+    /// An object upload answered 401 after this many bytes of its body were
+    /// read (a token that expired mid-upload).
+    UnauthorizedAfter(u64),
 }
 
 /// A user of the fake Keystone.
@@ -186,7 +189,8 @@ impl FakeCloudBuilder {
             next_id: 1,
         }));
         let connections = Arc::new(AtomicU64::new(0));
-        let accept = tokio::spawn(serve(listener, state.clone(), connections.clone()));
+        let objects = Arc::new(crate::object_store::ObjectStore::new()?);
+        let accept = tokio::spawn(serve(listener, state.clone(), objects, connections.clone()));
         Ok(FakeCloud {
             addr,
             base,
@@ -318,7 +322,12 @@ impl FakeCloud {
     }
 }
 
-async fn serve(listener: TcpListener, state: Arc<Mutex<State>>, connections: Arc<AtomicU64>) {
+async fn serve(
+    listener: TcpListener,
+    state: Arc<Mutex<State>>,
+    objects: Arc<crate::object_store::ObjectStore>,
+    connections: Arc<AtomicU64>,
+) {
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -326,8 +335,10 @@ async fn serve(listener: TcpListener, state: Arc<Mutex<State>>, connections: Arc
         };
         connections.fetch_add(1, Ordering::Relaxed);
         let state = state.clone();
+        let objects = objects.clone();
         tasks.spawn(async move {
-            let svc = hyper::service::service_fn(move |req| handle(state.clone(), req));
+            let svc =
+                hyper::service::service_fn(move |req| handle(state.clone(), objects.clone(), req));
             let _ =
                 hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
@@ -348,7 +359,11 @@ fn request_id() -> String {
     )
 }
 
-fn full(status: StatusCode, headers: &[(&str, String)], body: Bytes) -> Response<RespBody> {
+pub(crate) fn full(
+    status: StatusCode,
+    headers: &[(&str, String)],
+    body: Bytes,
+) -> Response<RespBody> {
     let mut resp = Response::new(
         http_body_util::Full::new(body)
             .map_err(|e: Infallible| match e {})
@@ -366,7 +381,7 @@ fn full(status: StatusCode, headers: &[(&str, String)], body: Bytes) -> Response
     resp
 }
 
-fn json_resp(status: StatusCode, body: &Value) -> Response<RespBody> {
+pub(crate) fn json_resp(status: StatusCode, body: &Value) -> Response<RespBody> {
     full(
         status,
         &[("content-type", "application/json".into())],
@@ -389,7 +404,7 @@ fn keystone_error(code: u16, title: &str, message: &str) -> Response<RespBody> {
     r
 }
 
-fn unauthorized() -> Response<RespBody> {
+pub(crate) fn unauthorized() -> Response<RespBody> {
     keystone_error(
         401,
         "Unauthorized",
@@ -495,6 +510,7 @@ fn route_name(method: &Method, path: &str) -> String {
         .map(|(i, s)| match (segs.first(), i) {
             (Some(&"v2.1"), 2) if segs.get(1) == Some(&"servers") && *s != "detail" => "{id}",
             (Some(&"image"), 3) => "{id}",
+            (Some(&"v1"), 1) => "{account}",
             _ => s,
         })
         .collect();
@@ -503,9 +519,13 @@ fn route_name(method: &Method, path: &str) -> String {
 
 async fn handle(
     state: Arc<Mutex<State>>,
+    objects: Arc<crate::object_store::ObjectStore>,
     req: Request<Incoming>,
 ) -> Result<Response<RespBody>, BoxError> {
     let (parts, body) = req.into_parts();
+    if parts.uri.path().starts_with("/v1/AUTH_") {
+        return Ok(object_request(&state, &objects, parts, body).await);
+    }
     let body = body
         .collect()
         .await
@@ -536,7 +556,7 @@ async fn handle(
     let normal = || route(&state, &parts.method, &path, &query, &parts.headers, &body);
     let mut resp = match fault {
         Some(Fault::DropConnection) => return Err("dropped on purpose".into()),
-        Some(Fault::Unauthorized) => unauthorized(),
+        Some(Fault::Unauthorized | Fault::UnauthorizedAfter(_)) => unauthorized(),
         Some(Fault::TooManyRequests { retry_after }) => {
             let mut r = json_resp(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -609,6 +629,66 @@ async fn handle(
     Ok(resp)
 }
 
+/// The object store's requests: counted, faults applied, the token checked,
+/// the body streamed (never collected).
+async fn object_request(
+    state: &Arc<Mutex<State>>,
+    objects: &crate::object_store::ObjectStore,
+    parts: http::request::Parts,
+    body: Incoming,
+) -> Response<RespBody> {
+    let path = parts.uri.path().to_string();
+    let query: BTreeMap<String, String> = parts
+        .uri
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let (fault, authorized) = {
+        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+        *s.counts
+            .entry(route_name(&parts.method, &path))
+            .or_default() += 1;
+        let fault = if path.starts_with(&s.fault_prefix) {
+            s.faults.pop_front()
+        } else {
+            None
+        };
+        (
+            fault,
+            valid_token(&s, &parts.headers, "x-auth-token").is_some(),
+        )
+    };
+    let store = |stop_after| {
+        crate::object_store::handle(
+            objects,
+            &parts.method,
+            &path,
+            &query,
+            &parts.headers,
+            body,
+            stop_after,
+        )
+    };
+    let mut resp = match fault {
+        Some(Fault::Unauthorized) => unauthorized(),
+        Some(Fault::ServiceUnavailable) => json_resp(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"error": {"code": 503, "message": "Service Unavailable"}}),
+        ),
+        _ if !authorized => unauthorized(),
+        Some(Fault::UnauthorizedAfter(n)) => store(Some(n)).await,
+        _ => store(None).await,
+    };
+    if let Ok(v) = http::HeaderValue::from_str(&request_id()) {
+        resp.headers_mut().insert("x-openstack-request-id", v);
+    }
+    resp
+}
+
 fn ts(t: OffsetDateTime) -> String {
     let t = t.replace_nanosecond(0).unwrap_or(t);
     t.format(&Rfc3339)
@@ -631,6 +711,7 @@ fn catalog(base: &str, project_id: &str) -> Value {
          "id": "s-compute", "type": "compute", "name": "nova"},
         {"endpoints": [ep("e7", "public", format!("{base}/image"))], "id": "s-image", "type": "image", "name": "glance"},
         {"endpoints": [ep("e8", "public", format!("{base}/volume/v3/{project_id}"))], "id": "s-volume", "type": "block-storage", "name": "cinderv3"},
+        {"endpoints": [ep("e9", "public", format!("{base}/v1/AUTH_{project_id}"))], "id": "s-object", "type": "object-store", "name": "swift"},
     ])
 }
 

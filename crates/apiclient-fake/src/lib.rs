@@ -93,6 +93,7 @@
 
 mod client;
 mod cloud;
+mod object_store;
 mod raw;
 
 pub use client::{

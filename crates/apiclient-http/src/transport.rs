@@ -579,16 +579,22 @@ impl http_body::Body for IdleTimeout {
                 Poll::Ready(frame.map(|f| {
                     f.map_err(|e| {
                         let kind = classify(&*e, false);
-                        Box::new(ConnectionError::new(kind, this.url.clone(), Some(e))) as BoxError
+                        Box::new(Error::from(ConnectionError::new(
+                            kind,
+                            this.url.clone(),
+                            Some(e),
+                        ))) as BoxError
                     })
                 }))
             }
             Poll::Pending => match this.sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(ConnectionError::new(
-                    ConnectionErrorKind::Timeout,
-                    this.url.clone(),
-                    Some(format!("no data for {:?}", this.idle).into()),
-                )) as BoxError))),
+                Poll::Ready(()) => {
+                    Poll::Ready(Some(Err(Box::new(Error::from(ConnectionError::new(
+                        ConnectionErrorKind::Timeout,
+                        this.url.clone(),
+                        Some(format!("no data for {:?}", this.idle).into()),
+                    ))) as BoxError)))
+                }
                 Poll::Pending => Poll::Pending,
             },
         }
