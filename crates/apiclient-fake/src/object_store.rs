@@ -207,11 +207,11 @@ async fn put_object(
     }
     let _ = out.flush().await;
     let etag = hex::encode(md5.finalize());
-    if let Some(sent) = headers.get("etag").and_then(|v| v.to_str().ok()) {
-        if sent.trim_matches('"') != etag {
-            let _ = tokio::fs::remove_file(&file).await;
-            return text(StatusCode::UNPROCESSABLE_ENTITY, "Unprocessable Entity");
-        }
+    if let Some(sent) = headers.get("etag").and_then(|v| v.to_str().ok())
+        && sent.trim_matches('"') != etag
+    {
+        let _ = tokio::fs::remove_file(&file).await;
+        return text(StatusCode::UNPROCESSABLE_ENTITY, "Unprocessable Entity");
     }
     let content_type = headers
         .get("content-type")
