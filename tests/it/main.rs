@@ -5,6 +5,7 @@ mod base;
 mod fuzz_replay;
 mod hardening;
 mod keystone;
+mod network;
 mod reliability;
 mod store;
 mod streaming;

@@ -12,14 +12,14 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair,
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-struct Pki {
-    dir: tempfile::TempDir,
+pub(crate) struct Pki {
+    pub(crate) dir: tempfile::TempDir,
     ca_der: CertificateDer<'static>,
     server_chain: Vec<CertificateDer<'static>>,
     server_key_pem: String,
 }
 
-fn pki() -> Pki {
+pub(crate) fn pki() -> Pki {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.key_usages = vec![
@@ -56,7 +56,7 @@ fn pki() -> Pki {
 }
 
 /// An HTTPS server that answers "client-cert: yes|no".
-async fn serve(pki: &Pki) -> String {
+pub(crate) async fn serve(pki: &Pki) -> String {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pki.ca_der.clone()).unwrap();

@@ -52,6 +52,47 @@ pub struct TlsConfig {
     /// Trust the system's certificate store too (default true), and the
     /// bundles named by `SSL_CERT_FILE`, `SSL_CERT_DIR` and `REQUESTS_CA_BUNDLE`.
     pub system_roots: bool,
+    /// The environment those variables are read from (None: the process's).
+    pub env_bundles: Option<Vec<std::path::PathBuf>>,
+}
+
+impl TlsConfig {
+    /// The CA bundles an environment names: `SSL_CERT_FILE`,
+    /// `REQUESTS_CA_BUNDLE` (files) and the PEM files in `SSL_CERT_DIR`
+    /// (`:`-separated directories), as OpenSSL, requests and keystoneauth
+    /// read them.
+    pub fn with_env_fn(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
+        self.env_bundles = Some(env_bundles(env));
+        self
+    }
+}
+
+fn env_bundles(env: impl Fn(&str) -> Option<String>) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for var in ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"] {
+        if let Some(f) = env(var).filter(|f| !f.is_empty()) {
+            out.push(std::path::PathBuf::from(f));
+        }
+    }
+    if let Some(dirs) = env("SSL_CERT_DIR") {
+        for dir in dirs.split(':').filter(|d| !d.is_empty()) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut files: Vec<_> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension()
+                            .is_some_and(|e| e == "pem" || e == "crt" || e == "0")
+                })
+                .collect();
+            files.sort();
+            out.extend(files);
+        }
+    }
+    out
 }
 
 impl Default for TlsConfig {
@@ -62,6 +103,7 @@ impl Default for TlsConfig {
             key: None,
             insecure: false,
             system_roots: true,
+            env_bundles: None,
         }
     }
 }
@@ -236,9 +278,20 @@ pub fn rustls_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
         if tls.system_roots {
             // A certificate the parser refuses is skipped, as curl does.
             let _ = roots.add_parsable_certificates(system_roots().iter().cloned());
-            if let Some(bundle) = std::env::var_os("REQUESTS_CA_BUNDLE").filter(|b| !b.is_empty()) {
-                for cert in read_certs(std::path::Path::new(&bundle))? {
-                    let _ = roots.add(cert);
+            let bundles = match &tls.env_bundles {
+                Some(b) => b.clone(),
+                None => env_bundles(|k| std::env::var(k).ok()),
+            };
+            for bundle in bundles {
+                match read_certs(&bundle) {
+                    Ok(certs) => {
+                        let _ = roots.add_parsable_certificates(certs);
+                    }
+                    Err(e) => tracing::warn!(
+                        target: "apiclient_http",
+                        "ignoring the CA bundle {}: {e}",
+                        bundle.display()
+                    ),
                 }
             }
         }
