@@ -515,6 +515,208 @@ fn case_c(server: &ServerProc) -> Vec<Value> {
         .collect()
 }
 
+// ------------------------------------------------------------------ case E
+
+const GIB: u64 = 1024 * 1024 * 1024;
+const CHUNK: usize = 1024 * 1024;
+
+/// 1 GiB of generated data in 1 MiB chunks (the same bytes for every variant).
+fn gib_stream() -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    let block = Bytes::from((0..CHUNK).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+    futures_util::stream::iter((0..GIB / CHUNK as u64).map(move |_| Ok(block.clone())))
+}
+
+/// A FakeCloud (object store included) in a child process: prints its auth
+/// URL, serves until stdin closes.
+fn run_cloud() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let cloud = apiclient_fake::FakeCloud::start().await.unwrap();
+        println!("{}", cloud.auth_url());
+        tokio::task::spawn_blocking(|| {
+            let mut s = String::new();
+            let _ = std::io::stdin().read_line(&mut s);
+        })
+        .await
+        .unwrap();
+        drop(cloud);
+    });
+}
+
+/// One variant of case E in this (child) process: upload 1 GiB from a
+/// stream, download it into a sink; seconds and the peak RSS.
+fn case_e_child(which: &str, auth_url: &str) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (upload, download, bytes) = if which == "raw" {
+            raw_e(auth_url).await
+        } else {
+            ours_e(auth_url).await
+        };
+        println!(
+            "{}",
+            json!({"upload_seconds": upload, "download_seconds": download, "bytes": bytes, "vm_hwm_kb": vm_hwm_kb()})
+        );
+    });
+}
+
+async fn ours_e(auth_url: &str) -> (f64, f64, u64) {
+    let plugin = KeystonePlugin::new("password")
+        .unwrap()
+        .with("auth_url", auth_url)
+        .with("username", "demo")
+        .with("password", "demopass")
+        .with("project_name", "demo");
+    let http = HttpClient::builder(Box::new(plugin))
+        .timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let swift = http.service_client("object-store");
+    swift.put("/bench", &json!({})).await.unwrap();
+    let t0 = Instant::now();
+    swift
+        .request(
+            apiclient_http::ApiRequest::new(http::Method::PUT, "/bench/ours")
+                .body(apiclient_http::Body::from_stream(gib_stream(), Some(GIB))),
+        )
+        .await
+        .unwrap();
+    let upload = t0.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    let resp = swift
+        .request_streamed(apiclient_http::ApiRequest::get("/bench/ours"))
+        .await
+        .unwrap();
+    let n = resp.copy_to(&mut tokio::io::sink()).await.unwrap();
+    (upload, t0.elapsed().as_secs_f64(), n)
+}
+
+async fn raw_e(auth_url: &str) -> (f64, f64, u64) {
+    type Raw = hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        apiclient_http::Body,
+    >;
+    let client: Raw =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "demo",
+        "domain": {"id": "default"}, "password": "demopass"}}}, "scope": {"project": {"name": "demo", "domain": {"id": "default"}}}}});
+    let resp = client
+        .request(
+            http::Request::post(format!("{auth_url}/auth/tokens"))
+                .header("content-type", "application/json")
+                .body(apiclient_http::Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let token = resp.headers()["x-subject-token"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let base = auth_url.trim_end_matches("/v3");
+    let container = format!("{base}/v1/AUTH_p-demo/bench");
+    let put = |url: String, body: apiclient_http::Body| {
+        http::Request::put(url)
+            .header("x-auth-token", &token)
+            .body(body)
+            .unwrap()
+    };
+    client
+        .request(put(container.clone(), apiclient_http::Body::empty()))
+        .await
+        .unwrap();
+    let t0 = Instant::now();
+    let r = client
+        .request(put(
+            format!("{container}/raw"),
+            apiclient_http::Body::from_stream(gib_stream(), Some(GIB)),
+        ))
+        .await
+        .unwrap();
+    r.into_body().collect().await.unwrap();
+    let upload = t0.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    let r = client
+        .request(
+            http::Request::get(format!("{container}/raw"))
+                .header("x-auth-token", &token)
+                .body(apiclient_http::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut body = r.into_body();
+    let mut n = 0u64;
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.unwrap().into_data() {
+            n += data.len() as u64;
+        }
+    }
+    (upload, t0.elapsed().as_secs_f64(), n)
+}
+
+fn case_e() -> Vec<Value> {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = if pinned() {
+        let mut c = Command::new("taskset");
+        c.arg("-c").arg("1").arg(&exe);
+        c
+    } else {
+        Command::new(&exe)
+    };
+    let mut cloud = cmd
+        .arg("cloud")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut auth_url = String::new();
+    BufReader::new(cloud.stdout.take().unwrap())
+        .read_line(&mut auth_url)
+        .unwrap();
+    let auth_url = auth_url.trim().to_string();
+    let mut rows = Vec::new();
+    let mut base: Option<(f64, f64, f64)> = None;
+    for (which, name) in [
+        ("raw", "raw hyper-util streaming (baseline)"),
+        ("ours", "apiclient stack (auth, retry, timing, log off)"),
+    ] {
+        let out = Command::new(&exe)
+            .args(["case-e", which, &auth_url])
+            .output()
+            .unwrap();
+        let mut v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&out.stderr)}));
+        v["case"] = json!("E: 1 GiB upload (one-shot stream) and download (streamed)");
+        v["variant"] = json!(name);
+        let up = v["upload_seconds"].as_f64().unwrap_or(0.0);
+        let down = v["download_seconds"].as_f64().unwrap_or(0.0);
+        let rss = v["vm_hwm_kb"].as_f64().unwrap_or(0.0) / 1024.0;
+        v["peak_rss_mib"] = json!(rss);
+        match base {
+            None => base = Some((up, down, rss)),
+            Some((bu, bd, br)) => {
+                v["upload_time_ratio"] = json!(up / bu);
+                v["download_time_ratio"] = json!(down / bd);
+                v["peak_rss_ratio"] = json!(rss / br);
+            }
+        }
+        rows.push(v);
+    }
+    drop(cloud.stdin.take());
+    let _ = cloud.wait();
+    rows
+}
+
 // ------------------------------------------------------------------ case D
 
 async fn case_d() -> Value {
@@ -694,6 +896,8 @@ fn main() {
         Some("transport") => return transport_diag(),
         Some("server") => return run_server(),
         Some("case-c") => return case_c_child(&args[1], &args[2]),
+        Some("case-e") => return case_e_child(&args[1], &args[2]),
+        Some("cloud") => return run_cloud(),
         _ => {}
     }
     // Pin: the measured client on core 0, the server on core 1, so the
@@ -728,6 +932,7 @@ fn main() {
     let b = rt.block_on(case_b(&server));
     let c = case_c(&server);
     let d = rt.block_on(case_d());
+    let e = case_e();
 
     println!(
         "\n{:<44} {:<40} {:>8} {:>10} {:>14} {:>8} {:>10}",
@@ -758,9 +963,13 @@ fn main() {
         println!("{}", serde_json::to_string_pretty(v).unwrap());
     }
     println!("{}", serde_json::to_string_pretty(&d).unwrap());
+    for v in &e {
+        println!("{}", serde_json::to_string_pretty(v).unwrap());
+    }
     summary.push(b);
     summary.extend(c);
     summary.push(d);
+    summary.extend(e);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
