@@ -77,7 +77,7 @@ pub async fn token_issue(ctx: &Ctx) -> Result<(), Error> {
             "Only an authorized user may issue a new token.".into(),
         ));
     }
-    print!("{}", output::show(&token_fields(&access), ctx.format));
+    out!("{}", output::show(&token_fields(&access), ctx.format));
     Ok(())
 }
 
@@ -128,7 +128,7 @@ pub async fn catalog_list(ctx: &Ctx) -> Result<(), Error> {
         .iter()
         .map(|s| json!({"Name": s.name, "Type": s.service_type, "Endpoints": endpoints_json(&s.endpoints)}))
         .collect();
-    print!(
+    out!(
         "{}",
         output::list(&["Name", "Type", "Endpoints"], &rows, json_rows, ctx.format)
     );
@@ -159,7 +159,7 @@ pub async fn catalog_show(ctx: &Ctx, service: &str) -> Result<(), Error> {
     m.insert("id".into(), json!(found.id));
     m.insert("name".into(), json!(found.name));
     m.insert("type".into(), json!(found.service_type));
-    print!("{}", output::show(&m, ctx.format));
+    out!("{}", output::show(&m, ctx.format));
     Ok(())
 }
 
@@ -180,7 +180,7 @@ pub async fn endpoint_get(
         .interface(interface)
         .region(region);
     let url = ServiceClient::new(&ctx.http, filter).endpoint().await?;
-    println!("{}", safe(&url));
+    outln!("{}", safe(&url));
     Ok(())
 }
 
@@ -192,7 +192,7 @@ fn print_body(body: &[u8]) {
         return;
     }
     match serde_json::from_slice::<Value>(body) {
-        Ok(v) => println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default()),
+        Ok(v) => outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default()),
         Err(_) => {
             let text = String::from_utf8_lossy(body);
             let shown: Vec<String> = text
@@ -204,7 +204,7 @@ fn print_body(body: &[u8]) {
                         .join("\t")
                 })
                 .collect();
-            print!("{}", shown.join("\n"));
+            out!("{}", shown.join("\n"));
         }
     }
 }
@@ -212,13 +212,13 @@ fn print_body(body: &[u8]) {
 /// The status line and headers of `-i`, each value made safe.
 fn print_head(status: u16, headers: &http::HeaderMap) {
     match http::StatusCode::from_u16(status) {
-        Ok(code) => println!("HTTP {code}"),
-        Err(_) => println!("HTTP {status}"),
+        Ok(code) => outln!("HTTP {code}"),
+        Err(_) => outln!("HTTP {status}"),
     }
     for (k, v) in headers {
-        println!("{k}: {}", safe(&String::from_utf8_lossy(v.as_bytes())));
+        outln!("{k}: {}", safe(&String::from_utf8_lossy(v.as_bytes())));
     }
-    println!();
+    outln!();
 }
 
 pub async fn versions_show(ctx: &Ctx, service_type: &str) -> Result<(), Error> {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::{Cli, Ctx, build_client, commands, timings_table};
 
 fn step(title: &str) {
-    println!("\n== {title}");
+    outln!("\n== {title}");
 }
 
 pub async fn run(cli: &Cli) -> Result<(), Error> {
@@ -21,11 +21,11 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
             message: "cannot start the fake cloud on 127.0.0.1".into(),
             source: Some(Box::new(e)),
         })?;
-    println!(
+    outln!(
         "apiclient demo: a fake cloud (Keystone v3, compute, image) at {}",
         cloud.url()
     );
-    println!(
+    outln!(
         "The curl-style --debug log of every request goes to stderr (tokens hashed, passwords hidden)."
     );
     let plugin = KeystonePlugin::new("password")
@@ -66,7 +66,7 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
             .flatten()
             .filter_map(|s| s["name"].as_str())
             .collect();
-        println!("page {page}: {}", names.join(", "));
+        outln!("page {page}: {}", names.join(", "));
         let next = body["servers_links"]
             .as_array()
             .and_then(|l| l.iter().find(|x| x["rel"] == "next"))
@@ -86,19 +86,19 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
     let before = cloud.count("POST /v3/auth/tokens");
     let body: Value = compute.get("/servers").await?.json()?;
     let reauths = cloud.count("POST /v3/auth/tokens") - before;
-    println!(
+    outln!(
         "the compute service answered 401; the client re-authenticated {reauths} time and replayed the request: {} servers",
         body["servers"].as_array().map(Vec::len).unwrap_or(0)
     );
 
     step("5. a 404 that ends in a clean error");
     match compute.get("/servers/does-not-exist").await {
-        Err(e) => println!("error: {e}"),
-        Ok(_) => println!("unexpected: the server found it"),
+        Err(e) => outln!("error: {e}"),
+        Ok(_) => outln!("unexpected: the server found it"),
     }
 
     step("6. timings (--timing)");
-    print!("{}", timings_table(&http));
-    println!("\ndone.");
+    out!("{}", timings_table(&http));
+    outln!("\ndone.");
     Ok(())
 }

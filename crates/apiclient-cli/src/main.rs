@@ -8,9 +8,37 @@
 //! apiclient request GET compute /servers/detail
 //! ```
 
+/// `print!` to stdout, ending the process quietly (exit 0) when the reader
+/// has gone (`apiclient ... | head`): a closed pipe is not an error to panic on.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` as [`out!`] does it.
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($arg:tt)*) => {{
+        out!($($arg)*);
+        out!("\n");
+    }};
+}
+
 mod commands;
 mod demo;
 mod output;
+
+/// Write to stdout; a broken pipe ends the process with success.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -172,7 +200,7 @@ fn init_logging(debug: bool) {
     }
     let warnings = fmt!().with_filter(EnvFilter::new("warn"));
     let requests = fmt!()
-        .with_level(false)
+        .event_format(MessageOnly)
         .with_filter(FilterFn::new(move |m| {
             debug
                 && m.target().starts_with("apiclient_http")
@@ -183,6 +211,26 @@ fn init_logging(debug: bool) {
         .with(warnings)
         .with(requests)
         .try_init();
+}
+
+/// The `--debug` request log's format: the message alone (the curl lines),
+/// without level, target or span context.
+struct MessageOnly;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for MessageOnly
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        tracing_subscriber::fmt::FormatFields::format_fields(ctx, writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }
 
 /// The longest server-controlled value printed as is; longer ones are cut

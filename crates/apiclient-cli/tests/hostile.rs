@@ -581,3 +581,34 @@ async fn warnings_reach_stderr_without_debug() {
     let r = run(&as_refs(&env2), &["token", "issue"]).await;
     assert!(r.stderr.contains("REQ: curl"), "{}", r.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_goes_away_is_not_a_panic() {
+    // `apiclient demo | head -1`: the pipe closes after the first line.
+    let out = tokio::task::spawn_blocking(|| {
+        use std::io::BufRead;
+        let home = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_apiclient"))
+            .env_clear()
+            .env("HOME", home.path())
+            .arg("demo")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        // the reader is dropped here: the pipe is closed
+        let out = child.wait_with_output().unwrap();
+        (first, out)
+    })
+    .await
+    .unwrap();
+    let (first, out) = out;
+    assert!(first.starts_with("apiclient demo"), "{first}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

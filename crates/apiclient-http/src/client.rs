@@ -1017,6 +1017,21 @@ impl ApiRequest {
         Self::new(Method::GET, url)
     }
 
+    /// PUT `url` (add the body with [`body`](Self::body) or [`json`](Self::json)).
+    pub fn put(url: impl Into<String>) -> Self {
+        Self::new(Method::PUT, url)
+    }
+
+    /// POST `url`.
+    pub fn post(url: impl Into<String>) -> Self {
+        Self::new(Method::POST, url)
+    }
+
+    /// DELETE `url`.
+    pub fn delete(url: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, url)
+    }
+
     /// Add a header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         match (
