@@ -532,15 +532,7 @@ async fn handle(
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let path = parts.uri.path().to_string();
-    let query: BTreeMap<String, String> = parts
-        .uri
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default();
+    let query = query_map(&parts.uri);
     let fault = {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
         *s.counts
@@ -629,6 +621,17 @@ async fn handle(
     Ok(resp)
 }
 
+/// The query string as a map (the last value of a repeated key wins).
+fn query_map(uri: &http::Uri) -> BTreeMap<String, String> {
+    uri.query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The object store's requests: counted, faults applied, the token checked,
 /// the body streamed (never collected).
 async fn object_request(
@@ -638,15 +641,7 @@ async fn object_request(
     body: Incoming,
 ) -> Response<RespBody> {
     let path = parts.uri.path().to_string();
-    let query: BTreeMap<String, String> = parts
-        .uri
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default();
+    let query = query_map(&parts.uri);
     let (fault, authorized) = {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
         *s.counts

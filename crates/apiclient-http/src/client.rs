@@ -73,6 +73,32 @@ where
     }))
 }
 
+/// A tower layer the builder can put into the stack: any `Layer` whose
+/// service takes `Request<Body>`, whatever response body and error type it
+/// returns (they are mapped back to [`Body`] and `BoxError`).
+pub trait StackLayer: Send + 'static {
+    /// The stack `svc` wrapped in this layer, boxed.
+    fn wrap(self, svc: HttpService) -> HttpService;
+}
+
+impl<L, B, E> StackLayer for L
+where
+    L: tower::Layer<HttpService> + Send + 'static,
+    L::Service: tower::Service<Request<Body>, Response = Response<B>, Error = E>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <L::Service as tower::Service<Request<Body>>>::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+    E: Into<BoxError> + 'static,
+{
+    fn wrap(self, svc: HttpService) -> HttpService {
+        boxed(self.layer(svc))
+    }
+}
+
 /// Box a typed tower service (with any response body and error) as an
 /// [`HttpService`].
 fn boxed<S, B, E>(svc: S) -> HttpService
@@ -310,43 +336,16 @@ impl HttpClientBuilder {
 
     /// Add a tower layer around the whole stack (outside retries), e.g.
     /// tower's `ConcurrencyLimitLayer` or tower-http's `TraceLayer`: any
-    /// layer whose service takes `Request<Body>`, whatever response body
-    /// and error type it returns. Layers added first are innermost.
-    pub fn layer<L, B, E>(mut self, layer: L) -> Self
-    where
-        L: tower::Layer<HttpService> + Send + 'static,
-        L::Service: tower::Service<Request<Body>, Response = Response<B>, Error = E>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower::Service<Request<Body>>>::Future: Send + 'static,
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
-        E: Into<BoxError> + 'static,
-    {
-        self.outer_layers
-            .push(Box::new(move |svc| boxed(layer.layer(svc))));
+    /// [`StackLayer`]. Layers added first are innermost.
+    pub fn layer(mut self, layer: impl StackLayer) -> Self {
+        self.outer_layers.push(Box::new(move |svc| layer.wrap(svc)));
         self
     }
 
     /// Add a tower layer around the transport (inside timing and the curl
     /// log), as [`layer`](Self::layer) does around the stack.
-    pub fn layer_transport<L, B, E>(mut self, layer: L) -> Self
-    where
-        L: tower::Layer<HttpService> + Send + 'static,
-        L::Service: tower::Service<Request<Body>, Response = Response<B>, Error = E>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower::Service<Request<Body>>>::Future: Send + 'static,
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
-        E: Into<BoxError> + 'static,
-    {
-        self.inner_layers
-            .push(Box::new(move |svc| boxed(layer.layer(svc))));
+    pub fn layer_transport(mut self, layer: impl StackLayer) -> Self {
+        self.inner_layers.push(Box::new(move |svc| layer.wrap(svc)));
         self
     }
 

@@ -56,7 +56,7 @@ pub mod transport;
 pub use body::Body;
 pub use client::{
     ApiRequest, ApiResponse, Attempts, Deadline, HttpClient, HttpClientBuilder, HttpService,
-    ServiceClient, StreamedResponse, buffered_service,
+    ServiceClient, StackLayer, StreamedResponse, buffered_service,
 };
 pub use layers::redirect::RedirectPolicy;
 pub use layers::retry::RetryPolicy;
