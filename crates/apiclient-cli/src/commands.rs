@@ -276,14 +276,9 @@ pub async fn request(ctx: &Ctx, args: &RequestArgs) -> Result<(), Error> {
         req = req.header(name.trim(), value.trim());
     }
     if let Some(v) = &args.microversion {
-        // replaces an OpenStack-API-Version given with -H: one header, one version
-        req = req.set_header(
-            "OpenStack-API-Version",
-            &format!("{} {v}", args.service_type),
-        );
-        if args.service_type == "compute" {
-            req = req.set_header("X-OpenStack-Nova-API-Version", v);
-        }
+        // the library's header names for the service type; they replace an
+        // OpenStack-API-Version given with -H: one header, one version
+        req = req.microversion(v.parse()?);
     }
     if let Some(body) = &args.body {
         let content_type = args.content_type.as_deref();

@@ -22,6 +22,7 @@ use crate::layers::auth::{AuthLayer, RequestUrl, Target};
 use crate::layers::curl_log::{CurlLogLayer, redact_body, redact_headers, streamed_body};
 use crate::layers::defaults::{DEFAULT_USER_AGENT, DefaultsLayer};
 use crate::layers::redirect::{RedirectLayer, RedirectPolicy};
+use crate::microversion::{ApiVersion, Microversion};
 use crate::layers::retry::{RetryLayer, RetryPolicy};
 use crate::layers::timing::{Timing, TimingLayer, Timings};
 use crate::store::TokenStore;
@@ -745,6 +746,7 @@ impl HttpClient {
         let client = ServiceClient {
             http: self.clone(),
             target: Target::new(filter),
+            defaults: Arc::default(),
         };
         self.add_client(client.clone());
         client
@@ -769,6 +771,7 @@ impl HttpClient {
         Some(ServiceClient {
             http: self.clone(),
             target,
+            defaults: Arc::default(),
         })
     }
 
@@ -839,11 +842,34 @@ impl HttpClient {
 }
 
 /// A client of one service (compute, image, ...): its endpoint filter and
-/// cached endpoint; the token is the [`HttpClient`]'s.
+/// cached endpoint, its default microversion and headers; the token is the
+/// [`HttpClient`]'s.
 #[derive(Clone, Debug)]
 pub struct ServiceClient {
     http: HttpClient,
     target: Target,
+    defaults: Arc<ClientDefaults>,
+}
+
+/// What every request of a service client carries unless it says otherwise.
+#[derive(Debug, Default)]
+struct ClientDefaults {
+    microversion: Option<Microversion>,
+    headers: HeaderMap,
+    /// The service's version document, fetched once.
+    versions: tokio::sync::OnceCell<Vec<ApiVersion>>,
+}
+
+impl ClientDefaults {
+    fn with(&self, f: impl FnOnce(&mut ClientDefaults)) -> Arc<ClientDefaults> {
+        let mut d = ClientDefaults {
+            microversion: self.microversion,
+            headers: self.headers.clone(),
+            versions: self.versions.clone(),
+        };
+        f(&mut d);
+        Arc::new(d)
+    }
 }
 
 impl ServiceClient {
@@ -852,7 +878,106 @@ impl ServiceClient {
         ServiceClient {
             http: http.clone(),
             target: Target::new(filter),
+            defaults: Arc::default(),
         }
+    }
+
+    /// This client with a default microversion: every request asks for it
+    /// (with the header names of the service type) unless it sets its own
+    /// with [`ApiRequest::microversion`].
+    pub fn with_microversion(mut self, version: Microversion) -> Self {
+        self.defaults = self.defaults.with(|d| d.microversion = Some(version));
+        self
+    }
+
+    /// This client with a header every request carries unless it sets the
+    /// header itself. An invalid name or value is ignored.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            self.defaults = self.defaults.with(|d| {
+                d.headers.insert(n, v);
+            });
+        }
+        self
+    }
+
+    /// The default microversion, if one is set.
+    pub fn microversion(&self) -> Option<Microversion> {
+        self.defaults.microversion
+    }
+
+    /// The service's version document (`GET` on the endpoint), fetched once
+    /// per client and cached.
+    pub async fn versions(&self) -> Result<Vec<ApiVersion>, Error> {
+        self.defaults
+            .versions
+            .get_or_try_init(|| async {
+                let doc: serde_json::Value = self.get("").await?.json()?;
+                Ok::<_, Error>(crate::microversion::parse_versions(&doc))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The highest microversion in `[min, max]` the service supports too
+    /// (`max` may be [`Microversion::Latest`]); none in common is
+    /// [`Error::UnsupportedVersion`].
+    pub async fn negotiate(&self, min: Microversion, max: Microversion) -> Result<Microversion, Error> {
+        let versions = self.versions().await?;
+        let with_mv: Vec<&ApiVersion> = versions
+            .iter()
+            .filter(|v| v.max_microversion.is_some())
+            .collect();
+        with_mv
+            .iter()
+            .find_map(|v| v.negotiate(min, max))
+            .ok_or_else(|| {
+                let offered: Vec<String> = with_mv
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "{} {}..{}",
+                            v.id,
+                            v.min_microversion.map(|m| m.to_string()).unwrap_or_default(),
+                            v.max_microversion.map(|m| m.to_string()).unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                Error::UnsupportedVersion(format!(
+                    "the {} service supports no microversion in {min}..{max} (it offers {})",
+                    self.service_type(),
+                    if offered.is_empty() { "none".to_string() } else { offered.join(", ") }
+                ))
+            })
+    }
+
+    /// This client with the microversion negotiated in `[min, max]` as its default.
+    pub async fn with_negotiated_microversion(
+        self,
+        min: Microversion,
+        max: Microversion,
+    ) -> Result<Self, Error> {
+        let v = self.negotiate(min, max).await?;
+        Ok(self.with_microversion(v))
+    }
+
+    /// `req` with this client's defaults: its headers where the request has
+    /// none of that name, and its microversion unless the request has one.
+    fn with_defaults(&self, mut req: ApiRequest) -> ApiRequest {
+        for (k, v) in &self.defaults.headers {
+            if !req.headers.contains_key(k) {
+                req.headers.insert(k.clone(), v.clone());
+            }
+        }
+        if let Some(v) = req.microversion.or(self.defaults.microversion) {
+            for (name, value) in crate::microversion::headers_for(self.service_type(), v) {
+                req = req.set_header(name, &value);
+            }
+        }
+        req
     }
 
     /// Use a fixed endpoint instead of the catalog.
@@ -905,16 +1030,17 @@ impl ServiceClient {
         Ok(endpoint)
     }
 
-    /// Send a request relative to the endpoint.
+    /// Send a request relative to the endpoint (with the client's default
+    /// microversion and headers).
     pub async fn request(&self, req: ApiRequest) -> Result<ApiResponse, Error> {
-        self.http.client_request(self, req).await
+        self.http.client_request(self, self.with_defaults(req)).await
     }
 
     /// Send a request relative to the endpoint and stream the response body
     /// (each read within 60 s; see [`HttpClient::client_request_streamed`]).
     pub async fn request_streamed(&self, req: ApiRequest) -> Result<StreamedResponse, Error> {
         self.http
-            .client_request_streamed(self, req, Duration::from_secs(60))
+            .client_request_streamed(self, self.with_defaults(req), Duration::from_secs(60))
             .await
     }
 
@@ -980,6 +1106,7 @@ pub struct ApiRequest {
     headers: HeaderMap,
     query: Vec<(String, String)>,
     body: Body,
+    microversion: Option<Microversion>,
     error: Option<String>,
 }
 
@@ -1007,6 +1134,7 @@ impl ApiRequest {
             headers: HeaderMap::new(),
             query: Vec::new(),
             body: Body::empty(),
+            microversion: None,
             error: None,
         }
     }
@@ -1063,6 +1191,42 @@ impl ApiRequest {
     /// client's global request id).
     pub fn global_request_id(self, id: &str) -> Self {
         self.set_header("X-OpenStack-Request-ID", id)
+    }
+
+    /// Ask for this microversion (over the service client's default); the
+    /// header names follow the service type.
+    pub fn microversion(mut self, version: Microversion) -> Self {
+        self.microversion = Some(version);
+        self
+    }
+
+    /// Add the pairs of a serializable query (a struct with
+    /// `#[derive(Serialize)]`, `None` fields skipped) as query parameters.
+    pub fn query_of<Q: Serialize + ?Sized>(mut self, query: &Q) -> Self {
+        match serde_json::to_value(query) {
+            Ok(serde_json::Value::Object(map)) => {
+                for (k, v) in map {
+                    match v {
+                        serde_json::Value::Null => {}
+                        serde_json::Value::String(s) => self.query.push((k, s)),
+                        serde_json::Value::Array(items) => {
+                            for item in items {
+                                let text = match item {
+                                    serde_json::Value::String(s) => s,
+                                    other => other.to_string(),
+                                };
+                                self.query.push((k.clone(), text));
+                            }
+                        }
+                        other => self.query.push((k, other.to_string())),
+                    }
+                }
+            }
+            Ok(serde_json::Value::Null) => {}
+            Ok(_) => self.error = Some("a query must serialize to a map".into()),
+            Err(e) => self.error = Some(format!("the query cannot be serialized: {e}")),
+        }
+        self
     }
 
     /// Add a query parameter.
@@ -1277,6 +1441,11 @@ impl ApiResponse {
     /// The body as text (lossy UTF-8).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The microversion the service says it answered with, if it says.
+    pub fn microversion(&self) -> Option<Microversion> {
+        crate::microversion::from_response(&self.headers)
     }
 
     /// The `x-openstack-request-id`, if any.

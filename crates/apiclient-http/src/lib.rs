@@ -49,6 +49,7 @@
 pub mod body;
 mod client;
 pub mod layers;
+pub mod microversion;
 pub mod store;
 pub mod token;
 pub mod transport;
@@ -59,6 +60,7 @@ pub use client::{
     ServiceClient, StackLayer, StreamedResponse, buffered_service,
 };
 pub use layers::redirect::RedirectPolicy;
+pub use microversion::Microversion;
 pub use layers::retry::RetryPolicy;
 pub use layers::timing::{Timing, Timings};
 #[cfg(feature = "keyring")]
