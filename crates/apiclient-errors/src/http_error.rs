@@ -142,6 +142,24 @@ pub struct HttpError {
     pub(crate) request_id: Option<String>,
     pub(crate) retry_after: Option<Duration>,
     pub(crate) headers: http::HeaderMap,
+    pub(crate) api_errors: Vec<ApiError>,
+}
+
+/// One entry of an API-SIG error body (`{"errors": [{...}]}`, as Placement,
+/// Ironic and others send it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status it states.
+    pub status: Option<u16>,
+    /// A machine-readable code (`placement.concurrent_update`).
+    pub code: Option<String>,
+    /// A short title ("Conflict").
+    pub title: Option<String>,
+    /// What happened.
+    pub detail: Option<String>,
+    /// Its request id.
+    pub request_id: Option<String>,
 }
 
 impl HttpError {
@@ -158,6 +176,7 @@ impl HttpError {
             request_id: None,
             retry_after: None,
             headers: http::HeaderMap::new(),
+            api_errors: Vec::new(),
         }
     }
 
@@ -190,6 +209,16 @@ impl HttpError {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         self
+    }
+
+    /// Every entry of an API-SIG error body, in order (empty for other shapes).
+    pub fn api_errors(&self) -> &[ApiError] {
+        &self.api_errors
+    }
+
+    /// The API-SIG `code` of the first error (`placement.concurrent_update`), if any.
+    pub fn code(&self) -> Option<&str> {
+        self.api_errors.first().and_then(|e| e.code.as_deref())
     }
 
     /// The response headers (without credential headers).

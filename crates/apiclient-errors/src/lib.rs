@@ -39,7 +39,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-pub use http_error::{HttpError, HttpErrorClass, HttpErrorKind};
+pub use http_error::{ApiError, HttpError, HttpErrorClass, HttpErrorKind};
 pub use parse::{from_response, parse_retry_after};
 
 /// A boxed error, as errors travel inside tower stacks.
@@ -163,6 +163,12 @@ impl Error {
     /// The server's request id, if this is an HTTP error that carried one.
     pub fn request_id(&self) -> Option<&str> {
         self.as_http().and_then(HttpError::request_id)
+    }
+
+    /// The API-SIG error `code` (`placement.concurrent_update`), if this is
+    /// an HTTP error whose body had one.
+    pub fn code(&self) -> Option<&str> {
+        self.as_http().and_then(HttpError::code)
     }
 
     /// The server's `Retry-After`, if this is an HTTP error that carried one.

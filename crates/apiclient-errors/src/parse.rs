@@ -47,6 +47,23 @@ pub fn from_response(
         || (content_type.starts_with("application/") && content_type.contains("+json"))
         || (content_type.is_empty() && trimmed.starts_with('{'));
     if json_like && let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) {
+        if let Some(Value::Array(errors)) = obj.get("errors") {
+            err.api_errors = errors
+                .iter()
+                .filter_map(Value::as_object)
+                .map(|e| crate::http_error::ApiError {
+                    status: e.get("status").and_then(|s| {
+                        s.as_u64()
+                            .or_else(|| s.as_str().and_then(|t| t.parse().ok()))
+                            .and_then(|n| u16::try_from(n).ok())
+                    }),
+                    code: str_field(e, "code"),
+                    title: str_field(e, "title"),
+                    detail: str_field(e, "detail"),
+                    request_id: str_field(e, "request_id"),
+                })
+                .collect();
+        }
         let (message, details) = extract(&obj);
         if let Some(m) = message.filter(|m| !m.is_empty()) {
             err.message = m;
@@ -233,6 +250,10 @@ mod tests {
         let body = br#"{"errors": [{"status": 409, "title": "Conflict", "detail": "There was a conflict when trying to complete your request.\n\n resource provider generation conflict ", "code": "placement.concurrent_update", "request_id": "req-1"}]}"#;
         let e = from_response(409, &json_headers(), body, "PUT", "/x");
         assert!(e.to_string().starts_with("There was a conflict"), "{e}");
+        assert_eq!(e.code(), Some("placement.concurrent_update"));
+        assert_eq!(e.api_errors()[0].status, Some(409));
+        assert_eq!(e.api_errors()[0].title.as_deref(), Some("Conflict"));
+        assert_eq!(e.api_errors()[0].request_id.as_deref(), Some("req-1"));
         // only a title
         let body = br#"{"errors": [{"title": "Conflict"}]}"#;
         assert_eq!(
