@@ -29,6 +29,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod api;
 mod client;
 mod hooks;
 mod manager;
@@ -38,6 +39,7 @@ mod resource;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use api::{Api, Lazy, ResourceType, ResponseMeta, UpdateVerb, WithMeta};
 pub use client::{BaseClient, get_class};
 pub use hooks::{Extension, Hook, HookRegistry, SUPPORTED_HOOKS};
 pub use manager::{

@@ -150,8 +150,8 @@ pub struct FakeRequest {
     pub body: Option<Value>,
 }
 
-/// A fixture's headers and body.
-type Fixture = (Vec<(String, String)>, FakeBody);
+/// A fixture: the response it answers with.
+type Fixture = TestResponse;
 
 type HandlerFn = Arc<dyn Fn(&FakeRequest) -> TestResponse + Send + Sync>;
 
@@ -262,7 +262,28 @@ impl FakeHttpClient {
             .fixtures
             .entry(url.to_string())
             .or_default()
-            .insert(method.to_ascii_uppercase(), (headers, body.into()));
+            .insert(
+                method.to_ascii_uppercase(),
+                TestResponse::from_parts(200, Some(headers), body.into()),
+            );
+        self
+    }
+
+    /// A fixture with its own status and headers: `method` on exactly `url`
+    /// answers `response` (a `202` or `204` needs no handler).
+    ///
+    /// ```
+    /// use apiclient_fake::{FakeHttpClient, TestResponse};
+    /// let fake = FakeHttpClient::new();
+    /// fake.respond("DELETE", "/servers/1", TestResponse::new(204));
+    /// fake.respond("POST", "/servers/1/action", TestResponse::new(202).header("x-openstack-request-id", "req-7"));
+    /// ```
+    pub fn respond(&self, method: &str, url: &str, response: TestResponse) -> &Self {
+        self.lock()
+            .fixtures
+            .entry(url.to_string())
+            .or_default()
+            .insert(method.to_ascii_uppercase(), response);
         self
     }
 
@@ -351,23 +372,40 @@ impl FakeHttpClient {
             headers,
             body: body.clone(),
         });
-        if let Some((h, b)) = state
+        if let Some(resp) = state
             .fixtures
             .get(&url)
             .and_then(|m| m.get(method.as_str()))
             .cloned()
         {
-            return Ok(TestResponse::from_parts(200, Some(h), b).into_http());
+            return Ok(resp.into_http());
         }
         let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
         let query: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .collect();
-        for h in &state.handlers {
-            if h.method != method {
-                continue;
-            }
-            if let Some(params) = match_pattern(&h.pattern, path) {
+        // The most specific pattern wins: more static segments first
+        // (`/servers/detail` before `/servers/{id}`), then the first added.
+        let mut candidates: Vec<(usize, usize, BTreeMap<String, String>)> = state
+            .handlers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.method == method)
+            .filter_map(|(i, h)| {
+                let params = match_pattern(&h.pattern, path)?;
+                let statics = h
+                    .pattern
+                    .trim_matches('/')
+                    .split('/')
+                    .filter(|seg| !seg.starts_with('{'))
+                    .count();
+                Some((i, statics, params))
+            })
+            .collect();
+        candidates.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        if let Some((i, _, params)) = candidates.into_iter().next() {
+            let h = &state.handlers[i];
+            {
                 let f = h.f.clone();
                 let fr = FakeRequest {
                     method: method.clone(),
@@ -391,6 +429,57 @@ impl FakeHttpClient {
             fake_method_name(method.as_str(), &url),
             known.join(", ")
         ))))
+    }
+
+    /// How many calls were `method` on a path matching `pattern`
+    /// (`/servers/{id}`; the query is ignored).
+    pub fn call_count(&self, method: &str, pattern: &str) -> usize {
+        self.callstack()
+            .iter()
+            .filter(|c| c.method.eq_ignore_ascii_case(method))
+            .filter(|c| {
+                let path = c.url.split_once('?').map_or(c.url.as_str(), |(p, _)| p);
+                match_pattern(pattern, path).is_some()
+            })
+            .count()
+    }
+
+    /// Assert that exactly `n` calls were `method` on paths matching `pattern`.
+    #[track_caller]
+    pub fn assert_call_count(&self, method: &str, pattern: &str, n: usize) {
+        let got = self.call_count(method, pattern);
+        if got != n {
+            panic!(
+                "expected {n} call(s) of {method} {pattern}, got {got}; calls: {:?}",
+                self.callstack()
+                    .iter()
+                    .map(|c| format!("{} {}", c.method, c.url))
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+
+    /// Assert that the last call of `method url` (exact URL, query
+    /// included) carried header `name` with `value` (names case-insensitive).
+    #[track_caller]
+    pub fn assert_header(&self, method: &str, url: &str, name: &str, value: &str) {
+        let stack = self.callstack();
+        let Some(call) = stack
+            .iter()
+            .rev()
+            .find(|c| c.method.eq_ignore_ascii_case(method) && c.url == url)
+        else {
+            panic!("no call of {method} {url}; calls: {stack:?}");
+        };
+        let values: Vec<&str> = call
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        if !values.contains(&value) {
+            panic!("{method} {url} carried {name}: {values:?}, expected {value:?}");
+        }
     }
 
     /// Assert that the call at `pos` (default: the last) was `method url`,

@@ -1,0 +1,544 @@
+//! Typed resources: a serde struct, a small description of its collection
+//! ([`ResourceType`]), and [`Api<T>`], the generic manager that does the rest
+//! (in the spirit of kube's `Api<K>`).
+//!
+//! ```
+//! use apiclient_base::{Api, ResourceType, UpdateVerb};
+//! use apiclient_fake::{FakeHttpClient, TestResponse};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Debug, Clone, Deserialize)]
+//! struct Flavor { id: String, name: String, vcpus: u32 }
+//!
+//! impl ResourceType for Flavor {
+//!     const SINGULAR: &'static str = "flavor";
+//!     const PLURAL: &'static str = "flavors";
+//!     fn id(&self) -> &str { &self.id }
+//!     fn name(&self) -> Option<&str> { Some(&self.name) }
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let fake = FakeHttpClient::new();
+//! fake.respond("GET", "/flavors/1", TestResponse::json(200, &serde_json::json!({"flavor": {"id": "1", "name": "m1.tiny", "vcpus": 1}})));
+//! let flavors: Api<Flavor> = Api::new(fake.http_client().unwrap().service_client("compute"));
+//! let f = flavors.get("1").await.unwrap();
+//! assert_eq!((f.name.as_str(), f.vcpus), ("m1.tiny", 1));
+//! assert_eq!(f.meta().status, 200);
+//! # });
+//! ```
+
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use apiclient_errors::{Error, HttpError};
+use apiclient_http::microversion::Microversion;
+use apiclient_http::{ApiRequest, ApiResponse, ServiceClient};
+use futures_util::Stream;
+use http::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// How a resource type is updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateVerb {
+    /// `PUT` (Nova, Placement).
+    Put,
+    /// `PATCH` (Glance, Keystone).
+    Patch,
+}
+
+/// A resource type: a serde struct and where its collection lives.
+///
+/// Only the keys are required; the defaults fit Nova-shaped APIs
+/// (`/<plural>`, bodies wrapped in the singular key, `id`, `PUT`).
+pub trait ResourceType: DeserializeOwned + Send + Sync + 'static {
+    /// The key of one resource in a body (`server`).
+    const SINGULAR: &'static str;
+    /// The key of a list in a body, and the collection path's last segment (`servers`).
+    const PLURAL: &'static str;
+    /// The collection path (default `/<PLURAL>`; set it when they differ,
+    /// e.g. `/os-keypairs`).
+    const PATH: Option<&'static str> = None;
+    /// The field that holds the id (`id`; Placement's resource providers use `uuid`).
+    const ID_FIELD: &'static str = "id";
+    /// Whether single-resource bodies are wrapped in [`SINGULAR`](Self::SINGULAR)
+    /// (`{"server": {...}}`); Placement's are not.
+    const WRAPPED: bool = true;
+    /// How updates are sent.
+    const UPDATE: UpdateVerb = UpdateVerb::Put;
+    /// The detailed listing path (Nova's `/servers/detail`), if the summary
+    /// list differs from it.
+    const DETAIL_PATH: Option<&'static str> = None;
+
+    /// This resource's id.
+    fn id(&self) -> &str;
+
+    /// This resource's name, if it has one ([`Api::find`] matches it).
+    fn name(&self) -> Option<&str> {
+        None
+    }
+
+    /// The collection path.
+    fn collection_path() -> String {
+        Self::PATH
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("/{}", Self::PLURAL))
+    }
+}
+
+/// What a response said about itself: status, request id, microversion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseMeta {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `x-openstack-request-id`, if any.
+    pub request_id: Option<String>,
+    /// The microversion the service answered with, if it said.
+    pub microversion: Option<Microversion>,
+}
+
+impl ResponseMeta {
+    /// The metadata of `resp`.
+    pub fn of(resp: &ApiResponse) -> Self {
+        ResponseMeta {
+            status: resp.status().as_u16(),
+            request_id: resp.request_id().map(str::to_string),
+            microversion: resp.microversion(),
+        }
+    }
+}
+
+/// A value with the metadata of the response that carried it: no result
+/// depends on the client's shared `last_request_id`.
+#[derive(Debug, Clone)]
+pub struct WithMeta<T> {
+    value: T,
+    meta: ResponseMeta,
+}
+
+impl<T> WithMeta<T> {
+    /// The value.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    /// The response metadata.
+    pub fn meta(&self) -> &ResponseMeta {
+        &self.meta
+    }
+
+    /// The response's request id.
+    pub fn request_id(&self) -> Option<&str> {
+        self.meta.request_id.as_deref()
+    }
+
+    /// The parts.
+    pub fn into_parts(self) -> (T, ResponseMeta) {
+        (self.value, self.meta)
+    }
+}
+
+impl<T> Deref for WithMeta<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+/// The typed manager of resource type `T` on one service client: every call
+/// carries the client's microversion and default headers.
+pub struct Api<T> {
+    client: ServiceClient,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Api<T> {
+    fn clone(&self) -> Self {
+        Api {
+            client: self.client.clone(),
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Api<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("type", &std::any::type_name::<T>())
+            .field("service_type", &self.client.service_type())
+            .finish()
+    }
+}
+
+fn decode<T: DeserializeOwned>(resp: &ApiResponse, key: Option<&str>) -> Result<T, Error> {
+    let body: Value = resp.json()?;
+    let value = match key {
+        Some(k) => body.get(k).cloned().ok_or_else(|| Error::InvalidResponse {
+            message: format!("the response has no '{k}'"),
+            url: resp.url(),
+            source: None,
+        })?,
+        None => body,
+    };
+    serde_json::from_value(value).map_err(|e| Error::InvalidResponse {
+        message: format!("the '{}' is not the JSON expected", key.unwrap_or("body")),
+        url: resp.url(),
+        source: Some(Box::new(e)),
+    })
+}
+
+/// The `next` link of a page: `<plural>_links`/`links` with `rel=next`,
+/// `links.next`, or a top-level `next`.
+fn next_link(body: &Value, plural: &str) -> Option<String> {
+    let rel_next = |v: &Value| -> Option<String> {
+        v.as_array()?
+            .iter()
+            .find(|l| l.get("rel").and_then(Value::as_str) == Some("next"))?
+            .get("href")?
+            .as_str()
+            .map(str::to_string)
+    };
+    body.get(format!("{plural}_links"))
+        .and_then(rel_next)
+        .or_else(|| body.get("links").and_then(rel_next))
+        .or_else(|| body.pointer("/links/next").and_then(Value::as_str).map(str::to_string))
+        .or_else(|| body.get("next").and_then(Value::as_str).map(str::to_string))
+}
+
+impl<T: ResourceType> Api<T> {
+    /// The manager of `T` on `client`.
+    pub fn new(client: ServiceClient) -> Self {
+        Api {
+            client,
+            _t: PhantomData,
+        }
+    }
+
+    /// The service client.
+    pub fn client(&self) -> &ServiceClient {
+        &self.client
+    }
+
+    fn item_path(id: &str) -> String {
+        let id = percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
+            .to_string()
+            .replace("%2D", "-")
+            .replace("%5F", "_")
+            .replace("%2E", ".");
+        format!("{}/{id}", T::collection_path())
+    }
+
+    fn wrap<B: Serialize + ?Sized>(body: &B) -> Result<Value, Error> {
+        let v = serde_json::to_value(body)
+            .map_err(|e| Error::Validation(format!("the body cannot be serialized: {e}")))?;
+        Ok(if T::WRAPPED {
+            serde_json::json!({ T::SINGULAR: v })
+        } else {
+            v
+        })
+    }
+
+    fn one(resp: &ApiResponse) -> Result<WithMeta<T>, Error> {
+        Ok(WithMeta {
+            value: decode(resp, T::WRAPPED.then_some(T::SINGULAR))?,
+            meta: ResponseMeta::of(resp),
+        })
+    }
+
+    /// One page of the collection with `query` (a serde struct of filters,
+    /// `limit`, `marker`, ...; `()` for none). The detailed listing when
+    /// the type has one.
+    pub async fn list<Q: Serialize + ?Sized>(&self, query: &Q) -> Result<WithMeta<Vec<T>>, Error> {
+        let path = T::DETAIL_PATH.map(str::to_string).unwrap_or_else(T::collection_path);
+        let resp = self.client.request(ApiRequest::get(path).query_of(query)).await?;
+        Ok(WithMeta {
+            value: decode(&resp, Some(T::PLURAL))?,
+            meta: ResponseMeta::of(&resp),
+        })
+    }
+
+    /// Every resource of the collection, page after page (`next` links, or
+    /// `marker` = the last id while pages come back full when `query` has a
+    /// `limit`), one page in memory at a time. Bounded like
+    /// [`paginate`](crate::paginate): a repeated `next` link ends the stream
+    /// with an error, and at most 10 000 pages are fetched; `next` links
+    /// stay on the endpoint's origin (the Auth layer refuses others).
+    pub fn list_all<Q: Serialize + ?Sized>(&self, query: &Q) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
+        let base = T::DETAIL_PATH.map(str::to_string).unwrap_or_else(T::collection_path);
+        let first = ApiRequest::get(base.clone()).query_of(query).full_url();
+        let limit = serde_json::to_value(query)
+            .ok()
+            .and_then(|q| q.get("limit").and_then(|l| l.as_u64().or_else(|| l.as_str()?.parse().ok())));
+        let state = ListState {
+            client: self.client.clone(),
+            next: Some(first),
+            base_query: query_pairs(query),
+            base,
+            limit,
+            page: std::collections::VecDeque::new(),
+            seen: std::collections::HashSet::new(),
+            pages: 0,
+            error: None,
+            _t: PhantomData::<fn() -> T>,
+        };
+        futures_util::stream::unfold(state, |mut st| async move {
+            loop {
+                if let Some(item) = st.page.pop_front() {
+                    return Some((Ok(item), st));
+                }
+                if let Some(e) = st.error.take() {
+                    return Some((Err(e), st));
+                }
+                let url = st.next.take()?;
+                if let Err(e) = st.fetch(url).await {
+                    return Some((Err(e), st));
+                }
+            }
+        })
+    }
+
+    /// The resource with this id.
+    pub async fn get(&self, id: &str) -> Result<WithMeta<T>, Error> {
+        let resp = self.client.request(ApiRequest::get(Self::item_path(id))).await?;
+        Self::one(&resp)
+    }
+
+    /// Whether the resource exists (`HEAD`; a 404 is `false`).
+    pub async fn head(&self, id: &str) -> Result<bool, Error> {
+        match self.client.request(ApiRequest::new(Method::HEAD, Self::item_path(id))).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Create one from `body` (wrapped in the singular key when the type is).
+    /// A `202` with a partial body (Nova's server create) still decodes into `R`.
+    pub async fn create_as<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        body: &B,
+    ) -> Result<WithMeta<R>, Error> {
+        let resp = self
+            .client
+            .request(ApiRequest::post(T::collection_path()).json(&Self::wrap(body)?))
+            .await?;
+        Ok(WithMeta {
+            value: decode(&resp, T::WRAPPED.then_some(T::SINGULAR))?,
+            meta: ResponseMeta::of(&resp),
+        })
+    }
+
+    /// Create one from `body`; the created resource.
+    pub async fn create<B: Serialize + ?Sized>(&self, body: &B) -> Result<WithMeta<T>, Error> {
+        self.create_as(body).await
+    }
+
+    /// Update the resource with `body` (`PUT` or `PATCH` as the type says).
+    pub async fn update<B: Serialize + ?Sized>(&self, id: &str, body: &B) -> Result<WithMeta<T>, Error> {
+        let method = match T::UPDATE {
+            UpdateVerb::Put => Method::PUT,
+            UpdateVerb::Patch => Method::PATCH,
+        };
+        let resp = self
+            .client
+            .request(ApiRequest::new(method, Self::item_path(id)).json(&Self::wrap(body)?))
+            .await?;
+        Self::one(&resp)
+    }
+
+    /// Delete it (`202` and `204` are both success).
+    pub async fn delete(&self, id: &str) -> Result<ResponseMeta, Error> {
+        let resp = self.client.request(ApiRequest::delete(Self::item_path(id))).await?;
+        Ok(ResponseMeta::of(&resp))
+    }
+
+    /// An action: `POST <path>/<id>/action` with `{name: body}` (Nova's
+    /// reboot, resize, ...). The response body, if any, as JSON.
+    pub async fn action<B: Serialize + ?Sized>(
+        &self,
+        id: &str,
+        name: &str,
+        body: &B,
+    ) -> Result<WithMeta<Option<Value>>, Error> {
+        let body = serde_json::to_value(body)
+            .map_err(|e| Error::Validation(format!("the action body cannot be serialized: {e}")))?;
+        let resp = self
+            .client
+            .request(
+                ApiRequest::post(format!("{}/action", Self::item_path(id)))
+                    .json(&serde_json::json!({ name: body })),
+            )
+            .await?;
+        let value = if resp.body().is_empty() { None } else { resp.json().ok() };
+        Ok(WithMeta {
+            value,
+            meta: ResponseMeta::of(&resp),
+        })
+    }
+
+    /// The resource by id, else by exact name: an id that is not found is
+    /// looked up as a name (`?name=` then an exact match on every page).
+    /// None is a 404-kind error (`is_not_found()`); more than one is
+    /// [`Error::NoUniqueMatch`].
+    pub async fn find(&self, name_or_id: &str) -> Result<T, Error> {
+        match self.get(name_or_id).await {
+            Ok(found) => return Ok(found.into_inner()),
+            Err(e) if e.is_not_found() || e.status() == Some(400) => {}
+            Err(e) => return Err(e),
+        }
+        let mut matches = Vec::new();
+        let stream = self.list_all(&std::collections::BTreeMap::from([("name", name_or_id)]));
+        let mut stream = std::pin::pin!(stream);
+        while let Some(item) = futures_util::StreamExt::next(&mut stream).await {
+            let item = item?;
+            if item.name() == Some(name_or_id) {
+                matches.push(item);
+            }
+        }
+        match matches.len() {
+            1 => Ok(matches.remove(0)),
+            0 => Err(Error::from(
+                HttpError::new(404).with_message(format!(
+                    "No {} with a name or ID of '{name_or_id}' exists.",
+                    T::SINGULAR
+                )),
+            )),
+            n => Err(Error::NoUniqueMatch(format!(
+                "Multiple {} matches found for '{name_or_id}' ({n}), use an ID to be more specific.",
+                T::SINGULAR
+            ))),
+        }
+    }
+
+    /// The full form of `summary` (an item of a summary listing): one `get`.
+    pub async fn detail<S: ResourceType>(&self, summary: &S) -> Result<WithMeta<T>, Error> {
+        self.get(summary.id()).await
+    }
+
+    /// A lazily loaded resource: `summary` now, the full `T` fetched once on
+    /// first use of [`Lazy::full`].
+    pub fn lazy<S: ResourceType>(&self, summary: S) -> Lazy<S, T> {
+        Lazy {
+            summary,
+            api: self.clone(),
+            full: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+/// A summary with its full form loaded on demand, once (the framework's
+/// loader for typed structs).
+pub struct Lazy<S, T> {
+    summary: S,
+    api: Api<T>,
+    full: tokio::sync::OnceCell<T>,
+}
+
+impl<S: std::fmt::Debug, T: std::fmt::Debug> std::fmt::Debug for Lazy<S, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lazy")
+            .field("summary", &self.summary)
+            .field("full", &self.full.get())
+            .finish()
+    }
+}
+
+impl<S: ResourceType, T: ResourceType> Lazy<S, T> {
+    /// The summary.
+    pub fn summary(&self) -> &S {
+        &self.summary
+    }
+
+    /// Whether the full form has been loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.full.initialized()
+    }
+
+    /// The full form (one `get` the first time).
+    pub async fn full(&self) -> Result<&T, Error> {
+        self.full
+            .get_or_try_init(|| async { self.api.get(self.summary.id()).await.map(WithMeta::into_inner) })
+            .await
+    }
+}
+
+fn query_pairs<Q: Serialize + ?Sized>(query: &Q) -> Vec<(String, String)> {
+    let url = ApiRequest::get("").query_of(query).full_url();
+    url.split_once('?')
+        .map(|(_, q)| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+struct ListState<T> {
+    client: ServiceClient,
+    next: Option<String>,
+    base: String,
+    base_query: Vec<(String, String)>,
+    limit: Option<u64>,
+    page: std::collections::VecDeque<T>,
+    seen: std::collections::HashSet<String>,
+    pages: usize,
+    error: Option<Error>,
+    _t: PhantomData<fn() -> T>,
+}
+
+/// The most pages one listing fetches.
+const MAX_PAGES: usize = 10_000;
+
+impl<T: ResourceType> ListState<T> {
+    async fn fetch(&mut self, url: String) -> Result<(), Error> {
+        if self.pages >= MAX_PAGES {
+            return Err(Error::InvalidResponse {
+                message: format!("listing stopped after {MAX_PAGES} pages (the page cap)"),
+                url,
+                source: None,
+            });
+        }
+        self.pages += 1;
+        let resp = self.client.request(ApiRequest::get(url.clone())).await?;
+        let body: Value = resp.json()?;
+        let raw = body.get(T::PLURAL).cloned().unwrap_or(Value::Array(Vec::new()));
+        let items: Vec<T> = serde_json::from_value(raw).map_err(|e| Error::InvalidResponse {
+            message: format!("the '{}' list is not the JSON expected", T::PLURAL),
+            url: resp.url(),
+            source: Some(Box::new(e)),
+        })?;
+        let next = match next_link(&body, T::PLURAL) {
+            Some(n) => Some(n),
+            None => match (self.limit, items.last()) {
+                (Some(limit), Some(last)) if items.len() as u64 >= limit && limit > 0 => {
+                    let mut q: Vec<(String, String)> = self
+                        .base_query
+                        .iter()
+                        .filter(|(k, _)| k != "marker")
+                        .cloned()
+                        .collect();
+                    q.push(("marker".into(), last.id().to_string()));
+                    let qs = url::form_urlencoded::Serializer::new(String::new())
+                        .extend_pairs(q.iter())
+                        .finish();
+                    Some(format!("{}?{qs}", self.base))
+                }
+                _ => None,
+            },
+        };
+        self.page = items.into();
+        if let Some(n) = &next
+            && !self.seen.insert(n.clone())
+        {
+            self.error = Some(Error::InvalidResponse {
+                message: format!("pagination loop: the server sent the next page '{n}' twice"),
+                url,
+                source: None,
+            });
+            return Ok(());
+        }
+        self.next = next;
+        Ok(())
+    }
+}
