@@ -269,6 +269,7 @@ pub struct CrudManager {
     manager: Manager,
     collection_key: &'static str,
     key: &'static str,
+    update_verb: crate::api::UpdateVerb,
 }
 
 impl CrudManager {
@@ -279,12 +280,31 @@ impl CrudManager {
         collection_key: &'static str,
         key: &'static str,
     ) -> Arc<Self> {
+        Self::with_update_verb(
+            client,
+            meta,
+            collection_key,
+            key,
+            crate::api::UpdateVerb::Patch,
+        )
+    }
+
+    /// The same manager with `update` sent as `verb` (the reference's
+    /// `PATCH` is the default; Nova-shaped APIs update with `PUT`).
+    pub fn with_update_verb(
+        client: BaseClient,
+        meta: ResourceMeta,
+        collection_key: &'static str,
+        key: &'static str,
+        verb: crate::api::UpdateVerb,
+    ) -> Arc<Self> {
         Arc::new_cyclic(|weak: &std::sync::Weak<CrudManager>| {
             let loader: Arc<dyn Loader> = Arc::new(WeakLoader(weak.clone()));
             CrudManager {
                 manager: Manager::new(client, meta).with_loader(loader),
                 collection_key,
                 key,
+                update_verb: verb,
             }
         })
     }
@@ -357,7 +377,7 @@ impl CrudManager {
             .await
     }
 
-    /// PUT with no body.
+    /// PUT with no body (the reference's `put`).
     pub async fn put(
         &self,
         base_url: Option<&str>,
@@ -368,7 +388,27 @@ impl CrudManager {
             .await
     }
 
-    /// PATCH `{key: params minus <key>_id}`; `<key>_id` is required.
+    /// PUT `body` (sent as `{key: body}`) to the item of `params`' `<key>_id`
+    /// (or the collection); the resource the server answers with, if any.
+    pub async fn put_body(
+        &self,
+        base_url: Option<&str>,
+        params: Params,
+        body: &Value,
+    ) -> Result<Option<Resource>, Error> {
+        let wrapped = json!({ self.key: body });
+        self.manager
+            .put(
+                &self.build_url(base_url, &params.filtered()),
+                Some(&wrapped),
+                Some(self.key),
+            )
+            .await
+    }
+
+    /// Update with `{key: params minus <key>_id}` by the manager's verb
+    /// (`PATCH` unless made with [`with_update_verb`](Self::with_update_verb));
+    /// `<key>_id` is required.
     pub async fn update(&self, params: Params) -> Result<Resource, Error> {
         let p = params.filtered();
         let key_id = self.key_id();
@@ -379,7 +419,20 @@ impl CrudManager {
         }
         let url = self.build_url(None, &p);
         let body = json!({ self.key: Map::from_iter(p.into_iter().filter(|(k, _)| *k != key_id)) });
-        self.manager.patch(&url, Some(&body), Some(self.key)).await
+        match self.update_verb {
+            crate::api::UpdateVerb::Patch => {
+                self.manager.patch(&url, Some(&body), Some(self.key)).await
+            }
+            crate::api::UpdateVerb::Put => self
+                .manager
+                .put(&url, Some(&body), Some(self.key))
+                .await?
+                .ok_or_else(|| Error::InvalidResponse {
+                    message: format!("the update answered no '{}'", self.key),
+                    url,
+                    source: None,
+                }),
+        }
     }
 
     /// DELETE one.
