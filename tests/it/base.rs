@@ -255,12 +255,18 @@ async fn findall_and_find_resource_against_fakecloud() {
     );
 
     // by id, by human id, by name
+    let by_id = cloud.count("GET /v2.1/servers/{id}");
     assert_eq!(
         find_resource(crud.as_ref(), "srv-000001")
             .await
             .unwrap_err()
             .to_string(),
         "No server with a name or ID of 'srv-000001' exists."
+    );
+    assert_eq!(
+        cloud.count("GET /v2.1/servers/{id}"),
+        by_id,
+        "an id that is neither a UUID nor an integer is not tried as an id"
     );
     assert_eq!(
         find_resource(crud.as_ref(), "web-server")
@@ -275,7 +281,7 @@ async fn findall_and_find_resource_against_fakecloud() {
             .unwrap()
             .id()
             .as_deref(),
-        Some("srv-000002")
+        Some(FakeCloud::server_id(2).as_str())
     );
     assert_eq!(
         find_resource(crud.as_ref(), "dup")
@@ -320,12 +326,16 @@ async fn findall_and_find_resource_against_fakecloud() {
             true
         }
     }
-    assert_eq!(
+    let by_id = cloud.count("GET /v2.1/servers/{id}");
+    assert!(
         find_resource(&AlnumIds(crud.clone()), "srv-000001")
             .await
-            .unwrap()
-            .name(),
-        Some("server-1")
+            .is_err()
+    );
+    assert_eq!(
+        cloud.count("GET /v2.1/servers/{id}"),
+        by_id + 1,
+        "with alphanumeric ids allowed, it is tried as an id first"
     );
 }
 
@@ -390,7 +400,7 @@ async fn pagination_over_pages_links_and_markers() {
     .collect()
     .await;
     assert_eq!(ids.len(), 7);
-    assert_eq!(ids[6], "srv-000006");
+    assert_eq!(ids[6], FakeCloud::server_id(6));
     let image = BaseClient::new(&http, "image");
     let images: Vec<Resource> = paginate(
         image,

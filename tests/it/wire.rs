@@ -31,8 +31,15 @@ async fn a_401_causes_one_reauth_and_replays_the_same_body() {
         .unwrap()
         .json()
         .unwrap();
+    let id = created["server"]["id"].as_str().unwrap();
+    let shown: Value = compute
+        .get(&format!("/servers/{id}"))
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
     assert_eq!(
-        created["server"]["name"], "replayed",
+        shown["server"]["name"], "replayed",
         "the replay carried the same body"
     );
     assert_eq!(cloud.count(AUTH), 2);
@@ -312,7 +319,7 @@ async fn not_found_is_nova_shaped_and_request_ids_are_tracked() {
         v["servers_links"][0]["href"]
             .as_str()
             .unwrap()
-            .contains("marker=srv-000001")
+            .contains(&format!("marker={}", FakeCloud::server_id(1)))
     );
 }
 

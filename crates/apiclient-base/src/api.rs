@@ -202,7 +202,11 @@ fn next_link(body: &Value, plural: &str) -> Option<String> {
     body.get(format!("{plural}_links"))
         .and_then(rel_next)
         .or_else(|| body.get("links").and_then(rel_next))
-        .or_else(|| body.pointer("/links/next").and_then(Value::as_str).map(str::to_string))
+        .or_else(|| {
+            body.pointer("/links/next")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .or_else(|| body.get("next").and_then(Value::as_str).map(str::to_string))
 }
 
@@ -250,8 +254,13 @@ impl<T: ResourceType> Api<T> {
     /// `limit`, `marker`, ...; `()` for none). The detailed listing when
     /// the type has one.
     pub async fn list<Q: Serialize + ?Sized>(&self, query: &Q) -> Result<WithMeta<Vec<T>>, Error> {
-        let path = T::DETAIL_PATH.map(str::to_string).unwrap_or_else(T::collection_path);
-        let resp = self.client.request(ApiRequest::get(path).query_of(query)).await?;
+        let path = T::DETAIL_PATH
+            .map(str::to_string)
+            .unwrap_or_else(T::collection_path);
+        let resp = self
+            .client
+            .request(ApiRequest::get(path).query_of(query))
+            .await?;
         Ok(WithMeta {
             value: decode(&resp, Some(T::PLURAL))?,
             meta: ResponseMeta::of(&resp),
@@ -264,12 +273,18 @@ impl<T: ResourceType> Api<T> {
     /// [`paginate`](crate::paginate): a repeated `next` link ends the stream
     /// with an error, and at most 10 000 pages are fetched; `next` links
     /// stay on the endpoint's origin (the Auth layer refuses others).
-    pub fn list_all<Q: Serialize + ?Sized>(&self, query: &Q) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
-        let base = T::DETAIL_PATH.map(str::to_string).unwrap_or_else(T::collection_path);
+    pub fn list_all<Q: Serialize + ?Sized>(
+        &self,
+        query: &Q,
+    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
+        let base = T::DETAIL_PATH
+            .map(str::to_string)
+            .unwrap_or_else(T::collection_path);
         let first = ApiRequest::get(base.clone()).query_of(query).full_url();
-        let limit = serde_json::to_value(query)
-            .ok()
-            .and_then(|q| q.get("limit").and_then(|l| l.as_u64().or_else(|| l.as_str()?.parse().ok())));
+        let limit = serde_json::to_value(query).ok().and_then(|q| {
+            q.get("limit")
+                .and_then(|l| l.as_u64().or_else(|| l.as_str()?.parse().ok()))
+        });
         let state = ListState {
             client: self.client.clone(),
             next: Some(first),
@@ -300,13 +315,20 @@ impl<T: ResourceType> Api<T> {
 
     /// The resource with this id.
     pub async fn get(&self, id: &str) -> Result<WithMeta<T>, Error> {
-        let resp = self.client.request(ApiRequest::get(Self::item_path(id))).await?;
+        let resp = self
+            .client
+            .request(ApiRequest::get(Self::item_path(id)))
+            .await?;
         Self::one(&resp)
     }
 
     /// Whether the resource exists (`HEAD`; a 404 is `false`).
     pub async fn head(&self, id: &str) -> Result<bool, Error> {
-        match self.client.request(ApiRequest::new(Method::HEAD, Self::item_path(id))).await {
+        match self
+            .client
+            .request(ApiRequest::new(Method::HEAD, Self::item_path(id)))
+            .await
+        {
             Ok(_) => Ok(true),
             Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(e),
@@ -335,7 +357,11 @@ impl<T: ResourceType> Api<T> {
     }
 
     /// Update the resource with `body` (`PUT` or `PATCH` as the type says).
-    pub async fn update<B: Serialize + ?Sized>(&self, id: &str, body: &B) -> Result<WithMeta<T>, Error> {
+    pub async fn update<B: Serialize + ?Sized>(
+        &self,
+        id: &str,
+        body: &B,
+    ) -> Result<WithMeta<T>, Error> {
         let method = match T::UPDATE {
             UpdateVerb::Put => Method::PUT,
             UpdateVerb::Patch => Method::PATCH,
@@ -349,7 +375,10 @@ impl<T: ResourceType> Api<T> {
 
     /// Delete it (`202` and `204` are both success).
     pub async fn delete(&self, id: &str) -> Result<ResponseMeta, Error> {
-        let resp = self.client.request(ApiRequest::delete(Self::item_path(id))).await?;
+        let resp = self
+            .client
+            .request(ApiRequest::delete(Self::item_path(id)))
+            .await?;
         Ok(ResponseMeta::of(&resp))
     }
 
@@ -370,7 +399,11 @@ impl<T: ResourceType> Api<T> {
                     .json(&serde_json::json!({ name: body })),
             )
             .await?;
-        let value = if resp.body().is_empty() { None } else { resp.json().ok() };
+        let value = if resp.body().is_empty() {
+            None
+        } else {
+            resp.json().ok()
+        };
         Ok(WithMeta {
             value,
             meta: ResponseMeta::of(&resp),
@@ -398,12 +431,10 @@ impl<T: ResourceType> Api<T> {
         }
         match matches.len() {
             1 => Ok(matches.remove(0)),
-            0 => Err(Error::from(
-                HttpError::new(404).with_message(format!(
-                    "No {} with a name or ID of '{name_or_id}' exists.",
-                    T::SINGULAR
-                )),
-            )),
+            0 => Err(Error::from(HttpError::new(404).with_message(format!(
+                "No {} with a name or ID of '{name_or_id}' exists.",
+                T::SINGULAR
+            )))),
             n => Err(Error::NoUniqueMatch(format!(
                 "Multiple {} matches found for '{name_or_id}' ({n}), use an ID to be more specific.",
                 T::SINGULAR
@@ -458,7 +489,12 @@ impl<S: ResourceType, T: ResourceType> Lazy<S, T> {
     /// The full form (one `get` the first time).
     pub async fn full(&self) -> Result<&T, Error> {
         self.full
-            .get_or_try_init(|| async { self.api.get(self.summary.id()).await.map(WithMeta::into_inner) })
+            .get_or_try_init(|| async {
+                self.api
+                    .get(self.summary.id())
+                    .await
+                    .map(WithMeta::into_inner)
+            })
             .await
     }
 }
@@ -502,7 +538,10 @@ impl<T: ResourceType> ListState<T> {
         self.pages += 1;
         let resp = self.client.request(ApiRequest::get(url.clone())).await?;
         let body: Value = resp.json()?;
-        let raw = body.get(T::PLURAL).cloned().unwrap_or(Value::Array(Vec::new()));
+        let raw = body
+            .get(T::PLURAL)
+            .cloned()
+            .unwrap_or(Value::Array(Vec::new()));
         let items: Vec<T> = serde_json::from_value(raw).map_err(|e| Error::InvalidResponse {
             message: format!("the '{}' list is not the JSON expected", T::PLURAL),
             url: resp.url(),

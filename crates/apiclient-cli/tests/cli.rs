@@ -169,7 +169,8 @@ async fn request_get_post_delete_with_a_body_file() {
     .await;
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(v["server"]["name"], "from-file");
+    // Nova answers a create with the id and the admin password
+    assert!(v["server"]["adminPass"].is_string(), "{v}");
     let id = v["server"]["id"].as_str().unwrap().to_string();
 
     let r = apiclient(
@@ -188,6 +189,12 @@ async fn request_get_post_delete_with_a_body_file() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.starts_with("HTTP 200 OK\n"), "{}", r.stdout);
     assert!(r.stdout.contains("x-openstack-request-id: req-"));
+    assert!(
+        r.stdout.contains("openstack-api-version: compute 2.79"),
+        "the microversion was sent and echoed: {}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\"name\": \"from-file\""), "{}", r.stdout);
 
     let r = apiclient(
         Some(&cloud),

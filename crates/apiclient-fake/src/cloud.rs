@@ -102,6 +102,7 @@ struct State {
     counts: BTreeMap<String, u64>,
     servers: BTreeMap<String, Value>,
     images: Vec<Value>,
+    mounted: BTreeMap<String, Mounted>,
     next_id: u64,
 }
 
@@ -149,11 +150,8 @@ impl FakeCloudBuilder {
         let base = format!("http://{addr}");
         let mut servers = BTreeMap::new();
         for i in 0..self.servers {
-            let id = format!("srv-{i:06}");
-            servers.insert(
-                id.clone(),
-                json!({"id": id, "name": format!("server-{i}"), "status": "ACTIVE"}),
-            );
+            let (id, server) = seeded_server(i);
+            servers.insert(id, server);
         }
         let images = (0..self.images)
             .map(|i| json!({"id": format!("img-{i:06}"), "name": format!("image-{i}"), "status": "active"}))
@@ -186,6 +184,7 @@ impl FakeCloudBuilder {
             counts: BTreeMap::new(),
             servers,
             images,
+            mounted: BTreeMap::new(),
             next_id: 1,
         }));
         let connections = Arc::new(AtomicU64::new(0));
@@ -206,7 +205,22 @@ impl FakeCloudBuilder {
 /// Users: `admin`/`secret` (project `admin`), `demo`/`demopass` (project
 /// `demo`); application credential `ac-1` (name `ci-test`, user `demo`,
 /// secret `appcredsecret`). Catalog (RegionOne): identity at `/v3`,
-/// compute at `/v2.1`, image at `/image`.
+/// compute at `/v2.1`, image at `/image`, block-storage at `/volume/v3/<project>`,
+/// object-store at `/v1/AUTH_<project>`, and every [`mount`](Self::mount)ed
+/// service at `/svc/<type>`.
+///
+/// The compute service is Nova-shaped: UUID ids ([`server_id`](Self::server_id)),
+/// `/servers` (id, name, links) and `/servers/detail`, `/flavors` and
+/// `/flavors/detail`, server actions (`POST /servers/{id}/action`, 202),
+/// create answering 202 with `id`, `links` and `adminPass`; it checks the
+/// microversion asked for (2.1 to 2.96, `latest`; 406 outside) and echoes it
+/// in `OpenStack-API-Version` and `X-OpenStack-Nova-API-Version`.
+///
+/// Route names for [`count`](Self::count): `"<METHOD> <path>"` with ids
+/// replaced: `GET /v2.1/servers/{id}`, `GET /v2.1/flavors/{id}`,
+/// `POST /v2.1/servers/{id}/action`, `GET /image/v2/images/{id}`,
+/// `PUT /v1/{account}/<container>/<object>`, `POST /v3/auth/tokens`; other
+/// paths as they are.
 pub struct FakeCloud {
     addr: SocketAddr,
     base: String,
@@ -306,19 +320,38 @@ impl FakeCloud {
         self.connections.load(Ordering::Relaxed)
     }
 
+    /// The id of seeded server `i` (`server-<i>`): UUID-shaped, as Nova's.
+    pub fn server_id(i: usize) -> String {
+        format!("{i:08x}-0000-4000-8000-{i:012x}")
+    }
+
+    /// Serve `service_type` (it appears in the catalog, at
+    /// `<url>/svc/<service_type>`) with `handler`: it receives the request
+    /// with its path relative to that endpoint and answers a
+    /// [`TestResponse`](crate::TestResponse). The token is checked first (a
+    /// 401 otherwise); faults and counters apply as to the built-in services.
+    ///
+    /// ```
+    /// use apiclient_fake::{FakeCloud, TestResponse};
+    /// # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+    /// let cloud = FakeCloud::start().await.unwrap();
+    /// cloud.mount("placement", |req| TestResponse::json(200, &serde_json::json!({"path": req.path})));
+    /// # });
+    /// ```
+    pub fn mount(
+        &self,
+        service_type: &str,
+        handler: impl Fn(&crate::FakeRequest) -> crate::TestResponse + Send + Sync + 'static,
+    ) {
+        self.with(|s| {
+            s.mounted
+                .insert(service_type.to_string(), Arc::new(handler));
+        });
+    }
+
     /// Replace the servers with `n` generated ones.
     pub fn set_servers(&self, n: usize) {
-        self.with(|s| {
-            s.servers = (0..n)
-                .map(|i| {
-                    let id = format!("srv-{i:06}");
-                    (
-                        id.clone(),
-                        json!({"id": id, "name": format!("server-{i}"), "status": "ACTIVE"}),
-                    )
-                })
-                .collect()
-        });
+        self.with(|s| s.servers = (0..n).map(seeded_server).collect());
     }
 }
 
@@ -508,7 +541,11 @@ fn route_name(method: &Method, path: &str) -> String {
         .iter()
         .enumerate()
         .map(|(i, s)| match (segs.first(), i) {
-            (Some(&"v2.1"), 2) if segs.get(1) == Some(&"servers") && *s != "detail" => "{id}",
+            (Some(&"v2.1"), 2)
+                if matches!(segs.get(1), Some(&"servers" | &"flavors")) && *s != "detail" =>
+            {
+                "{id}"
+            }
             (Some(&"image"), 3) => "{id}",
             (Some(&"v1"), 1) => "{account}",
             _ => s,
@@ -697,6 +734,52 @@ fn version_v3(base: &str) -> Value {
            "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}]})
 }
 
+/// A mounted service's handler.
+type Mounted = Arc<dyn Fn(&crate::FakeRequest) -> crate::TestResponse + Send + Sync>;
+
+/// Seeded server `i`: `server-<i>`, ACTIVE, flavor 1.
+fn seeded_server(i: usize) -> (String, Value) {
+    let id = FakeCloud::server_id(i);
+    let server = json!({"id": id, "name": format!("server-{i}"), "status": "ACTIVE",
+        "flavor": {"id": "1"}, "metadata": {}});
+    (id, server)
+}
+
+/// The flavors of the fake compute service.
+fn flavors() -> Value {
+    json!([
+        {"id": "1", "name": "m1.tiny", "vcpus": 1, "ram": 512, "disk": 1},
+        {"id": "2", "name": "m1.small", "vcpus": 1, "ram": 2048, "disk": 20},
+        {"id": "3", "name": "m1.medium", "vcpus": 2, "ram": 4096, "disk": 40}
+    ])
+}
+
+/// The compute microversions the fake speaks.
+const COMPUTE_MIN: (u32, u32) = (2, 1);
+const COMPUTE_MAX: (u32, u32) = (2, 96);
+
+/// The microversion a compute request asks for (None: out of range or malformed).
+fn compute_microversion(headers: &HeaderMap) -> Option<(u32, u32)> {
+    let asked = headers
+        .get("openstack-api-version")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("compute "))
+        .or_else(|| {
+            headers
+                .get("x-openstack-nova-api-version")
+                .and_then(|v| v.to_str().ok())
+        });
+    let Some(asked) = asked.map(str::trim) else {
+        return Some(COMPUTE_MIN);
+    };
+    if asked.eq_ignore_ascii_case("latest") {
+        return Some(COMPUTE_MAX);
+    }
+    let (a, b) = asked.split_once('.')?;
+    let v = (a.parse().ok()?, b.parse().ok()?);
+    (COMPUTE_MIN..=COMPUTE_MAX).contains(&v).then_some(v)
+}
+
 fn catalog(base: &str, project_id: &str) -> Value {
     let ep = |id: &str, itf: &str, url: String| json!({"id": id, "interface": itf, "region_id": "RegionOne", "url": url, "region": "RegionOne"});
     json!([
@@ -708,6 +791,17 @@ fn catalog(base: &str, project_id: &str) -> Value {
         {"endpoints": [ep("e8", "public", format!("{base}/volume/v3/{project_id}"))], "id": "s-volume", "type": "block-storage", "name": "cinderv3"},
         {"endpoints": [ep("e9", "public", format!("{base}/v1/AUTH_{project_id}"))], "id": "s-object", "type": "object-store", "name": "swift"},
     ])
+}
+
+fn catalog_with_mounts(s: &State, project_id: &str) -> Value {
+    let mut cat = catalog(&s.base, project_id);
+    if let Value::Array(services) = &mut cat {
+        for (i, t) in s.mounted.keys().enumerate() {
+            services.push(json!({"endpoints": [{"id": format!("m{i}"), "interface": "public", "region_id": "RegionOne",
+                "region": "RegionOne", "url": format!("{}/svc/{t}", s.base)}], "id": format!("s-mounted-{i}"), "type": t, "name": t}));
+        }
+    }
+    cat
 }
 
 fn token_body(s: &State, t: &TokenInfo, with_catalog: bool) -> Value {
@@ -736,7 +830,7 @@ fn token_body(s: &State, t: &TokenInfo, with_catalog: bool) -> Value {
                     .pointer("/project/id")
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                obj.insert("catalog".into(), catalog(&s.base, pid));
+                obj.insert("catalog".into(), catalog_with_mounts(s, pid));
             }
         }
     }
@@ -963,7 +1057,75 @@ fn route(
         _ if p.starts_with("/v3") => {
             keystone_error(404, "Not Found", "The resource could not be found.")
         }
-        _ if p.starts_with("/v2.1") || p.starts_with("/image") || p.starts_with("/volume") => {
+        _ if p.starts_with("/svc/") => {
+            if valid_token(&s, headers, "x-auth-token").is_none() {
+                return unauthorized();
+            }
+            let rest = p.trim_start_matches("/svc/");
+            let (t, sub) = rest.split_once('/').unwrap_or((rest, ""));
+            let Some(handler) = s.mounted.get(t).cloned() else {
+                return not_found(&format!("Service {t}"));
+            };
+            drop(s);
+            let req = crate::FakeRequest {
+                method: method.clone(),
+                path: format!("/{sub}"),
+                params: BTreeMap::new(),
+                query: query.clone(),
+                headers: headers.clone(),
+                body: (!body.is_empty()).then(|| {
+                    serde_json::from_slice(body).unwrap_or_else(|_| {
+                        Value::String(String::from_utf8_lossy(body).into_owned())
+                    })
+                }),
+            };
+            let r = handler(&req);
+            let mut resp = full(
+                StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                &[],
+                r.body,
+            );
+            for (k, v) in r.headers {
+                if let (Ok(k), Ok(v)) = (
+                    http::HeaderName::from_bytes(k.as_bytes()),
+                    http::HeaderValue::from_str(&v),
+                ) {
+                    resp.headers_mut().append(k, v);
+                }
+            }
+            resp
+        }
+        _ if p.starts_with("/v2.1") => {
+            if valid_token(&s, headers, "x-auth-token").is_none() {
+                return unauthorized();
+            }
+            let Some((a, b)) = compute_microversion(headers) else {
+                return json_resp(
+                    StatusCode::NOT_ACCEPTABLE,
+                    &json!({"computeFault": {"code": 406, "message": format!(
+                        "Version {} is not supported by the API. Minimum is {}.{} and maximum is {}.{}.",
+                        headers.get("openstack-api-version").and_then(|v| v.to_str().ok()).unwrap_or("?"),
+                        COMPUTE_MIN.0, COMPUTE_MIN.1, COMPUTE_MAX.0, COMPUTE_MAX.1)}}),
+                );
+            };
+            let mut r = service_route(&mut s, method, p, query, body);
+            let v = format!("{a}.{b}");
+            if let (Ok(h1), Ok(h2)) = (
+                http::HeaderValue::from_str(&format!("compute {v}")),
+                http::HeaderValue::from_str(&v),
+            ) {
+                r.headers_mut().insert("openstack-api-version", h1);
+                r.headers_mut().insert("x-openstack-nova-api-version", h2);
+                r.headers_mut().insert(
+                    "vary",
+                    http::HeaderValue::from_static(
+                        "OpenStack-API-Version, X-OpenStack-Nova-API-Version",
+                    ),
+                );
+            }
+            r
+        }
+        _ if p.starts_with("/image") || p.starts_with("/volume") => {
             if valid_token(&s, headers, "x-auth-token").is_none() {
                 return unauthorized();
             }
@@ -1046,6 +1208,16 @@ fn service_route(
                 })
             });
             let (items, next) = page(all, query);
+            // the summary list has id, name and links; the detail list everything
+            let items: Vec<Value> = if p.ends_with("/detail") {
+                items
+            } else {
+                items
+                    .into_iter()
+                    .map(|srv| json!({"id": srv["id"], "name": srv["name"],
+                        "links": [{"rel": "self", "href": format!("{base}/v2.1/servers/{}", srv["id"].as_str().unwrap_or_default())}]}))
+                    .collect()
+            };
             let mut body = json!({"servers": items});
             if let Some(marker) = next {
                 let limit = query
@@ -1070,11 +1242,70 @@ fn service_route(
                     &json!({"badRequest": {"code": 400, "message": "Invalid input for field/attribute server. Value: name is a required property"}}),
                 );
             };
-            let id = format!("new-{:06}", s.next_id);
+            let id = format!("f0000000-0000-4000-8000-{:012x}", s.next_id);
             s.next_id += 1;
-            let server = json!({"id": id, "name": name, "status": "BUILD"});
-            s.servers.insert(id, server.clone());
-            json_resp(StatusCode::ACCEPTED, &json!({"server": server}))
+            let flavor = v["server"]["flavorRef"].as_str().unwrap_or("1").to_string();
+            let server = json!({"id": id, "name": name, "status": "BUILD", "flavor": {"id": flavor},
+                "metadata": v["server"]["metadata"].clone()});
+            s.servers.insert(id.clone(), server);
+            // Nova answers a create with the id, links and the admin password only
+            json_resp(
+                StatusCode::ACCEPTED,
+                &json!({"server": {"id": id, "adminPass": format!("pw{:08x}", fastrand::u32(..)),
+                    "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
+                    "links": [{"rel": "self", "href": format!("{base}/v2.1/servers/{id}")}]}}),
+            )
+        }
+        ("GET", "/v2.1/flavors" | "/v2.1/flavors/detail") => {
+            let all = flavors();
+            let items: Vec<Value> = all
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    if p.ends_with("/detail") {
+                        f.clone()
+                    } else {
+                        json!({"id": f["id"], "name": f["name"]})
+                    }
+                })
+                .collect();
+            json_resp(StatusCode::OK, &json!({"flavors": items}))
+        }
+        ("GET", _) if p.starts_with("/v2.1/flavors/") => {
+            let id = p.trim_start_matches("/v2.1/flavors/");
+            match flavors()
+                .as_array()
+                .and_then(|fs| fs.iter().find(|f| f["id"].as_str() == Some(id)).cloned())
+            {
+                Some(f) => json_resp(StatusCode::OK, &json!({"flavor": f})),
+                None => not_found(&format!("Flavor {id}")),
+            }
+        }
+        ("POST", _) if p.starts_with("/v2.1/servers/") && p.ends_with("/action") => {
+            let id = p
+                .trim_start_matches("/v2.1/servers/")
+                .trim_end_matches("/action")
+                .to_string();
+            let action = serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|v| v.as_object().and_then(|o| o.keys().next().cloned()));
+            let Some(srv) = s.servers.get_mut(&id) else {
+                return not_found(&format!("Instance {id}"));
+            };
+            match action.as_deref() {
+                Some("reboot" | "os-start" | "resize" | "confirmResize" | "pause" | "unpause") => {
+                    full(StatusCode::ACCEPTED, &[], Bytes::new())
+                }
+                Some("os-stop") => {
+                    srv["status"] = json!("SHUTOFF");
+                    full(StatusCode::ACCEPTED, &[], Bytes::new())
+                }
+                other => json_resp(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"badRequest": {"code": 400, "message": format!("There is no such action: {}", other.unwrap_or(""))}}),
+                ),
+            }
         }
         (m, _) if p.starts_with("/v2.1/servers/") => {
             let id = p.trim_start_matches("/v2.1/servers/").to_string();

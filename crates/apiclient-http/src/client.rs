@@ -22,9 +22,9 @@ use crate::layers::auth::{AuthLayer, RequestUrl, Target};
 use crate::layers::curl_log::{CurlLogLayer, redact_body, redact_headers, streamed_body};
 use crate::layers::defaults::{DEFAULT_USER_AGENT, DefaultsLayer};
 use crate::layers::redirect::{RedirectLayer, RedirectPolicy};
-use crate::microversion::{ApiVersion, Microversion};
 use crate::layers::retry::{RetryLayer, RetryPolicy};
 use crate::layers::timing::{Timing, TimingLayer, Timings};
+use crate::microversion::{ApiVersion, Microversion};
 use crate::store::TokenStore;
 use crate::token::{Clock, TokenState};
 use crate::transport::{HyperTransport, ProxyConfig, StreamResponse, TlsConfig, TransportConfig};
@@ -925,7 +925,11 @@ impl ServiceClient {
     /// The highest microversion in `[min, max]` the service supports too
     /// (`max` may be [`Microversion::Latest`]); none in common is
     /// [`Error::UnsupportedVersion`].
-    pub async fn negotiate(&self, min: Microversion, max: Microversion) -> Result<Microversion, Error> {
+    pub async fn negotiate(
+        &self,
+        min: Microversion,
+        max: Microversion,
+    ) -> Result<Microversion, Error> {
         let versions = self.versions().await?;
         let with_mv: Vec<&ApiVersion> = versions
             .iter()
@@ -941,15 +945,23 @@ impl ServiceClient {
                         format!(
                             "{} {}..{}",
                             v.id,
-                            v.min_microversion.map(|m| m.to_string()).unwrap_or_default(),
-                            v.max_microversion.map(|m| m.to_string()).unwrap_or_default()
+                            v.min_microversion
+                                .map(|m| m.to_string())
+                                .unwrap_or_default(),
+                            v.max_microversion
+                                .map(|m| m.to_string())
+                                .unwrap_or_default()
                         )
                     })
                     .collect();
                 Error::UnsupportedVersion(format!(
                     "the {} service supports no microversion in {min}..{max} (it offers {})",
                     self.service_type(),
-                    if offered.is_empty() { "none".to_string() } else { offered.join(", ") }
+                    if offered.is_empty() {
+                        "none".to_string()
+                    } else {
+                        offered.join(", ")
+                    }
                 ))
             })
     }
@@ -1033,7 +1045,9 @@ impl ServiceClient {
     /// Send a request relative to the endpoint (with the client's default
     /// microversion and headers).
     pub async fn request(&self, req: ApiRequest) -> Result<ApiResponse, Error> {
-        self.http.client_request(self, self.with_defaults(req)).await
+        self.http
+            .client_request(self, self.with_defaults(req))
+            .await
     }
 
     /// Send a request relative to the endpoint and stream the response body

@@ -60,9 +60,9 @@ pub use client::{
     ServiceClient, StackLayer, StreamedResponse, buffered_service,
 };
 pub use layers::redirect::RedirectPolicy;
-pub use microversion::Microversion;
 pub use layers::retry::RetryPolicy;
 pub use layers::timing::{Timing, Timings};
+pub use microversion::Microversion;
 #[cfg(feature = "keyring")]
 pub use store::KeyringTokenStore;
 pub use store::{FileTokenStore, MemoryTokenStore, TokenStore};

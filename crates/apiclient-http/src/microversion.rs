@@ -87,7 +87,10 @@ impl FromStr for Microversion {
 /// name), `shared-file-system` for `share*`, else the official type of the
 /// service-types authority (or the type as given).
 pub fn header_service_type(service_type: &str) -> String {
-    if service_type.starts_with("volume") || service_type == "block-storage" || service_type == "block-store" {
+    if service_type.starts_with("volume")
+        || service_type == "block-storage"
+        || service_type == "block-store"
+    {
         return "volume".into();
     }
     if service_type.starts_with("share") {
@@ -159,7 +162,11 @@ impl ApiVersion {
         let (Some(lo), Some(hi)) = (self.min_microversion, self.max_microversion) else {
             return None;
         };
-        let top = if max == Microversion::Latest { hi } else { max.min(hi) };
+        let top = if max == Microversion::Latest {
+            hi
+        } else {
+            max.min(hi)
+        };
         (top >= min.max(lo) && top >= lo).then_some(top)
     }
 }
@@ -210,29 +217,62 @@ mod tests {
         assert!(Microversion::new(2, 10) > Microversion::new(2, 9));
         assert!("latest".parse::<Microversion>().unwrap() > Microversion::new(99, 0));
         assert!("2.x".parse::<Microversion>().is_err());
-        assert_eq!("1".parse::<Microversion>().unwrap(), Microversion::new(1, 0));
+        assert_eq!(
+            "1".parse::<Microversion>().unwrap(),
+            Microversion::new(1, 0)
+        );
     }
 
     #[test]
     fn header_names_per_service() {
-        assert_eq!(headers_for("placement", Microversion::new(1, 39)), [("OpenStack-API-Version", "placement 1.39".to_string())]);
-        assert_eq!(headers_for("baremetal", Microversion::new(1, 80))[1].0, "X-OpenStack-Ironic-API-Version");
-        assert_eq!(headers_for("sharev2", Microversion::new(2, 7))[0].1, "shared-file-system 2.7");
-        assert_eq!(headers_for("sharev2", Microversion::new(2, 7))[1].0, "X-OpenStack-Manila-API-Version");
-        assert_eq!(headers_for("block-storage", Microversion::new(3, 0))[0].1, "volume 3.0");
-        assert_eq!(headers_for("container-infra", Microversion::new(1, 1))[0].1, "container-infrastructure-management 1.1");
+        assert_eq!(
+            headers_for("placement", Microversion::new(1, 39)),
+            [("OpenStack-API-Version", "placement 1.39".to_string())]
+        );
+        assert_eq!(
+            headers_for("baremetal", Microversion::new(1, 80))[1].0,
+            "X-OpenStack-Ironic-API-Version"
+        );
+        assert_eq!(
+            headers_for("sharev2", Microversion::new(2, 7))[0].1,
+            "shared-file-system 2.7"
+        );
+        assert_eq!(
+            headers_for("sharev2", Microversion::new(2, 7))[1].0,
+            "X-OpenStack-Manila-API-Version"
+        );
+        assert_eq!(
+            headers_for("block-storage", Microversion::new(3, 0))[0].1,
+            "volume 3.0"
+        );
+        assert_eq!(
+            headers_for("container-infra", Microversion::new(1, 1))[0].1,
+            "container-infrastructure-management 1.1"
+        );
     }
 
     #[test]
     fn documents_of_nova_and_placement_negotiate() {
         let nova = json!({"version": {"id": "v2.1", "status": "CURRENT", "min_version": "2.1", "version": "2.96"}});
         let v = &parse_versions(&nova)[0];
-        assert_eq!(v.negotiate(Microversion::new(2, 1), Microversion::new(2, 79)), Some(Microversion::new(2, 79)));
-        assert_eq!(v.negotiate(Microversion::new(2, 1), Microversion::Latest), Some(Microversion::new(2, 96)));
-        assert_eq!(v.negotiate(Microversion::new(2, 97), Microversion::new(2, 100)), None);
+        assert_eq!(
+            v.negotiate(Microversion::new(2, 1), Microversion::new(2, 79)),
+            Some(Microversion::new(2, 79))
+        );
+        assert_eq!(
+            v.negotiate(Microversion::new(2, 1), Microversion::Latest),
+            Some(Microversion::new(2, 96))
+        );
+        assert_eq!(
+            v.negotiate(Microversion::new(2, 97), Microversion::new(2, 100)),
+            None
+        );
         let placement = json!({"versions": [{"id": "v1.0", "max_version": "1.39", "min_version": "1.0", "status": "CURRENT"}]});
         let v = &parse_versions(&placement)[0];
-        assert_eq!(v.negotiate(Microversion::new(1, 0), Microversion::new(1, 50)), Some(Microversion::new(1, 39)));
+        assert_eq!(
+            v.negotiate(Microversion::new(1, 0), Microversion::new(1, 50)),
+            Some(Microversion::new(1, 39))
+        );
         let mut h = http::HeaderMap::new();
         h.insert("openstack-api-version", "placement 1.39".parse().unwrap());
         assert_eq!(from_response(&h), Some(Microversion::new(1, 39)));
