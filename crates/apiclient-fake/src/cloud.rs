@@ -1245,8 +1245,12 @@ fn service_route(
             let id = format!("f0000000-0000-4000-8000-{:012x}", s.next_id);
             s.next_id += 1;
             let flavor = v["server"]["flavorRef"].as_str().unwrap_or("1").to_string();
+            let metadata = match &v["server"]["metadata"] {
+                Value::Object(m) => Value::Object(m.clone()),
+                _ => json!({}),
+            };
             let server = json!({"id": id, "name": name, "status": "BUILD", "flavor": {"id": flavor},
-                "metadata": v["server"]["metadata"].clone()});
+                "metadata": metadata});
             s.servers.insert(id.clone(), server);
             // Nova answers a create with the id, links and the admin password only
             json_resp(
