@@ -4,6 +4,7 @@
 //!   test including doctests (with real Keystones started and stopped around
 //!   them), the keyring-feature test, and rustdoc with warnings denied.
 //! - `cargo xtask keystone start|stop|status|env`: a real Keystone on loopback.
+//! - `cargo xtask placement start|stop|status`: a real Placement behind it.
 //! - `cargo xtask bench`: the benchmarks (release build, loopback).
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(&args[1..]),
         Some("keystone") => keystone(&args[1..]),
+        Some("placement") => placement(&args[1..]),
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
@@ -21,6 +23,7 @@ fn main() -> ExitCode {
                  commands:\n  \
                  ci [--no-keystone]            fmt, clippy, tests (incl. doctests), rustdoc\n  \
                  keystone start|stop|status|env  a real Keystone on 127.0.0.1\n  \
+                 placement start|stop|status   a real Placement behind it (127.0.0.1:8778)\n  \
                  bench                         benchmarks (release, loopback)"
             );
             return ExitCode::from(2);
@@ -78,10 +81,15 @@ fn ci(args: &[String]) -> Result {
     ]))?;
     if with_keystone {
         keystone(&["start".to_string()])?;
+        if let Err(e) = placement(&["start".to_string()]) {
+            let _ = keystone(&["stop".to_string()]);
+            return Err(e);
+        }
     }
     let tests = run(cargo().args(["test", "--workspace"]));
     if with_keystone {
-        // Always stop the server we started, whatever the tests said.
+        // Always stop the servers we started, whatever the tests said.
+        let _ = placement(&["stop".to_string()]);
         let _ = keystone(&["stop".to_string()]);
     }
     tests?;
@@ -147,6 +155,20 @@ fn keystone(args: &[String]) -> Result {
         }
     }
     failed.map_or(Ok(()), Err)
+}
+
+/// A real Placement (openstack-placement 16.0.0) on 127.0.0.1:8778 behind
+/// the main Keystone, for the Placement example's tests.
+fn placement(args: &[String]) -> Result {
+    let sub = args.first().map(String::as_str).unwrap_or("status");
+    if !matches!(sub, "start" | "stop" | "status" | "reset") {
+        return Err(format!(
+            "unknown placement command '{sub}' (start|stop|status|reset)"
+        ));
+    }
+    run(Command::new("bash")
+        .arg(root().join("scripts/placement/run.sh"))
+        .arg(sub))
 }
 
 fn bench(args: &[String]) -> Result {

@@ -118,6 +118,11 @@ pub struct WithMeta<T> {
 }
 
 impl<T> WithMeta<T> {
+    /// `value` with the metadata of the response that carried it.
+    pub fn new(value: T, meta: ResponseMeta) -> Self {
+        WithMeta { value, meta }
+    }
+
     /// The value.
     pub fn into_inner(self) -> T {
         self.value
