@@ -79,6 +79,7 @@ fn ci(args: &[String]) -> Result {
         "-D",
         "warnings",
     ]))?;
+    library_dependencies_stay_lean()?;
     if with_keystone {
         keystone(&["start".to_string()])?;
         if let Err(e) = placement(&["start".to_string()]) {
@@ -108,6 +109,28 @@ fn ci(args: &[String]) -> Result {
         .args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
     eprintln!("xtask ci: all green");
+    Ok(())
+}
+
+/// A service client depends on apiclient-base: it must not pull the CLI's
+/// dependencies (clap, a YAML parser) unless it asks for them.
+fn library_dependencies_stay_lean() -> Result {
+    for krate in ["apiclient-base", "apiclient-fake"] {
+        let out = cargo()
+            .args(["tree", "-p", krate, "-e", "normal", "--prefix", "none"])
+            .current_dir(root())
+            .output()
+            .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+        let tree = String::from_utf8_lossy(&out.stdout);
+        let heavy: Vec<&str> = tree
+            .lines()
+            .filter(|l| l.starts_with("clap ") || l.starts_with("serde_yaml_ng "))
+            .collect();
+        if !out.status.success() || !heavy.is_empty() {
+            return Err(format!("{krate} pulls CLI dependencies: {heavy:?}"));
+        }
+    }
+    eprintln!("xtask ci: apiclient-base and apiclient-fake pull neither clap nor a YAML parser");
     Ok(())
 }
 

@@ -12,9 +12,14 @@
 //! linear in the size of the file.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+#[cfg(feature = "clouds-yaml")]
+use std::path::Path;
+use std::path::PathBuf;
 
-use apiclient_errors::{BoxError, Error};
+#[cfg(feature = "clouds-yaml")]
+use apiclient_errors::BoxError;
+use apiclient_errors::Error;
+#[cfg(feature = "clouds-yaml")]
 use serde_yaml_ng::Value;
 
 /// The standard search directories.
@@ -80,6 +85,7 @@ impl CloudConfig {
     }
 }
 
+#[cfg(feature = "clouds-yaml")]
 fn first_existing(dirs: &[PathBuf], file: &str) -> Option<PathBuf> {
     dirs.iter().map(|d| d.join(file)).find(|p| p.is_file())
 }
@@ -92,6 +98,7 @@ pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// is super-linear on thousands.
 pub const MAX_CONFIG_DEPTH: usize = 64;
 
+#[cfg(feature = "clouds-yaml")]
 /// Refuse a document whose flow collections nest deeper than
 /// [`MAX_CONFIG_DEPTH`]. Every bracket counts, quoted or not: the count can
 /// only over-estimate the parser's nesting, never hide any from it.
@@ -115,6 +122,7 @@ fn check_depth(text: &str, what: &str) -> Result<(), Error> {
     Ok(())
 }
 
+#[cfg(feature = "clouds-yaml")]
 /// Parse YAML text after the size and depth checks.
 fn parse_yaml(text: &str, what: &str) -> Result<Value, Error> {
     if text.len() as u64 > MAX_CONFIG_BYTES {
@@ -130,6 +138,7 @@ fn parse_yaml(text: &str, what: &str) -> Result<Value, Error> {
     })
 }
 
+#[cfg(feature = "clouds-yaml")]
 fn read_yaml(path: &Path) -> Result<Value, Error> {
     let what = path.display().to_string();
     let size = std::fs::metadata(path)
@@ -150,6 +159,7 @@ fn read_yaml(path: &Path) -> Result<Value, Error> {
     parse_yaml(&text, &what)
 }
 
+#[cfg(feature = "clouds-yaml")]
 /// Whether `dir` is the current working directory (as `.` or by its path).
 fn is_working_dir(dir: &Path) -> bool {
     if dir == Path::new(".") || dir.as_os_str().is_empty() {
@@ -161,6 +171,7 @@ fn is_working_dir(dir: &Path) -> bool {
     }
 }
 
+#[cfg(feature = "clouds-yaml")]
 /// The secure.yaml to merge over `clouds`: the one beside it, else one in
 /// a search directory that is not the working directory. A secure.yaml in
 /// the working directory with no clouds.yaml beside it is ignored, with a
@@ -206,6 +217,7 @@ fn secure_for(clouds: &Path, dirs: &[PathBuf]) -> Option<PathBuf> {
     chosen
 }
 
+#[cfg(feature = "clouds-yaml")]
 fn merge(base: &mut Value, over: Value) {
     match (base, over) {
         (Value::Mapping(b), Value::Mapping(o)) => {
@@ -222,6 +234,7 @@ fn merge(base: &mut Value, over: Value) {
     }
 }
 
+#[cfg(feature = "clouds-yaml")]
 fn scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
@@ -231,6 +244,7 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
+#[cfg(feature = "clouds-yaml")]
 /// Load cloud `name` from the first clouds.yaml found, with secure.yaml merged.
 pub fn load_cloud(
     dirs: &[PathBuf],
@@ -257,6 +271,7 @@ pub fn load_cloud(
     cloud_from_doc(&doc, name, path)
 }
 
+#[cfg(feature = "clouds-yaml")]
 /// Parse cloud `name` from clouds.yaml text, with secure.yaml text merged over it.
 ///
 /// ```
@@ -280,6 +295,7 @@ pub fn parse_cloud(
     cloud_from_doc(&doc, name, PathBuf::from("clouds.yaml"))
 }
 
+#[cfg(feature = "clouds-yaml")]
 fn cloud_from_doc(doc: &Value, name: &str, path: PathBuf) -> Result<CloudConfig, Error> {
     let cloud = doc
         .get("clouds")
@@ -311,4 +327,16 @@ fn cloud_from_doc(doc: &Value, name: &str, path: PathBuf) -> Result<CloudConfig,
         }
     }
     Ok(out)
+}
+
+/// Without the `clouds-yaml` feature a named cloud is a clear error.
+#[cfg(not(feature = "clouds-yaml"))]
+pub fn load_cloud(
+    _dirs: &[PathBuf],
+    _explicit: Option<String>,
+    name: &str,
+) -> Result<CloudConfig, Error> {
+    Err(Error::config(format!(
+        "cloud '{name}' requested, but this build reads no clouds.yaml (apiclient-auth feature `clouds-yaml`)"
+    )))
 }

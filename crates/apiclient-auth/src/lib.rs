@@ -55,6 +55,7 @@
 #![warn(missing_docs)]
 
 pub mod access;
+#[cfg(feature = "cli")]
 mod args;
 pub mod catalog;
 pub mod clouds;
@@ -65,6 +66,7 @@ pub mod registry;
 pub mod transport;
 
 pub use access::{AccessInfo, Scope};
+#[cfg(feature = "cli")]
 pub use args::AuthArgs;
 pub use catalog::{EndpointFilter, Interface, ServiceCatalog};
 pub use keystone::KeystonePlugin;
