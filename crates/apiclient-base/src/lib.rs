@@ -1,11 +1,56 @@
 //! Service clients, resources and managers for OpenStack-style REST APIs.
 //!
-//! A service client crate (your Nova, Glance or Swift client) builds on this:
-//! [`BaseClient`] talks to one service through the shared
-//! [`apiclient_http::HttpClient`]; [`Resource`] is a bag of attributes with
-//! typed access and lazy loading; [`Manager`], [`CrudManager`] and
-//! [`ManagerWithFind`] give the reference's manager semantics;
-//! [`find_resource`] finds by id or name; [`paginate`] streams every page.
+//! A service client crate (your Nova, Glance or Placement client) builds on
+//! this crate alone: it re-exports what a client needs ([`HttpClient`],
+//! [`ServiceClient`], [`ApiRequest`], [`Error`], [`Microversion`], ...).
+//!
+//! **Typed resources first.** Describe a serde struct with [`ResourceType`]
+//! (its keys, path, id field, update verb) and [`Api<T>`] gives list,
+//! `list_all` (a `Stream` with pagination built in), get, create, update,
+//! delete, action, head and find, each result carrying its own response
+//! metadata ([`WithMeta`]), each call the service client's microversion:
+//!
+//! ```
+//! use apiclient_base::{Api, Microversion, ResourceType};
+//! use apiclient_fake::FakeCloud;
+//! use apiclient_auth::KeystonePlugin;
+//! use apiclient_http::HttpClient;
+//! use serde::Deserialize;
+//!
+//! #[derive(Debug, Deserialize)]
+//! struct Flavor { id: String, name: String, ram: Option<u64> }
+//!
+//! impl ResourceType for Flavor {
+//!     const SINGULAR: &'static str = "flavor";
+//!     const PLURAL: &'static str = "flavors";
+//!     const DETAIL_PATH: Option<&'static str> = Some("/flavors/detail");
+//!     fn id(&self) -> &str { &self.id }
+//!     fn name(&self) -> Option<&str> { Some(&self.name) }
+//! }
+//!
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+//! let cloud = FakeCloud::start().await.unwrap();
+//! let plugin = KeystonePlugin::new("password").unwrap()
+//!     .with("auth_url", cloud.auth_url())
+//!     .with("username", "demo").with("password", "demopass").with("project_name", "demo");
+//! let http = HttpClient::builder(Box::new(plugin)).build().unwrap();
+//!
+//! let compute = http.service_client("compute")
+//!     .with_negotiated_microversion(Microversion::new(2, 1), Microversion::new(2, 79))
+//!     .await
+//!     .unwrap();
+//! let flavors: Api<Flavor> = Api::new(compute);
+//! let small = flavors.find("m1.small").await.unwrap();
+//! assert_eq!(small.ram, Some(2048));
+//! let all = flavors.list(&()).await.unwrap();
+//! assert_eq!(all.meta().microversion, Some(Microversion::new(2, 79)));
+//! # });
+//! ```
+//!
+//! **The reference API beside it**, with the Python library's semantics:
+//! [`BaseClient`]; [`Resource`], a bag of attributes with typed access and
+//! lazy loading; [`Manager`], [`CrudManager`] and [`ManagerWithFind`];
+//! [`find_resource`]; [`paginate`], a stream over every page.
 //!
 //! ```
 //! use apiclient_base::{BaseClient, CrudManager, Params, ResourceMeta, find_resource};

@@ -47,7 +47,7 @@ struct Query {
 }
 
 fn items() -> Vec<serde_json::Value> {
-    (0..7).map(|i| json!({"id": format!("i{i}"), "name": if i == 5 { "dup".to_string() } else if i == 6 { "dup".to_string() } else { format!("n{i}") }})).collect()
+    (0..7).map(|i| json!({"id": format!("i{i}"), "name": if i >= 5 { "dup".to_string() } else { format!("n{i}") }})).collect()
 }
 
 #[tokio::test]

@@ -288,6 +288,10 @@ impl FakeHttpClient {
     }
 
     /// A handler for `method` on paths matching `pattern` (`/servers/{id}`).
+    ///
+    /// When several patterns match, the most specific wins: the one with
+    /// more static segments (`/servers/detail` before `/servers/{id}`,
+    /// whatever the order they were added in), then the first added.
     pub fn on(
         &self,
         method: &str,

@@ -352,3 +352,56 @@ async fn fakecloud_errors_are_keystone_shaped() {
         shape(&sample("version-v3.json"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mounted_service_is_in_the_catalog_and_answers_behind_the_token() {
+    use apiclient_fake::{FakeCloud, TestResponse};
+    let cloud = FakeCloud::start().await.unwrap();
+    cloud.mount("placement", |req| {
+        TestResponse::json(
+            200,
+            &serde_json::json!({"path": req.path, "q": req.query.get("x")}),
+        )
+        .header("openstack-api-version", "placement 1.39")
+    });
+    let plugin = apiclient_auth::KeystonePlugin::new("password")
+        .unwrap()
+        .with("auth_url", cloud.auth_url())
+        .with("username", "demo")
+        .with("password", "demopass")
+        .with("project_name", "demo");
+    let http = apiclient_http::HttpClient::builder(Box::new(plugin))
+        .build()
+        .unwrap();
+    let placement = http.service_client("placement");
+    assert_eq!(
+        placement.endpoint().await.unwrap(),
+        format!("{}/svc/placement", cloud.url())
+    );
+    let resp = placement.get("/resource_providers?x=1").await.unwrap();
+    let v: serde_json::Value = resp.json().unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"path": "/resource_providers", "q": "1"})
+    );
+    assert_eq!(
+        resp.microversion(),
+        Some(apiclient_http::Microversion::new(1, 39))
+    );
+    assert_eq!(cloud.count("GET /svc/placement/resource_providers"), 1);
+    // no token, no answer
+    let raw =
+        apiclient_http::HttpClient::builder(Box::new(apiclient_auth::KeystonePlugin::admin_token(
+            format!("{}/svc/placement", cloud.url()),
+            "not-a-token",
+        )))
+        .build()
+        .unwrap();
+    assert!(
+        raw.service_client("placement")
+            .get("/x")
+            .await
+            .unwrap_err()
+            .is_unauthorized()
+    );
+}

@@ -807,7 +807,11 @@ impl HttpClient {
         self.inner.service.clone()
     }
 
-    /// The `x-openstack-request-id` of the last response (None when it had none).
+    /// The `x-openstack-request-id` of the last response (None when it had
+    /// none): the reference's API. It is one slot per client, so under
+    /// concurrency it may belong to another call; read a result's own
+    /// [`ApiResponse::request_id`] (or `WithMeta::request_id` in
+    /// `apiclient-base`) instead.
     pub fn last_request_id(&self) -> Option<String> {
         let last = self.inner.last_request_id.load();
         last.as_deref()
