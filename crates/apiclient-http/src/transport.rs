@@ -273,36 +273,29 @@ pub fn rustls_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
     } else {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if tls.system_roots {
-            // A certificate the parser refuses is skipped, as curl does.
-            let _ = roots.add_parsable_certificates(system_roots().iter().cloned());
-            let bundles = match &tls.env_bundles {
-                Some(b) => b.clone(),
-                None => env_bundles(|k| std::env::var(k).ok()),
-            };
-            for bundle in bundles {
-                match read_certs(&bundle) {
-                    Ok(certs) => {
-                        let _ = roots.add_parsable_certificates(certs);
-                    }
-                    Err(e) => tracing::warn!(
-                        target: "apiclient_http",
-                        "ignoring the CA bundle {}: {e}",
-                        bundle.display()
-                    ),
-                }
-            }
-        }
+        // The explicit CA bundle is read now (a bad file is a configuration
+        // error at build time); the system store and the environment's
+        // bundles are read at the first TLS handshake, so a client that only
+        // speaks plain http (or never connects) never pays for them.
+        let mut explicit = Vec::new();
         if let Some(ca) = &tls.cacert {
             for cert in read_certs(ca)? {
-                roots.add(cert).map_err(|e| {
+                let mut probe = rustls::RootCertStore::empty();
+                probe.add(cert.clone()).map_err(|e| {
                     config_error(format!("invalid CA certificate in {}", ca.display()), e)
                 })?;
+                explicit.push(cert);
             }
         }
-        builder.with_root_certificates(roots)
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(LazyVerifier {
+                provider,
+                system: tls.system_roots,
+                env_bundles: tls.env_bundles.clone(),
+                explicit,
+                inner: std::sync::OnceLock::new(),
+            }))
     };
     // ALPN (h2, http/1.1) is set by hyper-rustls from the enabled protocols.
     let config = match &tls.cert {
@@ -322,6 +315,105 @@ pub fn rustls_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
         None => builder.with_no_client_auth(),
     };
     Ok(config)
+}
+
+/// The web PKI verifier over every trusted root, built at the first
+/// handshake: the web PKI roots, the system store and the environment's
+/// bundles (when `system`), and the explicit CA bundle.
+#[derive(Debug)]
+struct LazyVerifier {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    system: bool,
+    env_bundles: Option<Vec<std::path::PathBuf>>,
+    explicit: Vec<CertificateDer<'static>>,
+    inner: std::sync::OnceLock<Result<Arc<rustls::client::WebPkiServerVerifier>, rustls::Error>>,
+}
+
+impl LazyVerifier {
+    fn get(&self) -> Result<&Arc<rustls::client::WebPkiServerVerifier>, rustls::Error> {
+        self.inner
+            .get_or_init(|| {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+                if self.system {
+                    // A certificate the parser refuses is skipped, as curl does.
+                    let _ = roots.add_parsable_certificates(system_roots().iter().cloned());
+                    let bundles = match &self.env_bundles {
+                        Some(b) => b.clone(),
+                        None => env_bundles(|k| std::env::var(k).ok()),
+                    };
+                    for bundle in bundles {
+                        match read_certs(&bundle) {
+                            Ok(certs) => {
+                                let _ = roots.add_parsable_certificates(certs);
+                            }
+                            Err(e) => tracing::warn!(
+                                target: "apiclient_http",
+                                "ignoring the CA bundle {}: {e}",
+                                bundle.display()
+                            ),
+                        }
+                    }
+                }
+                let _ = roots.add_parsable_certificates(self.explicit.iter().cloned());
+                rustls::client::WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    self.provider.clone(),
+                )
+                .build()
+                .map_err(|e| rustls::Error::General(e.to_string()))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl rustls::client::danger::ServerCertVerifier for LazyVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        self.get()?
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 #[derive(Debug)]
