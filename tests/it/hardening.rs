@@ -866,3 +866,37 @@ fn registered_plugins_options_come_from_flags_env_and_clouds_yaml() {
     assert_eq!(plugin.opts().expose("realm_key"), Some("rk-secret"));
     assert!(!format!("{plugin:?} {cfg:?} {args:?}").contains("rk-secret"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_service_settings_of_the_configuration_reach_the_service_clients() {
+    use apiclient_auth::{ConfigLoader, PluginRegistry};
+    let cloud = FakeCloud::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("clouds.yaml"),
+        format!(
+            "clouds:\n  c:\n    auth:\n      auth_url: {}\n      username: demo\n      password: demopass\n      project_name: demo\n    compute_endpoint_override: {}/v2.1-override\n    volume_interface: internal\n",
+            cloud.auth_url(),
+            cloud.url()
+        ),
+    )
+    .unwrap();
+    let cfg = ConfigLoader::new()
+        .with_env_map([("OS_CLOUD".to_string(), "c".to_string())].into())
+        .with_search_dirs(vec![dir.path().to_path_buf()])
+        .resolve(&Default::default())
+        .unwrap();
+    let http = apiclient_http::HttpClientBuilder::from_config(&cfg, &PluginRegistry::default())
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        http.service_client("compute").endpoint().await.unwrap(),
+        format!("{}/v2.1-override", cloud.url())
+    );
+    // `volume_*` applies to block-storage by its official type
+    assert_eq!(
+        http.service_client("block-storage").filter().interface,
+        apiclient_auth::Interface::Internal
+    );
+}

@@ -172,6 +172,14 @@ fn service_types() -> &'static ServiceTypes {
     })
 }
 
+/// Every official service type and alias of the service-types authority.
+pub fn known_service_types() -> Vec<&'static str> {
+    let data = service_types();
+    let mut out: Vec<&'static str> = data.official.iter().map(String::as_str).collect();
+    out.extend(data.official_of.keys().map(String::as_str));
+    out
+}
+
 /// The official service type of `service_type`: itself when it is official,
 /// the type it is an alias of (`volumev3` → `block-storage`), else None.
 pub fn official_service_type(service_type: &str) -> Option<&'static str> {

@@ -22,14 +22,88 @@ use apiclient_errors::Error;
 #[cfg(feature = "clouds-yaml")]
 use serde_yaml_ng::Value;
 
-/// The standard search directories.
+/// The standard search directories (from the process environment).
 pub fn default_search_dirs() -> Vec<PathBuf> {
+    search_dirs_from(|k| std::env::var(k).ok())
+}
+
+/// The search directories as openstacksdk orders them: `.`, then
+/// `$XDG_CONFIG_HOME/openstack` (when set and absolute), `~/.config/openstack`,
+/// `/etc/openstack`.
+pub fn search_dirs_from(env: impl Fn(&str) -> Option<String>) -> Vec<PathBuf> {
     let mut dirs = vec![PathBuf::from(".")];
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(PathBuf::from(home).join(".config/openstack"));
+    if let Some(xdg) = env("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    {
+        dirs.push(xdg.join("openstack"));
+    }
+    if let Some(home) = env("HOME").filter(|h| !h.is_empty()) {
+        let d = PathBuf::from(home).join(".config/openstack");
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
     }
     dirs.push(PathBuf::from("/etc/openstack"));
     dirs
+}
+
+/// The file names of clouds.yaml, in the order they are looked for.
+pub const CLOUDS_FILES: &[&str] = &["clouds.yaml", "clouds.yml", "clouds.json"];
+/// The file names of secure.yaml.
+pub const SECURE_FILES: &[&str] = &["secure.yaml", "secure.yml", "secure.json"];
+/// The file names of the public-cloud profiles.
+pub const PUBLIC_FILES: &[&str] = &[
+    "clouds-public.yaml",
+    "clouds-public.yml",
+    "clouds-public.json",
+];
+
+/// Per-service settings of a cloud: `<service>_endpoint_override`,
+/// `<service>_api_version`, `<service>_interface` (the service type with `-`
+/// as `_`, e.g. `block_storage_endpoint_override`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceSettings {
+    /// A fixed endpoint for the service.
+    pub endpoint_override: Option<String>,
+    /// The API version asked for.
+    pub api_version: Option<String>,
+    /// The interface of this service's endpoints.
+    pub interface: Option<String>,
+}
+
+impl CloudConfig {
+    /// The per-service settings of this cloud, by service type as written
+    /// (`compute`, `block_storage`).
+    pub fn services(&self) -> BTreeMap<String, ServiceSettings> {
+        let mut out: BTreeMap<String, ServiceSettings> = BTreeMap::new();
+        for (k, v) in &self.settings {
+            let (svc, field) = if let Some(s) = k.strip_suffix("_endpoint_override") {
+                (s, 0)
+            } else if let Some(s) = k.strip_suffix("_api_version") {
+                (s, 1)
+            } else if let Some(s) = k.strip_suffix("_interface") {
+                (s, 2)
+            } else {
+                continue;
+            };
+            if svc.is_empty() {
+                continue;
+            }
+            let e = out.entry(svc.replace('_', "-")).or_default();
+            match field {
+                0 => e.endpoint_override = Some(v.clone()),
+                1 => e.api_version = Some(v.clone()),
+                _ => e.interface = Some(v.clone()),
+            }
+        }
+        out
+    }
+
+    /// The regions the cloud lists (`regions:`), first is the default.
+    pub fn regions(&self) -> Vec<String> {
+        self.regions.clone()
+    }
 }
 
 /// One cloud's settings. `Debug` shows secret values (passwords,
@@ -42,8 +116,14 @@ pub struct CloudConfig {
     pub settings: BTreeMap<String, String>,
     /// `verify`, when given.
     pub verify: Option<bool>,
+    /// `regions:`, in order (the first is the default).
+    pub regions: Vec<String>,
+    /// `valid_interfaces:`, in order of preference.
+    pub valid_interfaces: Vec<String>,
     /// The file it came from.
     pub path: PathBuf,
+    /// The cloud's name in it.
+    pub name: Option<String>,
 }
 
 impl std::fmt::Debug for CloudConfig {
@@ -64,6 +144,7 @@ impl std::fmt::Debug for CloudConfig {
             .field("auth", &hide(&self.auth))
             .field("settings", &hide(&self.settings))
             .field("verify", &self.verify)
+            .field("regions", &self.regions)
             .field("path", &self.path)
             .finish()
     }
@@ -86,8 +167,10 @@ impl CloudConfig {
 }
 
 #[cfg(feature = "clouds-yaml")]
-fn first_existing(dirs: &[PathBuf], file: &str) -> Option<PathBuf> {
-    dirs.iter().map(|d| d.join(file)).find(|p| p.is_file())
+fn first_existing(dirs: &[PathBuf], files: &[&str]) -> Option<PathBuf> {
+    dirs.iter()
+        .flat_map(|d| files.iter().map(move |f| d.join(f)))
+        .find(|p| p.is_file())
 }
 
 /// The largest clouds.yaml or secure.yaml read (1 MiB).
@@ -194,12 +277,13 @@ fn secure_for(clouds: &Path, dirs: &[PathBuf]) -> Option<PathBuf> {
     };
     let beside = beside_dir
         .as_ref()
-        .map(|d| d.join("secure.yaml"))
-        .filter(|p| p.is_file());
+        .and_then(|d| first_existing(std::slice::from_ref(d), SECURE_FILES));
     let mut chosen = beside;
     for dir in dirs {
-        let candidate = dir.join("secure.yaml");
-        if is_beside(dir) || !candidate.is_file() {
+        let Some(candidate) = first_existing(std::slice::from_ref(dir), SECURE_FILES) else {
+            continue;
+        };
+        if is_beside(dir) {
             continue;
         }
         if is_working_dir(dir) {
@@ -251,24 +335,94 @@ pub fn load_cloud(
     explicit: Option<String>,
     name: &str,
 ) -> Result<CloudConfig, Error> {
-    let path = explicit
+    load_cloud_with(dirs, explicit, None, Some(name))?.ok_or_else(|| {
+        Error::config(format!(
+            "cloud '{name}' requested but no clouds.yaml found (searched {})",
+            dirs.iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}
+
+/// Load a cloud: `name`, or (None) the only cloud of the file when it has
+/// exactly one. `explicit` is `OS_CLIENT_CONFIG_FILE`, `secure` is
+/// `OS_CLIENT_SECURE_FILE`. `Ok(None)`: no file, or no name and not exactly
+/// one cloud. The cloud's `profile:` (or `cloud:`) is looked up in
+/// `clouds-public.yaml` and merged under it.
+#[cfg(feature = "clouds-yaml")]
+pub fn load_cloud_with(
+    dirs: &[PathBuf],
+    explicit: Option<String>,
+    secure: Option<String>,
+    name: Option<&str>,
+) -> Result<Option<CloudConfig>, Error> {
+    let Some(path) = explicit
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
-        .or_else(|| first_existing(dirs, "clouds.yaml"))
-        .ok_or_else(|| {
-            Error::config(format!(
-                "cloud '{name}' requested but no clouds.yaml found (searched {})",
-                dirs.iter()
-                    .map(|d| d.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })?;
+        .or_else(|| first_existing(dirs, CLOUDS_FILES))
+    else {
+        return Ok(None);
+    };
     let mut doc = read_yaml(&path)?;
-    if let Some(secure) = secure_for(&path, dirs) {
+    let secure = secure
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| secure_for(&path, dirs));
+    if let Some(secure) = secure {
         merge(&mut doc, read_yaml(&secure)?);
     }
-    cloud_from_doc(&doc, name, path)
+    let name = match name {
+        Some(n) => n.to_string(),
+        None => match doc.get("clouds").and_then(Value::as_mapping) {
+            Some(m) if m.len() == 1 => match m.keys().next().and_then(Value::as_str) {
+                Some(only) => only.to_string(),
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        },
+    };
+    apply_profile(&mut doc, &name, dirs)?;
+    cloud_from_doc(&doc, &name, path).map(Some)
+}
+
+/// Merge the cloud's `profile` (from `clouds-public.yaml`'s
+/// `public-clouds`) under the cloud's own settings.
+#[cfg(feature = "clouds-yaml")]
+fn apply_profile(doc: &mut Value, name: &str, dirs: &[PathBuf]) -> Result<(), Error> {
+    let Some(cloud) = doc.get("clouds").and_then(|c| c.get(name)) else {
+        return Ok(());
+    };
+    let Some(profile) = cloud
+        .get("profile")
+        .or_else(|| cloud.get("cloud"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        return Ok(());
+    };
+    let public = match first_existing(dirs, PUBLIC_FILES) {
+        Some(p) => read_yaml(&p)?,
+        None => Value::Null,
+    };
+    let Some(base) = public
+        .get("public-clouds")
+        .and_then(|p| p.get(profile.as_str()))
+        .cloned()
+    else {
+        return Err(Error::config(format!(
+            "cloud '{name}' uses profile '{profile}', which no clouds-public.yaml defines"
+        )));
+    };
+    let mut merged = base;
+    if let Some(own) = doc.get("clouds").and_then(|c| c.get(name)).cloned() {
+        merge(&mut merged, own);
+    }
+    if let Some(Value::Mapping(clouds)) = doc.get_mut("clouds") {
+        clouds.insert(Value::String(name.to_string()), merged);
+    }
+    Ok(())
 }
 
 #[cfg(feature = "clouds-yaml")]
@@ -304,6 +458,7 @@ fn cloud_from_doc(doc: &Value, name: &str, path: PathBuf) -> Result<CloudConfig,
         .ok_or_else(|| Error::config(format!("cloud '{name}' not found in {}", path.display())))?;
     let mut out = CloudConfig {
         path,
+        name: Some(name.to_string()),
         ..Default::default()
     };
     for (k, v) in cloud {
@@ -318,6 +473,15 @@ fn cloud_from_doc(doc: &Value, name: &str, path: PathBuf) -> Result<CloudConfig,
                 }
             }
             ("verify", v) => out.verify = v.as_bool().or_else(|| scalar(v).map(|s| s != "false")),
+            ("regions", Value::Sequence(list)) => {
+                out.regions = list
+                    .iter()
+                    .filter_map(|r| scalar(r).or_else(|| r.get("name").and_then(scalar)))
+                    .collect();
+            }
+            ("valid_interfaces", Value::Sequence(list)) => {
+                out.valid_interfaces = list.iter().filter_map(scalar).collect();
+            }
             (k, v) => {
                 if let Some(s) = scalar(v) {
                     let key = if k == "endpoint_type" { "interface" } else { k };
@@ -326,7 +490,39 @@ fn cloud_from_doc(doc: &Value, name: &str, path: PathBuf) -> Result<CloudConfig,
             }
         }
     }
+    // `domain_id`/`domain_name` with a project is openstacksdk's shorthand
+    // for both the user's and the project's domain, not a domain scope.
+    let project_scoped = ["project_name", "project_id"]
+        .iter()
+        .any(|k| out.auth.contains_key(*k));
+    if project_scoped {
+        for (short, user, project) in [
+            ("domain_id", "user_domain_id", "project_domain_id"),
+            ("domain_name", "user_domain_name", "project_domain_name"),
+        ] {
+            if let Some(v) = out.auth.remove(short) {
+                out.auth
+                    .entry(user.to_string())
+                    .or_insert_with(|| v.clone());
+                out.auth.entry(project.to_string()).or_insert(v);
+            }
+        }
+    }
     Ok(out)
+}
+
+/// Without the `clouds-yaml` feature there is no file to read.
+#[cfg(not(feature = "clouds-yaml"))]
+pub fn load_cloud_with(
+    dirs: &[PathBuf],
+    explicit: Option<String>,
+    _secure: Option<String>,
+    name: Option<&str>,
+) -> Result<Option<CloudConfig>, Error> {
+    match name {
+        Some(n) => load_cloud(dirs, explicit, n).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Without the `clouds-yaml` feature a named cloud is a clear error.

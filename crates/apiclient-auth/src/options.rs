@@ -262,6 +262,10 @@ pub struct ResolvedConfig {
     pub key: Option<String>,
     /// TLS verification off (`--insecure`, or `verify: false` in clouds.yaml).
     pub insecure: bool,
+    /// Per-service settings (`<service>_endpoint_override`, `_api_version`,
+    /// `_interface` of clouds.yaml, `OS_<SERVICE>_ENDPOINT_OVERRIDE`), by
+    /// service type.
+    pub services: BTreeMap<String, crate::clouds::ServiceSettings>,
 }
 
 type EnvFn = dyn Fn(&str) -> Option<String> + Send + Sync;
@@ -284,7 +288,8 @@ type EnvFn = dyn Fn(&str) -> Option<String> + Send + Sync;
 /// ```
 pub struct ConfigLoader {
     env: Box<EnvFn>,
-    search_dirs: Vec<std::path::PathBuf>,
+    /// None: the standard directories, from the loader's environment.
+    search_dirs: Option<Vec<std::path::PathBuf>>,
 }
 
 impl Default for ConfigLoader {
@@ -303,11 +308,19 @@ impl fmt::Debug for ConfigLoader {
 
 impl ConfigLoader {
     /// The process environment and the standard clouds.yaml locations
-    /// (`.`, `~/.config/openstack`, `/etc/openstack`).
+    /// (`.`, `$XDG_CONFIG_HOME/openstack`, `~/.config/openstack`,
+    /// `/etc/openstack`; read from the loader's environment).
     pub fn new() -> Self {
         ConfigLoader {
             env: Box::new(|k| std::env::var(k).ok()),
-            search_dirs: clouds::default_search_dirs(),
+            search_dirs: None,
+        }
+    }
+
+    fn dirs(&self) -> Vec<std::path::PathBuf> {
+        match &self.search_dirs {
+            Some(d) => d.clone(),
+            None => clouds::search_dirs_from(|k| (self.env)(k)),
         }
     }
 
@@ -327,7 +340,7 @@ impl ConfigLoader {
 
     /// Search these directories for clouds.yaml and secure.yaml.
     pub fn with_search_dirs(mut self, dirs: Vec<std::path::PathBuf>) -> Self {
-        self.search_dirs = dirs;
+        self.search_dirs = Some(dirs);
         self
     }
 
@@ -358,13 +371,45 @@ impl ConfigLoader {
                 .chain(spec.aliases.iter().copied())
                 .find_map(|n| self.env(n))
         };
-        let cloud_name = find_spec("cloud").and_then(|s| flag(s).or_else(|| env(s)));
+        let mut cloud_name = find_spec("cloud").and_then(|s| flag(s).or_else(|| env(s)));
+        let dirs = self.dirs();
+        let configured_elsewhere = ["auth_url", "auth_type", "endpoint"]
+            .iter()
+            .filter_map(|n| find_spec(n))
+            .any(|s| flag(s).or_else(|| env(s)).is_some());
         let cloud: Option<CloudConfig> = match &cloud_name {
-            Some(name) => Some(clouds::load_cloud(
-                &self.search_dirs,
-                (self.env)("OS_CLIENT_CONFIG_FILE"),
-                name,
-            )?),
+            Some(name) => Some(
+                clouds::load_cloud_with(
+                    &dirs,
+                    (self.env)("OS_CLIENT_CONFIG_FILE"),
+                    (self.env)("OS_CLIENT_SECURE_FILE"),
+                    Some(name),
+                )?
+                .ok_or_else(|| {
+                    Error::config(format!(
+                        "cloud '{name}' requested but no clouds.yaml found (searched {})",
+                        dirs.iter()
+                            .map(|d| d.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?,
+            ),
+            // No cloud named and nothing configured otherwise: the only cloud
+            // of clouds.yaml, as openstacksdk does.
+            None if !configured_elsewhere => {
+                let only = clouds::load_cloud_with(
+                    &dirs,
+                    (self.env)("OS_CLIENT_CONFIG_FILE"),
+                    (self.env)("OS_CLIENT_SECURE_FILE"),
+                    None,
+                )
+                .unwrap_or(None);
+                if let Some(c) = &only {
+                    cloud_name = c.name.clone();
+                }
+                only
+            }
             None => None,
         };
         let pick = |spec: &OptionSpec| -> Option<String> {
@@ -373,10 +418,7 @@ impl ConfigLoader {
                 .or_else(|| cloud.as_ref().and_then(|c| c.get(spec.name)))
         };
 
-        let mut cfg = ResolvedConfig {
-            cloud: cloud_name,
-            ..Default::default()
-        };
+        let mut cfg = ResolvedConfig::default();
         for spec in COMMON_OPTIONS.iter().chain(PLUGIN_OPTIONS).chain(extra) {
             if let Some(v) = pick(spec) {
                 if spec.name == "auth_type" {
@@ -389,9 +431,46 @@ impl ConfigLoader {
             }
         }
         let session = |name: &str| find_spec(name).and_then(pick);
+        cfg.cloud = cloud_name;
         cfg.region_name = session("region_name");
-        if let Some(i) = session("interface") {
+        if let Some(c) = &cloud
+            && !c.regions.is_empty()
+        {
+            match &cfg.region_name {
+                None => cfg.region_name = c.regions.first().cloned(),
+                Some(r) if !c.regions.contains(r) => {
+                    return Err(Error::config(format!(
+                        "region '{r}' is not a region of cloud '{}' ({})",
+                        cfg.cloud.as_deref().unwrap_or(""),
+                        c.regions.join(", ")
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        let interface = session("interface").or_else(|| {
+            cloud
+                .as_ref()
+                .and_then(|c| c.valid_interfaces.first().cloned())
+        });
+        if let Some(i) = interface {
             cfg.interface = i.parse()?;
+        }
+        if let Some(c) = &cloud {
+            cfg.services = c.services();
+        }
+        // OS_<SERVICE>_ENDPOINT_OVERRIDE for the service types of the authority
+        for t in crate::catalog::known_service_types() {
+            let var = format!(
+                "OS_{}_ENDPOINT_OVERRIDE",
+                t.replace('-', "_").to_ascii_uppercase()
+            );
+            if let Some(v) = (self.env)(&var).filter(|v| !v.is_empty()) {
+                cfg.services
+                    .entry(t.to_string())
+                    .or_default()
+                    .endpoint_override = Some(v);
+            }
         }
         cfg.cacert = session("cacert");
         cfg.cert = session("cert");

@@ -141,6 +141,7 @@ pub struct HttpClientBuilder {
     operation_timeout: Option<Duration>,
     redirects: RedirectPolicy,
     global_request_id: Option<String>,
+    services: std::collections::BTreeMap<String, apiclient_auth::clouds::ServiceSettings>,
 }
 
 impl std::fmt::Debug for HttpClientBuilder {
@@ -177,6 +178,7 @@ impl HttpClientBuilder {
             operation_timeout: None,
             redirects: RedirectPolicy::default(),
             global_request_id: None,
+            services: std::collections::BTreeMap::new(),
         }
     }
 
@@ -186,6 +188,7 @@ impl HttpClientBuilder {
         let mut b = Self::new(config.load_plugin(registry)?);
         b.region = config.region_name.clone();
         b.interface = config.interface;
+        b.services = config.services.clone();
         b.transport.tls = TlsConfig {
             cacert: config.cacert.as_ref().map(Into::into),
             cert: config.cert.as_ref().map(Into::into),
@@ -423,6 +426,7 @@ impl HttpClientBuilder {
                 last_request_id: arc_swap::ArcSwapOption::empty(),
                 clients: Mutex::new(HashMap::new()),
                 operation_timeout: self.operation_timeout,
+                services: self.services,
                 region: self.region,
                 interface: self.interface,
             }),
@@ -534,6 +538,8 @@ struct Inner {
     /// an `Arc` cycle that never frees the pool, the token or the password.
     clients: Mutex<HashMap<String, Target>>,
     operation_timeout: Option<Duration>,
+    /// Per-service settings of the configuration (endpoint override, interface).
+    services: std::collections::BTreeMap<String, apiclient_auth::clouds::ServiceSettings>,
     region: Option<String>,
     interface: Interface,
 }
@@ -740,16 +746,42 @@ impl HttpClient {
         if let Some(existing) = self.client(service_type) {
             return existing;
         }
+        let settings = self.service_settings(service_type);
+        let interface = settings
+            .and_then(|s| s.interface.as_deref())
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(self.inner.interface);
         let filter = EndpointFilter::new(service_type)
-            .interface(self.inner.interface)
+            .interface(interface)
             .region(self.inner.region.clone());
+        let mut target = Target::new(filter);
+        target.endpoint_override = settings
+            .and_then(|s| s.endpoint_override.as_deref())
+            .map(Arc::from);
         let client = ServiceClient {
             http: self.clone(),
-            target: Target::new(filter),
+            target,
             defaults: Arc::default(),
         };
         self.add_client(client.clone());
         client
+    }
+
+    /// The configuration's settings for `service_type` (`compute_endpoint_override`,
+    /// `block_storage_interface`, `OS_COMPUTE_ENDPOINT_OVERRIDE`, ...): by
+    /// the type itself, else by its official type or an alias of it.
+    pub fn service_settings(
+        &self,
+        service_type: &str,
+    ) -> Option<&apiclient_auth::clouds::ServiceSettings> {
+        let services = &self.inner.services;
+        if let Some(s) = services.get(service_type) {
+            return Some(s);
+        }
+        let official = apiclient_auth::catalog::official_service_type(service_type)?;
+        services.iter().find_map(|(k, v)| {
+            (apiclient_auth::catalog::official_service_type(k) == Some(official)).then_some(v)
+        })
     }
 
     /// Register a service client under its service type, unless one is already there.
