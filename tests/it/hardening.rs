@@ -890,6 +890,17 @@ async fn per_service_settings_of_the_configuration_reach_the_service_clients() {
         .unwrap()
         .build()
         .unwrap();
+    // the one-liner does the same
+    let loader = ConfigLoader::new()
+        .with_env_map([("OS_CLOUD".to_string(), "c".to_string())].into())
+        .with_search_dirs(vec![dir.path().to_path_buf()]);
+    let same = HttpClient::from_loader(&loader, None).unwrap();
+    assert_eq!(
+        same.service_client("compute").endpoint().await.unwrap(),
+        format!("{}/v2.1-override", cloud.url())
+    );
+    let named = HttpClient::from_loader(&loader, Some("c")).unwrap();
+    named.authenticate().await.unwrap();
     assert_eq!(
         http.service_client("compute").endpoint().await.unwrap(),
         format!("{}/v2.1-override", cloud.url())

@@ -143,14 +143,24 @@ impl Body {
         }))
     }
 
-    /// Any `http_body::Body` (a response body from hyper, a tower-http layer's).
+    /// Any `http_body::Body` (a response body from hyper, a tower-http
+    /// layer's). A `Body` comes back as it is (never boxed twice).
     pub fn wrap<B>(body: B) -> Self
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        Body {
-            inner: Inner::Boxed(body.map_err(Into::into).boxed_unsync()),
+        let mut slot = Some(body);
+        if let Some(already) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Body>>()
+            && let Some(body) = already.take()
+        {
+            return body;
+        }
+        match slot {
+            Some(body) => Body {
+                inner: Inner::Boxed(body.map_err(Into::into).boxed_unsync()),
+            },
+            None => Body::empty(),
         }
     }
 
@@ -354,6 +364,16 @@ mod tests {
         );
         let err = too_long.collect_limited(2).await.unwrap_err();
         assert!(err.is::<LimitExceeded>(), "{err}");
+    }
+
+    #[test]
+    fn a_body_is_never_boxed_twice() {
+        let b = Body::wrap(Body::from("abc"));
+        assert_eq!(
+            b.as_bytes().map(|b| &b[..]),
+            Some(&b"abc"[..]),
+            "still buffered"
+        );
     }
 
     #[tokio::test]

@@ -569,6 +569,37 @@ impl HttpClient {
         HttpClientBuilder::new(plugin)
     }
 
+    /// A client configured as the `openstack` CLI would be: `OS_*`
+    /// variables, and `OS_CLOUD` (or the only cloud) of clouds.yaml.
+    ///
+    /// ```no_run
+    /// # fn f() -> Result<(), apiclient_errors::Error> {
+    /// let http = apiclient_http::HttpClient::from_env()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_env() -> Result<HttpClient, Error> {
+        Self::from_loader(&apiclient_auth::ConfigLoader::new(), None)
+    }
+
+    /// A client for cloud `name` of clouds.yaml (with `OS_*` over it).
+    pub fn from_cloud(name: &str) -> Result<HttpClient, Error> {
+        Self::from_loader(&apiclient_auth::ConfigLoader::new(), Some(name))
+    }
+
+    /// A client from `loader`'s environment and files, for cloud `cloud`
+    /// when given (the built-in plugins).
+    pub fn from_loader(
+        loader: &apiclient_auth::ConfigLoader,
+        cloud: Option<&str>,
+    ) -> Result<HttpClient, Error> {
+        let mut flags = std::collections::BTreeMap::new();
+        if let Some(c) = cloud {
+            flags.insert("cloud".to_string(), c.to_string());
+        }
+        let cfg = loader.resolve(&flags)?;
+        HttpClientBuilder::from_config(&cfg, &PluginRegistry::default())?.build()
+    }
+
     /// Send a request to an absolute URL, unauthenticated (Python's `request`).
     /// A status of 400 or more, or a redirection (not followed), is an [`Error::Http`].
     pub async fn request(&self, req: ApiRequest) -> Result<ApiResponse, Error> {
