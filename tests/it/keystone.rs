@@ -491,3 +491,61 @@ async fn five_second_tokens_are_refreshed_before_they_expire() {
         "{auths} authentications for {requests} requests over {span:?} of 5-second tokens"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_constructors_against_keystone() {
+    use apiclient_auth::typed::{AdminToken, Scope, V3ApplicationCredential, V3Password, V3Token};
+    let Some(seed) = seed() else { return };
+    let url = format!("{MAIN}/v3");
+    let http = HttpClient::builder_for(
+        V3Password::new(&url, "demo", "demopass")
+            .user_domain_name("Default")
+            .scope(Scope::project_name("demo", "Default")),
+    )
+    .build()
+    .unwrap();
+    let a = http.authenticate().await.unwrap();
+    assert_eq!(a.project_id(), seed["demo"]["project_id"].as_str());
+    let system =
+        HttpClient::builder_for(V3Password::new(&url, "admin", "secret").scope(Scope::System))
+            .build()
+            .unwrap();
+    assert_eq!(
+        system.authenticate().await.unwrap().scope,
+        apiclient_auth::Scope::System
+    );
+    let rescoped = HttpClient::builder_for(
+        V3Token::new(&url, a.token().expose_secret())
+            .scope(Scope::ProjectId(a.project_id().unwrap().into())),
+    )
+    .build()
+    .unwrap();
+    assert!(
+        rescoped
+            .authenticate()
+            .await
+            .unwrap()
+            .methods
+            .contains(&"token".to_string())
+    );
+    let ac = &seed["application_credential"];
+    let by_id = HttpClient::builder_for(V3ApplicationCredential::by_id(
+        &url,
+        ac["id"].as_str().unwrap(),
+        ac["secret"].as_str().unwrap(),
+    ))
+    .build()
+    .unwrap();
+    assert_eq!(
+        by_id.authenticate().await.unwrap().methods,
+        ["application_credential"]
+    );
+    let fixed = HttpClient::builder_for(AdminToken::new(&url, a.token().expose_secret()))
+        .build()
+        .unwrap();
+    fixed
+        .service_client("identity")
+        .get("/auth/projects")
+        .await
+        .unwrap();
+}

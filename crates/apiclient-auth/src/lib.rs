@@ -15,6 +15,11 @@
 //! Secrets (passwords, tokens, application-credential secrets) are
 //! [`secrecy::SecretString`]s and never appear in `Debug` output or errors.
 //!
+//! Typed constructors first ([`typed`]): `V3Password`, `V3Token`,
+//! `V3ApplicationCredential`, `AdminToken`, `NoAuth`. The registry, the
+//! string options (`KeystonePlugin::new("v3password").with(...)`) and the
+//! alphabetical guessing of the reference stay beside them.
+//!
 //! ```
 //! use apiclient_auth::{AuthOptions, AuthPlugin, PluginRegistry};
 //! use apiclient_auth::catalog::{EndpointFilter, Interface};
@@ -64,6 +69,7 @@ pub mod options;
 pub mod plugin;
 pub mod registry;
 pub mod transport;
+pub mod typed;
 
 pub use access::{AccessInfo, Scope};
 #[cfg(feature = "cli")]

@@ -212,11 +212,38 @@ fn registry_names_and_unknown() {
             "none",
             "password",
             "token",
+            "token_endpoint",
             "v2password",
+            "v2token",
             "v3applicationcredential",
             "v3password",
             "v3token"
         ]
+    );
+    // token_endpoint is the name users type for admin_token
+    let mut te = r.load_plugin("token_endpoint").unwrap();
+    te.parse_opts(
+        &AuthOptions::new()
+            .with("endpoint", "http://svc")
+            .with("token", "t"),
+    );
+    assert!(te.sufficient_options().is_ok());
+    let access = rt()
+        .block_on(te.authenticate(keystone_transport(Seen::default())))
+        .unwrap();
+    assert_eq!(
+        te.endpoint(&access, &EndpointFilter::new("any")).unwrap(),
+        "http://svc"
+    );
+    // v2token sends the v2.0 token body
+    let v2 = KeystonePlugin::new("v2token")
+        .unwrap()
+        .with("auth_url", "http://k/v2.0")
+        .with("token", "tok")
+        .with("project_name", "p");
+    assert_eq!(
+        v2.request_body(true).unwrap(),
+        serde_json::json!({"auth": {"token": {"id": "tok"}, "tenantName": "p"}})
     );
     let err = r.load_plugin("kerberos").unwrap_err();
     assert_eq!(err.to_string(), "AuthSystemNotFound: 'kerberos'");

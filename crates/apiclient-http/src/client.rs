@@ -569,6 +569,21 @@ impl HttpClient {
         HttpClientBuilder::new(plugin)
     }
 
+    /// A builder for a typed plugin (`V3Password`, `AdminToken`, ... of
+    /// `apiclient_auth::typed`, or any plugin value).
+    ///
+    /// ```
+    /// use apiclient_auth::typed::{Scope, V3Password};
+    /// let builder = apiclient_http::HttpClient::builder_for(
+    ///     V3Password::new("https://keystone.example/v3", "alice", "pw")
+    ///         .scope(Scope::project_name("demo", "Default")),
+    /// );
+    /// # let _ = builder;
+    /// ```
+    pub fn builder_for(plugin: impl AuthPlugin + 'static) -> HttpClientBuilder {
+        HttpClientBuilder::new(Box::new(plugin))
+    }
+
     /// A client configured as the `openstack` CLI would be: `OS_*`
     /// variables, and `OS_CLOUD` (or the only cloud) of clouds.yaml.
     ///
