@@ -193,28 +193,6 @@ fn decode<T: DeserializeOwned>(resp: &ApiResponse, key: Option<&str>) -> Result<
     })
 }
 
-/// The `next` link of a page: `<plural>_links`/`links` with `rel=next`,
-/// `links.next`, or a top-level `next`.
-fn next_link(body: &Value, plural: &str) -> Option<String> {
-    let rel_next = |v: &Value| -> Option<String> {
-        v.as_array()?
-            .iter()
-            .find(|l| l.get("rel").and_then(Value::as_str) == Some("next"))?
-            .get("href")?
-            .as_str()
-            .map(str::to_string)
-    };
-    body.get(format!("{plural}_links"))
-        .and_then(rel_next)
-        .or_else(|| body.get("links").and_then(rel_next))
-        .or_else(|| {
-            body.pointer("/links/next")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .or_else(|| body.get("next").and_then(Value::as_str).map(str::to_string))
-}
-
 impl<T: ResourceType> Api<T> {
     /// The manager of `T` on `client`.
     pub fn new(client: ServiceClient) -> Self {
@@ -552,7 +530,7 @@ impl<T: ResourceType> ListState<T> {
             url: resp.url(),
             source: Some(Box::new(e)),
         })?;
-        let next = match next_link(&body, T::PLURAL) {
+        let next = match crate::pagination::next_link(&body, T::PLURAL) {
             Some(n) => Some(n),
             None => match (self.limit, items.last()) {
                 (Some(limit), Some(last)) if items.len() as u64 >= limit && limit > 0 => {

@@ -76,7 +76,9 @@ struct State {
     done: bool,
 }
 
-fn next_link(body: &Value, collection: &str) -> Option<String> {
+/// The `next` link of a page: `<collection>_links`/`links` with `rel=next`,
+/// `links.next`, or a top-level `next`.
+pub(crate) fn next_link(body: &Value, collection: &str) -> Option<String> {
     let rel_next = |v: &Value| -> Option<String> {
         v.as_array()?
             .iter()
