@@ -461,9 +461,9 @@ impl Transport for BareTransport {
 /// How many attempts (transport calls) one call made: a request extension
 /// the timing layer counts, read into the call's tracing span.
 #[derive(Debug, Clone, Default)]
-pub struct Attempts(Arc<std::sync::atomic::AtomicU32>);
+pub struct AttemptCount(Arc<std::sync::atomic::AtomicU32>);
 
-impl Attempts {
+impl AttemptCount {
     /// Count one attempt.
     pub fn add(&self) {
         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -672,7 +672,7 @@ impl HttpClient {
             attempts = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        let attempts = Attempts::default();
+        let attempts = AttemptCount::default();
         let mut req = req;
         req.extensions_mut().insert(attempts.clone());
         let t0 = std::time::Instant::now();

@@ -56,7 +56,7 @@ pub mod transport;
 
 pub use body::Body;
 pub use client::{
-    ApiRequest, ApiResponse, Attempts, Deadline, HttpClient, HttpClientBuilder, HttpService,
+    ApiRequest, ApiResponse, AttemptCount, Deadline, HttpClient, HttpClientBuilder, HttpService,
     ServiceClient, StackLayer, StreamedResponse, buffered_service,
 };
 pub use layers::redirect::RedirectPolicy;

@@ -138,7 +138,7 @@ where
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        if let Some(a) = req.extensions().get::<crate::client::Attempts>() {
+        if let Some(a) = req.extensions().get::<crate::client::AttemptCount>() {
             a.add();
         }
         if !self.timings.is_enabled() {
