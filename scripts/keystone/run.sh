@@ -135,6 +135,10 @@ key_repository = $KS_DATA/credential-keys
 [identity]
 $hash_rounds
 
+[auth]
+# the defaults plus totp (Keystone's own TOTP credentials, for the v3totp plugin tests)
+methods = external,password,token,oauth1,mapped,application_credential,totp
+
 [cache]
 $cache
 EOF
@@ -348,11 +352,17 @@ acs = call("GET", f"/v3/users/{demo_u['id']}/application_credentials?name=ci-tes
 ac = acs[0] if acs else call("POST", f"/v3/users/{demo_u['id']}/application_credentials",
                              {"application_credential": {"name": "ci-test", "secret": "appcredsecret",
                                                          "roles": [{"name": "member"}]}}, token=DT)[2]["application_credential"]
+# a TOTP credential for demo (the secret is base32; tests compute the passcode)
+TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+have_totp = [c for c in get(f"/v3/credentials?user_id={demo_u['id']}&type=totp")["credentials"]]
+if not have_totp:
+    post("/v3/credentials", {"credential": {"type": "totp", "user_id": demo_u["id"], "blob": TOTP_SECRET}})
 info = {"auth_url": url + "/v3", "admin": {"user": "admin", "password": pw, "project": "admin", "domain": "Default"},
         "demo": {"user": "demo", "password": "demopass", "project": "demo", "domain": "Default",
                  "user_id": demo_u["id"], "project_id": demo_p["id"]},
         "application_credential": {"id": ac["id"], "name": "ci-test", "secret": "appcredsecret",
-                                   "user": "demo", "user_domain": "Default"}}
+                                   "user": "demo", "user_domain": "Default"},
+        "totp": {"user": "demo", "secret": TOTP_SECRET}}
 json.dump(info, open(f"{data}/seed.json", "w"), indent=2)
 EOF
   log "seeded catalog/demo user/app credential -> $KS_DATA/seed.json"

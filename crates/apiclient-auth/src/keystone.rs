@@ -28,6 +28,7 @@ enum Kind {
     Password(Version),
     Token(Version),
     ApplicationCredential,
+    Totp,
     AdminToken,
     NoAuth,
 }
@@ -83,6 +84,7 @@ builtins! {
     "v3applicationcredential" => Kind::ApplicationCredential,
     "v3password" => Kind::Password(Version::V3),
     "v3token" => Kind::Token(Version::V3),
+    "v3totp" => Kind::Totp,
 }
 
 const SCOPE: &[&str] = &[
@@ -168,6 +170,18 @@ impl KeystonePlugin {
                 v.extend_from_slice(SCOPE);
                 v
             }
+            Kind::Totp => {
+                let mut v = vec![
+                    "auth_url",
+                    "username",
+                    "user_id",
+                    "user_domain_id",
+                    "user_domain_name",
+                    "passcode",
+                ];
+                v.extend_from_slice(SCOPE);
+                v
+            }
             Kind::ApplicationCredential => vec![
                 "auth_url",
                 "application_credential_id",
@@ -203,6 +217,11 @@ impl KeystonePlugin {
             Kind::Token(_) => {
                 need("auth_url", o.has("auth_url"));
                 need("token", o.has("token"));
+            }
+            Kind::Totp => {
+                need("auth_url", o.has("auth_url"));
+                need("username", o.has("username") || o.has("user_id"));
+                need("passcode", o.has("passcode"));
             }
             Kind::ApplicationCredential => {
                 need("auth_url", o.has("auth_url"));
@@ -301,6 +320,13 @@ impl KeystonePlugin {
                 ("password", json!({"user": u}))
             }
             Kind::Token(_) => ("token", json!({"id": get("token")})),
+            Kind::Totp => {
+                let mut u = user();
+                if let Value::Object(m) = &mut u {
+                    m.insert("passcode".into(), get("passcode").into());
+                }
+                ("totp", json!({"user": u}))
+            }
             Kind::ApplicationCredential => {
                 let mut ac = Map::new();
                 if let Some(id) = get("application_credential_id") {

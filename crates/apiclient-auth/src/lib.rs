@@ -16,7 +16,7 @@
 //! [`secrecy::SecretString`]s and never appear in `Debug` output or errors.
 //!
 //! Typed constructors first ([`typed`]): `V3Password`, `V3Token`,
-//! `V3ApplicationCredential`, `AdminToken`, `NoAuth`. The registry, the
+//! `V3ApplicationCredential`, `V3Totp`, `AdminToken`, `NoAuth`. The registry, the
 //! string options (`KeystonePlugin::new("v3password").with(...)`) and the
 //! alphabetical guessing of the reference stay beside them.
 //!

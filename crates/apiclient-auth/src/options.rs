@@ -96,6 +96,12 @@ pub const PLUGIN_OPTIONS: &[OptionSpec] = &[
         aliases: &[],
         secret: true,
     },
+    OptionSpec {
+        name: "passcode",
+        help: "A one-time passcode (TOTP)",
+        aliases: &[],
+        secret: true,
+    },
 ];
 
 /// Options of the session (not of a plugin).

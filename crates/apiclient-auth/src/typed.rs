@@ -255,3 +255,33 @@ impl NoAuth {
         NoAuth(KeystonePlugin::no_auth(endpoint))
     }
 }
+
+typed_plugin! {
+    /// `v3totp`: a user's time-based one-time passcode (Keystone's own TOTP
+    /// credentials).
+    V3Totp
+}
+
+impl V3Totp {
+    /// A user by name (in the default domain unless one is set) and the
+    /// current passcode.
+    pub fn new(auth_url: impl Into<String>, username: &str, passcode: &str) -> Self {
+        V3Totp(
+            KeystonePlugin::new("v3totp")
+                .unwrap_or_else(|| KeystonePlugin::no_auth(""))
+                .with("auth_url", auth_url)
+                .with("username", username)
+                .with("passcode", passcode),
+        )
+    }
+
+    /// The user's domain, by name.
+    pub fn user_domain_name(self, name: &str) -> Self {
+        V3Totp(self.0.with("user_domain_name", name))
+    }
+
+    /// The scope of the token.
+    pub fn scope(self, scope: Scope) -> Self {
+        V3Totp(scope.apply(self.0))
+    }
+}

@@ -217,7 +217,8 @@ fn registry_names_and_unknown() {
             "v2token",
             "v3applicationcredential",
             "v3password",
-            "v3token"
+            "v3token",
+            "v3totp"
         ]
     );
     // token_endpoint is the name users type for admin_token
