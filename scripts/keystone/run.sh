@@ -376,7 +376,8 @@ case "$cmd" in
     write_config
     ensure_db
     start_server
-    if [ "$KS_SEED" = 1 ] && [ ! -f "$KS_DATA/.seeded" ]; then seed_catalog && touch "$KS_DATA/.seeded"; fi
+    # the mark names the seed's version: an older seed is completed (the seed is idempotent)
+    if [ "$KS_SEED" = 1 ] && [ ! -f "$KS_DATA/.seeded-2" ]; then seed_catalog && touch "$KS_DATA/.seeded-2"; fi
     echo "$URL/v3"
     ;;
   stop) stop_server ;;
