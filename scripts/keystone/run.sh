@@ -357,12 +357,19 @@ TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 have_totp = [c for c in get(f"/v3/credentials?user_id={demo_u['id']}&type=totp")["credentials"]]
 if not have_totp:
     post("/v3/credentials", {"credential": {"type": "totp", "user_id": demo_u["id"], "blob": TOTP_SECRET}})
+# a trust: admin (trustor) lets demo (trustee) act with role member on project admin
+admin_p = get("/v3/projects?name=admin")["projects"][0]
+trusts = get(f"/v3/OS-TRUST/trusts?trustee_user_id={demo_u['id']}")["trusts"]
+trust = trusts[0] if trusts else post("/v3/OS-TRUST/trusts", {"trust": {
+    "trustor_user_id": admin_id, "trustee_user_id": demo_u["id"], "project_id": admin_p["id"],
+    "impersonation": False, "roles": [{"name": "member"}]}})["trust"]
 info = {"auth_url": url + "/v3", "admin": {"user": "admin", "password": pw, "project": "admin", "domain": "Default"},
         "demo": {"user": "demo", "password": "demopass", "project": "demo", "domain": "Default",
                  "user_id": demo_u["id"], "project_id": demo_p["id"]},
         "application_credential": {"id": ac["id"], "name": "ci-test", "secret": "appcredsecret",
                                    "user": "demo", "user_domain": "Default"},
-        "totp": {"user": "demo", "secret": TOTP_SECRET}}
+        "totp": {"user": "demo", "secret": TOTP_SECRET},
+        "trust": {"id": trust["id"], "trustee": "demo", "project_id": admin_p["id"]}}
 json.dump(info, open(f"{data}/seed.json", "w"), indent=2)
 EOF
   log "seeded catalog/demo user/app credential -> $KS_DATA/seed.json"
@@ -377,7 +384,7 @@ case "$cmd" in
     ensure_db
     start_server
     # the mark names the seed's version: an older seed is completed (the seed is idempotent)
-    if [ "$KS_SEED" = 1 ] && [ ! -f "$KS_DATA/.seeded-2" ]; then seed_catalog && touch "$KS_DATA/.seeded-2"; fi
+    if [ "$KS_SEED" = 1 ] && [ ! -f "$KS_DATA/.seeded-3" ]; then seed_catalog && touch "$KS_DATA/.seeded-3"; fi
     echo "$URL/v3"
     ;;
   stop) stop_server ;;

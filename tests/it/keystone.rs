@@ -614,3 +614,51 @@ async fn v3totp_authenticates_with_a_computed_passcode() {
     let err = wrong.authenticate().await.unwrap_err();
     assert!(err.is_unauthorized(), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trust_scoped_token_acts_on_the_trustors_project() {
+    use apiclient_auth::typed::{Scope, V3Password};
+    let Some(seed) = seed() else { return };
+    let Some(trust_id) = seed["trust"]["id"].as_str() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI's Keystone must be seeded with a trust"
+        );
+        eprintln!("skipping: this Keystone was seeded before trusts");
+        return;
+    };
+    let http = HttpClient::builder_for(
+        V3Password::new(format!("{MAIN}/v3"), "demo", "demopass")
+            .user_domain_name("Default")
+            .scope(Scope::Trust(trust_id.to_string())),
+    )
+    .build()
+    .unwrap();
+    let a = http.authenticate().await.unwrap();
+    assert_eq!(
+        a.project_id(),
+        seed["trust"]["project_id"].as_str(),
+        "the trustor's project"
+    );
+    assert_eq!(
+        a.user_id.as_deref(),
+        seed["demo"]["user_id"].as_str(),
+        "still the trustee"
+    );
+    let body: Value = serde_json::from_slice(a.raw_body().unwrap()).unwrap();
+    assert_eq!(body["token"]["OS-TRUST:trust"]["id"], trust_id);
+    // a trust with another scope is refused before anything is sent
+    let both = KeystonePlugin::new("v3password")
+        .unwrap()
+        .with("auth_url", format!("{MAIN}/v3"))
+        .with("username", "demo")
+        .with("password", "demopass")
+        .with("trust_id", trust_id)
+        .with("project_name", "demo");
+    assert!(
+        both.request_body(false)
+            .unwrap_err()
+            .to_string()
+            .contains("trust scope")
+    );
+}

@@ -95,6 +95,7 @@ const SCOPE: &[&str] = &[
     "domain_id",
     "domain_name",
     "system_scope",
+    "trust_id",
     "default_domain",
 ];
 
@@ -363,12 +364,15 @@ impl KeystonePlugin {
         let project = o.has("project_id") || o.has("project_name");
         let dom = o.has("domain_id") || o.has("domain_name");
         let system = o.has("system_scope");
-        if [project, dom, system].iter().filter(|b| **b).count() > 1 {
+        let trust = o.has("trust_id");
+        if [project, dom, system, trust].iter().filter(|b| **b).count() > 1 {
             return Err(Error::Validation(
-                "only one of project, domain and system scope may be given".into(),
+                "only one of project, domain, system and trust scope may be given".into(),
             ));
         }
-        Ok(if let Some(id) = o.get("project_id") {
+        Ok(if let Some(id) = o.get("trust_id") {
+            Some(json!({"OS-TRUST:trust": {"id": id}}))
+        } else if let Some(id) = o.get("project_id") {
             Some(json!({"project": {"id": id}}))
         } else if let Some(name) = o.get("project_name") {
             Some(

@@ -84,6 +84,10 @@ pub const PLUGIN_OPTIONS: &[OptionSpec] = &[
     opt("domain_id", "Domain id to scope to"),
     opt("system_scope", "System scope (e.g. 'all')"),
     opt(
+        "trust_id",
+        "A trust to scope to (the token acts for its trustor)",
+    ),
+    opt(
         "default_domain",
         "Domain id used for user and project when none is given (default: 'default')",
     ),

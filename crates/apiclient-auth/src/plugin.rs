@@ -97,6 +97,7 @@ pub trait AuthPlugin: Send + Sync + fmt::Debug {
             "domain_name",
             "domain_id",
             "system_scope",
+            "trust_id",
             "application_credential_id",
             "application_credential_name",
             "endpoint",

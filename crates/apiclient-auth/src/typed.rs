@@ -44,6 +44,8 @@ pub enum Scope {
     DomainName(String),
     /// The whole deployment (`system_scope: all`).
     System,
+    /// A trust by id (the token acts for the trust's trustor).
+    Trust(String),
 }
 
 impl Scope {
@@ -64,6 +66,7 @@ impl Scope {
             Scope::DomainId(id) => p.with("domain_id", id),
             Scope::DomainName(name) => p.with("domain_name", name),
             Scope::System => p.with("system_scope", "all"),
+            Scope::Trust(id) => p.with("trust_id", id),
         }
     }
 }
