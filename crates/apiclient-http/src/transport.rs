@@ -268,17 +268,14 @@ pub fn rustls_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| config_error("TLS protocol versions".into(), e))?;
-    let builder = if tls.insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
-    } else {
+    let builder = {
+        // (--insecure accepts any certificate and reads no bundle.)
         // The explicit CA bundle is read now (a bad file is a configuration
         // error at build time); the system store and the environment's
         // bundles are read at the first TLS handshake, so a client that only
         // speaks plain http (or never connects) never pays for them.
         let mut explicit = Vec::new();
-        if let Some(ca) = &tls.cacert {
+        if let Some(ca) = tls.cacert.as_ref().filter(|_| !tls.insecure) {
             for cert in read_certs(ca)? {
                 let mut probe = rustls::RootCertStore::empty();
                 probe.add(cert.clone()).map_err(|e| {
@@ -291,6 +288,7 @@ pub fn rustls_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(LazyVerifier {
                 provider,
+                insecure: tls.insecure,
                 system: tls.system_roots,
                 env_bundles: tls.env_bundles.clone(),
                 explicit,
@@ -319,10 +317,13 @@ pub fn rustls_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
 
 /// The web PKI verifier over every trusted root, built at the first
 /// handshake: the web PKI roots, the system store and the environment's
-/// bundles (when `system`), and the explicit CA bundle.
+/// bundles (when `system`), and the explicit CA bundle. With `insecure`
+/// (`--insecure`), any server certificate is accepted; signatures are still
+/// checked.
 #[derive(Debug)]
 struct LazyVerifier {
     provider: Arc<rustls::crypto::CryptoProvider>,
+    insecure: bool,
     system: bool,
     env_bundles: Option<Vec<std::path::PathBuf>>,
     explicit: Vec<CertificateDer<'static>>,
@@ -377,6 +378,9 @@ impl rustls::client::danger::ServerCertVerifier for LazyVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if self.insecure {
+            return Ok(rustls::client::danger::ServerCertVerified::assertion());
+        }
         self.get()?
             .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
     }
@@ -413,54 +417,6 @@ impl rustls::client::danger::ServerCertVerifier for LazyVerifier {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
-    }
-}
-
-#[derive(Debug)]
-struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for NoVerify {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
