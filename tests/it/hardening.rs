@@ -320,23 +320,11 @@ async fn an_endpoint_that_is_not_an_absolute_url_is_a_configuration_error() {
 
 /// A plugin with an empty endpoint (and an empty token).
 #[derive(Debug, Default)]
-struct Hollow(apiclient_auth::AuthOptions);
+struct Hollow;
 
 impl AuthPlugin for Hollow {
     fn auth_system(&self) -> &str {
         "hollow"
-    }
-    fn option_specs(&self) -> Vec<apiclient_auth::options::OptionSpec> {
-        Vec::new()
-    }
-    fn opts(&self) -> &apiclient_auth::AuthOptions {
-        &self.0
-    }
-    fn opts_mut(&mut self) -> &mut apiclient_auth::AuthOptions {
-        &mut self.0
-    }
-    fn sufficient_options(&self) -> Result<(), apiclient_errors::AuthorizationFailure> {
-        Ok(())
     }
     fn authenticate(
         &self,
@@ -359,7 +347,7 @@ async fn no_token_and_no_endpoint_is_an_authorization_failure_not_a_bare_path() 
         s2.lock().unwrap().push(req.uri().to_string());
         async { Ok::<_, apiclient_errors::BoxError>(json_response(200, &json!({}), None)) }
     });
-    let http = HttpClient::builder(Box::new(Hollow::default()))
+    let http = HttpClient::builder(Box::new(Hollow))
         .base_transport(svc)
         .build()
         .unwrap();
@@ -799,10 +787,7 @@ fn registered_plugins_options_come_from_flags_env_and_clouds_yaml() {
 
     #[derive(Debug, Default)]
     struct Realm(AuthOptions);
-    impl AuthPlugin for Realm {
-        fn auth_system(&self) -> &str {
-            "realm"
-        }
+    impl apiclient_auth::BaseAuthPlugin for Realm {
         fn option_specs(&self) -> Vec<OptionSpec> {
             vec![
                 OptionSpec {
@@ -834,6 +819,11 @@ fn registered_plugins_options_come_from_flags_env_and_clouds_yaml() {
                 ])),
             }
         }
+    }
+    impl AuthPlugin for Realm {
+        fn auth_system(&self) -> &str {
+            "realm"
+        }
         fn authenticate(
             &self,
             _t: apiclient_auth::transport::SharedTransport,
@@ -860,7 +850,10 @@ fn registered_plugins_options_come_from_flags_env_and_clouds_yaml() {
         .with_env_map([("OS_REALM_KEY".to_string(), "rk-secret".to_string())].into())
         .with_search_dirs(vec![]);
     let cfg = args.resolve(&loader).unwrap();
-    let plugin = cfg.load_plugin(&registry).unwrap();
+    assert_eq!(cfg.load_plugin(&registry).unwrap().auth_system(), "realm");
+    let plugin = registry
+        .load_plugin_from_options(cfg.auth_type.as_deref(), &cfg.auth)
+        .unwrap();
     assert_eq!(plugin.auth_system(), "realm");
     assert_eq!(plugin.opts().get("realm_url"), Some("http://r"));
     assert_eq!(plugin.opts().expose("realm_key"), Some("rk-secret"));

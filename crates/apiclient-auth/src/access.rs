@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::catalog::{EndpointFilter, ServiceCatalog};
+use crate::wire::{IdName, V2TokenResponse, V3TokenResponse};
 
 /// A role on the token's scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +62,27 @@ pub enum IdentityVersion {
     None,
 }
 
+/// Which header carries the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TokenHeader {
+    /// `X-Auth-Token` (Keystone tokens).
+    #[default]
+    XAuthToken,
+    /// `Authorization` (HTTP Basic, bearer tokens): the token is the whole value.
+    Authorization,
+}
+
+impl TokenHeader {
+    /// The header name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenHeader::XAuthToken => "x-auth-token",
+            TokenHeader::Authorization => "authorization",
+        }
+    }
+}
+
 /// The result of an authentication (Python's `AccessInfo` / auth ref).
 ///
 /// The token is a [`SecretString`]: `Debug` never shows it.
@@ -91,6 +113,8 @@ pub struct AccessInfo {
     pub endpoint_override: Option<String>,
     /// Which identity API issued it.
     pub version: IdentityVersion,
+    /// Which header carries the token.
+    pub token_header: TokenHeader,
     raw_body: Option<bytes::Bytes>,
 }
 
@@ -121,14 +145,6 @@ pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
         .and_then(|t| t.checked_to_offset(time::UtcOffset::UTC))
 }
 
-fn s(v: &Value, path: &[&str]) -> Option<String> {
-    let mut cur = v;
-    for p in path {
-        cur = cur.get(p)?;
-    }
-    cur.as_str().map(str::to_string)
-}
-
 impl AccessInfo {
     /// An access record for a fixed token (admin_token, none, tests).
     pub fn fixed(token: SecretString, endpoint: Option<String>) -> Self {
@@ -146,114 +162,101 @@ impl AccessInfo {
             catalog: ServiceCatalog::default(),
             endpoint_override: endpoint,
             version: IdentityVersion::None,
+            token_header: TokenHeader::XAuthToken,
             raw_body: None,
         }
     }
 
-    /// Parse a v3 token response: the token from `X-Subject-Token`, the rest from the body.
+    /// The same record, its token sent in `header`.
+    pub fn with_token_header(mut self, header: TokenHeader) -> Self {
+        self.token_header = header;
+        self
+    }
+
+    /// Parse a v3 token response: the token from `X-Subject-Token`, the rest
+    /// from the body ([`V3TokenResponse`], lenient where deployments differ).
     pub fn from_v3(token: SecretString, body: &[u8]) -> Result<Self, Error> {
-        let v: Value =
-            serde_json::from_slice(body).map_err(|e| invalid("token body is not JSON", Some(e)))?;
-        let t = v
-            .get("token")
-            .filter(|t| t.is_object())
-            .ok_or_else(|| invalid("token body has no 'token' object", None))?;
-        let scope = if let Some(p) = t.get("project").filter(|p| p.is_object()) {
+        let parsed: V3TokenResponse = serde_json::from_slice(body)
+            .map_err(|e| invalid("token body is not a v3 token ({\"token\": {...}})", Some(e)))?;
+        let t = parsed.token;
+        let scope = if let Some(p) = t.project {
+            let domain = p.domain.unwrap_or_default();
             Scope::Project {
-                id: s(p, &["id"]).unwrap_or_default(),
-                name: s(p, &["name"]),
-                domain_id: s(p, &["domain", "id"]),
-                domain_name: s(p, &["domain", "name"]),
+                id: p.id.unwrap_or_default(),
+                name: p.name,
+                domain_id: domain.id,
+                domain_name: domain.name,
             }
-        } else if let Some(d) = t.get("domain").filter(|d| d.is_object()) {
+        } else if let Some(d) = t.domain {
             Scope::Domain {
-                id: s(d, &["id"]).unwrap_or_default(),
-                name: s(d, &["name"]),
+                id: d.id.unwrap_or_default(),
+                name: d.name,
             }
-        } else if t.get("system").is_some_and(Value::is_object) {
+        } else if t.system.is_some() {
             Scope::System
         } else {
             Scope::Unscoped
         };
-        let strings = |key: &str| -> Vec<String> {
-            t.get(key)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        };
+        let user = t.user.unwrap_or_default();
         Ok(AccessInfo {
             token,
-            expires_at: t
-                .get("expires_at")
-                .and_then(Value::as_str)
-                .and_then(parse_timestamp),
-            issued_at: t
-                .get("issued_at")
-                .and_then(Value::as_str)
-                .and_then(parse_timestamp),
-            user_id: s(t, &["user", "id"]),
-            user_name: s(t, &["user", "name"]),
-            user_domain_id: s(t, &["user", "domain", "id"]),
+            expires_at: t.expires_at.as_deref().and_then(parse_timestamp),
+            issued_at: t.issued_at.as_deref().and_then(parse_timestamp),
+            user_id: user.id,
+            user_name: user.name,
+            user_domain_id: user.domain.and_then(|d| d.id),
             scope,
-            roles: roles(t.get("roles")),
-            methods: strings("methods"),
-            audit_ids: strings("audit_ids"),
+            roles: t.roles.into_iter().map(Role::from).collect(),
+            methods: t.methods,
+            audit_ids: t.audit_ids,
             catalog: t
-                .get("catalog")
-                .map(ServiceCatalog::from_v3)
+                .catalog
+                .map(|c| ServiceCatalog::from_v3_services(c.0))
                 .unwrap_or_default(),
             endpoint_override: None,
             version: IdentityVersion::V3,
+            token_header: TokenHeader::XAuthToken,
             raw_body: Some(bytes::Bytes::copy_from_slice(body)),
         })
     }
 
     /// Parse a v2.0 token response (`{"access": {"token", "serviceCatalog", "user"}}`).
     pub fn from_v2(body: &[u8]) -> Result<Self, Error> {
-        let v: Value =
-            serde_json::from_slice(body).map_err(|e| invalid("token body is not JSON", Some(e)))?;
-        let a = v
-            .get("access")
-            .filter(|a| a.is_object())
-            .ok_or_else(|| invalid("token body has no 'access' object", None))?;
-        let token = s(a, &["token", "id"])
-            .ok_or_else(|| invalid("v2.0 token body has no token id", None))?;
-        let scope = match a
-            .get("token")
-            .and_then(|t| t.get("tenant"))
-            .filter(|t| t.is_object())
-        {
+        let parsed: V2TokenResponse = serde_json::from_slice(body).map_err(|e| {
+            invalid(
+                "token body is not a v2.0 token ({\"access\": {...}})",
+                Some(e),
+            )
+        })?;
+        let a = parsed.access;
+        let t = a.token.unwrap_or_default();
+        let token =
+            t.id.ok_or_else(|| invalid("v2.0 token body has no token id", None))?;
+        let scope = match t.tenant {
             Some(tenant) => Scope::Project {
-                id: s(tenant, &["id"]).unwrap_or_default(),
-                name: s(tenant, &["name"]),
+                id: tenant.id.unwrap_or_default(),
+                name: tenant.name,
                 domain_id: None,
                 domain_name: None,
             },
             None => Scope::Unscoped,
         };
+        let user = a.user.unwrap_or_default();
         Ok(AccessInfo {
-            token: SecretString::from(token),
-            expires_at: s(a, &["token", "expires"])
-                .as_deref()
-                .and_then(parse_timestamp),
-            issued_at: s(a, &["token", "issued_at"])
-                .as_deref()
-                .and_then(parse_timestamp),
-            user_id: s(a, &["user", "id"]),
-            user_name: s(a, &["user", "name"]),
+            token,
+            expires_at: t.expires.as_deref().and_then(parse_timestamp),
+            issued_at: t.issued_at.as_deref().and_then(parse_timestamp),
+            user_id: user.id,
+            user_name: user.name,
             user_domain_id: None,
             scope,
-            roles: roles(a.get("user").and_then(|u| u.get("roles"))),
+            roles: user.roles.into_iter().map(Role::from).collect(),
             methods: vec!["password".into()],
             audit_ids: Vec::new(),
-            catalog: a
-                .get("serviceCatalog")
-                .map(ServiceCatalog::from_v2)
-                .unwrap_or_default(),
+            catalog: ServiceCatalog::from_v2_services(a.service_catalog),
             endpoint_override: None,
             version: IdentityVersion::V2,
+            token_header: TokenHeader::XAuthToken,
             raw_body: Some(bytes::Bytes::copy_from_slice(body)),
         })
     }
@@ -277,12 +280,16 @@ impl AccessInfo {
             IdentityVersion::V2 => "v2",
             IdentityVersion::None => "none",
         };
-        serde_json::json!({
+        let mut stored = serde_json::json!({
             "version": version,
             "token": self.token.expose_secret(),
             "endpoint_override": self.endpoint_override,
             "body": body,
-        })
+        });
+        if self.token_header == TokenHeader::Authorization {
+            stored["header"] = "authorization".into();
+        }
+        stored
     }
 
     /// The inverse of [`to_stored_json`](Self::to_stored_json).
@@ -300,6 +307,9 @@ impl AccessInfo {
             Some("none") => AccessInfo::fixed(SecretString::from(token.to_string()), None),
             _ => return Err(invalid("stored token has an unknown version", None)),
         };
+        if v.get("header").and_then(Value::as_str) == Some("authorization") {
+            access.token_header = TokenHeader::Authorization;
+        }
         access.endpoint_override = v
             .get("endpoint_override")
             .and_then(Value::as_str)
@@ -368,15 +378,13 @@ impl AccessInfo {
     }
 }
 
-fn roles(v: Option<&Value>) -> Vec<Role> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|r| Role {
-            id: s(r, &["id"]),
-            name: s(r, &["name"]),
-        })
-        .collect()
+impl From<IdName> for Role {
+    fn from(r: IdName) -> Self {
+        Role {
+            id: r.id,
+            name: r.name,
+        }
+    }
 }
 
 fn invalid(message: &str, source: Option<serde_json::Error>) -> Error {

@@ -21,22 +21,31 @@ use crate::registry::PluginRegistry;
 /// registry, so their options parse too (`--os-foo`, `OS_FOO`, clouds.yaml):
 ///
 /// ```
-/// use apiclient_auth::{AuthArgs, ConfigLoader, KeystonePlugin, PluginRegistry};
+/// use apiclient_auth::{AuthArgs, AuthOptions, AuthPlugin, PluginLoader, PluginRegistry};
 /// use apiclient_auth::options::OptionSpec;
+/// use apiclient_auth::typed::NoAuth;
+/// use apiclient_errors::{AuthorizationFailure, Error};
 /// use clap::Command;
-/// # use apiclient_auth::{AuthPlugin, AccessInfo, AuthOptions};
-/// # use apiclient_auth::transport::{BoxFuture, SharedTransport};
-/// # #[derive(Debug, Default)] struct Foo(AuthOptions);
-/// # impl AuthPlugin for Foo {
-/// #   fn auth_system(&self) -> &str { "foo" }
-/// #   fn option_specs(&self) -> Vec<OptionSpec> { vec![OptionSpec { name: "foo_realm", help: "Realm", aliases: &[], secret: false }] }
-/// #   fn opts(&self) -> &AuthOptions { &self.0 }
-/// #   fn opts_mut(&mut self) -> &mut AuthOptions { &mut self.0 }
-/// #   fn sufficient_options(&self) -> Result<(), apiclient_errors::AuthorizationFailure> { Ok(()) }
-/// #   fn authenticate(&self, _t: SharedTransport) -> BoxFuture<'static, Result<AccessInfo, apiclient_errors::Error>> { unimplemented!() }
-/// # }
+///
+/// /// Options in, runtime plugin out.
+/// #[derive(Debug)]
+/// struct FooLoader;
+///
+/// impl PluginLoader for FooLoader {
+///     fn option_specs(&self) -> Vec<OptionSpec> {
+///         vec![OptionSpec { name: "foo_realm", help: "Realm", aliases: &[], secret: false }]
+///     }
+///     fn sufficient_options(&self, o: &AuthOptions) -> Result<(), AuthorizationFailure> {
+///         if o.has("foo_realm") { Ok(()) } else { Err(AuthorizationFailure::options_missing(["foo_realm"])) }
+///     }
+///     fn load(&self, _name: &str, o: &AuthOptions) -> Result<Box<dyn AuthPlugin>, Error> {
+///         self.sufficient_options(o)?;
+///         Ok(Box::new(NoAuth::new(format!("https://{}", o.get("foo_realm").unwrap_or_default()))))
+///     }
+/// }
+///
 /// let mut registry = PluginRegistry::default();
-/// registry.register("foo", || Box::new(Foo::default()));
+/// registry.register_loader("foo", FooLoader);
 /// let cmd = AuthArgs::augment_args_with(Command::new("tool"), &registry);
 /// let m = cmd.try_get_matches_from(["tool", "--os-foo-realm", "r1"]).unwrap();
 /// let args = AuthArgs::from_matches_with(&m, &registry);

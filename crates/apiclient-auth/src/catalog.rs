@@ -5,7 +5,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use apiclient_errors::EndpointError;
+use serde::Deserialize;
 use serde_json::Value;
+
+use crate::wire::{V2Service, V3Catalog, V3Service};
 
 /// An endpoint interface. Parses both forms: `public`/`publicURL`,
 /// `internal`/`internalURL`, `admin`/`adminURL`.
@@ -28,14 +31,6 @@ impl Interface {
             Interface::Public => "public",
             Interface::Internal => "internal",
             Interface::Admin => "admin",
-        }
-    }
-
-    fn v2_key(self) -> &'static str {
-        match self {
-            Interface::Public => "publicURL",
-            Interface::Internal => "internalURL",
-            Interface::Admin => "adminURL",
         }
     }
 }
@@ -221,32 +216,31 @@ impl ServiceCatalog {
     /// Parse a v3 catalog (`token.catalog`, or `/v3/auth/catalog`'s `catalog`).
     /// Entries that are not well-formed are skipped, never a panic.
     pub fn from_v3(catalog: &Value) -> Self {
-        let services = catalog
-            .as_array()
+        V3Catalog::deserialize(catalog)
+            .map(|c| Self::from_v3_services(c.0))
+            .unwrap_or_default()
+    }
+
+    /// The catalog of typed v3 services; endpoints of an unknown interface are skipped.
+    pub fn from_v3_services(services: Vec<V3Service>) -> Self {
+        let services = services
             .into_iter()
-            .flatten()
-            .filter_map(|svc| {
-                let service_type = svc.get("type")?.as_str()?.to_string();
-                let endpoints = svc
-                    .get("endpoints")
-                    .and_then(Value::as_array)
+            .map(|svc| Service {
+                id: svc.id,
+                service_type: svc.service_type,
+                name: svc.name,
+                endpoints: svc
+                    .endpoints
                     .into_iter()
-                    .flatten()
                     .filter_map(|ep| {
                         Some(Endpoint {
-                            id: str_of(ep, "id"),
-                            interface: ep.get("interface")?.as_str()?.parse().ok()?,
-                            region: str_of(ep, "region_id").or_else(|| str_of(ep, "region")),
-                            url: ep.get("url")?.as_str()?.to_string(),
+                            interface: ep.interface.parse().ok()?,
+                            id: ep.id,
+                            region: ep.region_id.or(ep.region),
+                            url: ep.url,
                         })
                     })
-                    .collect();
-                Some(Service {
-                    id: str_of(svc, "id"),
-                    service_type,
-                    name: str_of(svc, "name"),
-                    endpoints,
-                })
+                    .collect(),
             })
             .collect();
         ServiceCatalog { services }
@@ -254,36 +248,45 @@ impl ServiceCatalog {
 
     /// Parse a v2.0 catalog (`access.serviceCatalog`).
     pub fn from_v2(catalog: &Value) -> Self {
-        let services = catalog
-            .as_array()
+        Vec::<serde_json::Value>::deserialize(catalog)
+            .map(|list| {
+                Self::from_v2_services(
+                    list.iter()
+                        .filter_map(|svc| V2Service::deserialize(svc).ok())
+                        .collect(),
+                )
+            })
+            .unwrap_or_default()
+    }
+
+    /// The catalog of typed v2.0 services: one endpoint per interface URL.
+    pub fn from_v2_services(services: Vec<V2Service>) -> Self {
+        let services = services
             .into_iter()
-            .flatten()
-            .filter_map(|svc| {
-                let service_type = svc.get("type")?.as_str()?.to_string();
+            .map(|svc| {
                 let mut endpoints = Vec::new();
-                for ep in svc
-                    .get("endpoints")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    for interface in [Interface::Public, Interface::Internal, Interface::Admin] {
-                        if let Some(url) = ep.get(interface.v2_key()).and_then(Value::as_str) {
+                for ep in svc.endpoints {
+                    for (interface, url) in [
+                        (Interface::Public, &ep.public_url),
+                        (Interface::Internal, &ep.internal_url),
+                        (Interface::Admin, &ep.admin_url),
+                    ] {
+                        if let Some(url) = url {
                             endpoints.push(Endpoint {
-                                id: str_of(ep, "id"),
+                                id: ep.id.clone(),
                                 interface,
-                                region: str_of(ep, "region"),
-                                url: url.to_string(),
+                                region: ep.region.clone(),
+                                url: url.clone(),
                             });
                         }
                     }
                 }
-                Some(Service {
+                Service {
                     id: None,
-                    service_type,
-                    name: str_of(svc, "name"),
+                    service_type: svc.service_type,
+                    name: svc.name,
                     endpoints,
-                })
+                }
             })
             .collect();
         ServiceCatalog { services }
@@ -359,10 +362,6 @@ fn describe(filter: &EndpointFilter) -> String {
         s.push_str(&format!(" and service name '{n}'"));
     }
     s
-}
-
-fn str_of(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
 #[cfg(test)]

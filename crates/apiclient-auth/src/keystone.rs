@@ -1,54 +1,44 @@
-//! The built-in Keystone plugins: v3 password, token and application
-//! credential, the generic `password`/`token` (v3 or v2.0 from the auth URL),
-//! legacy v2.0 password, `admin_token` and `none`.
+//! The loaders of the built-in plugins (keystoneauth's names): which options
+//! each reads, which suffice, and how they become a typed runtime plugin
+//! ([`crate::typed`], [`crate::oidc`]).
+//!
+//! [`KeystonePlugin`] is the reference library's plugin object for a
+//! built-in: options by name (`KeystonePlugin::new("v3password").with(...)`)
+//! that load the typed plugin when it authenticates.
 
-use std::fmt;
-
-use apiclient_errors::{AuthorizationFailure, Error, from_response};
-use bytes::Bytes;
+use apiclient_errors::{AuthorizationFailure, Error, Receipt};
 use secrecy::SecretString;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use crate::access::AccessInfo;
+use crate::identity::{ApiVersion, AppCred, KeystoneAuth, Method};
+use crate::loader::{ConfiguredPlugin, PluginLoader};
+use crate::oidc::{OidcFlow, OidcPlugin};
 use crate::options::{AuthOptions, COMMON_OPTIONS, OptionSpec, PLUGIN_OPTIONS};
 use crate::plugin::AuthPlugin;
-use crate::transport::{BoxFuture, SharedTransport};
-
-/// Which identity API a plugin speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Version {
-    /// From the auth URL (`/v3`, `/v2.0`, or version discovery).
-    Auto,
-    V3,
-    V2,
-}
+use crate::typed::{AdminToken, Domain, HttpBasic, NoAuth, Scope, User};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Password(Version),
-    Token(Version),
+    Password(ApiVersion),
+    Token(ApiVersion),
     ApplicationCredential,
     Totp,
+    Multifactor,
     AdminToken,
     NoAuth,
+    HttpBasic,
+    Oidc(OidcFlow),
 }
 
-/// A built-in plugin. Create one through the registry
-/// ([`crate::registry::PluginRegistry::load_plugin`]) or [`KeystonePlugin::new`].
-#[derive(Clone)]
-pub struct KeystonePlugin {
-    name: String,
+/// The reference library's plugin object for a built-in (an alias of
+/// [`ConfiguredPlugin`]): options by name, loaded into the typed plugin when
+/// it authenticates.
+pub type KeystonePlugin = ConfiguredPlugin;
+
+/// The loader of a built-in plugin.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinLoader {
     kind: Kind,
-    opts: AuthOptions,
-}
-
-impl fmt::Debug for KeystonePlugin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeystonePlugin")
-            .field("auth_system", &self.name)
-            .field("opts", &self.opts)
-            .finish()
-    }
 }
 
 macro_rules! builtins {
@@ -56,34 +46,34 @@ macro_rules! builtins {
         /// The names of the built-in plugins (keystoneauth's names), sorted.
         pub const BUILTIN_PLUGINS: &[&str] = &[$($name),*];
 
-        fn kind_of(name: &str) -> Option<Kind> {
-            match name {
-                $($name => Some($kind),)*
-                _ => None,
+        impl BuiltinLoader {
+            /// The loader of the built-in plugin `name`.
+            pub fn named(name: &str) -> Option<Self> {
+                match name {
+                    $($name => Some(BuiltinLoader { kind: $kind }),)*
+                    _ => None,
+                }
             }
-        }
-
-        /// A factory for each built-in plugin.
-        pub(crate) fn builtin_factories() -> Vec<(&'static str, crate::registry::PluginFactory)> {
-            vec![$(
-                ($name, (|| Box::new(KeystonePlugin::from_kind($name, $kind)) as Box<dyn AuthPlugin>)
-                    as crate::registry::PluginFactory),
-            )*]
         }
     };
 }
 
 builtins! {
     "admin_token" => Kind::AdminToken,
+    "http_basic" => Kind::HttpBasic,
     "none" => Kind::NoAuth,
-    "password" => Kind::Password(Version::Auto),
-    "token" => Kind::Token(Version::Auto),
+    "password" => Kind::Password(ApiVersion::Auto),
+    "token" => Kind::Token(ApiVersion::Auto),
     "token_endpoint" => Kind::AdminToken,
-    "v2password" => Kind::Password(Version::V2),
-    "v2token" => Kind::Token(Version::V2),
+    "v2password" => Kind::Password(ApiVersion::V2),
+    "v2token" => Kind::Token(ApiVersion::V2),
     "v3applicationcredential" => Kind::ApplicationCredential,
-    "v3password" => Kind::Password(Version::V3),
-    "v3token" => Kind::Token(Version::V3),
+    "v3multifactor" => Kind::Multifactor,
+    "v3oidcaccesstoken" => Kind::Oidc(OidcFlow::AccessToken),
+    "v3oidcclientcredentials" => Kind::Oidc(OidcFlow::ClientCredentials),
+    "v3oidcpassword" => Kind::Oidc(OidcFlow::Password),
+    "v3password" => Kind::Password(ApiVersion::V3),
+    "v3token" => Kind::Token(ApiVersion::V3),
     "v3totp" => Kind::Totp,
 }
 
@@ -99,30 +89,30 @@ const SCOPE: &[&str] = &[
     "default_domain",
 ];
 
-impl KeystonePlugin {
+const USER: &[&str] = &["username", "user_id", "user_domain_id", "user_domain_name"];
+
+impl ConfiguredPlugin {
     /// The built-in plugin `name`, with no options; `None` for an unknown name.
     pub fn new(name: &str) -> Option<Self> {
-        kind_of(name).map(|kind| Self::from_kind(name, kind))
-    }
-
-    fn from_kind(name: &str, kind: Kind) -> Self {
-        KeystonePlugin {
-            name: name.to_string(),
-            kind,
-            opts: AuthOptions::new(),
-        }
+        BuiltinLoader::named(name).map(|l| ConfiguredPlugin::with_loader(name, l))
     }
 
     /// `admin_token`: a fixed token for a fixed endpoint (no Keystone call).
     pub fn admin_token(endpoint: impl Into<String>, token: impl Into<String>) -> Self {
-        Self::from_kind("admin_token", Kind::AdminToken)
-            .with("endpoint", endpoint)
-            .with("token", token)
+        ConfiguredPlugin::with_loader(
+            "admin_token",
+            BuiltinLoader {
+                kind: Kind::AdminToken,
+            },
+        )
+        .with("endpoint", endpoint)
+        .with("token", token)
     }
 
     /// `none`: no token, a fixed endpoint.
     pub fn no_auth(endpoint: impl Into<String>) -> Self {
-        Self::from_kind("none", Kind::NoAuth).with("endpoint", endpoint)
+        ConfiguredPlugin::with_loader("none", BuiltinLoader { kind: Kind::NoAuth })
+            .with("endpoint", endpoint)
     }
 
     /// `v3password` with a user name in a domain (by name).
@@ -132,87 +122,111 @@ impl KeystonePlugin {
         user_domain_name: &str,
         password: &str,
     ) -> Self {
-        Self::from_kind("v3password", Kind::Password(Version::V3))
-            .with("auth_url", auth_url)
-            .with("username", username)
-            .with("user_domain_name", user_domain_name)
-            .with("password", password)
+        ConfiguredPlugin::with_loader(
+            "v3password",
+            BuiltinLoader {
+                kind: Kind::Password(ApiVersion::V3),
+            },
+        )
+        .with("auth_url", auth_url)
+        .with("username", username)
+        .with("user_domain_name", user_domain_name)
+        .with("password", password)
     }
 
-    /// Builder: set an option.
-    pub fn with(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.opts.set(name, value);
-        self
+    /// The JSON body a built-in Keystone plugin POSTs to `/v3/auth/tokens`
+    /// (or `/v2.0/tokens`), from its options.
+    ///
+    /// Public so that tests (and curious users) can compare it with Keystone's
+    /// documented bodies; it contains the secret, so never log it.
+    pub fn request_body(&self, version_v2: bool) -> Result<Value, Error> {
+        let kind = BuiltinLoader::named(self.auth_system())
+            .map(|l| l.kind)
+            .ok_or_else(|| Error::Validation(format!("{} is not built in", self.auth_system())))?;
+        let auth = keystone_auth(self.auth_system(), kind, self.opts_ref())?.ok_or_else(|| {
+            Error::Validation(format!("{} does not talk to Keystone", self.auth_system()))
+        })?;
+        let body = if version_v2 {
+            serde_json::to_value(auth.v2_body()?)
+        } else {
+            serde_json::to_value(auth.v3_body()?)
+        };
+        body.map_err(|e| Error::Validation(e.to_string()))
     }
+}
 
+impl BuiltinLoader {
     fn names(&self) -> Vec<&'static str> {
         let mut n: Vec<&'static str> = match self.kind {
-            Kind::Password(Version::V2) => vec![
+            Kind::Password(ApiVersion::V2) => vec![
                 "auth_url",
                 "username",
                 "password",
                 "project_name",
                 "project_id",
             ],
-            Kind::Password(_) => {
-                let mut v = vec![
+            Kind::Password(_) => [&["auth_url"], USER, &["password"], SCOPE].concat(),
+            Kind::Token(_) => [&["auth_url", "token"][..], SCOPE].concat(),
+            Kind::Totp => [&["auth_url"], USER, &["passcode", "receipt"], SCOPE].concat(),
+            Kind::Multifactor => [
+                &["auth_url", "auth_methods"][..],
+                USER,
+                &["password", "passcode", "receipt"],
+                SCOPE,
+            ]
+            .concat(),
+            Kind::ApplicationCredential => [
+                &[
                     "auth_url",
-                    "username",
-                    "user_id",
-                    "user_domain_id",
-                    "user_domain_name",
-                    "password",
-                ];
-                v.extend_from_slice(SCOPE);
-                v
-            }
-            Kind::Token(_) => {
-                let mut v = vec!["auth_url", "token"];
-                v.extend_from_slice(SCOPE);
-                v
-            }
-            Kind::Totp => {
-                let mut v = vec![
-                    "auth_url",
-                    "username",
-                    "user_id",
-                    "user_domain_id",
-                    "user_domain_name",
-                    "passcode",
-                ];
-                v.extend_from_slice(SCOPE);
-                v
-            }
-            Kind::ApplicationCredential => vec![
-                "auth_url",
-                "application_credential_id",
-                "application_credential_name",
-                "application_credential_secret",
-                "username",
-                "user_id",
-                "user_domain_id",
-                "user_domain_name",
-                "default_domain",
-            ],
+                    "application_credential_id",
+                    "application_credential_name",
+                    "application_credential_secret",
+                ][..],
+                USER,
+                &["default_domain"],
+            ]
+            .concat(),
             Kind::AdminToken => vec!["endpoint", "token"],
             Kind::NoAuth => vec!["endpoint"],
+            Kind::HttpBasic => vec!["endpoint", "username", "password"],
+            Kind::Oidc(flow) => {
+                let mut v = vec![
+                    "auth_url",
+                    "identity_provider",
+                    "protocol",
+                    "discovery_endpoint",
+                    "access_token_endpoint",
+                    "client_id",
+                    "client_secret",
+                    "openid_scope",
+                ];
+                match flow {
+                    OidcFlow::AccessToken => {
+                        v = vec!["auth_url", "identity_provider", "protocol", "access_token"]
+                    }
+                    OidcFlow::Password => v.extend(["username", "password"]),
+                    OidcFlow::ClientCredentials => {}
+                }
+                v.extend_from_slice(SCOPE);
+                v
+            }
         };
         n.dedup();
         n
     }
 
-    fn missing(&self) -> Vec<&'static str> {
-        let o = &self.opts;
+    fn missing(&self, o: &AuthOptions) -> Vec<&'static str> {
         let mut missing = Vec::new();
         let mut need = |name: &'static str, ok: bool| {
             if !ok {
                 missing.push(name);
             }
         };
+        let user = o.has("username") || o.has("user_id");
         match self.kind {
             Kind::Password(_) => {
                 need("auth_url", o.has("auth_url"));
-                need("username", o.has("username") || o.has("user_id"));
+                need("username", user);
                 need("password", o.has("password"));
             }
             Kind::Token(_) => {
@@ -221,8 +235,16 @@ impl KeystonePlugin {
             }
             Kind::Totp => {
                 need("auth_url", o.has("auth_url"));
-                need("username", o.has("username") || o.has("user_id"));
+                need("username", user);
                 need("passcode", o.has("passcode"));
+            }
+            Kind::Multifactor => {
+                need("auth_url", o.has("auth_url"));
+                need("auth_methods", o.has("auth_methods"));
+                need("username", user);
+                for m in multifactor_methods(o).unwrap_or_default() {
+                    need(m.option(), o.has(m.option()));
+                }
             }
             Kind::ApplicationCredential => {
                 need("auth_url", o.has("auth_url"));
@@ -232,7 +254,7 @@ impl KeystonePlugin {
                     by_id || o.has("application_credential_name"),
                 );
                 if !by_id && o.has("application_credential_name") {
-                    need("username", o.has("username") || o.has("user_id"));
+                    need("username", user);
                 }
                 need(
                     "application_credential_secret",
@@ -244,156 +266,36 @@ impl KeystonePlugin {
                 need("token", o.has("token"));
             }
             Kind::NoAuth => need("endpoint", o.has("endpoint")),
+            Kind::HttpBasic => {
+                need("endpoint", o.has("endpoint"));
+                need("username", o.has("username"));
+                need("password", o.has("password"));
+            }
+            Kind::Oidc(flow) => {
+                need("auth_url", o.has("auth_url"));
+                need("identity_provider", o.has("identity_provider"));
+                need("protocol", o.has("protocol"));
+                match flow {
+                    OidcFlow::AccessToken => need("access_token", o.has("access_token")),
+                    OidcFlow::ClientCredentials | OidcFlow::Password => {
+                        need("client_id", o.has("client_id"));
+                        need(
+                            "discovery_endpoint",
+                            o.has("discovery_endpoint") || o.has("access_token_endpoint"),
+                        );
+                        if flow == OidcFlow::Password {
+                            need("username", o.has("username"));
+                            need("password", o.has("password"));
+                        }
+                    }
+                }
+            }
         }
         missing
     }
-
-    /// The JSON body this plugin POSTs to `/v3/auth/tokens` (or `/v2.0/tokens`).
-    ///
-    /// Public so that tests (and curious users) can compare it with Keystone's
-    /// documented bodies; it contains the secret, so never log it.
-    pub fn request_body(&self, version_v2: bool) -> Result<Value, Error> {
-        let o = &self.opts;
-        let get = |n: &str| o.expose(n).map(str::to_string);
-        if version_v2 {
-            let domain_opts = [
-                "user_domain_name",
-                "user_domain_id",
-                "project_domain_name",
-                "project_domain_id",
-                "domain_name",
-                "domain_id",
-            ];
-            let given: Vec<&str> = domain_opts.into_iter().filter(|n| o.has(n)).collect();
-            if !given.is_empty() {
-                return Err(Error::config(format!(
-                    "the identity v2.0 API has no domains, but {} {} given; use a /v3 auth_url",
-                    given.join(", "),
-                    if given.len() == 1 { "is" } else { "are" }
-                )));
-            }
-            let mut auth = Map::new();
-            match self.kind {
-                Kind::Token(_) => {
-                    auth.insert("token".into(), json!({"id": get("token")}));
-                }
-                _ => {
-                    auth.insert(
-                        "passwordCredentials".into(),
-                        json!({"username": get("username"), "password": get("password")}),
-                    );
-                }
-            }
-            if let Some(id) = get("project_id") {
-                auth.insert("tenantId".into(), id.into());
-            } else if let Some(name) = get("project_name") {
-                auth.insert("tenantName".into(), name.into());
-            }
-            return Ok(json!({"auth": auth}));
-        }
-        let default_domain = get("default_domain").unwrap_or_else(|| "default".into());
-        let domain = |id: &str, name: &str| -> Value {
-            match (get(id), get(name)) {
-                (Some(id), _) => json!({"id": id}),
-                (None, Some(name)) => json!({"name": name}),
-                (None, None) => json!({"id": default_domain}),
-            }
-        };
-        let user = || -> Value {
-            let mut u = Map::new();
-            if let Some(id) = get("user_id") {
-                u.insert("id".into(), id.into());
-            } else {
-                u.insert("name".into(), get("username").into());
-                u.insert(
-                    "domain".into(),
-                    domain("user_domain_id", "user_domain_name"),
-                );
-            }
-            Value::Object(u)
-        };
-        let (method, identity) = match self.kind {
-            Kind::Password(_) => {
-                let mut u = user();
-                if let Value::Object(m) = &mut u {
-                    m.insert("password".into(), get("password").into());
-                }
-                ("password", json!({"user": u}))
-            }
-            Kind::Token(_) => ("token", json!({"id": get("token")})),
-            Kind::Totp => {
-                let mut u = user();
-                if let Value::Object(m) = &mut u {
-                    m.insert("passcode".into(), get("passcode").into());
-                }
-                ("totp", json!({"user": u}))
-            }
-            Kind::ApplicationCredential => {
-                let mut ac = Map::new();
-                if let Some(id) = get("application_credential_id") {
-                    ac.insert("id".into(), id.into());
-                } else {
-                    ac.insert("name".into(), get("application_credential_name").into());
-                    ac.insert("user".into(), user());
-                }
-                ac.insert("secret".into(), get("application_credential_secret").into());
-                ("application_credential", Value::Object(ac))
-            }
-            Kind::AdminToken | Kind::NoAuth => {
-                return Err(Error::Validation(format!(
-                    "{} does not talk to Keystone",
-                    self.name
-                )));
-            }
-        };
-        let mut auth = Map::new();
-        auth.insert(
-            "identity".into(),
-            json!({"methods": [method], method: identity}),
-        );
-        if self.kind != Kind::ApplicationCredential
-            && let Some(scope) = self.scope(&domain)?
-        {
-            auth.insert("scope".into(), scope);
-        }
-        Ok(json!({"auth": auth}))
-    }
-
-    fn scope(&self, domain: &dyn Fn(&str, &str) -> Value) -> Result<Option<Value>, Error> {
-        let o = &self.opts;
-        let project = o.has("project_id") || o.has("project_name");
-        let dom = o.has("domain_id") || o.has("domain_name");
-        let system = o.has("system_scope");
-        let trust = o.has("trust_id");
-        if [project, dom, system, trust].iter().filter(|b| **b).count() > 1 {
-            return Err(Error::Validation(
-                "only one of project, domain, system and trust scope may be given".into(),
-            ));
-        }
-        Ok(if let Some(id) = o.get("trust_id") {
-            Some(json!({"OS-TRUST:trust": {"id": id}}))
-        } else if let Some(id) = o.get("project_id") {
-            Some(json!({"project": {"id": id}}))
-        } else if let Some(name) = o.get("project_name") {
-            Some(
-                json!({"project": {"name": name, "domain": domain("project_domain_id", "project_domain_name")}}),
-            )
-        } else if let Some(id) = o.get("domain_id") {
-            Some(json!({"domain": {"id": id}}))
-        } else if let Some(name) = o.get("domain_name") {
-            Some(json!({"domain": {"name": name}}))
-        } else {
-            o.get("system_scope")
-                .map(|system| json!({"system": {system: true}}))
-        })
-    }
 }
 
-impl AuthPlugin for KeystonePlugin {
-    fn auth_system(&self) -> &str {
-        &self.name
-    }
-
+impl PluginLoader for BuiltinLoader {
     fn option_specs(&self) -> Vec<OptionSpec> {
         self.names()
             .into_iter()
@@ -407,16 +309,8 @@ impl AuthPlugin for KeystonePlugin {
             .collect()
     }
 
-    fn opts(&self) -> &AuthOptions {
-        &self.opts
-    }
-
-    fn opts_mut(&mut self) -> &mut AuthOptions {
-        &mut self.opts
-    }
-
-    fn sufficient_options(&self) -> Result<(), AuthorizationFailure> {
-        let missing = self.missing();
+    fn sufficient_options(&self, opts: &AuthOptions) -> Result<(), AuthorizationFailure> {
+        let missing = self.missing(opts);
         if missing.is_empty() {
             Ok(())
         } else {
@@ -424,234 +318,180 @@ impl AuthPlugin for KeystonePlugin {
         }
     }
 
-    fn authenticate(
-        &self,
-        transport: SharedTransport,
-    ) -> BoxFuture<'static, Result<AccessInfo, Error>> {
-        let plugin = self.clone();
-        Box::pin(async move {
-            plugin.sufficient_options()?;
-            let o = &plugin.opts;
-            match plugin.kind {
-                Kind::AdminToken => {
-                    let token = o
-                        .get_secret("token")
-                        .cloned()
-                        .unwrap_or_else(|| SecretString::from(""));
-                    return Ok(AccessInfo::fixed(
-                        token,
-                        o.get("endpoint").map(str::to_string),
-                    ));
-                }
-                Kind::NoAuth => {
-                    return Ok(AccessInfo::fixed(
-                        SecretString::from(""),
-                        o.get("endpoint").map(str::to_string),
-                    ));
-                }
-                _ => {}
-            }
-            let auth_url = o.get("auth_url").unwrap_or_default().to_string();
-            let wanted = match plugin.kind {
-                Kind::Password(v) | Kind::Token(v) => v,
-                _ => Version::V3,
-            };
-            let (v2, base) = resolve_version(&transport, &auth_url, wanted).await?;
-            let body = plugin.request_body(v2)?;
-            let url = if v2 {
-                format!("{base}/tokens")
-            } else {
-                format!("{base}/auth/tokens")
-            };
-            if !is_private_transport(&url) {
-                tracing::warn!(
-                    target: "apiclient_auth",
-                    "sending credentials over plain http:// to {}: anyone on the network can read them; use https",
-                    apiclient_errors::redact::redact_url(&url)
-                );
-            }
-            let resp = post_json(&transport, &url, &body).await?;
-            if v2 {
-                AccessInfo::from_v2(resp.body())
-            } else {
-                let token = resp
-                    .headers()
-                    .get("x-subject-token")
-                    .and_then(|v| v.to_str().ok())
-                    .filter(|v| !v.is_empty())
-                    .ok_or_else(|| Error::InvalidResponse {
-                        message: "token response has no X-Subject-Token header".into(),
-                        url: url.clone(),
-                        source: None,
-                    })?;
-                AccessInfo::from_v3(SecretString::from(token.to_string()), resp.body())
-            }
+    fn load(&self, name: &str, o: &AuthOptions) -> Result<Box<dyn AuthPlugin>, Error> {
+        self.sufficient_options(o)?;
+        let endpoint = || o.get("endpoint").unwrap_or_default().to_string();
+        let secret = |n: &str| o.expose(n).unwrap_or_default().to_string();
+        Ok(match self.kind {
+            Kind::AdminToken => Box::new(AdminToken::new(endpoint(), secret("token"))),
+            Kind::NoAuth => Box::new(NoAuth::new(endpoint())),
+            Kind::HttpBasic => Box::new(HttpBasic::new(
+                endpoint(),
+                o.get("username").unwrap_or_default(),
+                &secret("password"),
+            )),
+            Kind::Oidc(flow) => Box::new(OidcPlugin::from_options(name, flow, o)?),
+            kind => match keystone_auth(name, kind, o)? {
+                Some(auth) => Box::new(auth),
+                None => return Err(Error::Validation(format!("{name}: no Keystone plugin"))),
+            },
         })
     }
 }
 
-/// Whether a URL keeps credentials off the network: `https`, or `http` to a
-/// loopback host.
-fn is_private_transport(url: &str) -> bool {
-    let Ok(uri) = url.parse::<http::Uri>() else {
-        return true;
-    };
-    if uri.scheme_str() != Some("http") {
-        return true;
+/// The domain of `prefix` (`user`, `project`) from `<prefix>_domain_id` /
+/// `<prefix>_domain_name`.
+fn domain_of(o: &AuthOptions, prefix: &str) -> Domain {
+    if let Some(id) = o.get(&format!("{prefix}_domain_id")) {
+        Domain::Id(id.to_string())
+    } else if let Some(name) = o.get(&format!("{prefix}_domain_name")) {
+        Domain::Name(name.to_string())
+    } else {
+        Domain::Default
     }
-    let host = uri.host().unwrap_or_default();
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The versioned base URL discovered at `href`, made safe to use from
-/// `auth_url`: never a downgrade from `https` to `http` (the discovered path
-/// is then taken on the auth URL's origin), and a warning when the server
-/// points at another host.
-fn discovered_base(auth_url: &str, href: &str) -> String {
-    let (Ok(from), Ok(to)) = (auth_url.parse::<http::Uri>(), href.parse::<http::Uri>()) else {
-        return href.to_string();
-    };
-    if from.scheme_str() == Some("https") && to.scheme_str() == Some("http") {
-        let origin = format!(
-            "https://{}",
-            from.authority().map(|a| a.as_str()).unwrap_or_default()
-        );
-        let path = to.path().trim_end_matches('/');
-        tracing::warn!(
-            target: "apiclient_auth",
-            "version discovery at {} answered with an http:// URL; keeping https: {origin}{path}",
-            apiclient_errors::redact::redact_url(auth_url)
-        );
-        return format!("{origin}{path}");
+/// The user of the options: by id, else by name in its domain.
+pub(crate) fn user_of(o: &AuthOptions) -> User {
+    match o.get("user_id") {
+        Some(id) => User::Id(id.to_string()),
+        None => User::Name {
+            name: o.get("username").unwrap_or_default().to_string(),
+            domain: domain_of(o, "user"),
+        },
     }
-    if from.host().map(str::to_ascii_lowercase) != to.host().map(str::to_ascii_lowercase) {
-        tracing::warn!(
-            target: "apiclient_auth",
-            "version discovery at {} points to another host: {}",
-            apiclient_errors::redact::redact_url(auth_url),
-            apiclient_errors::redact::redact_url(href)
-        );
-    }
-    href.to_string()
 }
 
-fn json_request(
-    method: http::Method,
-    url: &str,
-    body: Bytes,
-) -> Result<http::Request<Bytes>, Error> {
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(url)
-        .header(http::header::ACCEPT, "application/json");
-    if !body.is_empty() {
-        req = req.header(http::header::CONTENT_TYPE, "application/json");
+/// The scope of the options; more than one kind of scope is an error.
+pub(crate) fn scope_of(o: &AuthOptions) -> Result<Option<Scope>, Error> {
+    let project = o.has("project_id") || o.has("project_name");
+    let domain = o.has("domain_id") || o.has("domain_name");
+    let given = [project, domain, o.has("system_scope"), o.has("trust_id")];
+    if given.iter().filter(|b| **b).count() > 1 {
+        return Err(Error::Validation(
+            "only one of project, domain, system and trust scope may be given".into(),
+        ));
     }
-    req.body(body).map_err(|e| Error::Config {
-        message: format!("invalid auth URL '{url}'"),
-        source: Some(Box::new(e)),
+    Ok(if let Some(id) = o.get("trust_id") {
+        Some(Scope::Trust(id.to_string()))
+    } else if let Some(id) = o.get("project_id") {
+        Some(Scope::ProjectId(id.to_string()))
+    } else if let Some(name) = o.get("project_name") {
+        Some(Scope::ProjectName {
+            name: name.to_string(),
+            domain: domain_of(o, "project"),
+        })
+    } else if let Some(id) = o.get("domain_id") {
+        Some(Scope::DomainId(id.to_string()))
+    } else if let Some(name) = o.get("domain_name") {
+        Some(Scope::DomainName(name.to_string()))
+    } else if let Some(system) = o.get("system_scope") {
+        if system != "all" {
+            return Err(Error::Validation(format!(
+                "system_scope '{system}' is not supported: Keystone's only system scope is 'all'"
+            )));
+        }
+        Some(Scope::System)
+    } else {
+        None
     })
 }
 
-async fn post_json(
-    transport: &SharedTransport,
-    url: &str,
-    body: &Value,
-) -> Result<http::Response<Bytes>, Error> {
-    let bytes =
-        Bytes::from(serde_json::to_vec(body).map_err(|e| Error::Validation(e.to_string()))?);
-    let resp = transport
-        .send(json_request(http::Method::POST, url, bytes)?)
-        .await?;
-    let status = resp.status().as_u16();
-    if status >= 400 {
-        let err = from_response(status, resp.headers(), resp.body(), "POST", url);
-        if status == 404 && url.contains("/v2.0/") {
-            return Err(AuthorizationFailure::Other(format!(
-                "The identity server has no v2.0 API (HTTP 404 for {url}); use a /v3 auth_url"
-            ))
-            .into());
-        }
-        return Err(err.into());
-    }
-    Ok(resp)
+/// A factor of v3multifactor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Factor {
+    Password,
+    Totp,
 }
 
-/// Which API to use, and its base URL (no trailing slash). Returns `(is_v2, base)`.
-async fn resolve_version(
-    transport: &SharedTransport,
-    auth_url: &str,
-    wanted: Version,
-) -> Result<(bool, String), Error> {
-    let base = auth_url.trim_end_matches('/').to_string();
-    let last = base.rsplit('/').next().unwrap_or_default();
-    if last.starts_with("v3") {
-        return Ok((false, base));
-    }
-    if last == "v2.0" {
-        if wanted == Version::V3 {
-            return Err(Error::Validation(format!(
-                "{auth_url} is a v2.0 URL but the plugin speaks v3"
-            )));
+impl Factor {
+    fn option(self) -> &'static str {
+        match self {
+            Factor::Password => "password",
+            Factor::Totp => "passcode",
         }
-        return Ok((true, base));
     }
-    if wanted == Version::V2 {
-        return Ok((true, format!("{base}/v2.0")));
-    }
-    // Unversioned: discover.
-    let resp = transport
-        .send(json_request(
-            http::Method::GET,
-            &format!("{base}/"),
-            Bytes::new(),
-        )?)
-        .await?;
-    let doc: Value = serde_json::from_slice(resp.body()).unwrap_or(Value::Null);
-    let versions: Vec<&Value> = match (
-        doc.pointer("/versions/values"),
-        doc.get("versions"),
-        doc.get("version"),
-    ) {
-        (Some(Value::Array(v)), _, _) => v.iter().collect(),
-        (_, Some(Value::Array(v)), _) => v.iter().collect(),
-        (_, _, Some(v)) => vec![v],
-        _ => vec![],
+}
+
+fn multifactor_methods(o: &AuthOptions) -> Result<Vec<Factor>, Error> {
+    let Some(list) = o.get("auth_methods") else {
+        return Ok(Vec::new());
     };
-    let href = |v: &Value| -> Option<String> {
-        v.get("links")?
-            .as_array()?
-            .iter()
-            .find(|l| l.get("rel").and_then(Value::as_str) == Some("self"))?
-            .get("href")?
-            .as_str()
-            .map(|h| h.trim_end_matches('/').to_string())
+    list.split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| match m {
+            "password" | "v3password" => Ok(Factor::Password),
+            "totp" | "v3totp" => Ok(Factor::Totp),
+            other => Err(Error::Validation(format!(
+                "v3multifactor: unknown method '{other}' in auth_methods (known: v3password, v3totp)"
+            ))),
+        })
+        .collect()
+}
+
+/// The Keystone authentication of a Keystone-speaking kind; `None` for the others.
+fn keystone_auth(name: &str, kind: Kind, o: &AuthOptions) -> Result<Option<KeystoneAuth>, Error> {
+    let secret = |n: &str| SecretString::from(o.expose(n).unwrap_or_default().to_string());
+    let (api, methods) = match kind {
+        Kind::Password(api) => (
+            api,
+            vec![Method::Password {
+                user: user_of(o),
+                password: secret("password"),
+            }],
+        ),
+        Kind::Token(api) => (api, vec![Method::Token(secret("token"))]),
+        Kind::Totp => (
+            ApiVersion::V3,
+            vec![Method::Totp {
+                user: user_of(o),
+                passcode: secret("passcode"),
+            }],
+        ),
+        Kind::Multifactor => (
+            ApiVersion::V3,
+            multifactor_methods(o)?
+                .into_iter()
+                .map(|f| match f {
+                    Factor::Password => Method::Password {
+                        user: user_of(o),
+                        password: secret("password"),
+                    },
+                    Factor::Totp => Method::Totp {
+                        user: user_of(o),
+                        passcode: secret("passcode"),
+                    },
+                })
+                .collect(),
+        ),
+        Kind::ApplicationCredential => {
+            let cred = match o.get("application_credential_id") {
+                Some(id) => AppCred::Id(id.to_string()),
+                None => AppCred::Name {
+                    name: o
+                        .get("application_credential_name")
+                        .unwrap_or_default()
+                        .to_string(),
+                    user: user_of(o),
+                },
+            };
+            (
+                ApiVersion::V3,
+                vec![Method::ApplicationCredential {
+                    cred,
+                    secret: secret("application_credential_secret"),
+                }],
+            )
+        }
+        Kind::AdminToken | Kind::NoAuth | Kind::HttpBasic | Kind::Oidc(_) => return Ok(None),
     };
-    let find = |prefix: &str| {
-        versions
-            .iter()
-            .find(|v| {
-                v.get("id")
-                    .and_then(Value::as_str)
-                    .is_some_and(|id| id.starts_with(prefix))
-            })
-            .and_then(|v| href(v))
-    };
-    if let Some(v3) = find("v3") {
-        return Ok((false, discovered_base(auth_url, &v3)));
+    let mut auth = KeystoneAuth::new(name, o.get("auth_url").unwrap_or_default(), api);
+    auth.methods = methods;
+    auth.scope = scope_of(o)?;
+    if let Some(d) = o.get("default_domain") {
+        auth.default_domain = d.to_string();
     }
-    if wanted == Version::Auto
-        && let Some(v2) = find("v2.0")
-    {
-        return Ok((true, discovered_base(auth_url, &v2)));
-    }
-    Err(AuthorizationFailure::Other(format!(
-        "Could not find versioned identity endpoints when attempting to authenticate at {auth_url}. \
-         Please check that your auth_url is correct."
-    ))
-    .into())
+    auth.receipt = o.expose("receipt").map(Receipt::new);
+    Ok(Some(auth))
 }

@@ -64,29 +64,34 @@ pub mod access;
 mod args;
 pub mod catalog;
 pub mod clouds;
+mod identity;
 pub mod keystone;
+pub mod loader;
+pub mod oidc;
 pub mod options;
 pub mod plugin;
 pub mod registry;
 pub mod transport;
 pub mod typed;
+pub mod wire;
 
-pub use access::{AccessInfo, Scope};
+pub use access::{AccessInfo, Scope, TokenHeader};
 #[cfg(feature = "cli")]
 pub use args::AuthArgs;
 pub use catalog::{EndpointFilter, Interface, ServiceCatalog};
 pub use keystone::KeystonePlugin;
+pub use loader::{ConfiguredPlugin, PluginLoader};
 pub use options::{AuthOptions, ConfigLoader, ResolvedConfig};
-pub use plugin::AuthPlugin;
+pub use plugin::{AuthPlugin, BaseAuthPlugin};
 pub use registry::PluginRegistry;
 pub use secrecy::{ExposeSecret, SecretString};
 
 impl ResolvedConfig {
-    /// The plugin these options select, from `registry`.
+    /// The runtime plugin these options select, loaded by `registry`.
     pub fn load_plugin(
         &self,
         registry: &PluginRegistry,
     ) -> Result<Box<dyn AuthPlugin>, apiclient_errors::Error> {
-        registry.load_plugin_from_options(self.auth_type.as_deref(), &self.auth)
+        registry.load(self.auth_type.as_deref(), &self.auth)
     }
 }

@@ -91,7 +91,10 @@ pub const PLUGIN_OPTIONS: &[OptionSpec] = &[
         "default_domain",
         "Domain id used for user and project when none is given (default: 'default')",
     ),
-    opt("endpoint", "A fixed endpoint (admin_token, none)"),
+    opt(
+        "endpoint",
+        "A fixed endpoint (admin_token, none, http_basic)",
+    ),
     opt("application_credential_id", "Application credential id"),
     opt("application_credential_name", "Application credential name"),
     OptionSpec {
@@ -103,6 +106,52 @@ pub const PLUGIN_OPTIONS: &[OptionSpec] = &[
     OptionSpec {
         name: "passcode",
         help: "A one-time passcode (TOTP)",
+        aliases: &[],
+        secret: true,
+    },
+    OptionSpec {
+        name: "receipt",
+        help: "The auth receipt of a multi-factor authentication begun before",
+        aliases: &[],
+        secret: true,
+    },
+    opt(
+        "auth_methods",
+        "Methods of v3multifactor, comma-separated (e.g. v3password,v3totp)",
+    ),
+    opt(
+        "identity_provider",
+        "Identity provider of federated authentication (OpenID Connect)",
+    ),
+    opt(
+        "protocol",
+        "Federation protocol of the identity provider (e.g. openid)",
+    ),
+    opt(
+        "client_id",
+        "OAuth 2.0 client id at the OpenID Connect provider",
+    ),
+    OptionSpec {
+        name: "client_secret",
+        help: "OAuth 2.0 client secret at the OpenID Connect provider",
+        aliases: &[],
+        secret: true,
+    },
+    opt(
+        "discovery_endpoint",
+        "OpenID Connect discovery document (.well-known/openid-configuration)",
+    ),
+    opt(
+        "access_token_endpoint",
+        "OAuth 2.0 token endpoint (instead of discovery)",
+    ),
+    opt(
+        "openid_scope",
+        "OpenID Connect scope (default: 'openid profile')",
+    ),
+    OptionSpec {
+        name: "access_token",
+        help: "An OAuth 2.0 access token from the identity provider",
         aliases: &[],
         secret: true,
     },

@@ -1,4 +1,11 @@
-//! The plugin contract.
+//! The plugin contracts: the runtime plugin ([`AuthPlugin`]), and the
+//! reference library's option-carrying plugin ([`BaseAuthPlugin`]).
+//!
+//! A runtime plugin only authenticates: it holds typed credentials
+//! ([`crate::typed::V3Password`], ...) and knows nothing of option names.
+//! Turning options (`--os-*`, `OS_*`, clouds.yaml) into a runtime plugin is
+//! a loader's job ([`crate::loader::PluginLoader`]), as keystoneauth splits
+//! its loaders from its plugins.
 
 use std::fmt;
 
@@ -9,37 +16,35 @@ use crate::catalog::EndpointFilter;
 use crate::options::{AuthOptions, OptionSpec};
 use crate::transport::{BoxFuture, SharedTransport};
 
-/// An authentication plugin (Python's `BaseAuthPlugin`).
+/// A runtime authentication plugin: authenticates, picks endpoints from
+/// what it got, forgets, and names its credentials for a token store.
 ///
-/// Object-safe, `Send + Sync`. A plugin holds its options; authenticating
-/// returns an [`AccessInfo`] that the HTTP client keeps (so concurrent
-/// requests share one token and re-authentication is single-flight there).
-/// `authenticate` returns a `'static` future: a plugin copies what it needs
-/// before the first await, so the caller never holds a lock across the call.
+/// Object-safe, `Send + Sync`. Authenticating returns an [`AccessInfo`] that
+/// the HTTP client keeps (so concurrent requests share one token and
+/// re-authentication is single-flight there). `authenticate` returns a
+/// `'static` future: a plugin copies what it needs before the first await,
+/// so the caller never holds a lock across the call.
+///
+/// ```
+/// use apiclient_auth::transport::{BoxFuture, SharedTransport};
+/// use apiclient_auth::{AccessInfo, AuthPlugin, SecretString};
+///
+/// /// A token from a secrets manager, for one fixed endpoint.
+/// #[derive(Debug)]
+/// struct Vault { endpoint: String }
+///
+/// impl AuthPlugin for Vault {
+///     fn auth_system(&self) -> &str { "vault" }
+///     fn authenticate(&self, _: SharedTransport) -> BoxFuture<'static, Result<AccessInfo, apiclient_errors::Error>> {
+///         let endpoint = self.endpoint.clone();
+///         Box::pin(async move { Ok(AccessInfo::fixed(SecretString::from("from-vault"), Some(endpoint))) })
+///     }
+/// }
+/// # let _ = Vault { endpoint: "http://svc".into() };
+/// ```
 pub trait AuthPlugin: Send + Sync + fmt::Debug {
     /// The name it is registered under (`v3password`, ...).
     fn auth_system(&self) -> &str;
-
-    /// The options it reads, in declaration order.
-    fn option_specs(&self) -> Vec<OptionSpec>;
-
-    /// Its current options.
-    fn opts(&self) -> &AuthOptions;
-
-    /// Its options, mutably.
-    fn opts_mut(&mut self) -> &mut AuthOptions;
-
-    /// Take the values of its options from `opts` (Python's `parse_opts`).
-    fn parse_opts(&mut self, opts: &AuthOptions) {
-        let names: Vec<&'static str> = self.option_specs().iter().map(|s| s.name).collect();
-        let mut mine = opts.clone();
-        mine.retain(&names);
-        *self.opts_mut() = mine;
-    }
-
-    /// Ok when its options suffice to authenticate; otherwise
-    /// `AuthPluginOptionsMissing` naming what is missing, in declaration order.
-    fn sufficient_options(&self) -> Result<(), AuthorizationFailure>;
 
     /// Authenticate through `transport`.
     fn authenticate(
@@ -65,14 +70,19 @@ pub trait AuthPlugin: Send + Sync + fmt::Debug {
             .map(|(_, endpoint)| endpoint)
     }
 
-    /// Drop pre-supplied `token` and `endpoint` options before a re-authentication
-    /// after a 401 (as the Python client does), so that a password is used.
-    /// Returns whether anything was dropped.
-    fn clear_fixed_credentials(&mut self) -> bool {
-        let had = self.opts().has("token") || self.opts().has("endpoint");
-        self.opts_mut().remove("token");
-        self.opts_mut().remove("endpoint");
-        had
+    /// The endpoint configured for every service (`admin_token`, `none`,
+    /// `http_basic`), if any: a stored token is used only when its endpoint
+    /// is this one.
+    fn fixed_endpoint(&self) -> Option<&str> {
+        None
+    }
+
+    /// A request was answered 401 with this plugin's token: drop what cannot
+    /// be renewed (a pre-supplied token or endpoint, as the Python client
+    /// does) and say whether authenticating again may help. A fixed token
+    /// answers `false`, so a 401 is returned to the caller.
+    fn prepare_reauthentication(&mut self) -> bool {
+        true
     }
 
     /// Forget any cached state. Returns whether there was any.
@@ -80,34 +90,71 @@ pub trait AuthPlugin: Send + Sync + fmt::Debug {
         false
     }
 
-    /// A key that identifies the credentials (auth URL, user, scope, plugin) for
-    /// a token store; never contains a secret.
+    /// A key that identifies the credentials (auth URL, user, scope, plugin)
+    /// for a token store; never contains a secret.
     fn cache_key(&self) -> String {
-        let o = self.opts();
-        let parts = [
-            "auth_url",
-            "username",
-            "user_id",
-            "user_domain_name",
-            "user_domain_id",
-            "project_name",
-            "project_id",
-            "project_domain_name",
-            "project_domain_id",
-            "domain_name",
-            "domain_id",
-            "system_scope",
-            "trust_id",
-            "application_credential_id",
-            "application_credential_name",
-            "endpoint",
-        ];
-        let mut key = self.auth_system().to_string();
-        for p in parts {
-            if let Some(v) = o.get(p) {
-                key.push_str(&format!("|{p}={v}"));
-            }
-        }
-        key
+        self.auth_system().to_string()
     }
+}
+
+/// The reference library's plugin (Python's `BaseAuthPlugin`): it carries
+/// its options by name, reads them with [`parse_opts`](Self::parse_opts)
+/// and says whether they suffice. The registry's
+/// [`load_plugin`](crate::PluginRegistry::load_plugin) returns one.
+///
+/// A plugin written against this trait registers with
+/// [`PluginRegistry::register`](crate::PluginRegistry::register) and is
+/// loaded from options like the built-ins.
+pub trait BaseAuthPlugin: AuthPlugin {
+    /// The options it reads, in declaration order.
+    fn option_specs(&self) -> Vec<OptionSpec>;
+
+    /// Its current options.
+    fn opts(&self) -> &AuthOptions;
+
+    /// Its options, mutably.
+    fn opts_mut(&mut self) -> &mut AuthOptions;
+
+    /// Take the values of its options from `opts` (Python's `parse_opts`).
+    fn parse_opts(&mut self, opts: &AuthOptions) {
+        let names: Vec<&'static str> = self.option_specs().iter().map(|s| s.name).collect();
+        let mut mine = opts.clone();
+        mine.retain(&names);
+        *self.opts_mut() = mine;
+    }
+
+    /// Ok when its options suffice to authenticate; otherwise
+    /// `AuthPluginOptionsMissing` naming what is missing, in declaration order.
+    fn sufficient_options(&self) -> Result<(), AuthorizationFailure>;
+}
+
+/// The cache key of a set of options: the plugin name and every
+/// identifying option, never a secret.
+pub(crate) fn options_cache_key(auth_system: &str, o: &AuthOptions) -> String {
+    const PARTS: [&str; 17] = [
+        "auth_url",
+        "username",
+        "user_id",
+        "user_domain_name",
+        "user_domain_id",
+        "project_name",
+        "project_id",
+        "project_domain_name",
+        "project_domain_id",
+        "domain_name",
+        "domain_id",
+        "system_scope",
+        "trust_id",
+        "application_credential_id",
+        "application_credential_name",
+        "identity_provider",
+        "endpoint",
+    ];
+    let mut key = auth_system.to_string();
+    for p in PARTS {
+        if let Some(v) = o.get(p) {
+            key.push_str(&format!("|{p}={v}"));
+        }
+    }
+    key
 }

@@ -2,18 +2,20 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use apiclient_errors::{AuthorizationFailure, Error};
 
-use crate::keystone::builtin_factories;
+use crate::keystone::{BUILTIN_PLUGINS, BuiltinLoader};
+pub use crate::loader::PluginFactory;
+use crate::loader::{ConfiguredPlugin, FactoryLoader, PluginLoader};
 use crate::options::{AuthOptions, OptionSpec};
-use crate::plugin::AuthPlugin;
+use crate::plugin::{AuthPlugin, BaseAuthPlugin};
 
-/// Makes a fresh plugin with no options.
-pub type PluginFactory = fn() -> Box<dyn AuthPlugin>;
-
-/// Plugins by name. [`PluginRegistry::default`] has the built-ins; another
-/// crate adds its own with [`register`](Self::register).
+/// Plugin loaders by name. [`PluginRegistry::default`] has the built-ins;
+/// another crate adds its own with [`register_loader`](Self::register_loader)
+/// (a [`PluginLoader`]) or [`register`](Self::register) (a factory of a
+/// reference-style [`BaseAuthPlugin`]).
 ///
 /// ```
 /// use apiclient_auth::{AuthOptions, PluginRegistry};
@@ -30,7 +32,7 @@ pub type PluginFactory = fn() -> Box<dyn AuthPlugin>;
 /// ```
 #[derive(Clone)]
 pub struct PluginRegistry {
-    plugins: BTreeMap<String, PluginFactory>,
+    plugins: BTreeMap<String, Arc<dyn PluginLoader>>,
 }
 
 impl fmt::Debug for PluginRegistry {
@@ -42,9 +44,12 @@ impl fmt::Debug for PluginRegistry {
 impl Default for PluginRegistry {
     fn default() -> Self {
         PluginRegistry {
-            plugins: builtin_factories()
-                .into_iter()
-                .map(|(n, f)| (n.to_string(), f))
+            plugins: BUILTIN_PLUGINS
+                .iter()
+                .filter_map(|n| {
+                    let loader: Arc<dyn PluginLoader> = Arc::new(BuiltinLoader::named(n)?);
+                    Some((n.to_string(), loader))
+                })
                 .collect(),
         }
     }
@@ -58,10 +63,24 @@ impl PluginRegistry {
         }
     }
 
-    /// Register (or replace) a plugin under `name`.
+    /// Register (or replace) a reference-style plugin under `name`.
     pub fn register(&mut self, name: impl Into<String>, factory: PluginFactory) -> &mut Self {
-        self.plugins.insert(name.into(), factory);
+        self.register_loader(name, FactoryLoader(factory))
+    }
+
+    /// Register (or replace) a loader under `name`.
+    pub fn register_loader(
+        &mut self,
+        name: impl Into<String>,
+        loader: impl PluginLoader + 'static,
+    ) -> &mut Self {
+        self.plugins.insert(name.into(), Arc::new(loader));
         self
+    }
+
+    /// The loader registered as `name`.
+    pub fn loader(&self, name: &str) -> Option<&Arc<dyn PluginLoader>> {
+        self.plugins.get(name)
     }
 
     /// The registered names, sorted.
@@ -69,19 +88,48 @@ impl PluginRegistry {
         self.plugins.keys().map(String::as_str)
     }
 
-    /// A fresh plugin by name, or `AuthSystemNotFound`.
-    pub fn load_plugin(&self, name: &str) -> Result<Box<dyn AuthPlugin>, Error> {
-        self.plugins.get(name).map(|f| f()).ok_or_else(|| {
-            AuthorizationFailure::SystemNotFound {
-                auth_system: name.to_string(),
-            }
-            .into()
-        })
+    /// A fresh plugin by name with no options (the reference's
+    /// `load_plugin`), or `AuthSystemNotFound`.
+    pub fn load_plugin(&self, name: &str) -> Result<Box<dyn BaseAuthPlugin>, Error> {
+        self.configured(name)
+            .map(|p| Box::new(p) as Box<dyn BaseAuthPlugin>)
     }
 
-    /// The plugin for these options (Python's `load_plugin_from_args`): the
-    /// named auth system (its options must suffice), or else every plugin in
-    /// alphabetical order, the first whose options suffice.
+    fn configured(&self, name: &str) -> Result<ConfiguredPlugin, Error> {
+        self.plugins
+            .get(name)
+            .map(|l| ConfiguredPlugin::with_shared_loader(name, l.clone()))
+            .ok_or_else(|| {
+                AuthorizationFailure::SystemNotFound {
+                    auth_system: name.to_string(),
+                }
+                .into()
+            })
+    }
+
+    /// The runtime plugin for these options: the loader of the named auth
+    /// system (or of the alphabetical guess, as
+    /// [`load_plugin_from_options`](Self::load_plugin_from_options) makes it)
+    /// builds its typed plugin.
+    pub fn load(
+        &self,
+        auth_system: Option<&str>,
+        opts: &AuthOptions,
+    ) -> Result<Box<dyn AuthPlugin>, Error> {
+        let configured = self.load_plugin_from_options(auth_system, opts)?;
+        let name = configured.auth_system().to_string();
+        let loader = self.plugins.get(&name).ok_or_else(|| {
+            Error::from(AuthorizationFailure::SystemNotFound {
+                auth_system: name.clone(),
+            })
+        })?;
+        loader.load(&name, configured.opts())
+    }
+
+    /// The plugin object for these options (Python's
+    /// `load_plugin_from_args`): the named auth system (its options must
+    /// suffice), or else every plugin in alphabetical order, the first whose
+    /// options suffice.
     ///
     /// When none suffices, the error names what a user can set: the missing
     /// options of the closest plugin (the fewest missing; `password` on a
@@ -90,22 +138,22 @@ impl PluginRegistry {
         &self,
         auth_system: Option<&str>,
         opts: &AuthOptions,
-    ) -> Result<Box<dyn AuthPlugin>, Error> {
+    ) -> Result<Box<dyn BaseAuthPlugin>, Error> {
         if let Some(name) = auth_system.filter(|n| !n.is_empty()) {
-            let mut plugin = self.load_plugin(name)?;
+            let mut plugin = self.configured(name)?;
             plugin.parse_opts(opts);
             plugin.sufficient_options()?;
-            return Ok(plugin);
+            return Ok(Box::new(plugin));
         }
         // Closest: the most of its options given, then `password`, then the
         // fewest missing.
         type Rank = (std::cmp::Reverse<usize>, bool, usize);
         let mut closest: Option<(Rank, Vec<String>)> = None;
-        for (name, factory) in &self.plugins {
-            let mut plugin = factory();
+        for name in self.plugins.keys() {
+            let mut plugin = self.configured(name)?;
             plugin.parse_opts(opts);
             match plugin.sufficient_options() {
-                Ok(()) => return Ok(plugin),
+                Ok(()) => return Ok(Box::new(plugin)),
                 Err(AuthorizationFailure::OptionsMissing { opt_names }) => {
                     let given = plugin.opts().names().count();
                     let rank = (
@@ -130,7 +178,7 @@ impl PluginRegistry {
     pub fn discover_auth_systems(&self) -> BTreeMap<String, Vec<OptionSpec>> {
         self.plugins
             .iter()
-            .map(|(n, f)| (n.clone(), f().option_specs()))
+            .map(|(n, l)| (n.clone(), l.option_specs()))
             .collect()
     }
 }

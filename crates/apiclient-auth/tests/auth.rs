@@ -209,6 +209,7 @@ fn registry_names_and_unknown() {
         names,
         [
             "admin_token",
+            "http_basic",
             "none",
             "password",
             "token",
@@ -216,6 +217,10 @@ fn registry_names_and_unknown() {
             "v2password",
             "v2token",
             "v3applicationcredential",
+            "v3multifactor",
+            "v3oidcaccesstoken",
+            "v3oidcclientcredentials",
+            "v3oidcpassword",
             "v3password",
             "v3token",
             "v3totp"
@@ -789,14 +794,11 @@ fn every_token_sample_parses_with_its_scope() {
 // ---------------------------------------------------------------- another crate's plugin
 
 #[derive(Debug, Default)]
-struct HttpBasic {
+struct BasicRealm {
     opts: AuthOptions,
 }
 
-impl AuthPlugin for HttpBasic {
-    fn auth_system(&self) -> &str {
-        "http_basic"
-    }
+impl apiclient_auth::BaseAuthPlugin for BasicRealm {
     fn option_specs(&self) -> Vec<apiclient_auth::options::OptionSpec> {
         apiclient_auth::options::COMMON_OPTIONS
             .iter()
@@ -822,6 +824,12 @@ impl AuthPlugin for HttpBasic {
             Err(AuthorizationFailure::options_missing(missing))
         }
     }
+}
+
+impl AuthPlugin for BasicRealm {
+    fn auth_system(&self) -> &str {
+        "basic_realm"
+    }
     fn authenticate(
         &self,
         _t: apiclient_auth::transport::SharedTransport,
@@ -834,25 +842,32 @@ impl AuthPlugin for HttpBasic {
 #[test]
 fn another_crate_can_register_a_plugin() {
     let mut r = PluginRegistry::default();
-    r.register("http_basic", || Box::new(HttpBasic::default()));
-    let p = r.load_plugin("http_basic").unwrap();
-    assert_eq!(p.auth_system(), "http_basic");
+    r.register("basic_realm", || Box::new(BasicRealm::default()));
+    let p = r.load_plugin("basic_realm").unwrap();
+    assert_eq!(p.auth_system(), "basic_realm");
     let opts = AuthOptions::new()
         .with("endpoint", "http://ironic")
         .with("username", "u")
         .with("password", "p");
-    // named, and guessed (alphabetically after admin_token, before none)
+    // named, and guessed (alphabetically after admin_token, before http_basic)
     assert_eq!(
-        r.load_plugin_from_options(Some("http_basic"), &opts)
+        r.load_plugin_from_options(Some("basic_realm"), &opts)
             .unwrap()
             .auth_system(),
-        "http_basic"
+        "basic_realm"
     );
     assert_eq!(
         r.load_plugin_from_options(None, &opts)
             .unwrap()
             .auth_system(),
-        "http_basic"
+        "basic_realm"
     );
-    assert!(r.discover_auth_systems().contains_key("http_basic"));
+    assert!(r.discover_auth_systems().contains_key("basic_realm"));
+    // the runtime plugin the loader makes is the registered one, with its options
+    let runtime = r.load(None, &opts).unwrap();
+    assert_eq!(runtime.auth_system(), "basic_realm");
+    let access = rt()
+        .block_on(runtime.authenticate(keystone_transport(Seen::default())))
+        .unwrap();
+    assert_eq!(access.endpoint_override.as_deref(), Some("http://ironic"));
 }

@@ -248,9 +248,71 @@ pub enum AuthorizationFailure {
         /// The name that was asked for.
         auth_system: String,
     },
+    /// Multi-factor authentication: the methods given were accepted, but
+    /// the user's rules want more. Keystone answered 401 with an auth
+    /// receipt; authenticating again with the receipt and one of the
+    /// `required` method sets (minus what is done) completes it.
+    #[error(
+        "Authentication needs another factor: {} accepted; complete it with {}",
+        if methods.is_empty() { "nothing".to_string() } else { methods.join(" and ") },
+        required.iter().map(|set| set.join(" + ")).collect::<Vec<_>>().join(", or ")
+    )]
+    ReceiptRequired {
+        /// The receipt (`Openstack-Auth-Receipt`) to send with the next attempt.
+        receipt: Receipt,
+        /// The methods already satisfied.
+        methods: Vec<String>,
+        /// The method sets any one of which completes the authentication.
+        required: Vec<Vec<String>>,
+    },
     /// Any other authentication failure.
     #[error("{0}")]
     Other(String),
+}
+
+/// An auth receipt of multi-factor authentication: a short-lived credential,
+/// so `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Receipt(String);
+
+impl Receipt {
+    /// A receipt from the `Openstack-Auth-Receipt` header.
+    pub fn new(value: impl Into<String>) -> Self {
+        Receipt(value.into())
+    }
+
+    /// The receipt itself, to send back to Keystone.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Receipt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Receipt([REDACTED])")
+    }
+}
+
+impl AuthorizationFailure {
+    /// The missing methods of a [`ReceiptRequired`](Self::ReceiptRequired):
+    /// for each required set, what is not yet done (sets fully done are skipped).
+    pub fn missing_methods(&self) -> Vec<Vec<String>> {
+        match self {
+            AuthorizationFailure::ReceiptRequired {
+                methods, required, ..
+            } => required
+                .iter()
+                .map(|set| {
+                    set.iter()
+                        .filter(|m| !methods.contains(m))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .filter(|set| !set.is_empty())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl AuthorizationFailure {

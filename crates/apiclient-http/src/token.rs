@@ -177,7 +177,7 @@ impl TokenState {
         }
         let key = self.cache_key()?;
         let configured = self
-            .with_plugin(|p| p.opts().get("endpoint").map(str::to_string))
+            .with_plugin(|p| p.fixed_endpoint().map(str::to_string))
             .ok()?;
         let stored = blocking(move || store.load(&key)).await??;
         if stored.will_expire_soon(self.skew, (self.clock)()) {
@@ -226,10 +226,7 @@ impl TokenState {
         if let Some(t) = self.fresh(Some(stale)) {
             return Ok(Some(t));
         }
-        let can = self.with_plugin(|p| {
-            p.clear_fixed_credentials();
-            p.sufficient_options().is_ok()
-        })?;
+        let can = self.with_plugin(|p| p.prepare_reauthentication())?;
         if !can {
             return Ok(None);
         }
@@ -243,11 +240,7 @@ impl TokenState {
     }
 
     async fn authenticate_locked(&self) -> Result<CurrentToken, Error> {
-        let fut = self.with_plugin(|p| {
-            p.sufficient_options()
-                .map(|_| p.authenticate(self.transport.clone()))
-        })?;
-        let fut = fut.map_err(|e: AuthorizationFailure| Error::from(e))?;
+        let fut = self.with_plugin(|p| p.authenticate(self.transport.clone()))?;
         let access = fut.await?;
         self.authentications.fetch_add(1, Ordering::Relaxed);
         let mut token = self.install(access)?;

@@ -254,7 +254,8 @@ fn authorize(
         )));
     }
     if let Some(v) = &token.header {
-        out.headers_mut().insert("x-auth-token", v.clone());
+        let name = http::HeaderName::from_static(token.access.token_header.name());
+        out.headers_mut().insert(name, v.clone());
     }
     Ok(out)
 }
