@@ -357,6 +357,14 @@ TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 have_totp = [c for c in get(f"/v3/credentials?user_id={demo_u['id']}&type=totp")["credentials"]]
 if not have_totp:
     post("/v3/credentials", {"credential": {"type": "totp", "user_id": demo_u["id"], "blob": TOTP_SECRET}})
+# a multi-factor user: password and TOTP both required (auth receipts)
+mfa_u = ensure("users", "user", "mfa", {"name": "mfa", "domain_id": "default", "password": "mfapass",
+                                        "default_project_id": demo_p["id"]}, "name=mfa&domain_id=default")
+put(f"/v3/projects/{demo_p['id']}/users/{mfa_u['id']}/roles/{roles['member']}")
+if not get(f"/v3/credentials?user_id={mfa_u['id']}&type=totp")["credentials"]:
+    post("/v3/credentials", {"credential": {"type": "totp", "user_id": mfa_u["id"], "blob": TOTP_SECRET}})
+call("PATCH", f"/v3/users/{mfa_u['id']}", {"user": {"options": {
+    "multi_factor_auth_enabled": True, "multi_factor_auth_rules": [["password", "totp"]]}}}, token=T)
 # a trust: admin (trustor) lets demo (trustee) act with role member on project admin
 admin_p = get("/v3/projects?name=admin")["projects"][0]
 trusts = get(f"/v3/OS-TRUST/trusts?trustee_user_id={demo_u['id']}")["trusts"]
@@ -369,6 +377,7 @@ info = {"auth_url": url + "/v3", "admin": {"user": "admin", "password": pw, "pro
         "application_credential": {"id": ac["id"], "name": "ci-test", "secret": "appcredsecret",
                                    "user": "demo", "user_domain": "Default"},
         "totp": {"user": "demo", "secret": TOTP_SECRET},
+        "mfa": {"user": "mfa", "password": "mfapass", "totp_secret": TOTP_SECRET, "rules": [["password", "totp"]]},
         "trust": {"id": trust["id"], "trustee": "demo", "project_id": admin_p["id"]}}
 json.dump(info, open(f"{data}/seed.json", "w"), indent=2)
 EOF
@@ -384,7 +393,7 @@ case "$cmd" in
     ensure_db
     start_server
     # the mark names the seed's version: an older seed is completed (the seed is idempotent)
-    if [ "$KS_SEED" = 1 ] && [ ! -f "$KS_DATA/.seeded-3" ]; then seed_catalog && touch "$KS_DATA/.seeded-3"; fi
+    if [ "$KS_SEED" = 1 ] && [ ! -f "$KS_DATA/.seeded-4" ]; then seed_catalog && touch "$KS_DATA/.seeded-4"; fi
     echo "$URL/v3"
     ;;
   stop) stop_server ;;

@@ -662,3 +662,124 @@ async fn a_trust_scoped_token_acts_on_the_trustors_project() {
             .contains("trust scope")
     );
 }
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The multi-factor user of the seed: (password, TOTP secret), or None
+/// (with a say-so) on a Keystone seeded before it.
+fn mfa_seed(seed: &Value) -> Option<(String, String)> {
+    match (
+        seed["mfa"]["password"].as_str(),
+        seed["mfa"]["totp_secret"].as_str(),
+    ) {
+        (Some(p), Some(s)) => Some((p.to_string(), s.to_string())),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI's Keystone must be seeded with the multi-factor user"
+            );
+            eprintln!("skipping: this Keystone was seeded before the multi-factor user");
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_factor_auth_receipt_then_the_second_factor() {
+    use apiclient_auth::typed::{Scope, V3Password, V3Totp};
+    use apiclient_errors::AuthorizationFailure;
+    let Some(seed) = seed() else { return };
+    let Some((pw, secret)) = mfa_seed(&seed) else {
+        return;
+    };
+    // the password alone: Keystone answers 401 with an auth receipt
+    let first = HttpClient::builder_for(
+        V3Password::new(format!("{MAIN}/v3"), "mfa", &pw)
+            .scope(Scope::project_name("demo", "Default")),
+    )
+    .build()
+    .unwrap();
+    let err = first.authenticate().await.unwrap_err();
+    let Error::Authorization(failure @ AuthorizationFailure::ReceiptRequired { .. }) = &err else {
+        panic!("expected an auth receipt, got {err:?}");
+    };
+    let AuthorizationFailure::ReceiptRequired {
+        receipt,
+        methods,
+        required,
+    } = failure
+    else {
+        unreachable!()
+    };
+    assert_eq!(methods, &["password"]);
+    assert!(required.contains(&vec!["password".to_string(), "totp".to_string()]));
+    assert_eq!(failure.missing_methods(), vec![vec!["totp".to_string()]]);
+    // neither the message nor Debug shows the receipt
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(receipt.expose()), "{shown}");
+    assert!(err.to_string().contains("password + totp"), "{err}");
+    // the second factor with the receipt completes it
+    let second = HttpClient::builder_for(
+        V3Totp::new(format!("{MAIN}/v3"), "mfa", &totp(&secret, now_unix()))
+            .receipt(receipt.clone())
+            .scope(Scope::project_name("demo", "Default")),
+    )
+    .build()
+    .unwrap();
+    let a = second.authenticate().await.unwrap();
+    let mut m = a.methods.clone();
+    m.sort();
+    assert_eq!(m, ["password", "totp"]);
+    assert_eq!(a.project_id(), seed["demo"]["project_id"].as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3multifactor_sends_both_factors_at_once_typed_and_from_options() {
+    use apiclient_auth::typed::{Scope, User, V3Multifactor};
+    let Some(seed) = seed() else { return };
+    let Some((pw, secret)) = mfa_seed(&seed) else {
+        return;
+    };
+    let typed = HttpClient::builder_for(
+        V3Multifactor::new(format!("{MAIN}/v3"), User::name("mfa"))
+            .password(&pw)
+            .totp(&totp(&secret, now_unix()))
+            .scope(Scope::project_name("demo", "Default")),
+    )
+    .build()
+    .unwrap();
+    let a = typed.authenticate().await.unwrap();
+    assert_eq!(a.methods.len(), 2, "{:?}", a.methods);
+    // the same from options, as OS_AUTH_TYPE=v3multifactor reads them
+    let opts = apiclient_auth::AuthOptions::new()
+        .with("auth_url", format!("{MAIN}/v3"))
+        .with("auth_methods", "v3password,v3totp")
+        .with("username", "mfa")
+        .with("user_domain_name", "Default")
+        .with("password", &pw)
+        .with("passcode", totp(&secret, now_unix()))
+        .with("project_name", "demo")
+        .with("project_domain_name", "Default");
+    let plugin = apiclient_auth::PluginRegistry::default()
+        .load(Some("v3multifactor"), &opts)
+        .unwrap();
+    let http = HttpClient::builder(plugin).build().unwrap();
+    let a = http.authenticate().await.unwrap();
+    assert_eq!(a.methods.len(), 2, "{:?}", a.methods);
+    assert_eq!(a.project_id(), seed["demo"]["project_id"].as_str());
+    // a method list naming an unknown factor is a typed error before any request
+    let bad = apiclient_auth::PluginRegistry::default().load(
+        Some("v3multifactor"),
+        &opts.with("auth_methods", "v3password,kerberos"),
+    );
+    assert!(
+        bad.unwrap_err()
+            .to_string()
+            .contains("unknown method 'kerberos'")
+    );
+}

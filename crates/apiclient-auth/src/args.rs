@@ -113,6 +113,14 @@ pub fn registry_options(registry: &PluginRegistry) -> Vec<OptionSpec> {
     out
 }
 
+/// The help of `--os-auth-type`: what it is and every name it takes.
+fn auth_type_help<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    format!(
+        "Authentication plugin: {}",
+        names.collect::<Vec<_>>().join(", ")
+    )
+}
+
 fn arg_for(spec: &OptionSpec, heading: &'static str) -> Arg {
     let dashed = |n: &str| format!("os-{}", n.replace('_', "-"));
     let mut env_names = vec![format!("OS_{}", spec.name.to_ascii_uppercase())];
@@ -121,13 +129,17 @@ fn arg_for(spec: &OptionSpec, heading: &'static str) -> Arg {
             .iter()
             .map(|a| format!("OS_{}", a.to_ascii_uppercase())),
     );
+    let help = if spec.name == "auth_type" {
+        auth_type_help(crate::keystone::BUILTIN_PLUGINS.iter().copied())
+    } else {
+        spec.help.to_string()
+    };
     let mut arg = Arg::new(format!("os_{}", spec.name))
         .long(dashed(spec.name))
         .alias(format!("os_{}", spec.name))
         .value_name(spec.name.replace('_', "-"))
         .help(format!(
-            "{}. Defaults to env[{}].",
-            spec.help,
+            "{help}. Defaults to env[{}].",
             env_names.join("] or env[")
         ))
         .help_heading(heading)
@@ -155,7 +167,12 @@ impl AuthArgs {
     /// `cmd` with every `--os-*` option of the built-ins and of `registry`'s
     /// plugins (theirs under "Plugin options").
     pub fn augment_args_with(cmd: Command, registry: &PluginRegistry) -> Command {
-        let mut cmd = <Self as clap::Args>::augment_args(cmd);
+        let mut cmd = <Self as clap::Args>::augment_args(cmd).mut_arg("os_auth_type", |a| {
+            a.help(format!(
+                "{}. Defaults to env[OS_AUTH_TYPE] or env[OS_AUTH_SYSTEM].",
+                auth_type_help(registry.names())
+            ))
+        });
         for spec in registry_options(registry) {
             cmd = cmd.arg(arg_for(&spec, "Plugin options"));
         }

@@ -36,7 +36,7 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
         .with("project_name", "demo")
         .with("user_domain_name", "Default")
         .with("project_domain_name", "Default");
-    let http = build_client(cli, Some(HttpClientBuilder::new(Box::new(plugin))))?;
+    let http = build_client(cli, Some(HttpClientBuilder::new(Box::new(plugin))), None)?;
     http.timings().set_enabled(true);
     let ctx = Ctx {
         http: http.clone(),

@@ -43,8 +43,10 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>) {
 use std::process::ExitCode;
 use std::time::Duration;
 
-use apiclient_auth::{AuthArgs, ConfigLoader, PluginRegistry};
-use apiclient_errors::Error;
+use std::io::IsTerminal;
+
+use apiclient_auth::{AuthArgs, ConfigLoader, PluginRegistry, ResolvedConfig};
+use apiclient_errors::{AuthorizationFailure, Error};
 use apiclient_http::{FileTokenStore, HttpClient, HttpClientBuilder};
 use clap::{Parser, Subcommand};
 
@@ -260,11 +262,17 @@ pub fn exit_code(e: &Error) -> u8 {
     }
 }
 
-/// Build the HTTP client from the options.
-pub fn build_client(cli: &Cli, builder: Option<HttpClientBuilder>) -> Result<HttpClient, Error> {
-    let mut b = match builder {
-        Some(b) => b,
-        None => {
+/// Build the HTTP client from the options (or from `config`, the options
+/// completed by a prompt).
+pub fn build_client(
+    cli: &Cli,
+    builder: Option<HttpClientBuilder>,
+    config: Option<&ResolvedConfig>,
+) -> Result<HttpClient, Error> {
+    let mut b = match (builder, config) {
+        (Some(b), _) => b,
+        (None, Some(cfg)) => HttpClientBuilder::from_config(cfg, &PluginRegistry::default())?,
+        (None, None) => {
             let cfg = cli.auth.resolve(&ConfigLoader::new())?;
             HttpClientBuilder::from_config(&cfg, &PluginRegistry::default())?
         }
@@ -306,16 +314,77 @@ pub fn timings_table(http: &HttpClient) -> String {
     output::table(&["URL", "Seconds"], &rows)
 }
 
+/// Multi-factor authentication on a terminal: Keystone took the factors
+/// given and wants another. Ask for it (without echo) and continue with the
+/// receipt: `config` becomes `v3multifactor` with the missing methods.
+fn ask_for_missing_factor(
+    config: &mut ResolvedConfig,
+    failure: &AuthorizationFailure,
+) -> Result<(), Error> {
+    let AuthorizationFailure::ReceiptRequired { receipt, .. } = failure else {
+        return Err(failure.clone().into());
+    };
+    let askable = |m: &String| m == "password" || m == "totp";
+    let Some(set) = failure
+        .missing_methods()
+        .into_iter()
+        .find(|set| set.iter().all(askable))
+    else {
+        return Err(failure.clone().into());
+    };
+    for method in &set {
+        let (prompt, option) = match method.as_str() {
+            "totp" => ("Passcode (TOTP) for the second factor: ", "passcode"),
+            _ => ("Password for the second factor: ", "password"),
+        };
+        let value = rpassword::prompt_password(prompt)
+            .map_err(|e| Error::Command(format!("cannot read the {method} factor: {e}")))?;
+        config.auth.set(option, value.trim());
+    }
+    config.auth.set("receipt", receipt.expose());
+    let methods: Vec<String> = set.iter().map(|m| format!("v3{m}")).collect();
+    config.auth.set("auth_methods", methods.join(","));
+    config.auth_type = Some("v3multifactor".to_string());
+    Ok(())
+}
+
 async fn run(cli: &Cli) -> Result<(), Error> {
     if let Command::Demo = cli.command {
         return demo::run(cli).await;
     }
-    let http = build_client(cli, None)?;
+    let mut config: Option<ResolvedConfig> = None;
+    let mut prompts = 0;
+    loop {
+        let http = build_client(cli, None, config.as_ref())?;
+        let result = dispatch(cli, &http).await;
+        if let Err(Error::Authorization(failure @ AuthorizationFailure::ReceiptRequired { .. })) =
+            &result
+            && prompts < 2
+            && std::io::stdin().is_terminal()
+        {
+            // the service saw nothing yet: the failure was the authentication
+            prompts += 1;
+            let mut completed = match config.take() {
+                Some(c) => c,
+                None => cli.auth.resolve(&ConfigLoader::new())?,
+            };
+            ask_for_missing_factor(&mut completed, failure)?;
+            config = Some(completed);
+            continue;
+        }
+        if cli.timing {
+            eprint!("{}", timings_table(&http));
+        }
+        return result;
+    }
+}
+
+async fn dispatch(cli: &Cli, http: &HttpClient) -> Result<(), Error> {
     let ctx = Ctx {
         http: http.clone(),
         format: cli.format,
     };
-    let result = match &cli.command {
+    match &cli.command {
         Command::Token(TokenCmd::Issue) => commands::token_issue(&ctx).await,
         Command::Token(TokenCmd::Revoke { token }) => commands::token_revoke(&ctx, token).await,
         Command::Catalog(CatalogCmd::List) => commands::catalog_list(&ctx).await,
@@ -335,11 +404,7 @@ async fn run(cli: &Cli) -> Result<(), Error> {
         }
         Command::Request(args) => commands::request(&ctx, args).await,
         Command::Demo => Ok(()),
-    };
-    if cli.timing {
-        eprint!("{}", timings_table(&http));
     }
-    result
 }
 
 fn main() -> ExitCode {

@@ -128,3 +128,73 @@ fn catalog_list_json_matches_openstackclients_shape() {
         assert!(types.contains(&t), "{t} missing from {types:?}");
     }
 }
+
+/// Multi-factor authentication on a terminal: the password is given, the
+/// CLI asks for the passcode (no echo) and completes with the auth receipt.
+#[test]
+fn asks_for_the_missing_factor_on_a_terminal() {
+    if !keystone_up() {
+        return;
+    }
+    let seed: Value = match std::fs::read("/tmp/ks-data/seed.json")
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+    {
+        Some(s) => s,
+        None => return,
+    };
+    let Some(secret) = seed["mfa"]["totp_secret"].as_str() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI's Keystone must be seeded with the multi-factor user"
+        );
+        eprintln!("skipping: this Keystone was seeded before the multi-factor user");
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/on_a_terminal.py"
+    );
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_apiclient"))
+        .args(["token", "issue", "-f", "json"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("MFA_SECRET", secret)
+        .env("OS_AUTH_URL", "http://127.0.0.1:5000/v3")
+        .env("OS_USERNAME", "mfa")
+        .env("OS_PASSWORD", "mfapass")
+        .env("OS_USER_DOMAIN_NAME", "Default")
+        .env("OS_PROJECT_NAME", "demo")
+        .env("OS_PROJECT_DOMAIN_NAME", "Default")
+        .current_dir(home.path())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{shown}\n{log}");
+    assert!(shown.contains("Passcode (TOTP)"), "{shown}");
+    assert!(shown.contains("\"project_id\""), "{shown}");
+    // the passcode was not echoed
+    let code = log
+        .lines()
+        .find_map(|l| l.strip_prefix("answered with "))
+        .unwrap();
+    assert!(!shown.contains(code), "{shown}");
+
+    // without a terminal the CLI does not wait for input: the error names the factor
+    let (code, _, err) = apiclient(
+        &[
+            ("OS_USERNAME", "mfa"),
+            ("OS_PASSWORD", "mfapass"),
+            ("OS_PROJECT_NAME", "demo"),
+            ("OS_PROJECT_DOMAIN_NAME", "Default"),
+        ],
+        &["token", "issue"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("password + totp"), "{err}");
+}
