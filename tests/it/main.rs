@@ -6,6 +6,7 @@ mod fuzz_replay;
 mod hardening;
 mod keystone;
 mod network;
+mod oidc;
 mod reliability;
 mod store;
 mod streaming;

@@ -35,7 +35,7 @@ use crate::keystone::scope_of;
 use crate::options::AuthOptions;
 use crate::plugin::AuthPlugin;
 use crate::transport::{BoxFuture, SharedTransport};
-use crate::typed::{Scope, base64};
+use crate::typed::{Scope, basic_authorization};
 
 /// How the access token is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,18 +264,15 @@ impl OidcPlugin {
             form.append_pair("scope", &self.openid_scope);
             form.finish()
         };
-        let client = format!(
-            "{}:{}",
-            self.client_id,
+        let client = basic_authorization(
+            &self.client_id,
             self.client_secret
                 .as_ref()
                 .map(|s| s.expose_secret())
-                .unwrap_or_default()
+                .unwrap_or_default(),
         );
-        let mut basic =
-            http::HeaderValue::from_str(&format!("Basic {}", base64(client.as_bytes()))).map_err(
-                |_| Error::Validation("client_id holds characters a header cannot".into()),
-            )?;
+        let mut basic = http::HeaderValue::from_str(&client)
+            .map_err(|_| Error::Validation("client_id holds characters a header cannot".into()))?;
         basic.set_sensitive(true);
         let req = http::Request::post(&endpoint)
             .header(http::header::ACCEPT, "application/json")

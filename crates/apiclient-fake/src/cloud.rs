@@ -104,7 +104,11 @@ struct State {
     images: Vec<Value>,
     mounted: BTreeMap<String, Mounted>,
     next_id: u64,
+    /// (identity provider, protocol) → (access-token check, local user)
+    federation: BTreeMap<(String, String), (TokenCheck, usize)>,
 }
+
+type TokenCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// Builds a [`FakeCloud`].
 #[derive(Debug, Clone)]
@@ -186,6 +190,7 @@ impl FakeCloudBuilder {
             images,
             mounted: BTreeMap::new(),
             next_id: 1,
+            federation: BTreeMap::new(),
         }));
         let connections = Arc::new(AtomicU64::new(0));
         let objects = Arc::new(crate::object_store::ObjectStore::new()?);
@@ -323,6 +328,30 @@ impl FakeCloud {
     /// The id of seeded server `i` (`server-<i>`): UUID-shaped, as Nova's.
     pub fn server_id(i: usize) -> String {
         format!("{i:08x}-0000-4000-8000-{i:012x}")
+    }
+
+    /// Trust an identity provider: `POST
+    /// /v3/OS-FEDERATION/identity_providers/{idp}/protocols/{protocol}/auth`
+    /// with `Authorization: Bearer <token>` answers an unscoped token of
+    /// `local_user` (methods `[protocol]`) when `check(token)` holds, 401
+    /// otherwise; as a mapping of every federated identity to one user does.
+    /// An unknown `local_user` is refused (false).
+    pub fn add_identity_provider(
+        &self,
+        idp: &str,
+        protocol: &str,
+        check: impl Fn(&str) -> bool + Send + Sync + 'static,
+        local_user: &str,
+    ) -> bool {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(user) = s.users.iter().position(|u| u.name == local_user) else {
+            return false;
+        };
+        s.federation.insert(
+            (idp.to_string(), protocol.to_string()),
+            (Arc::new(check), user),
+        );
+        true
     }
 
     /// Serve `service_type` (it appears in the catalog, at
@@ -1000,6 +1029,34 @@ fn auth_tokens(
     issue(s, user, scope, methods, query.contains_key("nocatalog"))
 }
 
+/// `POST /v3/OS-FEDERATION/identity_providers/{idp}/protocols/{protocol}/auth`.
+fn federated_auth(s: &mut State, path: &str, headers: &HeaderMap) -> Response<RespBody> {
+    let parts: Vec<&str> = path.split('/').collect();
+    // ["", "v3", "OS-FEDERATION", "identity_providers", idp, "protocols", protocol, "auth"]
+    let (idp, protocol) = match parts.as_slice() {
+        [_, _, _, _, idp, "protocols", protocol, "auth"] => (
+            percent_encoding::percent_decode_str(idp)
+                .decode_utf8_lossy()
+                .into_owned(),
+            percent_encoding::percent_decode_str(protocol)
+                .decode_utf8_lossy()
+                .into_owned(),
+        ),
+        _ => return keystone_error(404, "Not Found", "The resource could not be found."),
+    };
+    let Some((check, user)) = s.federation.get(&(idp, protocol.clone())).cloned() else {
+        return keystone_error(404, "Not Found", "Could not find Identity Provider.");
+    };
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match bearer {
+        Some(token) if check(token) => issue(s, user, Value::Null, vec![protocol], false),
+        _ => unauthorized(),
+    }
+}
+
 fn route(
     state: &Arc<Mutex<State>>,
     method: &Method,
@@ -1024,6 +1081,9 @@ fn route(
         }
         ("GET", "/v3") => json_resp(StatusCode::OK, &json!({"version": version_v3(&base)})),
         ("POST", "/v3/auth/tokens") => auth_tokens(&mut s, body, query, headers),
+        ("POST", p) if p.starts_with("/v3/OS-FEDERATION/identity_providers/") => {
+            federated_auth(&mut s, p, headers)
+        }
         (m @ ("GET" | "HEAD" | "DELETE"), "/v3/auth/tokens") => {
             if valid_token(&s, headers, "x-auth-token").is_none() {
                 return unauthorized();

@@ -94,6 +94,7 @@
 mod client;
 mod cloud;
 mod object_store;
+mod oidc;
 mod raw;
 
 pub use client::{
@@ -101,4 +102,5 @@ pub use client::{
     fake_method_name,
 };
 pub use cloud::{FakeCloud, FakeCloudBuilder, FakeUser, Fault};
+pub use oidc::FakeOidcProvider;
 pub use raw::{RawRequest, RawServer};

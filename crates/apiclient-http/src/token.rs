@@ -244,7 +244,10 @@ impl TokenState {
         let access = fut.await?;
         self.authentications.fetch_add(1, Ordering::Relaxed);
         let mut token = self.install(access)?;
-        if let (Some(store), Some(key)) = (self.store.clone(), self.cache_key()) {
+        // A fixed credential (admin_token, none, http_basic) costs nothing to
+        // reproduce and may be a password in disguise: never stored.
+        let storable = token.access.version != apiclient_auth::access::IdentityVersion::None;
+        if let (true, Some(store), Some(key)) = (storable, self.store.clone(), self.cache_key()) {
             let access = token.access.clone();
             blocking(move || store.save(&key, &access)).await;
         }
