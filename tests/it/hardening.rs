@@ -904,3 +904,47 @@ async fn per_service_settings_of_the_configuration_reach_the_service_clients() {
         apiclient_auth::Interface::Internal
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_interfaces_fall_back_in_order_and_api_version_sets_the_microversion() {
+    use apiclient_auth::ConfigLoader;
+    let cloud = apiclient_fake::FakeCloud::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("clouds.yaml"),
+        format!(
+            "clouds:\n  c:\n    auth:\n      auth_url: {}\n      username: demo\n      password: demopass\n      project_name: demo\n    valid_interfaces: [internal, public]\n    compute_api_version: '2.53'\n",
+            cloud.auth_url(),
+        ),
+    )
+    .unwrap();
+    let loader = ConfigLoader::new()
+        .with_env_map(Default::default())
+        .with_search_dirs(vec![dir.path().to_path_buf()]);
+    let http = HttpClient::from_loader(&loader, Some("c")).unwrap();
+    let image = http.service_client("image");
+    assert_eq!(
+        image.filter().interface,
+        apiclient_auth::Interface::Internal
+    );
+    // the fake cloud's image service has a public endpoint only: the second
+    // valid interface serves
+    assert_eq!(
+        image.endpoint().await.unwrap(),
+        format!("{}/image", cloud.url())
+    );
+    let compute = http.service_client("compute");
+    let r = compute.get("/servers").await.unwrap();
+    assert_eq!(
+        r.headers()["openstack-api-version"],
+        "compute 2.53",
+        "compute_api_version 2.53 is the default microversion"
+    );
+    // an interface named by the environment is the only one: no fallback
+    let strict = ConfigLoader::new()
+        .with_env_map([("OS_INTERFACE".to_string(), "internal".to_string())].into())
+        .with_search_dirs(vec![dir.path().to_path_buf()]);
+    let http = HttpClient::from_loader(&strict, Some("c")).unwrap();
+    let err = http.service_client("image").endpoint().await.unwrap_err();
+    assert!(err.to_string().contains("'internal'"), "{err}");
+}

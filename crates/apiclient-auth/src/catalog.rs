@@ -93,6 +93,9 @@ pub struct EndpointFilter {
     pub region: Option<String>,
     /// Only services of this name, when set.
     pub service_name: Option<String>,
+    /// Interfaces to try, in order, when the service has no endpoint of
+    /// `interface` (clouds.yaml's `valid_interfaces` after the first).
+    pub fallback_interfaces: Vec<Interface>,
 }
 
 impl EndpointFilter {
@@ -119,6 +122,12 @@ impl EndpointFilter {
     /// Set the service name.
     pub fn service_name(mut self, name: Option<impl Into<String>>) -> Self {
         self.service_name = name.map(Into::into);
+        self
+    }
+
+    /// Interfaces to fall back to, in order, when none of `interface` matches.
+    pub fn fallback_interfaces(mut self, interfaces: Vec<Interface>) -> Self {
+        self.fallback_interfaces = interfaces;
         self
     }
 }
@@ -303,25 +312,35 @@ impl ServiceCatalog {
     }
 
     /// Every endpoint matching the filter, for the most preferred service type
-    /// (of the requested type and its aliases) that has any.
+    /// (of the requested type and its aliases) that has any; on the first
+    /// interface (the filter's, then its fallbacks) that has any.
     pub fn endpoints_for(&self, filter: &EndpointFilter) -> Vec<(&Service, &Endpoint)> {
-        for candidate in service_type_candidates(&filter.service_type) {
-            let found: Vec<_> = self
-                .services
+        let interfaces = std::iter::once(filter.interface).chain(
+            filter
+                .fallback_interfaces
                 .iter()
-                .filter(|s| s.service_type == candidate)
-                .filter(|s| {
-                    filter
-                        .service_name
-                        .as_ref()
-                        .is_none_or(|n| s.name.as_ref() == Some(n))
-                })
-                .flat_map(|s| s.endpoints.iter().map(move |e| (s, e)))
-                .filter(|(_, e)| e.interface == filter.interface)
-                .filter(|(_, e)| filter.region.is_none() || e.region == filter.region)
-                .collect();
-            if !found.is_empty() {
-                return found;
+                .copied()
+                .filter(|i| *i != filter.interface),
+        );
+        for interface in interfaces {
+            for candidate in service_type_candidates(&filter.service_type) {
+                let found: Vec<_> = self
+                    .services
+                    .iter()
+                    .filter(|s| s.service_type == candidate)
+                    .filter(|s| {
+                        filter
+                            .service_name
+                            .as_ref()
+                            .is_none_or(|n| s.name.as_ref() == Some(n))
+                    })
+                    .flat_map(|s| s.endpoints.iter().map(move |e| (s, e)))
+                    .filter(|(_, e)| e.interface == interface)
+                    .filter(|(_, e)| filter.region.is_none() || e.region == filter.region)
+                    .collect();
+                if !found.is_empty() {
+                    return found;
+                }
             }
         }
         Vec::new()
@@ -351,9 +370,13 @@ impl ServiceCatalog {
 }
 
 fn describe(filter: &EndpointFilter) -> String {
+    let mut interfaces = vec![filter.interface.to_string()];
+    interfaces.extend(filter.fallback_interfaces.iter().map(|i| i.to_string()));
+    interfaces.dedup();
     let mut s = format!(
         "No endpoint found for service type '{}' with interface '{}'",
-        filter.service_type, filter.interface
+        filter.service_type,
+        interfaces.join("' or '")
     );
     if let Some(r) = &filter.region {
         s.push_str(&format!(" in region '{r}'"));
@@ -367,6 +390,46 @@ fn describe(filter: &EndpointFilter) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fallback_interfaces_are_tried_in_order() {
+        let ep = |interface, url: &str| Endpoint {
+            id: None,
+            interface,
+            region: None,
+            url: url.into(),
+        };
+        let c = ServiceCatalog::new(vec![Service {
+            id: None,
+            service_type: "compute".into(),
+            name: None,
+            endpoints: vec![
+                ep(Interface::Admin, "http://admin"),
+                ep(Interface::Public, "http://public"),
+            ],
+        }]);
+        let f = EndpointFilter::new("compute").interface(Interface::Internal);
+        let err = c.url_for(&f).unwrap_err().to_string();
+        assert!(err.contains("'internal'"), "{err}");
+        let f = f.fallback_interfaces(vec![Interface::Admin, Interface::Public]);
+        assert_eq!(c.url_for(&f).unwrap(), "http://admin");
+        let f = EndpointFilter::new("compute")
+            .interface(Interface::Internal)
+            .fallback_interfaces(vec![Interface::Public]);
+        assert_eq!(c.url_for(&f).unwrap(), "http://public");
+        // the primary interface wins when it has one
+        let f = EndpointFilter::new("compute")
+            .interface(Interface::Public)
+            .fallback_interfaces(vec![Interface::Admin]);
+        assert_eq!(c.url_for(&f).unwrap(), "http://public");
+        let none = EndpointFilter::new("image").fallback_interfaces(vec![Interface::Admin]);
+        assert!(
+            c.url_for(&none)
+                .unwrap_err()
+                .to_string()
+                .contains("'public' or 'admin'")
+        );
+    }
 
     #[test]
     fn interface_accepts_both_forms() {

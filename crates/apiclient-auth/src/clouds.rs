@@ -60,8 +60,9 @@ pub const PUBLIC_FILES: &[&str] = &[
 ];
 
 /// Per-service settings of a cloud: `<service>_endpoint_override`,
-/// `<service>_api_version`, `<service>_interface` (the service type with `-`
-/// as `_`, e.g. `block_storage_endpoint_override`).
+/// `<service>_api_version`, `<service>_interface`,
+/// `<service>_default_microversion` (the service type with `-` as `_`, e.g.
+/// `block_storage_endpoint_override`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServiceSettings {
     /// A fixed endpoint for the service.
@@ -70,6 +71,38 @@ pub struct ServiceSettings {
     pub api_version: Option<String>,
     /// The interface of this service's endpoints.
     pub interface: Option<String>,
+    /// The microversion every request asks for by default.
+    pub default_microversion: Option<String>,
+}
+
+impl ServiceSettings {
+    /// The default microversion: `<service>_default_microversion`, else an
+    /// `<service>_api_version` with a minor version (`2.53`, as
+    /// `--os-compute-api-version` means it). A major version alone (`3`)
+    /// names the API the catalog's endpoint already serves: None.
+    ///
+    /// ```
+    /// use apiclient_auth::clouds::ServiceSettings;
+    ///
+    /// let s = |api: &str, default: Option<&str>| ServiceSettings {
+    ///     api_version: Some(api.into()),
+    ///     default_microversion: default.map(Into::into),
+    ///     ..Default::default()
+    /// };
+    /// assert_eq!(s("2.53", None).microversion(), Some("2.53"));
+    /// assert_eq!(s("3", None).microversion(), None);
+    /// assert_eq!(s("2.0", None).microversion(), None);
+    /// assert_eq!(s("2", Some("2.79")).microversion(), Some("2.79"));
+    /// ```
+    pub fn microversion(&self) -> Option<&str> {
+        self.default_microversion.as_deref().or_else(|| {
+            self.api_version.as_deref().filter(|v| {
+                v.split_once('.')
+                    .is_some_and(|(_, minor)| minor.trim().parse::<u32>().is_ok_and(|m| m > 0))
+                    || v.trim().eq_ignore_ascii_case("latest")
+            })
+        })
+    }
 }
 
 impl CloudConfig {
@@ -80,6 +113,8 @@ impl CloudConfig {
         for (k, v) in &self.settings {
             let (svc, field) = if let Some(s) = k.strip_suffix("_endpoint_override") {
                 (s, 0)
+            } else if let Some(s) = k.strip_suffix("_default_microversion") {
+                (s, 3)
             } else if let Some(s) = k.strip_suffix("_api_version") {
                 (s, 1)
             } else if let Some(s) = k.strip_suffix("_interface") {
@@ -94,6 +129,7 @@ impl CloudConfig {
             match field {
                 0 => e.endpoint_override = Some(v.clone()),
                 1 => e.api_version = Some(v.clone()),
+                3 => e.default_microversion = Some(v.clone()),
                 _ => e.interface = Some(v.clone()),
             }
         }

@@ -313,6 +313,9 @@ pub struct ResolvedConfig {
     pub region_name: Option<String>,
     /// The interface (default public).
     pub interface: Interface,
+    /// Interfaces to fall back to, in order, when a service has no endpoint
+    /// of `interface` (clouds.yaml's `valid_interfaces` after the first).
+    pub fallback_interfaces: Vec<Interface>,
     /// A CA bundle path.
     pub cacert: Option<String>,
     /// A client certificate path.
@@ -507,13 +510,23 @@ impl ConfigLoader {
                 Some(_) => {}
             }
         }
-        let interface = session("interface").or_else(|| {
-            cloud
-                .as_ref()
-                .and_then(|c| c.valid_interfaces.first().cloned())
-        });
-        if let Some(i) = interface {
-            cfg.interface = i.parse()?;
+        let valid: Vec<Interface> = match &cloud {
+            Some(c) => c
+                .valid_interfaces
+                .iter()
+                .map(|i| i.parse())
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        };
+        match session("interface") {
+            // an interface asked for by flag or environment is the only one
+            Some(i) => cfg.interface = i.parse()?,
+            None => {
+                if let Some((first, rest)) = valid.split_first() {
+                    cfg.interface = *first;
+                    cfg.fallback_interfaces = rest.to_vec();
+                }
+            }
         }
         if let Some(c) = &cloud {
             cfg.services = c.services();

@@ -151,6 +151,11 @@ fn profiles_regions_interfaces_domains_and_per_service_settings() {
         Interface::Internal,
         "the first valid interface"
     );
+    assert_eq!(
+        cfg.fallback_interfaces,
+        [Interface::Public],
+        "then the others"
+    );
     // domain_name with a project: both the user's and the project's domain
     assert_eq!(cfg.auth.get("user_domain_name"), Some("Acme"));
     assert_eq!(cfg.auth.get("project_domain_name"), Some("Acme"));
@@ -163,6 +168,8 @@ fn profiles_regions_interfaces_domains_and_per_service_settings() {
         cfg.services["block-storage"].api_version.as_deref(),
         Some("3")
     );
+    // a major version alone is the endpoint's API, not a microversion
+    assert_eq!(cfg.services["block-storage"].microversion(), None);
     assert_eq!(cfg.services["image"].interface.as_deref(), Some("admin"));
     // each region selectable, others refused
     assert_eq!(

@@ -134,6 +134,7 @@ pub struct HttpClientBuilder {
     clock: Clock,
     region: Option<String>,
     interface: Interface,
+    fallback_interfaces: Vec<Interface>,
     inner_layers: Vec<Wrap>,
     outer_layers: Vec<Wrap>,
     base_transport: Option<HttpService>,
@@ -171,6 +172,7 @@ impl HttpClientBuilder {
             clock: Arc::new(time::OffsetDateTime::now_utc),
             region: None,
             interface: Interface::Public,
+            fallback_interfaces: Vec::new(),
             inner_layers: Vec::new(),
             outer_layers: Vec::new(),
             base_transport: None,
@@ -188,6 +190,7 @@ impl HttpClientBuilder {
         let mut b = Self::new(config.load_plugin(registry)?);
         b.region = config.region_name.clone();
         b.interface = config.interface;
+        b.fallback_interfaces = config.fallback_interfaces.clone();
         b.services = config.services.clone();
         b.transport.tls = TlsConfig {
             cacert: config.cacert.as_ref().map(Into::into),
@@ -323,6 +326,13 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Interfaces service clients fall back to, in order, when a service has
+    /// no endpoint of the default interface (clouds.yaml's `valid_interfaces`).
+    pub fn fallback_interfaces(mut self, interfaces: Vec<Interface>) -> Self {
+        self.fallback_interfaces = interfaces;
+        self
+    }
+
     /// The default interface of service clients.
     pub fn interface(mut self, interface: Interface) -> Self {
         self.interface = interface;
@@ -429,6 +439,7 @@ impl HttpClientBuilder {
                 services: self.services,
                 region: self.region,
                 interface: self.interface,
+                fallback_interfaces: self.fallback_interfaces,
             }),
         })
     }
@@ -542,6 +553,7 @@ struct Inner {
     services: std::collections::BTreeMap<String, apiclient_auth::clouds::ServiceSettings>,
     region: Option<String>,
     interface: Interface,
+    fallback_interfaces: Vec<Interface>,
 }
 
 /// The HTTP client: one connection pool and one token, shared by every
@@ -788,18 +800,45 @@ impl HttpClient {
 
     /// A service client for `service_type` with the client's default interface
     /// and region, registered so [`client`](Self::client) finds it.
+    ///
+    /// The configuration's settings for the service apply:
+    /// `<service>_endpoint_override`, `<service>_interface`, and a default
+    /// microversion (`<service>_default_microversion`, or an
+    /// `<service>_api_version` such as `2.53`). A microversion that does not
+    /// parse is ignored with a warning.
     pub fn service_client(&self, service_type: &str) -> ServiceClient {
+        let client = self.registered_service_client(service_type);
+        match self
+            .service_settings(service_type)
+            .and_then(|s| s.microversion())
+        {
+            Some(v) => match v.parse::<Microversion>() {
+                Ok(mv) => client.with_microversion(mv),
+                Err(e) => {
+                    tracing::warn!(target: "apiclient_http", "{service_type}: {e}; no default microversion");
+                    client
+                }
+            },
+            None => client,
+        }
+    }
+
+    fn registered_service_client(&self, service_type: &str) -> ServiceClient {
         if let Some(existing) = self.client(service_type) {
             return existing;
         }
         let settings = self.service_settings(service_type);
-        let interface = settings
+        let own: Option<Interface> = settings
             .and_then(|s| s.interface.as_deref())
-            .and_then(|i| i.parse().ok())
-            .unwrap_or(self.inner.interface);
-        let filter = EndpointFilter::new(service_type)
-            .interface(interface)
-            .region(self.inner.region.clone());
+            .and_then(|i| i.parse().ok());
+        let filter = match own {
+            // a service's own interface is the only one for it
+            Some(interface) => EndpointFilter::new(service_type).interface(interface),
+            None => EndpointFilter::new(service_type)
+                .interface(self.inner.interface)
+                .fallback_interfaces(self.inner.fallback_interfaces.clone()),
+        }
+        .region(self.inner.region.clone());
         let mut target = Target::new(filter);
         target.endpoint_override = settings
             .and_then(|s| s.endpoint_override.as_deref())
