@@ -446,9 +446,12 @@ fn apply_profile(doc: &mut Value, name: &str, dirs: &[PathBuf]) -> Result<(), Er
         .get("public-clouds")
         .and_then(|p| p.get(profile.as_str()))
         .cloned()
+        .or_else(|| vendor_profile(&profile))
     else {
         return Err(Error::config(format!(
-            "cloud '{name}' uses profile '{profile}', which no clouds-public.yaml defines"
+            "cloud '{name}' uses profile '{profile}', which no clouds-public.yaml defines \
+             and is not a known vendor ({})",
+            vendor_names().join(", ")
         )));
     };
     let mut merged = base;
@@ -459,6 +462,40 @@ fn apply_profile(doc: &mut Value, name: &str, dirs: &[PathBuf]) -> Result<(), Er
         clouds.insert(Value::String(name.to_string()), merged);
     }
     Ok(())
+}
+
+/// The public-cloud profiles built in (`data/vendors.json`): what
+/// openstacksdk's vendor files record, for a `profile:` no
+/// clouds-public.yaml defines.
+#[cfg(feature = "clouds-yaml")]
+const VENDORS_JSON: &str = include_str!("../data/vendors.json");
+
+#[cfg(feature = "clouds-yaml")]
+fn vendors() -> &'static Value {
+    static DATA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    DATA.get_or_init(|| serde_yaml_ng::from_str(VENDORS_JSON).unwrap_or(Value::Null))
+}
+
+/// The built-in profile of vendor `name`, if known.
+#[cfg(feature = "clouds-yaml")]
+fn vendor_profile(name: &str) -> Option<Value> {
+    (!name.starts_with('_'))
+        .then(|| vendors().get(name).cloned())
+        .flatten()
+}
+
+/// The names of the built-in vendor profiles, sorted.
+#[cfg(feature = "clouds-yaml")]
+pub fn vendor_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = vendors()
+        .as_mapping()
+        .into_iter()
+        .flat_map(|m| m.keys())
+        .filter_map(Value::as_str)
+        .filter(|n| !n.starts_with('_'))
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 #[cfg(feature = "clouds-yaml")]

@@ -510,6 +510,20 @@ impl ConfigLoader {
                 Some(_) => {}
             }
         }
+        // a vendor's per-region identity URL (`https://{region_name}.example:5000/v3`)
+        if let Some(url) = cfg
+            .auth
+            .get("auth_url")
+            .filter(|u| u.contains("{region_name}"))
+        {
+            let Some(region) = cfg.region_name.as_deref() else {
+                return Err(Error::config(format!(
+                    "the auth URL {url} depends on the region: set one (--os-region-name, OS_REGION_NAME, region_name)"
+                )));
+            };
+            let url = url.replace("{region_name}", region);
+            cfg.auth.set("auth_url", url);
+        }
         let valid: Vec<Interface> = match &cloud {
             Some(c) => c
                 .valid_interfaces

@@ -216,3 +216,59 @@ fn os_default_domain_is_read() {
         .unwrap();
     assert_eq!(cfg.auth.get("default_domain"), Some("acme"));
 }
+
+#[test]
+fn vendor_profiles_are_built_in_and_clouds_public_yaml_overrides_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("clouds.yaml"),
+        "clouds:\n  cc:\n    profile: citycloud\n    region_name: Fra1\n    auth:\n      username: u\n      password: p\n      project_name: x\n  vx:\n    profile: vexxhost\n    auth:\n      username: u\n  nope:\n    profile: not-a-vendor\n",
+    );
+    let resolve = |cloud: &str, extra: &[(&str, &str)]| {
+        let mut env = BTreeMap::from([("OS_CLOUD".to_string(), cloud.to_string())]);
+        for (k, v) in extra {
+            env.insert(k.to_string(), v.to_string());
+        }
+        ConfigLoader::new()
+            .with_env_map(env)
+            .with_search_dirs(vec![dir.path().to_path_buf()])
+            .resolve(&BTreeMap::new())
+    };
+    // the region goes into a per-region identity URL
+    let cfg = resolve("cc", &[]).unwrap();
+    assert_eq!(
+        cfg.auth.get("auth_url"),
+        Some("https://Fra1.citycloud.com:5000/v3/")
+    );
+    assert_eq!(
+        resolve("cc", &[("OS_REGION_NAME", "Sto2")])
+            .unwrap()
+            .auth
+            .get("auth_url"),
+        Some("https://Sto2.citycloud.com:5000/v3/")
+    );
+    // a vendor's auth type and its only region are defaults
+    let cfg = resolve("vx", &[]).unwrap();
+    assert_eq!(
+        cfg.auth.get("auth_url"),
+        Some("https://auth.vexxhost.net/v3")
+    );
+    assert_eq!(cfg.auth_type.as_deref(), Some("v3password"));
+    assert_eq!(cfg.region_name.as_deref(), Some("ca-ymq-1"));
+    // an unknown profile names the known vendors
+    let err = resolve("nope", &[]).unwrap_err().to_string();
+    assert!(
+        err.contains("profile 'not-a-vendor'") && err.contains("vexxhost"),
+        "{err}"
+    );
+    // clouds-public.yaml wins over the built-in profile of the same name
+    write(
+        &dir.path().join("clouds-public.yaml"),
+        "public-clouds:\n  vexxhost:\n    auth:\n      auth_url: https://mirror.example/v3\n",
+    );
+    assert_eq!(
+        resolve("vx", &[]).unwrap().auth.get("auth_url"),
+        Some("https://mirror.example/v3")
+    );
+    assert!(apiclient_auth::clouds::vendor_names().contains(&"ovh"));
+}
