@@ -1,29 +1,38 @@
 //! Keystone authentication for OpenStack-style API clients.
 //!
-//! - [`AuthPlugin`]: the object-safe plugin contract (Python's `BaseAuthPlugin`).
-//! - [`PluginRegistry`]: plugins by name, with keystoneauth's names for the
-//!   built-ins (`password`, `v3password`, `token`, `v3token`,
-//!   `v3applicationcredential`, `admin_token`, `none`, `v2password`), and the
-//!   alphabetical guess when no auth system is named.
-//! - [`options`]: `--os-foo-bar` / `OS_FOO_BAR` / clouds.yaml with that
-//!   precedence; [`AuthArgs`] for clap CLIs, [`ConfigLoader`] for programs.
-//! - [`AccessInfo`] and [`ServiceCatalog`]: the token, its expiry and scope,
-//!   and endpoint selection by type (with aliases), interface, region and name.
-//! - [`transport::Transport`]: the HTTP abstraction plugins authenticate
-//!   through, so this crate never depends on `apiclient-http`.
+//! Typed plugins first ([`typed`], [`oidc`]): what a plugin needs is a
+//! parameter, every secret a [`SecretString`] from the start.
 //!
-//! Secrets (passwords, tokens, application-credential secrets) are
-//! [`secrecy::SecretString`]s and never appear in `Debug` output or errors.
+//! | plugin | typed | options name |
+//! | --- | --- | --- |
+//! | a password | [`typed::V3Password`] | `v3password` (`password`: v3 or v2.0 by discovery, `v2password`) |
+//! | a token, rescoped | [`typed::V3Token`] | `v3token` (`token`, `v2token`) |
+//! | an application credential | [`typed::V3ApplicationCredential`] | `v3applicationcredential` |
+//! | a TOTP passcode | [`typed::V3Totp`] | `v3totp` |
+//! | several factors / an auth receipt | [`typed::V3Multifactor`] | `v3multifactor` |
+//! | a fixed token and endpoint | [`typed::AdminToken`] | `admin_token`, `token_endpoint` |
+//! | no auth, a fixed endpoint | [`typed::NoAuth`] | `none` |
+//! | HTTP Basic (standalone Ironic) | [`typed::HttpBasic`] | `http_basic` |
+//! | OpenID Connect via federation | [`oidc::OidcPlugin`] | `v3oidcaccesstoken`, `v3oidcclientcredentials`, `v3oidcpassword` |
 //!
-//! Typed constructors first ([`typed`]): `V3Password`, `V3Token`,
-//! `V3ApplicationCredential`, `V3Totp`, `AdminToken`, `NoAuth`. The registry, the
-//! string options (`KeystonePlugin::new("v3password").with(...)`) and the
-//! alphabetical guessing of the reference stay beside them.
+//! Loading is apart from running, as in keystoneauth: a [`PluginLoader`]
+//! reads options (`--os-foo-bar` > `OS_FOO_BAR` > clouds.yaml, see
+//! [`options`] and [`clouds`]) and builds the runtime [`AuthPlugin`]; the
+//! [`PluginRegistry`] keeps loaders by name, guesses one alphabetically when
+//! none is named, and keeps the reference library's API
+//! ([`BaseAuthPlugin`]: `parse_opts`, `sufficient_options`). What crosses
+//! the wire is typed ([`wire`]): the token and catalog (v3 and v2.0),
+//! parsed leniently; the auth request bodies. [`AccessInfo`] and
+//! [`ServiceCatalog`] select endpoints by type (with the service-types
+//! aliases), interface (with fallbacks), region and name.
+//! [`transport::Transport`] is the HTTP the plugins authenticate through, so
+//! this crate never depends on `apiclient-http`.
 //!
 //! ```
-//! use apiclient_auth::{AuthOptions, AuthPlugin, PluginRegistry};
+//! use apiclient_auth::typed::{Scope, V3Password};
 //! use apiclient_auth::catalog::{EndpointFilter, Interface};
 //! use apiclient_auth::transport::FnTransport;
+//! use apiclient_auth::AuthPlugin;
 //! use bytes::Bytes;
 //! use std::sync::Arc;
 //!
@@ -41,13 +50,8 @@
 //!         .unwrap())
 //! });
 //!
-//! let opts = AuthOptions::new()
-//!     .with("auth_url", "http://keystone/v3")
-//!     .with("username", "demo")
-//!     .with("password", "s3cret")
-//!     .with("project_name", "demo");
-//! let plugin = PluginRegistry::default().load_plugin_from_options(Some("v3password"), &opts).unwrap();
-//!
+//! let plugin = V3Password::new("http://keystone/v3", "demo", "s3cret")
+//!     .scope(Scope::project_name("demo", "Default"));
 //! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 //! let access = rt.block_on(plugin.authenticate(Arc::new(keystone))).unwrap();
 //! assert_eq!(access.project_id(), Some("p1"));
@@ -56,6 +60,21 @@
 //!     .unwrap();
 //! assert_eq!(url, "http://nova/v2.1");
 //! assert!(!format!("{access:?} {plugin:?}").contains("s3cret"));
+//! ```
+//!
+//! The same from options, as a command line or `clouds.yaml` gives them:
+//!
+//! ```
+//! use apiclient_auth::{AuthOptions, PluginRegistry};
+//!
+//! let opts = AuthOptions::new()
+//!     .with("auth_url", "http://keystone/v3")
+//!     .with("username", "demo")
+//!     .with("password", "s3cret")
+//!     .with("project_name", "demo");
+//! let plugin = PluginRegistry::default().load(Some("v3password"), &opts).unwrap();
+//! assert_eq!(plugin.auth_system(), "v3password");
+//! assert!(!format!("{plugin:?}").contains("s3cret"));
 //! ```
 #![warn(missing_docs)]
 

@@ -17,9 +17,24 @@
 //! (a file) or one-shot streams; responses buffered or
 //! [streamed](ServiceClient::request_streamed).
 //!
+//! A client from a cloud of `clouds.yaml` (the `OS_*` variables over it), or
+//! from the environment alone, is one line:
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), apiclient_errors::Error> {
+//! use apiclient_http::HttpClient;
+//!
+//! let http = HttpClient::from_cloud("mycloud")?; // or HttpClient::from_env()?
+//! let servers: serde_json::Value = http.service_client("compute").get("/servers").await?.json()?;
+//! # Ok(()) }
 //! ```
-//! use apiclient_auth::{KeystonePlugin, AuthPlugin};
-//! use apiclient_http::{HttpClient, buffered_service, ApiRequest};
+//!
+//! In code, a typed plugin ([`apiclient_auth::typed`]) goes to
+//! [`HttpClient::builder_for`]:
+//!
+//! ```
+//! use apiclient_auth::typed::AdminToken;
+//! use apiclient_http::{HttpClient, buffered_service};
 //! use bytes::Bytes;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -33,10 +48,10 @@
 //!         .body(Bytes::from_static(br#"{"servers": []}"#))
 //!         .unwrap())
 //! });
-//! let plugin = KeystonePlugin::new("admin_token").unwrap()
-//!     .with("endpoint", "http://nova/v2.1")
-//!     .with("token", "s3cret-token");
-//! let http = HttpClient::builder(Box::new(plugin)).base_transport(fake).build().unwrap();
+//! let http = HttpClient::builder_for(AdminToken::new("http://nova/v2.1", "s3cret-token"))
+//!     .base_transport(fake)
+//!     .build()
+//!     .unwrap();
 //! let compute = http.service_client("compute");
 //! let body: serde_json::Value = compute.get("/servers").await.unwrap().json().unwrap();
 //! assert_eq!(body["servers"], serde_json::json!([]));
