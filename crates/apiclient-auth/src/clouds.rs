@@ -19,6 +19,7 @@ use std::path::PathBuf;
 #[cfg(feature = "clouds-yaml")]
 use apiclient_errors::BoxError;
 use apiclient_errors::Error;
+use secrecy::{ExposeSecret, SecretString};
 #[cfg(feature = "clouds-yaml")]
 use serde_yaml_ng::Value;
 
@@ -142,12 +143,15 @@ impl CloudConfig {
     }
 }
 
-/// One cloud's settings. `Debug` shows secret values (passwords,
-/// application credential secrets, anything named like a secret) as `***`.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// One cloud's settings, typed: secret values (passwords, application
+/// credential secrets, tokens, anything named like a secret) are
+/// [`SecretString`]s apart from the rest, so `Debug` cannot show them.
+#[derive(Clone, Default)]
 pub struct CloudConfig {
-    /// `auth.*` keys, stringified.
+    /// `auth.*` keys that are not secret, stringified.
     pub auth: BTreeMap<String, String>,
+    /// `auth.*` keys that are secret.
+    pub secrets: BTreeMap<String, SecretString>,
     /// Top-level keys (`auth_type`, `region_name`, `interface`, `cacert`, `cert`, `key`, ...).
     pub settings: BTreeMap<String, String>,
     /// `verify`, when given.
@@ -164,21 +168,10 @@ pub struct CloudConfig {
 
 impl std::fmt::Debug for CloudConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let hide = |m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
-            m.iter()
-                .map(|(k, v)| {
-                    let shown = if crate::options::is_secret(k) {
-                        "***".to_string()
-                    } else {
-                        v.clone()
-                    };
-                    (k.clone(), shown)
-                })
-                .collect()
-        };
         f.debug_struct("CloudConfig")
-            .field("auth", &hide(&self.auth))
-            .field("settings", &hide(&self.settings))
+            .field("auth", &self.auth)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .field("settings", &self.settings)
             .field("verify", &self.verify)
             .field("regions", &self.regions)
             .field("path", &self.path)
@@ -187,18 +180,29 @@ impl std::fmt::Debug for CloudConfig {
 }
 
 impl CloudConfig {
-    /// The value of an option: `auth.<name>` for auth options, a top-level key otherwise.
+    /// The value of an option: `auth.<name>` for auth options (a secret
+    /// one exposed, for the caller to keep as a secret), a top-level key
+    /// otherwise.
     pub fn get(&self, name: &str) -> Option<String> {
         let top = matches!(
             name,
             "auth_type" | "region_name" | "interface" | "cacert" | "cert" | "key"
         );
         let v = if top {
-            self.settings.get(name)
+            self.settings.get(name).cloned()
         } else {
-            self.auth.get(name)
+            self.auth.get(name).cloned().or_else(|| {
+                self.secrets
+                    .get(name)
+                    .map(|s| s.expose_secret().to_string())
+            })
         };
-        v.filter(|v| !v.is_empty()).cloned()
+        v.filter(|v| !v.is_empty())
+    }
+
+    /// A secret `auth.*` value.
+    pub fn secret(&self, name: &str) -> Option<&SecretString> {
+        self.secrets.get(name)
     }
 }
 
@@ -522,45 +526,133 @@ pub fn parse_cloud(
     cloud_from_doc(&doc, name, PathBuf::from("clouds.yaml"))
 }
 
+/// A scalar of clouds.yaml (a string, number or bool, as text); anything
+/// else reads as none, never an error for the whole file.
+#[cfg(feature = "clouds-yaml")]
+#[derive(Debug, Clone, Default)]
+struct Setting(Option<String>);
+
+#[cfg(feature = "clouds-yaml")]
+impl<'de> serde::Deserialize<'de> for Setting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Setting(scalar(&Value::deserialize(d)?)))
+    }
+}
+
+/// A region of `regions:`: a name, or `{name: ..., values: {...}}`.
+#[cfg(feature = "clouds-yaml")]
+#[derive(Debug, Clone, Default)]
+struct Region(Option<String>);
+
+#[cfg(feature = "clouds-yaml")]
+impl<'de> serde::Deserialize<'de> for Region {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        Ok(Region(
+            scalar(&v).or_else(|| v.get("name").and_then(scalar)),
+        ))
+    }
+}
+
+/// A list of clouds.yaml (anything else reads as empty).
+#[cfg(feature = "clouds-yaml")]
+#[derive(Debug, Clone)]
+struct List<T>(Vec<T>);
+
+#[cfg(feature = "clouds-yaml")]
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List(Vec::new())
+    }
+}
+
+#[cfg(feature = "clouds-yaml")]
+impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for List<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(List(match Value::deserialize(d)? {
+            Value::Sequence(items) => items
+                .into_iter()
+                .filter_map(|i| serde_yaml_ng::from_value(i).ok())
+                .collect(),
+            _ => Vec::new(),
+        }))
+    }
+}
+
+/// A mapping of scalars (anything else reads as empty).
+#[cfg(feature = "clouds-yaml")]
+#[derive(Debug, Clone, Default)]
+struct Settings(BTreeMap<String, String>);
+
+#[cfg(feature = "clouds-yaml")]
+impl<'de> serde::Deserialize<'de> for Settings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut out = BTreeMap::new();
+        if let Value::Mapping(m) = Value::deserialize(d)? {
+            for (k, v) in m {
+                if let (Some(k), Some(v)) = (k.as_str(), scalar(&v)) {
+                    out.insert(k.to_string(), v);
+                }
+            }
+        }
+        Ok(Settings(out))
+    }
+}
+
+/// One cloud of clouds.yaml as written (secure.yaml and the profile merged in).
+#[cfg(feature = "clouds-yaml")]
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct CloudEntry {
+    auth: Settings,
+    regions: List<Region>,
+    valid_interfaces: List<Setting>,
+    verify: Setting,
+    #[serde(flatten)]
+    settings: BTreeMap<String, Setting>,
+}
+
 #[cfg(feature = "clouds-yaml")]
 fn cloud_from_doc(doc: &Value, name: &str, path: PathBuf) -> Result<CloudConfig, Error> {
     let cloud = doc
         .get("clouds")
         .and_then(|c| c.get(name))
-        .and_then(Value::as_mapping)
+        .filter(|c| c.is_mapping())
+        .cloned()
         .ok_or_else(|| Error::config(format!("cloud '{name}' not found in {}", path.display())))?;
+    let entry: CloudEntry = serde_yaml_ng::from_value(cloud).map_err(|e| Error::Config {
+        message: format!("cloud '{name}' in {} is not valid", path.display()),
+        source: Some(Box::new(e)),
+    })?;
     let mut out = CloudConfig {
         path,
         name: Some(name.to_string()),
+        verify: entry.verify.0.map(|v| !v.eq_ignore_ascii_case("false")),
+        regions: entry.regions.0.into_iter().filter_map(|r| r.0).collect(),
+        valid_interfaces: entry
+            .valid_interfaces
+            .0
+            .into_iter()
+            .filter_map(|i| i.0)
+            .collect(),
         ..Default::default()
     };
-    for (k, v) in cloud {
-        let Some(k) = k.as_str() else { continue };
-        match (k, v) {
-            ("auth", Value::Mapping(auth)) => {
-                for (ak, av) in auth {
-                    if let (Some(ak), Some(av)) = (ak.as_str(), scalar(av)) {
-                        out.auth
-                            .insert(crate::options::canonical(ak).to_string(), av);
-                    }
-                }
-            }
-            ("verify", v) => out.verify = v.as_bool().or_else(|| scalar(v).map(|s| s != "false")),
-            ("regions", Value::Sequence(list)) => {
-                out.regions = list
-                    .iter()
-                    .filter_map(|r| scalar(r).or_else(|| r.get("name").and_then(scalar)))
-                    .collect();
-            }
-            ("valid_interfaces", Value::Sequence(list)) => {
-                out.valid_interfaces = list.iter().filter_map(scalar).collect();
-            }
-            (k, v) => {
-                if let Some(s) = scalar(v) {
-                    let key = if k == "endpoint_type" { "interface" } else { k };
-                    out.settings.insert(key.to_string(), s);
-                }
-            }
+    for (k, v) in entry.auth.0 {
+        let k = crate::options::canonical(&k).to_string();
+        if crate::options::is_secret(&k) {
+            out.secrets.insert(k, SecretString::from(v));
+        } else {
+            out.auth.insert(k, v);
+        }
+    }
+    for (k, v) in entry.settings {
+        if let Some(v) = v.0 {
+            let key = if k == "endpoint_type" {
+                "interface"
+            } else {
+                &k
+            };
+            out.settings.insert(key.to_string(), v);
         }
     }
     // `domain_id`/`domain_name` with a project is openstacksdk's shorthand

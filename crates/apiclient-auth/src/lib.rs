@@ -5,8 +5,8 @@
 //!
 //! | plugin | typed | options name |
 //! | --- | --- | --- |
-//! | a password | [`typed::V3Password`] | `v3password` (`password`: v3 or v2.0 by discovery, `v2password`) |
-//! | a token, rescoped | [`typed::V3Token`] | `v3token` (`token`, `v2token`) |
+//! | a password | [`typed::V3Password`], [`typed::V2Password`] | `v3password`, `v2password` (`password`: v3 or v2.0 by discovery) |
+//! | a token, rescoped | [`typed::V3Token`], [`typed::V2Token`] | `v3token`, `v2token` (`token`: by discovery) |
 //! | an application credential | [`typed::V3ApplicationCredential`] | `v3applicationcredential` |
 //! | a TOTP passcode | [`typed::V3Totp`] | `v3totp` |
 //! | several factors / an auth receipt | [`typed::V3Multifactor`] | `v3multifactor` |

@@ -18,6 +18,13 @@
 //!
 //! let ac = V3ApplicationCredential::by_id("https://keystone.example/v3", "ac-1", "secret");
 //! assert_eq!(ac.auth_system(), "v3applicationcredential");
+//!
+//! // the legacy v2.0 API has tenants and no domains
+//! let v2 = apiclient_auth::typed::V2Password::new("https://keystone.example/v2.0", "alice", "s3cret")
+//!     .tenant_name("demo");
+//! let body = serde_json::to_value(v2.request_body().unwrap()).unwrap();
+//! assert_eq!(body, serde_json::json!({"auth": {
+//!     "passwordCredentials": {"username": "alice", "password": "s3cret"}, "tenantName": "demo"}}));
 //! ```
 
 use apiclient_errors::{Error, Receipt};
@@ -27,7 +34,7 @@ use crate::access::{AccessInfo, TokenHeader};
 use crate::identity::{ApiVersion, AppCred, CacheKey, KeystoneAuth, Method};
 use crate::plugin::AuthPlugin;
 use crate::transport::{BoxFuture, SharedTransport};
-use crate::wire::V3AuthRequest;
+use crate::wire::{V2AuthRequest, V3AuthRequest};
 
 /// A domain, where a user or project is named.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -141,12 +148,6 @@ macro_rules! keystone_plugin {
         }
 
         impl $name {
-            /// The body it POSTs to `/v3/auth/tokens`. It holds the secret
-            /// (shown only when serialized): never log its JSON.
-            pub fn request_body(&self) -> Result<V3AuthRequest, Error> {
-                self.0.v3_body()
-            }
-
             /// The domain (id) of a user or project named without one
             /// (`default` unless set; `OS_DEFAULT_DOMAIN`).
             pub fn default_domain(mut self, id: impl Into<String>) -> Self {
@@ -156,6 +157,20 @@ macro_rules! keystone_plugin {
         }
     };
 }
+
+macro_rules! v3_body {
+    ($($name:ident),*) => {$(
+        impl $name {
+            /// The body it POSTs to `/v3/auth/tokens`. It holds the secret
+            /// (shown only when serialized): never log its JSON.
+            pub fn request_body(&self) -> Result<V3AuthRequest, Error> {
+                self.0.v3_body()
+            }
+        }
+    )*};
+}
+
+v3_body!(V3Password, V3Token, V3ApplicationCredential, V3Totp);
 
 impl AuthPlugin for KeystoneAuth {
     fn auth_system(&self) -> &str {
@@ -357,6 +372,74 @@ impl V3Totp {
     pub fn receipt(mut self, receipt: Receipt) -> Self {
         self.0.receipt = Some(receipt);
         self
+    }
+}
+
+keystone_plugin! {
+    /// `v2password`: a password on the legacy identity v2.0 API (no
+    /// domains; a tenant is the project).
+    V2Password
+}
+
+impl V2Password {
+    /// A user by name and password, at a `/v2.0` auth URL (or an
+    /// unversioned one: `/v2.0` is appended).
+    pub fn new(auth_url: impl Into<String>, username: &str, password: &str) -> Self {
+        V2Password(
+            KeystoneAuth::new("v2password", auth_url, ApiVersion::V2).method(Method::Password {
+                user: User::name(username),
+                password: SecretString::from(password.to_string()),
+            }),
+        )
+    }
+
+    /// Scope to a tenant (project) by name.
+    pub fn tenant_name(mut self, name: &str) -> Self {
+        self.0.scope = Some(Scope::ProjectName {
+            name: name.to_string(),
+            domain: Domain::Default,
+        });
+        self
+    }
+
+    /// Scope to a tenant (project) by id.
+    pub fn tenant_id(mut self, id: &str) -> Self {
+        self.0.scope = Some(Scope::ProjectId(id.to_string()));
+        self
+    }
+
+    /// The body it POSTs to `/v2.0/tokens` (holds the secret when serialized).
+    pub fn request_body(&self) -> Result<V2AuthRequest, Error> {
+        self.0.v2_body()
+    }
+}
+
+keystone_plugin! {
+    /// `v2token`: an existing token on the legacy identity v2.0 API.
+    V2Token
+}
+
+impl V2Token {
+    /// An existing token.
+    pub fn new(auth_url: impl Into<String>, token: &str) -> Self {
+        V2Token(
+            KeystoneAuth::new("v2token", auth_url, ApiVersion::V2)
+                .method(Method::Token(SecretString::from(token.to_string()))),
+        )
+    }
+
+    /// Scope to a tenant (project) by name.
+    pub fn tenant_name(mut self, name: &str) -> Self {
+        self.0.scope = Some(Scope::ProjectName {
+            name: name.to_string(),
+            domain: Domain::Default,
+        });
+        self
+    }
+
+    /// The body it POSTs to `/v2.0/tokens` (holds the secret when serialized).
+    pub fn request_body(&self) -> Result<V2AuthRequest, Error> {
+        self.0.v2_body()
     }
 }
 

@@ -272,3 +272,30 @@ fn vendor_profiles_are_built_in_and_clouds_public_yaml_overrides_them() {
     );
     assert!(apiclient_auth::clouds::vendor_names().contains(&"ovh"));
 }
+
+#[test]
+fn clouds_yaml_is_typed_with_its_secrets_apart() {
+    let c = apiclient_auth::clouds::parse_cloud(
+        "clouds:\n  a:\n    identity_api_version: 3\n    verify: false\n    regions: [R1, {name: R2, values: {x: 1}}, [nested]]\n    valid_interfaces: internal\n    odd: {nested: map}\n    auth:\n      auth_url: http://k/v3\n      username: u\n      tenant_name: t\n      application_credential_secret: ac-s3cret\n      weird: [1, 2]\n",
+        Some("clouds:\n  a:\n    auth:\n      password: pw-s3cret\n"),
+        "a",
+    )
+    .unwrap();
+    // secrets are SecretStrings, apart from the rest
+    assert!(c.auth.get("password").is_none());
+    assert!(c.secret("password").is_some());
+    assert!(c.secret("application_credential_secret").is_some());
+    assert_eq!(c.get("password").as_deref(), Some("pw-s3cret"));
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+    // scalars of any type as text; aliases canonical; odd values read as none
+    assert_eq!(
+        c.settings.get("identity_api_version").map(String::as_str),
+        Some("3")
+    );
+    assert_eq!(c.verify, Some(false));
+    assert_eq!(c.regions, ["R1", "R2"]);
+    assert!(c.valid_interfaces.is_empty(), "not a list");
+    assert_eq!(c.auth.get("project_name").map(String::as_str), Some("t"));
+    assert!(!c.settings.contains_key("odd") && !c.auth.contains_key("weird"));
+}

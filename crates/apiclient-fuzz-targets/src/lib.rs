@@ -75,6 +75,11 @@ pub fn token_catalog(data: &[u8]) {
         select(&ServiceCatalog::from_v3(&v));
         select(&ServiceCatalog::from_v2(&v));
     }
+    // the other typed models read from Keystone: version documents, receipts
+    if let Ok(d) = serde_json::from_slice::<apiclient_auth::wire::VersionDocument>(data) {
+        let _ = (d.href_of("v3"), d.href_of("v2.0"));
+    }
+    let _ = serde_json::from_slice::<apiclient_auth::wire::ReceiptResponse>(data);
 }
 
 fn select(c: &ServiceCatalog) {
