@@ -282,7 +282,7 @@ fn clouds_yaml_is_typed_with_its_secrets_apart() {
     )
     .unwrap();
     // secrets are SecretStrings, apart from the rest
-    assert!(c.auth.get("password").is_none());
+    assert!(!c.auth.contains_key("password"));
     assert!(c.secret("password").is_some());
     assert!(c.secret("application_credential_secret").is_some());
     assert_eq!(c.get("password").as_deref(), Some("pw-s3cret"));
