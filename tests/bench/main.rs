@@ -31,6 +31,24 @@ const SERVER: ResourceMeta = ResourceMeta::new("Server");
 
 /// (user + system) CPU seconds of a process, from /proc.
 fn cpu_seconds(pid: &str) -> f64 {
+    if pid == "self" {
+        // this process, in nanoseconds (the /proc/<pid>/stat ticks are 10 ms):
+        // the CPU time of every live thread, from its schedstat
+        let mut ns = 0u64;
+        let mut any = false;
+        for t in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+            if let Some(v) = std::fs::read_to_string(t.path().join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+            {
+                ns += v;
+                any = true;
+            }
+        }
+        if any {
+            return ns as f64 / 1e9;
+        }
+    }
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
@@ -226,18 +244,160 @@ fn spawn_server() -> ServerProc {
 #[derive(Clone, Copy, PartialEq)]
 enum Variant {
     Baseline,
-    Full,
+    Reqwest,
+    Service,
+    Typed,
+    Resource,
     Timings,
     CurlLog,
+    /// Diagnostic (`profile transport64`): the transport alone, no stack.
+    Transport,
 }
+
+const VARIANTS: [Variant; 7] = [
+    Variant::Baseline,
+    Variant::Reqwest,
+    Variant::Service,
+    Variant::Typed,
+    Variant::Resource,
+    Variant::Timings,
+    Variant::CurlLog,
+];
 
 impl Variant {
     fn name(self) -> &'static str {
         match self {
             Variant::Baseline => "raw hyper-util + serde_json (baseline)",
-            Variant::Full => "apiclient stack, log off",
-            Variant::Timings => "apiclient stack, timings on",
-            Variant::CurlLog => "apiclient stack, curl log at DEBUG",
+            Variant::Reqwest => "reqwest 0.12 + serde_json (peer)",
+            Variant::Service => "ServiceClient::get + json (log off)",
+            Variant::Typed => "Api<T>::get → serde struct",
+            Variant::Resource => "BaseClient get → Resource",
+            Variant::Timings => "ServiceClient::get + json, timings on",
+            Variant::CurlLog => "ServiceClient::get + json, curl log DEBUG",
+            Variant::Transport => "HyperTransport alone + serde_json",
+        }
+    }
+}
+
+/// The bench resource, typed.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct BenchServer {
+    id: String,
+    name: String,
+    status: String,
+    flavor: IdOnly,
+    #[serde(default)]
+    image: Option<IdOnly>,
+    addresses: std::collections::BTreeMap<String, Vec<Address>>,
+    metadata: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    created: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct IdOnly {
+    id: String,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Address {
+    addr: String,
+    version: u8,
+}
+
+impl apiclient_base::ResourceType for BenchServer {
+    const SINGULAR: &'static str = "server";
+    const PLURAL: &'static str = "servers";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The clients of one run: raw hyper, reqwest, and ours.
+#[derive(Clone)]
+struct Clients {
+    raw: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        Full<Bytes>,
+    >,
+    reqwest: Option<Peer>,
+    service: apiclient_http::ServiceClient,
+    typed: apiclient_base::Api<BenchServer>,
+    base: BaseClient,
+    transport: apiclient_http::HttpService,
+    url: String,
+}
+
+fn transport() -> apiclient_http::HttpService {
+    apiclient_http::HttpService::new(
+        apiclient_http::transport::HyperTransport::new(&Default::default()).unwrap(),
+    )
+}
+
+#[cfg(feature = "reqwest-peer")]
+type Peer = reqwest::Client;
+#[cfg(not(feature = "reqwest-peer"))]
+type Peer = ();
+
+#[cfg(feature = "reqwest-peer")]
+fn peer() -> Option<Peer> {
+    Some(reqwest::Client::new())
+}
+#[cfg(not(feature = "reqwest-peer"))]
+fn peer() -> Option<Peer> {
+    None
+}
+
+#[cfg(feature = "reqwest-peer")]
+async fn one_reqwest(client: &Peer, url: &str) {
+    let body = client
+        .get(url)
+        .header("x-auth-token", "tok-0")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    std::hint::black_box(v);
+}
+#[cfg(not(feature = "reqwest-peer"))]
+async fn one_reqwest(_client: &Peer, _url: &str) {}
+
+async fn one(variant: Variant, c: &Clients) {
+    match variant {
+        Variant::Baseline => one_baseline(&c.raw, &c.url).await,
+        Variant::Reqwest => one_reqwest(c.reqwest.as_ref().unwrap(), &c.url).await,
+        Variant::Service | Variant::Timings | Variant::CurlLog => {
+            let v: Value = c
+                .service
+                .get("/servers/srv-000001")
+                .await
+                .unwrap()
+                .json()
+                .unwrap();
+            std::hint::black_box(v);
+        }
+        Variant::Typed => {
+            let s = c.typed.get("srv-000001").await.unwrap();
+            std::hint::black_box(s);
+        }
+        Variant::Resource => one_full(&c.base).await,
+        Variant::Transport => {
+            use tower::ServiceExt;
+            let req = http::Request::get(&c.url)
+                .header("x-auth-token", "tok-0")
+                .header("accept", "application/json")
+                .body(apiclient_http::Body::empty())
+                .unwrap();
+            let r = c.transport.clone().oneshot(req).await.unwrap();
+            let body = r.body().as_bytes().cloned().unwrap_or_default();
+            std::hint::black_box(serde_json::from_slice::<Value>(&body).unwrap());
         }
     }
 }
@@ -264,8 +424,7 @@ async fn one_baseline(
     let resp = client.request(req).await.unwrap();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     let v: Value = serde_json::from_slice(&body).unwrap();
-    let r = Resource::new(SERVER, v["server"].clone(), true);
-    std::hint::black_box(r);
+    std::hint::black_box(v);
 }
 
 async fn one_full(client: &BaseClient) {
@@ -297,12 +456,7 @@ type Reload = tracing_subscriber::reload::Handle<
 async fn run_variant(
     variant: Variant,
     server: &ServerProc,
-    raw: &hyper_util::client::legacy::Client<
-        hyper_util::client::legacy::connect::HttpConnector,
-        Full<Bytes>,
-    >,
-    compute: &BaseClient,
-    url: &str,
+    clients: &Clients,
     concurrency: usize,
     per_task: usize,
 ) -> (f64, f64, f64) {
@@ -312,13 +466,10 @@ async fn run_variant(
     let t0 = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
-        let (raw, url, compute) = (raw.clone(), url.to_string(), compute.clone());
+        let clients = clients.clone();
         tasks.spawn(async move {
             for _ in 0..per_task {
-                match variant {
-                    Variant::Baseline => one_baseline(&raw, &url).await,
-                    _ => one_full(&compute).await,
-                }
+                one(variant, &clients).await;
             }
         });
     }
@@ -346,25 +497,34 @@ async fn case_a(
     let url = format!("{base}/v2.1/servers/srv-000001");
     let raw = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Full<Bytes>>();
-    let variants = [
-        Variant::Baseline,
-        Variant::Full,
-        Variant::Timings,
-        Variant::CurlLog,
-    ];
-    let clients: Vec<(HttpClient, BaseClient)> = variants
+    let variants: Vec<Variant> = VARIANTS
+        .into_iter()
+        .filter(|v| *v != Variant::Reqwest || peer().is_some())
+        .collect();
+    let clients: Vec<(HttpClient, Clients)> = variants
         .iter()
         .map(|v| {
             let http = HttpClient::builder(plugin(&base))
                 .timings(*v == Variant::Timings)
                 .build()
                 .unwrap();
-            let compute = BaseClient::new(&http, "compute");
-            (http, compute)
+            let service = http.service_client("compute");
+            let c = Clients {
+                raw: raw.clone(),
+                reqwest: peer(),
+                typed: apiclient_base::Api::new(service.clone()),
+                service,
+                base: BaseClient::new(&http, "compute"),
+                transport: transport(),
+                url: url.clone(),
+            };
+            (http, c)
         })
         .collect();
     let mut samples: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); variants.len()];
-    for round in 0..6 {
+    // many short interleaved rounds: a noisy neighbour hits every variant alike
+    let rounds = 12;
+    for round in 0..rounds {
         for (i, variant) in variants.iter().enumerate() {
             let _ = reload.modify(|f| {
                 *f = if *variant == Variant::CurlLog {
@@ -380,16 +540,7 @@ async fn case_a(
             } else {
                 per_task
             };
-            let sample = run_variant(
-                *variant,
-                server,
-                &raw,
-                &clients[i].1,
-                &url,
-                concurrency,
-                per,
-            )
-            .await;
+            let sample = run_variant(*variant, server, &clients[i].1, concurrency, per).await;
             if round > 0 {
                 samples[i].push(sample);
             }
@@ -473,7 +624,16 @@ fn case_c_child(which: &str, base: &str) {
         let baseline = ALLOCATOR.allocated();
         let mut peak = 0usize;
         let t0 = Instant::now();
-        let count = if which == "one-page" {
+        let count = if which == "typed-page" {
+            // straight from the bytes into structs: no Value in between
+            let api = apiclient_base::Api::<BenchServer>::new(http.service_client("compute"));
+            let page = api
+                .list(&std::collections::BTreeMap::from([("limit", "100000"), ("total", "100000")]))
+                .await
+                .unwrap();
+            peak = peak.max(ALLOCATOR.allocated() - baseline);
+            page.len()
+        } else if which == "one-page" {
             let v: Value = compute.get("/servers?limit=100000&total=100000").await.unwrap().json().unwrap();
             peak = peak.max(ALLOCATOR.allocated() - baseline);
             let items: Vec<Resource> = v["servers"].as_array().unwrap().iter().map(|s| Resource::new(SERVER, s.clone(), true)).collect();
@@ -496,7 +656,9 @@ fn case_c_child(which: &str, base: &str) {
 }
 
 fn case_c(server: &ServerProc) -> Vec<Value> {
-    ["one-page", "paged"]
+    // the page's JSON size, for the ratio
+    let json_bytes = page("limit=100000&total=100000", &server.url).len() as f64;
+    ["typed-page", "one-page", "paged"]
         .iter()
         .map(|which| {
             let out = Command::new(std::env::current_exe().unwrap())
@@ -505,11 +667,15 @@ fn case_c(server: &ServerProc) -> Vec<Value> {
                 .unwrap();
             let mut v: Value = serde_json::from_slice(&out.stdout)
                 .unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&out.stderr)}));
-            v["case"] = json!(if *which == "one-page" {
-                "C: 100 000 resources in one ~30 MB page"
-            } else {
-                "C: 100 000 resources as 100 pages of 1 000 (stream)"
+            v["case"] = json!(match *which {
+                "typed-page" => "C: 100 000 typed structs from one ~30 MB page (Api::list)",
+                "one-page" => "C: 100 000 Resources from one ~30 MB page (Value, reference path)",
+                _ => "C: 100 000 Resources as 100 pages of 1 000 (stream)",
             });
+            v["json_bytes"] = json!(json_bytes);
+            if let Some(peak) = v["peak_heap_bytes"].as_f64() {
+                v["peak_heap_to_json_ratio"] = json!(peak / json_bytes);
+            }
             v
         })
         .collect()
@@ -766,7 +932,7 @@ async fn case_d() -> Value {
 
 /// The stack's own CPU per request over an in-memory transport, for finding
 /// where time goes (`apiclient-bench micro`); not part of the report.
-fn micro() {
+fn micro(only: Option<&str>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -801,6 +967,9 @@ fn micro() {
             ("HttpService only", 1),
             ("full stack", 2),
         ] {
+            if only.is_some_and(|o| o != "full" || which != 2) {
+                continue;
+            }
             let t0 = Instant::now();
             for _ in 0..n {
                 match which {
@@ -887,17 +1056,70 @@ fn transport_diag() {
     });
 }
 
+/// One variant of case A in a loop, for `perf record` (`apiclient-bench
+/// profile full|baseline`); diagnostic, not part of the report.
+fn profile(which: &str) {
+    let server = spawn_server();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (variant, tasks) = match which {
+        "baseline" => (Variant::Baseline, 1),
+        "baseline64" => (Variant::Baseline, 64),
+        "full64" => (Variant::Service, 64),
+        "typed" => (Variant::Typed, 1),
+        "transport64" => (Variant::Transport, 64),
+        "transport" => (Variant::Transport, 1),
+        "curl" => (Variant::CurlLog, 1),
+        _ => (Variant::Service, 1),
+    };
+    rt.block_on(async {
+        let url = format!("{}/v2.1/servers/srv-000001", server.url);
+        let http = HttpClient::builder(plugin(&server.url)).build().unwrap();
+        let service = http.service_client("compute");
+        let clients = Clients {
+            raw: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<Full<Bytes>>(),
+            reqwest: peer(),
+            typed: apiclient_base::Api::new(service.clone()),
+            service,
+            base: BaseClient::new(&http, "compute"),
+            transport: transport(),
+            url,
+        };
+        if variant == Variant::CurlLog {
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_writer(std::io::sink)
+                .finish();
+            let _ = tracing::subscriber::set_global_default(subscriber);
+        }
+        let n = 40_000 / tasks;
+        let t0 = Instant::now();
+        let cpu0 = cpu_seconds("self");
+        run_variant(variant, &server, &clients, tasks, n).await;
+        println!(
+            "{which}: {:.1} µs CPU/request, {:.1} µs wall",
+            (cpu_seconds("self") - cpu0) * 1e6 / (n * tasks) as f64,
+            t0.elapsed().as_secs_f64() * 1e6 / (n * tasks) as f64
+        );
+    });
+}
+
 // ------------------------------------------------------------------ main
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("micro") => return micro(),
+        Some("micro") => return micro(args.get(1).map(String::as_str)),
         Some("transport") => return transport_diag(),
         Some("server") => return run_server(),
         Some("case-c") => return case_c_child(&args[1], &args[2]),
         Some("case-e") => return case_e_child(&args[1], &args[2]),
         Some("cloud") => return run_cloud(),
+        Some("profile") => return profile(args.get(1).map(String::as_str).unwrap_or("full")),
         _ => {}
     }
     // Pin: the measured client on core 0, the server on core 1, so the
@@ -927,35 +1149,52 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let mut rows = rt.block_on(case_a(&server, &reload, 1, 8000));
-    rows.extend(rt.block_on(case_a(&server, &reload, 64, 400)));
-    let b = rt.block_on(case_b(&server));
-    let c = case_c(&server);
-    let d = rt.block_on(case_d());
-    let e = case_e();
+    let mut rows = rt.block_on(case_a(&server, &reload, 1, 2000));
+    rows.extend(rt.block_on(case_a(&server, &reload, 64, 60)));
+    // `apiclient-bench a`: case A only (for iterating on the request path)
+    let only_a = args.first().map(String::as_str) == Some("a");
+    let (b, c, d, e) = if only_a {
+        (json!({"case": "B: skipped"}), Vec::new(), json!({"case": "D: skipped"}), Vec::new())
+    } else {
+        (
+            rt.block_on(case_b(&server)),
+            case_c(&server),
+            rt.block_on(case_d()),
+            case_e(),
+        )
+    };
 
     println!(
-        "\n{:<44} {:<40} {:>8} {:>10} {:>14} {:>8} {:>10}",
-        "case", "variant", "requests", "req/s", "client µs/req", "vs base", "server s"
+        "\n{:<34} {:<42} {:>7} {:>8} {:>8} {:>8} {:>9} {:>8}",
+        "case", "variant", "requests", "req/s", "µs CPU", "vs base", "vs reqw.", "server s"
     );
     let mut summary = Vec::new();
-    for chunk in rows.chunks(4) {
+    let mut cases: Vec<&str> = rows.iter().map(|r| r.case.as_str()).collect();
+    cases.dedup();
+    for case in cases {
+        let chunk: Vec<&Row> = rows.iter().filter(|r| r.case == case).collect();
         let base_cpu = chunk[0].client_cpu_us_per_req;
+        let peer_cpu = chunk
+            .iter()
+            .find(|r| r.variant == Variant::Reqwest.name())
+            .map(|r| r.client_cpu_us_per_req);
         for r in chunk {
             let ratio = r.client_cpu_us_per_req / base_cpu;
+            let to_peer = peer_cpu.map(|p| r.client_cpu_us_per_req / p);
             println!(
-                "{:<44} {:<40} {:>8} {:>10.0} {:>14.1} {:>7.2}x {:>10.2}",
+                "{:<34} {:<42} {:>7} {:>8.0} {:>8.1} {:>7.2}x {:>9} {:>8.2}",
                 r.case,
                 r.variant,
                 r.requests,
                 r.requests as f64 / r.seconds,
                 r.client_cpu_us_per_req,
                 ratio,
+                to_peer.map_or("-".to_string(), |p| format!("{p:.2}x")),
                 r.server_cpu_s
             );
             summary.push(json!({"case": r.case, "variant": r.variant, "requests": r.requests, "seconds": r.seconds,
                 "requests_per_second": r.requests as f64 / r.seconds, "client_cpu_us_per_request": r.client_cpu_us_per_req,
-                "cpu_ratio_to_baseline": ratio, "server_cpu_seconds": r.server_cpu_s}));
+                "cpu_ratio_to_baseline": ratio, "cpu_ratio_to_reqwest": to_peer, "server_cpu_seconds": r.server_cpu_s}));
         }
     }
     println!("\n{}", serde_json::to_string_pretty(&b).unwrap());

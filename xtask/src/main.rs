@@ -207,6 +207,8 @@ fn bench(args: &[String]) -> Result {
         "apiclient",
         "--bin",
         "apiclient-bench",
+        "--features",
+        "apiclient-tests/reqwest-peer",
     ]))?;
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)

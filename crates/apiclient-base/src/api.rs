@@ -176,21 +176,70 @@ impl<T> std::fmt::Debug for Api<T> {
     }
 }
 
+/// `T` from the response body, or from the member `key` of it: straight
+/// from the bytes into `T` (the other members skipped unparsed), no
+/// `serde_json::Value` in between.
 fn decode<T: DeserializeOwned>(resp: &ApiResponse, key: Option<&str>) -> Result<T, Error> {
-    let body: Value = resp.json()?;
-    let value = match key {
-        Some(k) => body.get(k).cloned().ok_or_else(|| Error::InvalidResponse {
-            message: format!("the response has no '{k}'"),
-            url: resp.url(),
-            source: None,
-        })?,
-        None => body,
-    };
-    serde_json::from_value(value).map_err(|e| Error::InvalidResponse {
+    let invalid = |e: serde_json::Error| Error::InvalidResponse {
         message: format!("the '{}' is not the JSON expected", key.unwrap_or("body")),
         url: resp.url(),
         source: Some(Box::new(e)),
+    };
+    let Some(key) = key else {
+        return serde_json::from_slice(resp.body()).map_err(invalid);
+    };
+    let mut de = serde_json::Deserializer::from_slice(resp.body());
+    let found = serde::de::DeserializeSeed::deserialize(Member::<T>::new(key), &mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(invalid)?;
+    found.ok_or_else(|| Error::InvalidResponse {
+        message: format!("the response has no '{key}'"),
+        url: resp.url(),
+        source: None,
     })
+}
+
+/// Deserializes the member `key` of a JSON object as `T`, skipping the others.
+struct Member<'k, T> {
+    key: &'k str,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<'k, T> Member<'k, T> {
+    fn new(key: &'k str) -> Self {
+        Member {
+            key,
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<'de, T: DeserializeOwned> serde::de::DeserializeSeed<'de> for Member<'_, T> {
+    type Value = Option<T>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T: DeserializeOwned> serde::de::Visitor<'de> for Member<'_, T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "an object with '{}'", self.key)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
+        let mut found = None;
+        while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if k == self.key && found.is_none() {
+                found = Some(map.next_value::<T>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
 }
 
 impl<T: ResourceType> Api<T> {

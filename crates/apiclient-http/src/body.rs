@@ -219,13 +219,49 @@ impl Body {
             }
             return Ok(b.clone());
         }
-        match http_body_util::Limited::new(self, limit).collect().await {
-            Ok(c) => Ok(c.to_bytes()),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                Err(Box::new(LimitExceeded { limit }))
-            }
-            Err(e) => Err(e),
+        let hint = http_body::Body::size_hint(&self);
+        if usize::try_from(hint.lower()).unwrap_or(usize::MAX) > limit {
+            return Err(Box::new(LimitExceeded { limit }));
         }
+        // One chunk (the usual small answer) is kept as it came, never
+        // copied; more are copied once into a buffer sized by the length the
+        // server announced (bounded by the limit and 256 MiB), so a large
+        // body peaks at its own size, not twice it.
+        let announced = hint.exact().unwrap_or(hint.lower());
+        let capacity = |have: usize| {
+            usize::try_from(announced)
+                .unwrap_or(usize::MAX)
+                .min(limit)
+                .min(256 * 1024 * 1024)
+                .max(have)
+        };
+        let mut body = std::pin::pin!(self);
+        let (mut first, mut buf): (Option<Bytes>, Option<bytes::BytesMut>) = (None, None);
+        let mut total = 0usize;
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame?.into_data() else {
+                continue; // trailers
+            };
+            total = total.saturating_add(data.len());
+            if total > limit {
+                return Err(Box::new(LimitExceeded { limit }));
+            }
+            match (&mut buf, first.take()) {
+                (Some(b), _) => b.extend_from_slice(&data),
+                (None, None) => first = Some(data),
+                (None, Some(f)) => {
+                    let mut b = bytes::BytesMut::with_capacity(capacity(total));
+                    b.extend_from_slice(&f);
+                    b.extend_from_slice(&data);
+                    buf = Some(b);
+                }
+            }
+        }
+        Ok(match (buf, first) {
+            (Some(b), _) => b.freeze(),
+            (None, Some(f)) => f,
+            (None, None) => Bytes::new(),
+        })
     }
 
     /// The body as a stream of chunks.

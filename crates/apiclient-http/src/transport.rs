@@ -213,7 +213,8 @@ impl Default for TransportConfig {
 /// [`ConnectionError`], or [`Error::ResponseTooLarge`].
 #[derive(Clone)]
 pub struct HyperTransport {
-    client: Client<HttpsConnector<ProxyConnector>, Body>,
+    /// Shared: one reference count per call instead of a clone of every part.
+    client: Arc<Client<HttpsConnector<ProxyConnector>, Body>>,
     proxy: Option<Arc<Matcher>>,
     compression: bool,
     timeout: Duration,
@@ -446,7 +447,7 @@ impl HyperTransport {
             .timer(hyper_util::rt::TokioTimer::new())
             .build(https);
         Ok(HyperTransport {
-            client,
+            client: Arc::new(client),
             proxy,
             compression: config.compression,
             timeout: config.timeout,
@@ -710,6 +711,23 @@ impl http_body::Body for IdleTimeout {
     }
 }
 
+/// A compressed response, its body decoded (gzip, deflate) by tower-http's
+/// decoder, which also drops `Content-Encoding` and `Content-Length`.
+async fn decompress(resp: Response<hyper::body::Incoming>) -> Result<Response<Body>, BoxError> {
+    let answered = std::sync::Mutex::new(Some(resp));
+    let svc = tower::service_fn(move |_req: Request<()>| {
+        let resp = answered.lock().ok().and_then(|mut r| r.take());
+        async move { resp.ok_or("the response was already decoded") }
+    });
+    tower::ServiceExt::oneshot(
+        tower_http::decompression::Decompression::new(svc),
+        Request::new(()),
+    )
+    .await
+    .map(|r| r.map(Body::wrap))
+    .map_err(|e| -> BoxError { e.into() })
+}
+
 impl tower::Service<Request<Body>> for HyperTransport {
     type Response = Response<Body>;
     type Error = BoxError;
@@ -738,23 +756,35 @@ impl tower::Service<Request<Body>> for HyperTransport {
                 .insert(http::header::PROXY_AUTHORIZATION, auth);
         }
         let stream = req.extensions().get::<StreamResponse>().copied();
+        // Ask for compression ourselves; a decoder wraps the body only when
+        // the answer is compressed (most are not), so a plain response costs
+        // nothing extra.
+        if compression && !req.headers().contains_key(http::header::ACCEPT_ENCODING) {
+            req.headers_mut().insert(
+                http::header::ACCEPT_ENCODING,
+                http::HeaderValue::from_static("gzip,deflate"),
+            );
+        }
+        // The URL of errors, made into text only when one happens.
+        let uri = req.uri().clone();
         Box::pin(async move {
-            let url = req.uri().to_string();
+            let url = || uri.to_string();
             let send = async {
-                let result = if compression {
-                    tower::ServiceExt::oneshot(
-                        tower_http::decompression::Decompression::new(client),
-                        req,
-                    )
-                    .await
-                    .map(|r| r.map(Body::wrap))
-                } else {
-                    client.request(req).await.map(|r| r.map(Body::wrap))
-                };
-                result.map_err(|e| {
+                let resp = client.request(req).await.map_err(|e| {
                     let kind = classify(&e, e.is_connect());
-                    Error::from(ConnectionError::new(kind, url.clone(), Some(Box::new(e))))
-                })
+                    Error::from(ConnectionError::new(kind, url(), Some(Box::new(e))))
+                })?;
+                if compression && resp.headers().contains_key(http::header::CONTENT_ENCODING) {
+                    decompress(resp).await.map_err(|e| {
+                        Error::from(ConnectionError::new(
+                            ConnectionErrorKind::Other,
+                            url(),
+                            Some(e),
+                        ))
+                    })
+                } else {
+                    Ok(resp.map(Body::wrap))
+                }
             };
             let attempt = async {
                 let resp = send.await?;
@@ -764,7 +794,7 @@ impl tower::Service<Request<Body>> for HyperTransport {
                         inner: body,
                         idle: s.idle_timeout,
                         sleep: Box::pin(tokio::time::sleep(s.idle_timeout)),
-                        url: url.clone(),
+                        url: url(),
                     };
                     return Ok(Response::from_parts(parts, Body::wrap(body)));
                 }
@@ -773,11 +803,11 @@ impl tower::Service<Request<Body>> for HyperTransport {
                     if e.is::<LimitExceeded>() {
                         Error::ResponseTooLarge {
                             limit: limit as u64,
-                            url: url.clone(),
+                            url: url(),
                         }
                     } else {
                         let kind = classify(&*e, false);
-                        Error::from(ConnectionError::new(kind, url.clone(), Some(e)))
+                        Error::from(ConnectionError::new(kind, url(), Some(e)))
                     }
                 })?;
                 Ok::<_, Error>(Response::from_parts(parts, Body::from(bytes)))
@@ -787,7 +817,7 @@ impl tower::Service<Request<Body>> for HyperTransport {
                 Ok(Err(e)) => Err(Box::new(e) as BoxError),
                 Err(elapsed) => Err(Box::new(Error::from(ConnectionError::new(
                     ConnectionErrorKind::Timeout,
-                    url,
+                    url(),
                     Some(Box::new(elapsed)),
                 ))) as BoxError),
             }

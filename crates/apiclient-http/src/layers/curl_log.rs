@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use tower::{Layer, Service};
 
 use super::BoxFuture;
+use futures_util::future::Either;
 use crate::body::Body;
 
 /// `{SHA256}<hex>` of a value.
@@ -257,7 +258,8 @@ where
 {
     type Response = Response<Body>;
     type Error = BoxError;
-    type Future = BoxFuture<Result<Response<Body>, BoxError>>;
+    /// The inner future as it is when the log is off (no allocation), boxed when on.
+    type Future = Either<S::Future, BoxFuture<Result<Response<Body>, BoxError>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -265,11 +267,11 @@ where
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         if !tracing::enabled!(target: "apiclient_http::curl", tracing::Level::DEBUG) {
-            return Box::pin(self.inner.call(req));
+            return Either::Left(self.inner.call(req));
         }
         tracing::debug!(target: "apiclient_http::curl", "{}", format_request(&req, self.insecure));
         let fut = self.inner.call(req);
-        Box::pin(async move {
+        Either::Right(Box::pin(async move {
             let res = fut.await;
             match &res {
                 Ok(resp) => {
@@ -281,7 +283,7 @@ where
                 Err(e) => tracing::debug!(target: "apiclient_http::curl", "RESP: error: {e}"),
             }
             res
-        })
+        }))
     }
 }
 

@@ -76,7 +76,7 @@ impl<S> Layer<S> for DefaultsLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Defaults {
             inner,
-            headers: self.headers.clone(),
+            headers: self.headers.clone().into(),
         }
     }
 }
@@ -85,7 +85,8 @@ impl<S> Layer<S> for DefaultsLayer {
 #[derive(Debug, Clone)]
 pub struct Defaults<S> {
     inner: S,
-    headers: Vec<(HeaderName, HeaderValue)>,
+    /// Shared: cloning the service (once per call) copies no header.
+    headers: std::sync::Arc<[(HeaderName, HeaderValue)]>,
 }
 
 impl<S, B> Service<Request<B>> for Defaults<S>
@@ -101,7 +102,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        for (k, v) in &self.headers {
+        for (k, v) in self.headers.iter() {
             if !req.headers().contains_key(k) {
                 req.headers_mut().insert(k.clone(), v.clone());
             }

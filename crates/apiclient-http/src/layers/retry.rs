@@ -212,6 +212,10 @@ impl tower::retry::Policy<Request<Body>, Response<Body>, BoxError> for Attempts 
     }
 
     fn clone_request(&mut self, req: &Request<Body>) -> Option<Request<Body>> {
+        // a request this policy never retries needs no copy
+        if !self.policy.replayable(req.method()) {
+            return None;
+        }
         clone_request(req)
     }
 }

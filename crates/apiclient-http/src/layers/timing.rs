@@ -13,6 +13,7 @@ use http::{Request, Response};
 use tower::{Layer, Service};
 
 use super::BoxFuture;
+use futures_util::future::Either;
 use crate::body::Body;
 
 /// One attempt's timing.
@@ -131,7 +132,8 @@ where
 {
     type Response = Response<Body>;
     type Error = BoxError;
-    type Future = BoxFuture<Result<Response<Body>, BoxError>>;
+    /// The inner future as it is when timings are off (no allocation), boxed when on.
+    type Future = Either<S::Future, BoxFuture<Result<Response<Body>, BoxError>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -142,13 +144,13 @@ where
             a.add();
         }
         if !self.timings.is_enabled() {
-            return Box::pin(self.inner.call(req));
+            return Either::Left(self.inner.call(req));
         }
         let method = req.method().to_string();
         let url = apiclient_errors::redact::redact_url(&req.uri().to_string()).into_owned();
         let timings = self.timings.clone();
         let fut = self.inner.call(req);
-        Box::pin(async move {
+        Either::Right(Box::pin(async move {
             let start = SystemTime::now();
             let t0 = Instant::now();
             let res = fut.await;
@@ -178,7 +180,7 @@ where
                     other
                 }
             }
-        })
+        }))
     }
 }
 
