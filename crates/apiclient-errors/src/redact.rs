@@ -124,10 +124,25 @@ pub fn is_control(c: char) -> bool {
     c.is_control()
 }
 
+/// Whether `s` holds a control character (`char::is_control`: C0, DEL, C1),
+/// by its UTF-8 bytes: C0 and DEL are single bytes, C1 is `0xC2 0x80..=0x9F`.
+fn has_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    // a branch-free pass the compiler vectorizes; the exact check only when
+    // a candidate byte shows up
+    let candidate = b.iter().fold(false, |hit, &c| hit | (c < 0x20) | (c == 0x7f) | (c == 0xc2));
+    candidate
+        && b.iter().enumerate().any(|(i, &c)| {
+            c < 0x20
+                || c == 0x7f
+                || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+        })
+}
+
 /// `s` with every control character shown escaped (`\n`, `\r`, `\t`,
 /// `\x1b`, `\u{85}`): one line, nothing a terminal interprets.
 pub fn escape_controls(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_control) {
+    if !has_control(s) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -160,6 +175,14 @@ pub fn display_safe(s: &str, max_chars: usize) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn control_bytes_agree_with_char_is_control() {
+        for t in ["plain", "tab\there", "nl\n", "del\x7f", "c1 \u{85} nel", "é ü 中 \u{a0}", "\u{9f}", "\u{a0}\u{80}"] {
+            assert_eq!(has_control(t), t.chars().any(is_control), "{t:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

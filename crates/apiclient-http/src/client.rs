@@ -21,7 +21,7 @@ use crate::body::Body;
 use crate::layers::auth::{AuthLayer, RequestUrl, Target};
 use crate::layers::curl_log::{CurlLogLayer, redact_body, redact_headers, streamed_body};
 use crate::layers::defaults::{DEFAULT_USER_AGENT, DefaultsLayer};
-use crate::layers::redirect::{RedirectLayer, RedirectPolicy};
+use crate::layers::redirect::RedirectPolicy;
 use crate::layers::retry::{RetryLayer, RetryPolicy};
 use crate::layers::timing::{Timing, TimingLayer, Timings};
 use crate::microversion::{ApiVersion, Microversion};
@@ -420,9 +420,10 @@ impl HttpClientBuilder {
         );
         let mut service = boxed(
             ServiceBuilder::new()
-                .layer(RetryLayer::new(self.retry))
-                .layer(AuthLayer::new(state.clone()))
-                .layer(RedirectLayer::new(self.redirects))
+                // one copy of each request serves retries, the replay after
+                // a 401 and same-origin redirects (all in the retry layer)
+                .layer(RetryLayer::new(self.retry).follow_redirects(self.redirects))
+                .layer(AuthLayer::replaying_by_retry(state.clone()))
                 .service(bare_stack),
         );
         for wrap in self.outer_layers {

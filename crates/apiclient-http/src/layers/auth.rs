@@ -29,6 +29,7 @@ use apiclient_errors::{AuthorizationFailure, BoxError, Error};
 use http::{Request, Response, Uri};
 use tower::{Layer, Service, ServiceExt};
 
+use super::retry::Reauthenticated;
 use super::{BoxFuture, clone_request};
 use crate::body::Body;
 use crate::token::{CurrentToken, TokenState};
@@ -122,12 +123,28 @@ pub fn concat_url(endpoint: &str, path: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     state: Arc<TokenState>,
+    replay_here: bool,
 }
 
 impl AuthLayer {
-    /// Authenticate with `state`.
+    /// Authenticate with `state`; after a 401 and a renewed token, replay
+    /// the request here (this layer keeps a copy of each request for it).
     pub fn new(state: Arc<TokenState>) -> Self {
-        AuthLayer { state }
+        AuthLayer {
+            state,
+            replay_here: true,
+        }
+    }
+
+    /// Authenticate with `state`, and leave the replay after a 401 to the
+    /// [retry layer](super::retry) outside: the answer is marked
+    /// [`Reauthenticated`] and the retry layer's copy of the request is
+    /// sent again (one copy per call, not two). The client's stack is built so.
+    pub fn replaying_by_retry(state: Arc<TokenState>) -> Self {
+        AuthLayer {
+            state,
+            replay_here: false,
+        }
     }
 }
 
@@ -138,6 +155,7 @@ impl<S> Layer<S> for AuthLayer {
         Auth {
             inner,
             state: self.state.clone(),
+            replay_here: self.replay_here,
         }
     }
 }
@@ -147,6 +165,7 @@ impl<S> Layer<S> for AuthLayer {
 pub struct Auth<S> {
     inner: S,
     state: Arc<TokenState>,
+    replay_here: bool,
 }
 
 const NO_ENDPOINT: &str = "Cannot find endpoint or token for request";
@@ -276,20 +295,32 @@ where
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let inner = self.inner.clone();
         let state = self.state.clone();
+        let replay_here = self.replay_here;
         Box::pin(async move {
             let Some(target) = req.extensions().get::<Target>().cloned() else {
                 return inner.oneshot(req).await;
             };
             let token = state.get().await?;
             let endpoint = resolve(&state, &target, &token)?;
-            // the copy for a replay after a 401 (None for a one-shot body)
-            let replay = clone_request(&req);
+            // the copy for a replay after a 401 (None for a one-shot body),
+            // when this layer replays; else the retry layer's copy serves
+            let replayable = req.body().is_replayable();
+            // the retry layer's replay after a renewal: a 401 now is final
+            let renewed_before = req.extensions().get::<Reauthenticated>().is_some();
+            let replay = if replay_here {
+                clone_request(&req)
+            } else {
+                None
+            };
             let relative = req.uri().clone();
             let first = authorize(req, &token, &endpoint)?;
             let url = RequestUrl(first.uri().clone());
             let mut resp = inner.clone().oneshot(first).await?;
             resp.extensions_mut().insert(url.clone());
-            if resp.status() != http::StatusCode::UNAUTHORIZED || token.just_authenticated {
+            if resp.status() != http::StatusCode::UNAUTHORIZED
+                || token.just_authenticated
+                || renewed_before
+            {
                 return Ok(resp);
             }
             tracing::debug!(target: "apiclient_http::auth", url = %redact_url(&relative.to_string()), "401: re-authenticating once");
@@ -301,6 +332,10 @@ where
                 return Ok(resp);
             };
             if fresh.access.same_token(&token.access) && new_endpoint == endpoint {
+                return Ok(resp);
+            }
+            if !replay_here && replayable {
+                resp.extensions_mut().insert(Reauthenticated);
                 return Ok(resp);
             }
             let Some(replay) = replay else {

@@ -36,6 +36,29 @@ pub fn hash_value(value: &[u8]) -> String {
 pub use apiclient_errors::redact::is_sensitive_header;
 use apiclient_errors::redact::{escape_controls, is_secret_key, redact_url};
 
+/// Headers as `Name: value` pairs, sorted, with credentials hashed,
+/// borrowing what needs no change.
+fn shown_headers(headers: &HeaderMap) -> Vec<(&str, std::borrow::Cow<'_, str>)> {
+    let mut out: Vec<(&str, std::borrow::Cow<'_, str>)> = headers
+        .iter()
+        .map(|(k, v)| {
+            let shown = if v.is_sensitive() || is_sensitive_header(k.as_str()) {
+                std::borrow::Cow::Owned(hash_value(v.as_bytes()))
+            } else {
+                match std::str::from_utf8(v.as_bytes()) {
+                    Ok(t) => escape_controls(t),
+                    Err(_) => std::borrow::Cow::Owned(
+                        escape_controls(&String::from_utf8_lossy(v.as_bytes())).into_owned(),
+                    ),
+                }
+            };
+            (k.as_str(), shown)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// Headers as `Name: value` pairs, sorted, with credentials hashed.
 pub fn redact_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = headers
@@ -120,8 +143,16 @@ const SECRET_HINTS: &[&str] = &[
 ];
 
 fn may_hold_secret(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    SECRET_HINTS.iter().any(|h| lower.contains(h))
+    // one pass, case-insensitive, without a lowercase copy of the body: at
+    // each byte that can start a hint, compare the hints that start with it
+    let hay = text.as_bytes();
+    hay.iter().enumerate().any(|(i, b)| {
+        let first = b.to_ascii_lowercase();
+        SECRET_HINTS.iter().any(|hint| {
+            let h = hint.as_bytes();
+            h[0] == first && hay.get(i..i + h.len()).is_some_and(|w| w.eq_ignore_ascii_case(h))
+        })
+    })
 }
 
 /// A body as log text, on one line: JSON with secret fields as `***`; other
@@ -152,8 +183,12 @@ pub fn redact_body(body: &[u8]) -> String {
     }
 }
 
-fn quote(s: &str) -> String {
-    s.replace('\'', "'\\''")
+fn quote(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\'') {
+        std::borrow::Cow::Owned(s.replace('\'', "'\\''"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 /// How a body that is not buffered is logged: its length when known.
@@ -185,7 +220,7 @@ pub fn format_request(req: &Request<Body>, insecure: bool) -> String {
         req.method(),
         quote(&escape_controls(&redact_url(&req.uri().to_string())))
     );
-    for (k, v) in redact_headers(req.headers()) {
+    for (k, v) in shown_headers(req.headers()) {
         let _ = write!(line, " -H '{}: {}'", k, quote(&v));
     }
     if let Some(body) = body_text(req.body()) {
@@ -197,7 +232,7 @@ pub fn format_request(req: &Request<Body>, insecure: bool) -> String {
 /// The `RESP: [status] headers` line for a response.
 pub fn format_response(resp: &Response<Body>) -> String {
     let mut line = format!("RESP: [{}]", resp.status().as_u16());
-    for (k, v) in redact_headers(resp.headers()) {
+    for (k, v) in shown_headers(resp.headers()) {
         let _ = write!(line, " {k}: {v}");
     }
     line
@@ -290,6 +325,16 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_hints_are_found_in_any_case() {
+        assert!(may_hold_secret(r#"{"PassWord": 1}"#));
+        assert!(may_hold_secret("x-TOKEN"));
+        assert!(may_hold_secret(r#"{"a\u0070": 1}"#));
+        assert!(may_hold_secret("ends with secret"));
+        assert!(!may_hold_secret(r#"{"server": {"name": "pass", "tok": "en"}}"#));
+        assert!(!may_hold_secret(""));
+    }
 
     #[test]
     fn headers_hashed_case_insensitively() {

@@ -43,7 +43,8 @@ impl RedirectPolicy {
     }
 }
 
-fn origin(uri: &Uri) -> Option<(String, String, u16)> {
+/// Scheme, host and port of an absolute URI (the default port when none).
+pub(crate) fn origin(uri: &Uri) -> Option<(String, String, u16)> {
     let scheme = uri.scheme_str()?.to_ascii_lowercase();
     let port = uri.port_u16().or(match scheme.as_str() {
         "http" => Some(80),

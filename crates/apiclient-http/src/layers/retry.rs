@@ -9,6 +9,12 @@
 //! replayed, unless [`RetryPolicy::retry_non_idempotent`] is set, and only
 //! with a replayable body (buffered or re-openable; a one-shot stream is
 //! sent once). The layer is tower's `Retry` with [`Attempts`] as its policy.
+//!
+//! The copy of the request this layer keeps serves two more replays, so a
+//! call is copied once, not once per concern: the one replay after a 401
+//! that the [auth layer](super::auth) marks ([`Reauthenticated`]), and the
+//! same-origin redirects of a [`RedirectPolicy`] (when set with
+//! [`RetryLayer::follow_redirects`]).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -18,7 +24,9 @@ use apiclient_errors::{BoxError, parse_retry_after};
 use http::{Method, Request, Response};
 use tower::Layer;
 
+use super::auth::RequestUrl;
 use super::clone_request;
+use super::redirect::{RedirectPolicy, origin};
 use crate::body::Body;
 use crate::transport::is_connect_error;
 
@@ -117,6 +125,7 @@ impl RetryPolicy {
 #[derive(Debug, Clone, Default)]
 pub struct RetryLayer {
     policy: Arc<RetryPolicy>,
+    redirects: Option<Arc<RedirectPolicy>>,
 }
 
 impl RetryLayer {
@@ -124,7 +133,15 @@ impl RetryLayer {
     pub fn new(policy: RetryPolicy) -> Self {
         RetryLayer {
             policy: Arc::new(policy),
+            redirects: None,
         }
+    }
+
+    /// Also follow redirects by `redirects` (same origin, its methods and
+    /// hops), with the same copy of the request.
+    pub fn follow_redirects(mut self, redirects: RedirectPolicy) -> Self {
+        self.redirects = Some(Arc::new(redirects));
+        self
     }
 }
 
@@ -132,9 +149,18 @@ impl<S> Layer<S> for RetryLayer {
     type Service = Retry<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        tower::retry::Retry::new(Attempts::new(self.policy.clone()), inner)
+        let mut attempts = Attempts::new(self.policy.clone());
+        attempts.redirects = self.redirects.clone();
+        tower::retry::Retry::new(attempts, inner)
     }
 }
+
+/// A response extension the auth layer sets on a 401 after it renewed the
+/// token: the retry layer sends its copy of the request once more (with the
+/// new token), whatever its retry budget and method, marked with the same
+/// extension so that a second 401 is returned, not renewed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reauthenticated;
 
 /// The service of [`RetryLayer`].
 pub type Retry<S> = tower::retry::Retry<Attempts, S>;
@@ -148,6 +174,9 @@ pub struct Attempts {
     policy: Arc<RetryPolicy>,
     status_retries: u32,
     connect_retries: u32,
+    redirects: Option<Arc<RedirectPolicy>>,
+    hops: usize,
+    replayed_after_401: bool,
 }
 
 impl Attempts {
@@ -157,7 +186,42 @@ impl Attempts {
             policy,
             status_retries: 0,
             connect_retries: 0,
+            redirects: None,
+            hops: 0,
+            replayed_after_401: false,
         }
+    }
+
+    /// The absolute URL to follow a redirect answer to, when the redirect
+    /// policy allows it: a same-origin `Location`, a method of the policy,
+    /// hops left.
+    fn redirect_to(&self, req: &Request<Body>, resp: &Response<Body>) -> Option<http::Uri> {
+        let policy = self.redirects.as_ref()?;
+        if !resp.status().is_redirection()
+            || matches!(resp.status().as_u16(), 300 | 304 | 305)
+            || self.hops >= policy.max_hops
+            || !policy.methods.contains(req.method())
+        {
+            return None;
+        }
+        // the URL that answered: the auth layer's absolute one, else the request's
+        let from = resp
+            .extensions()
+            .get::<RequestUrl>()
+            .map(|u| u.0.to_string())
+            .unwrap_or_else(|| req.uri().to_string());
+        let location = resp
+            .headers()
+            .get(http::header::LOCATION)?
+            .to_str()
+            .ok()?;
+        let to = url::Url::parse(&from).ok()?.join(location).ok()?;
+        let to: http::Uri = to.as_str().parse().ok()?;
+        let from: http::Uri = from.parse().ok()?;
+        if origin(&from).is_none() || origin(&from) != origin(&to) {
+            return None;
+        }
+        Some(to)
     }
 
     fn delay(&mut self, result: &Result<Response<Body>, BoxError>) -> Option<Duration> {
@@ -197,6 +261,26 @@ impl tower::retry::Policy<Request<Body>, Response<Body>, BoxError> for Attempts 
         req: &mut Request<Body>,
         result: &mut Result<Response<Body>, BoxError>,
     ) -> Option<Self::Future> {
+        if let Ok(resp) = result {
+            // the one replay with a renewed token, for any method
+            if resp.extensions().get::<Reauthenticated>().is_some() && !self.replayed_after_401 {
+                self.replayed_after_401 = true;
+                // the auth layer does not renew again for this replay
+                req.extensions_mut().insert(Reauthenticated);
+                return Some(Box::pin(tokio::time::sleep(Duration::ZERO)));
+            }
+            if let Some(to) = self.redirect_to(req, resp) {
+                self.hops += 1;
+                tracing::debug!(
+                    target: "apiclient_http::redirect",
+                    status = resp.status().as_u16(),
+                    location = %apiclient_errors::redact::redact_url(&to.to_string()),
+                    "following a redirect on the same origin"
+                );
+                *req.uri_mut() = to;
+                return Some(Box::pin(tokio::time::sleep(Duration::ZERO)));
+            }
+        }
         if !self.policy.replayable(req.method()) {
             return None;
         }
@@ -212,10 +296,7 @@ impl tower::retry::Policy<Request<Body>, Response<Body>, BoxError> for Attempts 
     }
 
     fn clone_request(&mut self, req: &Request<Body>) -> Option<Request<Body>> {
-        // a request this policy never retries needs no copy
-        if !self.policy.replayable(req.method()) {
-            return None;
-        }
+        // one copy for every replay: retries, the replay after a 401, redirects
         clone_request(req)
     }
 }
