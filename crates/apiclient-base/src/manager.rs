@@ -83,12 +83,13 @@ impl Manager {
     }
 
     fn extract(&self, resp: &ApiResponse, response_key: Option<&str>) -> Result<Value, Error> {
-        let body: Value = resp.json()?;
+        let mut body: Value = resp.json()?;
         match response_key {
             None => Ok(body),
+            // moved out of the body, not copied
             Some(k) => body
-                .get(k)
-                .cloned()
+                .as_object_mut()
+                .and_then(|m| m.remove(k))
                 .ok_or_else(|| invalid(format!("the response has no '{k}' key"), &resp.url())),
         }
     }
