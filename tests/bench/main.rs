@@ -36,7 +36,11 @@ fn cpu_seconds(pid: &str) -> f64 {
         // the CPU time of every live thread, from its schedstat
         let mut ns = 0u64;
         let mut any = false;
-        for t in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        for t in std::fs::read_dir("/proc/self/task")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             if let Some(v) = std::fs::read_to_string(t.path().join("schedstat"))
                 .ok()
                 .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
@@ -645,7 +649,10 @@ fn case_c_child(which: &str, base: &str) {
         let count = if which == "lean-page" {
             let api = apiclient_base::Api::<LeanServer>::new(http.service_client("compute"));
             let page = api
-                .list(&std::collections::BTreeMap::from([("limit", "100000"), ("total", "100000")]))
+                .list(&std::collections::BTreeMap::from([
+                    ("limit", "100000"),
+                    ("total", "100000"),
+                ]))
                 .await
                 .unwrap();
             retained = ALLOCATOR.allocated() - baseline;
@@ -654,7 +661,10 @@ fn case_c_child(which: &str, base: &str) {
             // straight from the bytes into structs: no Value in between
             let api = apiclient_base::Api::<BenchServer>::new(http.service_client("compute"));
             let page = api
-                .list(&std::collections::BTreeMap::from([("limit", "100000"), ("total", "100000")]))
+                .list(&std::collections::BTreeMap::from([
+                    ("limit", "100000"),
+                    ("total", "100000"),
+                ]))
                 .await
                 .unwrap();
             // what stays: the decoded structs alone (the body is gone)
@@ -669,7 +679,13 @@ fn case_c_child(which: &str, base: &str) {
             retained = ALLOCATOR.allocated() - baseline;
             items.len()
         } else {
-            let s = paginate(compute, "/servers?limit=1000&total=100000", "servers", SERVER, PageStyle::Links);
+            let s = paginate(
+                compute,
+                "/servers?limit=1000&total=100000",
+                "servers",
+                SERVER,
+                PageStyle::Links,
+            );
             futures_util::pin_mut!(s);
             let mut n = 0;
             while let Some(r) = s.next().await {
@@ -682,8 +698,11 @@ fn case_c_child(which: &str, base: &str) {
         let seconds = t0.elapsed().as_secs_f64();
         // the true peak (the allocator's high-water mark), not a sample
         peak = peak.max(ALLOCATOR.max_allocated().saturating_sub(baseline));
-        println!("{}", json!({"items": count, "seconds": seconds, "peak_heap_bytes": peak,
-            "retained_heap_bytes": retained, "vm_hwm_kb": vm_hwm_kb()}));
+        println!(
+            "{}",
+            json!({"items": count, "seconds": seconds, "peak_heap_bytes": peak,
+            "retained_heap_bytes": retained, "vm_hwm_kb": vm_hwm_kb()})
+        );
     });
 }
 
@@ -1200,8 +1219,14 @@ fn main() {
             return;
         }
         Some("d") => {
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-            println!("{}", serde_json::to_string_pretty(&rt.block_on(case_d())).unwrap());
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rt.block_on(case_d())).unwrap()
+            );
             return;
         }
         _ => {}
@@ -1238,7 +1263,12 @@ fn main() {
     // `apiclient-bench a`: case A only (for iterating on the request path)
     let only_a = args.first().map(String::as_str) == Some("a");
     let (b, c, d, e) = if only_a {
-        (json!({"case": "B: skipped"}), Vec::new(), json!({"case": "D: skipped"}), Vec::new())
+        (
+            json!({"case": "B: skipped"}),
+            Vec::new(),
+            json!({"case": "D: skipped"}),
+            Vec::new(),
+        )
     } else {
         (
             rt.block_on(case_b(&server)),

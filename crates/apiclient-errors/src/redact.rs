@@ -130,7 +130,9 @@ fn has_control(s: &str) -> bool {
     let b = s.as_bytes();
     // a branch-free pass the compiler vectorizes; the exact check only when
     // a candidate byte shows up
-    let candidate = b.iter().fold(false, |hit, &c| hit | (c < 0x20) | (c == 0x7f) | (c == 0xc2));
+    let candidate = b.iter().fold(false, |hit, &c| {
+        hit | (c < 0x20) | (c == 0x7f) | (c == 0xc2)
+    });
     candidate
         && b.iter().enumerate().any(|(i, &c)| {
             c < 0x20
@@ -178,7 +180,16 @@ mod tests {
 
     #[test]
     fn control_bytes_agree_with_char_is_control() {
-        for t in ["plain", "tab\there", "nl\n", "del\x7f", "c1 \u{85} nel", "é ü 中 \u{a0}", "\u{9f}", "\u{a0}\u{80}"] {
+        for t in [
+            "plain",
+            "tab\there",
+            "nl\n",
+            "del\x7f",
+            "c1 \u{85} nel",
+            "é ü 中 \u{a0}",
+            "\u{9f}",
+            "\u{a0}\u{80}",
+        ] {
             assert_eq!(has_control(t), t.chars().any(is_control), "{t:?}");
         }
     }

@@ -510,10 +510,7 @@ async fn within<T>(
     match deadline {
         None => fut.await,
         Some(Deadline(at)) => tokio::time::timeout_at(at, fut).await.unwrap_or_else(|_| {
-            Err(
-                ConnectionError::new(ConnectionErrorKind::Deadline, what.to_string(), None)
-                    .into(),
-            )
+            Err(ConnectionError::new(ConnectionErrorKind::Deadline, what.to_string(), None).into())
         }),
     }
 }

@@ -2,13 +2,13 @@
 //!
 //! ```text
 //! HttpClient (Clone, Send + Sync; one connection pool, one token state; a span per call)
-//!  └ Retry      429/503 and connect errors: bounded backoff with jitter, Retry-After
-//!    └ Auth     (token, endpoint) from the shared state; proactive refresh; 401 → one re-auth + replay
-//!      └ Redirect   same-origin GET/HEAD redirects, 5 hops
-//!        └ Defaults   User-Agent, Accept, Forwarded, X-OpenStack-Request-ID
-//!          └ CurlLog  `REQ: curl -g -i ...` at DEBUG, redacted
-//!            └ Timing one record per attempt
-//!              └ HyperTransport: hyper-util pooled client, proxies, rustls, gzip, timeouts, size limit
+//!  └ Retry      one copy of the request: 429/503 and connect errors (bounded backoff
+//!    │          with jitter, Retry-After), the replay after a 401, same-origin redirects
+//!    └ Auth     (token, endpoint) from the shared state; proactive refresh; 401 → one re-auth
+//!      └ Defaults   User-Agent, Accept, Forwarded, X-OpenStack-Request-ID
+//!        └ CurlLog  `REQ: curl -g -i ...` at DEBUG, redacted
+//!          └ Timing one record per attempt
+//!            └ HyperTransport: hyper-util pooled client, proxies, rustls, gzip, timeouts, size limit
 //! ```
 //!
 //! Every layer is exported from [`layers`]; [`HttpClientBuilder::layer`]

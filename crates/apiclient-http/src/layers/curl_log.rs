@@ -25,8 +25,8 @@ use sha2::{Digest, Sha256};
 use tower::{Layer, Service};
 
 use super::BoxFuture;
-use futures_util::future::Either;
 use crate::body::Body;
+use futures_util::future::Either;
 
 /// `{SHA256}<hex>` of a value.
 pub fn hash_value(value: &[u8]) -> String {
@@ -150,7 +150,10 @@ fn may_hold_secret(text: &str) -> bool {
         let first = b.to_ascii_lowercase();
         SECRET_HINTS.iter().any(|hint| {
             let h = hint.as_bytes();
-            h[0] == first && hay.get(i..i + h.len()).is_some_and(|w| w.eq_ignore_ascii_case(h))
+            h[0] == first
+                && hay
+                    .get(i..i + h.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(h))
         })
     })
 }
@@ -332,7 +335,9 @@ mod tests {
         assert!(may_hold_secret("x-TOKEN"));
         assert!(may_hold_secret(r#"{"a\u0070": 1}"#));
         assert!(may_hold_secret("ends with secret"));
-        assert!(!may_hold_secret(r#"{"server": {"name": "pass", "tok": "en"}}"#));
+        assert!(!may_hold_secret(
+            r#"{"server": {"name": "pass", "tok": "en"}}"#
+        ));
         assert!(!may_hold_secret(""));
     }
 

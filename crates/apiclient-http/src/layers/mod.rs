@@ -2,7 +2,10 @@
 //! user can rebuild or extend the stack.
 //!
 //! Order, outer to inner (request direction):
-//! [`retry`] → [`auth`] → [`redirect`] → [`defaults`] → [`curl_log`] → [`timing`] → transport.
+//! [`retry`] → [`auth`] → [`defaults`] → [`curl_log`] → [`timing`] → transport.
+//! The client's retry layer also follows redirects and replays after a 401
+//! (one copy of each request); [`redirect`] is tower-http's redirect layer
+//! for stacks built by hand.
 
 use std::future::Future;
 use std::pin::Pin;

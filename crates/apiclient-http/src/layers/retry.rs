@@ -210,11 +210,7 @@ impl Attempts {
             .get::<RequestUrl>()
             .map(|u| u.0.to_string())
             .unwrap_or_else(|| req.uri().to_string());
-        let location = resp
-            .headers()
-            .get(http::header::LOCATION)?
-            .to_str()
-            .ok()?;
+        let location = resp.headers().get(http::header::LOCATION)?.to_str().ok()?;
         let to = url::Url::parse(&from).ok()?.join(location).ok()?;
         let to: http::Uri = to.as_str().parse().ok()?;
         let from: http::Uri = from.parse().ok()?;

@@ -13,8 +13,8 @@ use http::{Request, Response};
 use tower::{Layer, Service};
 
 use super::BoxFuture;
-use futures_util::future::Either;
 use crate::body::Body;
+use futures_util::future::Either;
 
 /// One attempt's timing.
 #[derive(Debug, Clone, PartialEq, Eq)]
