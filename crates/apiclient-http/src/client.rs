@@ -393,13 +393,21 @@ impl HttpClientBuilder {
                 "TLS certificate verification is off (--insecure / verify: false): any server can impersonate the cloud"
             );
         }
-        let mut base = match self.base_transport {
-            Some(s) => s,
-            None => HttpService::new(HyperTransport::new(&self.transport)?),
+        // The hyper transport stays unboxed unless something wraps or
+        // replaces it: cloning the stack (once per call, in tower) then
+        // costs reference counts, not allocations.
+        let base = if self.base_transport.is_none() && self.inner_layers.is_empty() {
+            Base::Hyper(HyperTransport::new(&self.transport)?)
+        } else {
+            let mut base = match self.base_transport {
+                Some(s) => s,
+                None => HttpService::new(HyperTransport::new(&self.transport)?),
+            };
+            for wrap in self.inner_layers {
+                base = wrap(base);
+            }
+            Base::Other(base)
         };
-        for wrap in self.inner_layers {
-            base = wrap(base);
-        }
         let timings = Timings::new(self.timings);
         let bare_stack = ServiceBuilder::new()
             .layer(
@@ -444,6 +452,40 @@ impl HttpClientBuilder {
                 fallback_interfaces: self.fallback_interfaces,
             }),
         })
+    }
+}
+
+/// The innermost service: the hyper transport itself, or whatever replaced
+/// or wrapped it (`base_transport`, `layer_transport`).
+#[derive(Clone)]
+enum Base {
+    Hyper(HyperTransport),
+    Other(HttpService),
+}
+
+impl tower::Service<Request<Body>> for Base {
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = futures_util::future::Either<
+        <HyperTransport as tower::Service<Request<Body>>>::Future,
+        <HttpService as tower::Service<Request<Body>>>::Future,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        match self {
+            Base::Hyper(h) => h.poll_ready(cx),
+            Base::Other(s) => s.poll_ready(cx),
+        }
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        match self {
+            Base::Hyper(h) => futures_util::future::Either::Left(h.call(req)),
+            Base::Other(s) => futures_util::future::Either::Right(s.call(req)),
+        }
     }
 }
 
