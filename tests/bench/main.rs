@@ -647,29 +647,13 @@ fn case_c_child(which: &str, base: &str) {
         let mut retained = 0usize;
         let t0 = Instant::now();
         let count = if which == "lean-page" {
-            let api = apiclient_base::Api::<LeanServer>::new(http.service_client("compute"));
-            let page = api
-                .list(&std::collections::BTreeMap::from([
-                    ("limit", "100000"),
-                    ("total", "100000"),
-                ]))
-                .await
-                .unwrap();
-            retained = ALLOCATOR.allocated() - baseline;
-            page.len()
+            let (n, kept) = typed_page::<LeanServer>(&http, baseline).await;
+            retained = kept;
+            n
         } else if which == "typed-page" {
-            // straight from the bytes into structs: no Value in between
-            let api = apiclient_base::Api::<BenchServer>::new(http.service_client("compute"));
-            let page = api
-                .list(&std::collections::BTreeMap::from([
-                    ("limit", "100000"),
-                    ("total", "100000"),
-                ]))
-                .await
-                .unwrap();
-            // what stays: the decoded structs alone (the body is gone)
-            retained = ALLOCATOR.allocated() - baseline;
-            page.len()
+            let (n, kept) = typed_page::<BenchServer>(&http, baseline).await;
+            retained = kept;
+            n
         } else if which == "one-page" {
             // the reference library's path: Manager::list → Resources
             let items: Vec<Resource> = apiclient_base::Manager::new(compute.clone(), SERVER)
@@ -704,6 +688,23 @@ fn case_c_child(which: &str, base: &str) {
             "retained_heap_bytes": retained, "vm_hwm_kb": vm_hwm_kb()})
         );
     });
+}
+
+/// The one-page listing decoded into `T` straight from the bytes (no Value
+/// in between): how many, and the heap they keep once the body is gone.
+async fn typed_page<T: apiclient_base::ResourceType>(
+    http: &HttpClient,
+    baseline: usize,
+) -> (usize, usize) {
+    let api = apiclient_base::Api::<T>::new(http.service_client("compute"));
+    let page = api
+        .list(&std::collections::BTreeMap::from([
+            ("limit", "100000"),
+            ("total", "100000"),
+        ]))
+        .await
+        .unwrap();
+    (page.len(), ALLOCATOR.allocated() - baseline)
 }
 
 fn case_c(server: &ServerProc) -> Vec<Value> {

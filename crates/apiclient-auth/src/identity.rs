@@ -100,6 +100,15 @@ impl KeystoneAuth {
         self
     }
 
+    /// Put the user of every password and passcode method in `domain`.
+    pub(crate) fn set_user_domain(&mut self, domain: &Domain) {
+        for m in &mut self.methods {
+            if let Method::Password { user, .. } | Method::Totp { user, .. } = m {
+                *user = user.clone().in_domain(domain.clone());
+            }
+        }
+    }
+
     fn domain(&self, d: &Domain) -> Ref {
         match d {
             Domain::Default => Ref::id(&self.default_domain),

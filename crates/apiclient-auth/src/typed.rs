@@ -172,6 +172,35 @@ macro_rules! v3_body {
 
 v3_body!(V3Password, V3Token, V3ApplicationCredential, V3Totp);
 
+macro_rules! scoped {
+    ($($name:ident),*) => {$(
+        impl $name {
+            /// The scope of the token.
+            pub fn scope(mut self, scope: Scope) -> Self {
+                self.0.scope = Some(scope);
+                self
+            }
+        }
+    )*};
+}
+
+scoped!(V3Password, V3Token, V3Totp);
+
+macro_rules! with_receipt {
+    ($($name:ident),*) => {$(
+        impl $name {
+            /// Continue a multi-factor authentication: the receipt Keystone
+            /// gave for the factor(s) already accepted.
+            pub fn receipt(mut self, receipt: Receipt) -> Self {
+                self.0.receipt = Some(receipt);
+                self
+            }
+        }
+    )*};
+}
+
+with_receipt!(V3Password, V3Totp);
+
 impl AuthPlugin for KeystoneAuth {
     fn auth_system(&self) -> &str {
         &self.auth_system
@@ -231,24 +260,7 @@ impl V3Password {
     }
 
     fn user_domain(mut self, domain: Domain) -> Self {
-        for m in &mut self.0.methods {
-            if let Method::Password { user, .. } = m {
-                *user = user.clone().in_domain(domain.clone());
-            }
-        }
-        self
-    }
-
-    /// The scope of the token.
-    pub fn scope(mut self, scope: Scope) -> Self {
-        self.0.scope = Some(scope);
-        self
-    }
-
-    /// Continue a multi-factor authentication: the receipt Keystone gave
-    /// for the other factor(s).
-    pub fn receipt(mut self, receipt: Receipt) -> Self {
-        self.0.receipt = Some(receipt);
+        self.0.set_user_domain(&domain);
         self
     }
 }
@@ -265,12 +277,6 @@ impl V3Token {
             KeystoneAuth::new("v3token", auth_url, ApiVersion::V3)
                 .method(Method::Token(SecretString::from(token.to_string()))),
         )
-    }
-
-    /// The scope of the new token.
-    pub fn scope(mut self, scope: Scope) -> Self {
-        self.0.scope = Some(scope);
-        self
     }
 }
 
@@ -353,24 +359,7 @@ impl V3Totp {
 
     /// The user's domain, by name.
     pub fn user_domain_name(mut self, name: &str) -> Self {
-        for m in &mut self.0.methods {
-            if let Method::Totp { user, .. } = m {
-                *user = user.clone().in_domain(Domain::Name(name.to_string()));
-            }
-        }
-        self
-    }
-
-    /// The scope of the token.
-    pub fn scope(mut self, scope: Scope) -> Self {
-        self.0.scope = Some(scope);
-        self
-    }
-
-    /// Continue a multi-factor authentication with the receipt of the
-    /// factor(s) already given.
-    pub fn receipt(mut self, receipt: Receipt) -> Self {
-        self.0.receipt = Some(receipt);
+        self.0.set_user_domain(&Domain::Name(name.to_string()));
         self
     }
 }
@@ -563,26 +552,42 @@ impl AdminToken {
     }
 }
 
-impl AuthPlugin for AdminToken {
-    fn auth_system(&self) -> &str {
-        "admin_token"
-    }
-    fn authenticate(&self, _: SharedTransport) -> BoxFuture<'static, Result<AccessInfo, Error>> {
-        let access = AccessInfo::fixed(self.token.clone(), Some(self.endpoint.clone()));
-        Box::pin(async move { Ok(access) })
-    }
-    fn fixed_endpoint(&self) -> Option<&str> {
-        Some(&self.endpoint)
-    }
-    fn prepare_reauthentication(&mut self) -> bool {
-        false
-    }
-    fn cache_key(&self) -> String {
-        let mut k = CacheKey::new("admin_token");
-        k.part("endpoint", &self.endpoint);
-        k.finish()
-    }
+/// The runtime of a fixed credential (`admin_token`, `none`, `http_basic`):
+/// no Keystone call, a fixed endpoint, nothing to renew after a 401.
+macro_rules! fixed_plugin {
+    ($name:ident, $system:literal, |$s:ident| $access:expr, [$($part:literal => $value:expr),*]) => {
+        impl AuthPlugin for $name {
+            fn auth_system(&self) -> &str {
+                $system
+            }
+            fn authenticate(&self, _: SharedTransport) -> BoxFuture<'static, Result<AccessInfo, Error>> {
+                let $s = self;
+                let access: AccessInfo = $access;
+                Box::pin(async move { Ok(access) })
+            }
+            fn fixed_endpoint(&self) -> Option<&str> {
+                Some(&self.endpoint)
+            }
+            fn prepare_reauthentication(&mut self) -> bool {
+                false
+            }
+            fn cache_key(&self) -> String {
+                let $s = self;
+                let mut k = CacheKey::new($system);
+                k.part("endpoint", &$s.endpoint);
+                $(k.part($part, $value);)*
+                k.finish()
+            }
+        }
+    };
 }
+
+fixed_plugin!(
+    AdminToken,
+    "admin_token",
+    |p| AccessInfo::fixed(p.token.clone(), Some(p.endpoint.clone())),
+    []
+);
 
 /// `none`: no token, a fixed endpoint (a standalone service).
 #[derive(Debug, Clone)]
@@ -599,26 +604,12 @@ impl NoAuth {
     }
 }
 
-impl AuthPlugin for NoAuth {
-    fn auth_system(&self) -> &str {
-        "none"
-    }
-    fn authenticate(&self, _: SharedTransport) -> BoxFuture<'static, Result<AccessInfo, Error>> {
-        let access = AccessInfo::fixed(SecretString::from(""), Some(self.endpoint.clone()));
-        Box::pin(async move { Ok(access) })
-    }
-    fn fixed_endpoint(&self) -> Option<&str> {
-        Some(&self.endpoint)
-    }
-    fn prepare_reauthentication(&mut self) -> bool {
-        false
-    }
-    fn cache_key(&self) -> String {
-        let mut k = CacheKey::new("none");
-        k.part("endpoint", &self.endpoint);
-        k.finish()
-    }
-}
+fixed_plugin!(
+    NoAuth,
+    "none",
+    |p| AccessInfo::fixed(SecretString::from(""), Some(p.endpoint.clone())),
+    []
+);
 
 /// `http_basic`: HTTP Basic authentication to a fixed endpoint (a standalone
 /// Ironic, ...): every request carries `Authorization: Basic ...`, and no
@@ -660,32 +651,11 @@ impl HttpBasic {
     }
 }
 
-impl AuthPlugin for HttpBasic {
-    fn auth_system(&self) -> &str {
-        "http_basic"
-    }
-    fn authenticate(&self, _: SharedTransport) -> BoxFuture<'static, Result<AccessInfo, Error>> {
-        let value = SecretString::from(basic_authorization(
-            &self.username,
-            self.password.expose_secret(),
-        ));
-        let access = AccessInfo::fixed(value, Some(self.endpoint.clone()))
-            .with_token_header(TokenHeader::Authorization);
-        Box::pin(async move { Ok(access) })
-    }
-    fn fixed_endpoint(&self) -> Option<&str> {
-        Some(&self.endpoint)
-    }
-    fn prepare_reauthentication(&mut self) -> bool {
-        false
-    }
-    fn cache_key(&self) -> String {
-        let mut k = CacheKey::new("http_basic");
-        k.part("endpoint", &self.endpoint);
-        k.part("username", &self.username);
-        k.finish()
-    }
-}
+fixed_plugin!(HttpBasic, "http_basic", |p| AccessInfo::fixed(
+    SecretString::from(basic_authorization(&p.username, p.password.expose_secret())),
+    Some(p.endpoint.clone())
+)
+.with_token_header(TokenHeader::Authorization), ["username" => &p.username]);
 
 /// The `Authorization` value of HTTP Basic authentication (RFC 7617):
 /// `Basic base64(user:password)`. It holds the password: never log it.
