@@ -1,7 +1,7 @@
 """Run a command on a pseudo-terminal; answer its passcode prompt with the
 current TOTP passcode of $MFA_SECRET (RFC 6238, SHA-1, 30 s, 6 digits).
 Prints what the terminal showed; exits with the command's exit code."""
-import base64, hashlib, hmac, os, pty, select, signal, struct, sys, time
+import base64, hashlib, hmac, os, pty, select, signal, struct, sys, termios, time
 
 secret = os.environ.pop("MFA_SECRET")
 
@@ -30,6 +30,11 @@ while time.time() < deadline:
     out += chunk
     if out.count(b"Passcode") > answered:
         answered += 1
+        # type only once the program has switched echo off (as a person
+        # would be slower than the prompt), so an echo would be its fault
+        until = time.time() + 10
+        while time.time() < until and termios.tcgetattr(fd)[3] & termios.ECHO:
+            time.sleep(0.01)
         code = totp()
         sys.stderr.write("answered with %s\n" % code)
         os.write(fd, (code + "\n").encode())
