@@ -27,6 +27,16 @@ static ALLOCATOR: Cap<std::alloc::System> = Cap::new(std::alloc::System, usize::
 
 const SERVER: ResourceMeta = ResourceMeta::new("Server");
 
+/// The runtime every part of the bench runs on: two workers, as the issue's
+/// 64-task case asks.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 // ------------------------------------------------------------------ process stats
 
 /// (user + system) CPU seconds of a process, from /proc.
@@ -174,11 +184,7 @@ async fn handle(
 }
 
 fn run_server() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -633,11 +639,7 @@ async fn case_b(server: &ServerProc) -> Value {
 // ------------------------------------------------------------------ case C (in a child process each)
 
 fn case_c_child(which: &str, base: &str) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let http = HttpClient::builder(plugin(base)).build().unwrap();
         let compute = BaseClient::new(&http, "compute");
@@ -748,11 +750,7 @@ fn gib_stream() -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error
 /// A FakeCloud (object store included) in a child process: prints its auth
 /// URL, serves until stdin closes.
 fn run_cloud() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let cloud = apiclient_fake::FakeCloud::start().await.unwrap();
         println!("{}", cloud.auth_url());
@@ -769,11 +767,7 @@ fn run_cloud() {
 /// One variant of case E in this (child) process: upload 1 GiB from a
 /// stream, download it into a sink; seconds and the peak RSS.
 fn case_e_child(which: &str, auth_url: &str) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let (upload, download, bytes) = if which == "raw" {
             raw_e(auth_url).await
@@ -1097,11 +1091,7 @@ fn micro(only: Option<&str>) {
 /// Raw hyper-util against `HyperTransport` on loopback (`apiclient-bench transport`); diagnostic.
 fn transport_diag() {
     let server = spawn_server();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         use tower::ServiceExt;
         let url = format!("{}/v2.1/servers/srv-000001", server.url);
@@ -1153,11 +1143,7 @@ fn transport_diag() {
 /// profile full|baseline`); diagnostic, not part of the report.
 fn profile(which: &str) {
     let server = spawn_server();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let (variant, tasks) = match which {
         "baseline" => (Variant::Baseline, 1),
         "baseline64" => (Variant::Baseline, 64),
@@ -1220,10 +1206,7 @@ fn main() {
             return;
         }
         Some("d") => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = runtime();
             println!(
                 "{}",
                 serde_json::to_string_pretty(&rt.block_on(case_d())).unwrap()
@@ -1254,11 +1237,7 @@ fn main() {
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
     let server = spawn_server();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let mut rows = rt.block_on(case_a(&server, &reload, 1, 2000));
     rows.extend(rt.block_on(case_a(&server, &reload, 64, 60)));
     // `apiclient-bench a`: case A only (for iterating on the request path)
