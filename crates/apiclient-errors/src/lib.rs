@@ -116,6 +116,35 @@ pub enum Error {
         /// The URL that answered 401.
         url: String,
     },
+    /// A local file or stream failed: the source of an upload could not be
+    /// read, or the destination of a download written. Never a connection
+    /// error: the server is not to blame.
+    #[error("cannot {operation} {}", path.as_deref().map_or_else(|| "the local stream".to_string(), |p| p.display().to_string()))]
+    Io {
+        /// What was being done: `read` or `write`.
+        operation: &'static str,
+        /// The local path, when there is one.
+        path: Option<std::path::PathBuf>,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A body's digest is not the one the server (or the caller) announced:
+    /// the data was corrupted on the way or at rest.
+    #[error(
+        "the {algorithm} digest of the body from {} is {actual}, expected {expected}",
+        redact::redact_url(url)
+    )]
+    DigestMismatch {
+        /// The algorithm (`md5`, `sha256`, `sha512`).
+        algorithm: &'static str,
+        /// The digest announced (hex).
+        expected: String,
+        /// The digest of the bytes received (hex).
+        actual: String,
+        /// The URL of the body.
+        url: String,
+    },
     /// Configuration (options, clouds.yaml, certificates) is invalid.
     #[error("invalid configuration: {message}")]
     Config {

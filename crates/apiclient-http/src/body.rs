@@ -137,9 +137,16 @@ impl Body {
         let path = Arc::new(path);
         Ok(Body::reopenable(Some(len), move || {
             let path = path.clone();
+            let failed = path.clone();
             futures_util::stream::once(async move { tokio::fs::File::open(&*path).await })
                 .map_ok(|f| tokio_util::io::ReaderStream::with_capacity(f, 64 * 1024))
                 .try_flatten()
+                // a file that cannot be read is the caller's I/O error, naming it
+                .map_err(move |source| apiclient_errors::Error::Io {
+                    operation: "read",
+                    path: Some(failed.to_path_buf()),
+                    source,
+                })
         }))
     }
 

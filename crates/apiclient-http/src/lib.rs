@@ -68,6 +68,7 @@ pub mod microversion;
 pub mod store;
 pub mod token;
 pub mod transport;
+mod upload;
 
 pub use body::Body;
 pub use client::{

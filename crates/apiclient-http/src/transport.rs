@@ -33,6 +33,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
 use crate::body::{Body, LimitExceeded};
+use crate::upload::{GateGuard, GatedBody, UploadGate, bounded};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
@@ -544,10 +545,44 @@ impl std::fmt::Debug for ProxyConnector {
 }
 
 /// A connection, direct or through a proxy.
+///
+/// A write that fails because the peer stopped reading (a broken pipe, a
+/// reset) counts as done and later writes go nowhere, while reads go on: a
+/// server that answered an upload early and closed leaves its answer in the
+/// socket, and it is read (see [`crate::upload`]).
 pub struct ProxiedIo {
     io: TokioIo<TcpStream>,
     /// Plain `http` through a forward proxy: requests go in absolute form.
     http_proxy: bool,
+    /// The peer stopped reading: writes are dropped.
+    write_closed: bool,
+}
+
+impl ProxiedIo {
+    fn new(io: TokioIo<TcpStream>, http_proxy: bool) -> Self {
+        ProxiedIo {
+            io,
+            http_proxy,
+            write_closed: false,
+        }
+    }
+
+    /// A write's outcome, a failure because the peer stopped reading
+    /// turned into "written".
+    fn wrote(
+        &mut self,
+        r: Poll<std::io::Result<usize>>,
+        len: usize,
+    ) -> Poll<std::io::Result<usize>> {
+        match r {
+            Poll::Ready(Err(e)) if crate::upload::peer_stopped_reading(&e) => {
+                tracing::debug!(target: "apiclient_http", "the server stopped reading ({e}); reading its answer");
+                self.write_closed = true;
+                Poll::Ready(Ok(len))
+            }
+            other => other,
+        }
+    }
 }
 
 impl std::fmt::Debug for ProxiedIo {
@@ -574,20 +609,36 @@ impl hyper::rt::Write for ProxiedIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+        if self.write_closed {
+            return Poll::Ready(Ok(buf.len()));
+        }
+        let r = std::pin::Pin::new(&mut self.io).poll_write(cx, buf);
+        self.wrote(r, buf.len())
     }
 
     fn poll_flush(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+        if self.write_closed {
+            return Poll::Ready(Ok(()));
+        }
+        match std::pin::Pin::new(&mut self.io).poll_flush(cx) {
+            Poll::Ready(Err(e)) if crate::upload::peer_stopped_reading(&e) => {
+                self.write_closed = true;
+                Poll::Ready(Ok(()))
+            }
+            other => other,
+        }
     }
 
     fn poll_shutdown(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<std::io::Result<()>> {
+        if self.write_closed {
+            return Poll::Ready(Ok(()));
+        }
         std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
     }
 
@@ -600,7 +651,12 @@ impl hyper::rt::Write for ProxiedIo {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let len = bufs.iter().map(|b| b.len()).sum();
+        if self.write_closed {
+            return Poll::Ready(Ok(len));
+        }
+        let r = std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.wrote(r, len)
     }
 }
 
@@ -625,10 +681,7 @@ impl tower::Service<http::Uri> for ProxyConnector {
         Box::pin(async move {
             let Some(proxy) = intercept else {
                 let io = tower::Service::call(&mut http, dst).await?;
-                return Ok(ProxiedIo {
-                    io,
-                    http_proxy: false,
-                });
+                return Ok(ProxiedIo::new(io, false));
             };
             if dst.scheme_str() == Some("https") {
                 let mut tunnel = Tunnel::new(proxy.uri().clone(), http);
@@ -642,16 +695,10 @@ impl tower::Service<http::Uri> for ProxyConnector {
                         Some(Box::new(e)),
                     )) as BoxError
                 })?;
-                Ok(ProxiedIo {
-                    io,
-                    http_proxy: false,
-                })
+                Ok(ProxiedIo::new(io, false))
             } else {
                 let io = tower::Service::call(&mut http, proxy.uri().clone()).await?;
-                Ok(ProxiedIo {
-                    io,
-                    http_proxy: true,
-                })
+                Ok(ProxiedIo::new(io, true))
             }
         })
     }
@@ -663,6 +710,8 @@ struct IdleTimeout {
     idle: Duration,
     sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
     url: String,
+    /// The request body's gate, ended when this answer is read or dropped.
+    _gate: Option<GateGuard>,
 }
 
 impl http_body::Body for IdleTimeout {
@@ -756,6 +805,12 @@ impl tower::Service<Request<Body>> for HyperTransport {
                 .insert(http::header::PROXY_AUTHORIZATION, auth);
         }
         let stream = req.extensions().get::<StreamResponse>().copied();
+        // An upload is gated: it stops once the answer arrives (see `upload`).
+        let gate = UploadGate::needed(req.body()).then(|| Arc::new(UploadGate::default()));
+        let mut req = match &gate {
+            Some(g) => req.map(|b| Body::wrap(GatedBody::new(b, g.clone()))),
+            None => req,
+        };
         // Ask for compression ourselves; a decoder wraps the body only when
         // the answer is compressed (most are not), so a plain response costs
         // nothing extra.
@@ -769,11 +824,19 @@ impl tower::Service<Request<Body>> for HyperTransport {
         let uri = req.uri().clone();
         Box::pin(async move {
             let url = || uri.to_string();
+            let guard = gate.clone().map(GateGuard);
             let send = async {
                 let resp = client.request(req).await.map_err(|e| {
+                    // A local source that failed is the caller's I/O error.
+                    if let Some(local) = gate.as_ref().and_then(|g| g.take_source_error()) {
+                        return local;
+                    }
                     let kind = classify(&e, e.is_connect());
                     Error::from(ConnectionError::new(kind, url(), Some(Box::new(e))))
                 })?;
+                if let Some(g) = &gate {
+                    g.answered();
+                }
                 if compression && resp.headers().contains_key(http::header::CONTENT_ENCODING) {
                     decompress(resp).await.map_err(|e| {
                         Error::from(ConnectionError::new(
@@ -795,6 +858,7 @@ impl tower::Service<Request<Body>> for HyperTransport {
                         idle: s.idle_timeout,
                         sleep: Box::pin(tokio::time::sleep(s.idle_timeout)),
                         url: url(),
+                        _gate: guard,
                     };
                     return Ok(Response::from_parts(parts, Body::wrap(body)));
                 }
@@ -810,9 +874,10 @@ impl tower::Service<Request<Body>> for HyperTransport {
                         Error::from(ConnectionError::new(kind, url(), Some(e)))
                     }
                 })?;
+                drop(guard);
                 Ok::<_, Error>(Response::from_parts(parts, Body::from(bytes)))
             };
-            match tokio::time::timeout(timeout, attempt).await {
+            match bounded(timeout, gate.as_deref(), attempt).await {
                 Ok(Ok(resp)) => Ok(resp),
                 Ok(Err(e)) => Err(Box::new(e) as BoxError),
                 Err(elapsed) => Err(Box::new(Error::from(ConnectionError::new(

@@ -1,0 +1,223 @@
+//! Request bodies on the wire: a server may answer before it has read them.
+//!
+//! Servers answer uploads early: Swift's 404 for a missing container, a 401
+//! for a revoked token, a 413, Glance's 409 for data sent to an active
+//! image. Many then close the connection with the rest of the body unread
+//! (gunicorn reads 64 KiB of it first), and the client's next write fails
+//! with a broken pipe or a reset while the answer already sits in its
+//! socket. Two parts make that answer reach the caller:
+//!
+//! - The connection ([`crate::transport::ProxiedIo`]) treats a write that
+//!   fails because the peer stopped reading as done (the bytes go nowhere)
+//!   and keeps reading, so hyper parses the answer the server sent. A server
+//!   that sent nothing still ends in a connection error: the read finds the
+//!   connection closed.
+//! - The body ([`GatedBody`]) stops sending once the answer has arrived: the
+//!   rest of a 200 MiB file is not pushed at a server that has already said
+//!   no. When the answer has been read, the unsent rest is abandoned and the
+//!   connection closed (it is never reused with half a request on it).
+//!
+//! The gate also counts the bytes sent, so the per-attempt timeout of an
+//! upload measures the time without progress rather than the whole
+//! transfer, and it keeps the error of a failing local source (a file that
+//! cannot be read), which is reported as [`Error::Io`], never as a
+//! connection failure.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use apiclient_errors::{BoxError, Error};
+use bytes::Bytes;
+use futures_util::task::AtomicWaker;
+use http_body::{Frame, SizeHint};
+
+use crate::body::Body;
+
+/// A buffered body at most this large is written in one go: no gate.
+const UNGATED_MAX: u64 = 64 * 1024;
+
+/// What the sending side and the answering side of one attempt share.
+#[derive(Default)]
+pub(crate) struct UploadGate {
+    /// The answer's head has arrived: send no more.
+    answered: AtomicBool,
+    /// The answer has been read (or the attempt is over): abandon the rest.
+    finished: AtomicBool,
+    /// Bytes handed to the connection so far.
+    sent: AtomicU64,
+    /// The body's own source failed (a file that cannot be read).
+    source_error: Mutex<Option<BoxError>>,
+    waker: AtomicWaker,
+}
+
+impl UploadGate {
+    /// Whether `body` needs a gate: anything but a small buffered body.
+    pub(crate) fn needed(body: &Body) -> bool {
+        !body.is_buffered() || body.len().is_none_or(|n| n > UNGATED_MAX)
+    }
+
+    /// The answer's head has arrived.
+    pub(crate) fn answered(&self) {
+        self.answered.store(true, Ordering::Release);
+    }
+
+    /// Bytes sent so far.
+    pub(crate) fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Acquire)
+    }
+
+    /// The error of the body's source, if it failed (taken once).
+    pub(crate) fn take_source_error(&self) -> Option<Error> {
+        let e = self.source_error.lock().ok()?.take()?;
+        Some(match e.downcast::<Error>() {
+            Ok(e) => *e,
+            Err(e) => Error::Io {
+                operation: "read",
+                path: None,
+                source: match e.downcast::<std::io::Error>() {
+                    Ok(io) => *io,
+                    Err(other) => std::io::Error::other(other),
+                },
+            },
+        })
+    }
+
+    fn finish(&self) {
+        self.finished.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+}
+
+/// Ends the gate when dropped: held by the attempt for a buffered answer,
+/// by the answer's body for a streamed one.
+pub(crate) struct GateGuard(pub(crate) Arc<UploadGate>);
+
+impl Drop for GateGuard {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
+/// The request body as the connection sees it. See the [module docs](self).
+pub(crate) struct GatedBody {
+    inner: Body,
+    gate: Arc<UploadGate>,
+}
+
+impl GatedBody {
+    pub(crate) fn new(inner: Body, gate: Arc<UploadGate>) -> Self {
+        GatedBody { inner, gate }
+    }
+}
+
+/// The server answered before the whole body was sent; the rest is not sent.
+#[derive(Debug)]
+struct AnsweredEarly;
+
+impl std::fmt::Display for AnsweredEarly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the server answered before the whole request body was sent")
+    }
+}
+
+impl std::error::Error for AnsweredEarly {}
+
+impl http_body::Body for GatedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let gate = &self.gate;
+        if gate.answered.load(Ordering::Acquire) {
+            if gate.finished.load(Ordering::Acquire) {
+                return Poll::Ready(Some(Err(Box::new(AnsweredEarly))));
+            }
+            gate.waker.register(cx.waker());
+            if gate.finished.load(Ordering::Acquire) {
+                return Poll::Ready(Some(Err(Box::new(AnsweredEarly))));
+            }
+            return Poll::Pending;
+        }
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    self.gate
+                        .sent
+                        .fetch_add(data.len() as u64, Ordering::AcqRel);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                if let Ok(mut slot) = self.gate.source_error.lock() {
+                    *slot = Some(e);
+                }
+                Poll::Ready(Some(Err(Box::new(SourceFailed))))
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        http_body::Body::size_hint(&self.inner)
+    }
+}
+
+/// The body's source failed; the error itself is kept in the gate.
+#[derive(Debug)]
+struct SourceFailed;
+
+impl std::fmt::Display for SourceFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body's source failed")
+    }
+}
+
+impl std::error::Error for SourceFailed {}
+
+/// Whether a failed write means the peer stopped reading (then the answer
+/// may still be readable).
+pub(crate) fn peer_stopped_reading(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+    )
+}
+
+/// Run one attempt bounded by `timeout`: of the whole attempt, or, for an
+/// upload, of any stretch without progress (a 1 GiB upload may take longer
+/// than the timeout, but never stalls longer).
+pub(crate) async fn bounded<T>(
+    timeout: std::time::Duration,
+    gate: Option<&UploadGate>,
+    attempt: impl Future<Output = T>,
+) -> Result<T, tokio::time::error::Elapsed> {
+    let mut attempt = std::pin::pin!(attempt);
+    let Some(gate) = gate else {
+        return tokio::time::timeout(timeout, attempt).await;
+    };
+    let mut seen = gate.sent();
+    loop {
+        match tokio::time::timeout(timeout, &mut attempt).await {
+            Ok(out) => return Ok(out),
+            Err(elapsed) => {
+                let now = gate.sent();
+                if now == seen {
+                    return Err(elapsed);
+                }
+                seen = now;
+            }
+        }
+    }
+}
