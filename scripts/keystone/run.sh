@@ -28,7 +28,11 @@
 #                              handled them).
 #   KS_DEBUG=false             keystone [DEFAULT] debug
 #   KS_PYTHON=                 python >= 3.11 to build the venv with (auto-detected if empty)
-#   KS_VENV=/tmp/ks-venv  KS_ETC=/tmp/ks-etc  KS_DATA=/tmp/ks-data
+#   KS_VENV=/tmp/apiclient-rs/keystone-venv  KS_ETC=/tmp/apiclient-rs/keystone-etc
+#   KS_DATA=/tmp/apiclient-rs/keystone-data
+#                              (the project's own paths: a data directory this script did not
+#                              create, i.e. without its owner mark, is never reused: it is
+#                              re-created when it lies under /tmp/apiclient-rs, refused elsewhere)
 #   KS_READY_TIMEOUT=90        seconds to wait for the first token after starting
 set -euo pipefail
 
@@ -43,9 +47,11 @@ KS_THREADS=${KS_THREADS:-4}
 KS_SEED=${KS_SEED:-1}
 KS_DEBUG=${KS_DEBUG:-false}
 KS_CACHE=${KS_CACHE:-1}
-KS_VENV=${KS_VENV:-/tmp/ks-venv}
-KS_ETC=${KS_ETC:-/tmp/ks-etc}
-KS_DATA=${KS_DATA:-/tmp/ks-data}
+STATE_ROOT=/tmp/apiclient-rs
+KS_VENV=${KS_VENV:-$STATE_ROOT/keystone-venv}
+KS_ETC=${KS_ETC:-$STATE_ROOT/keystone-etc}
+KS_DATA=${KS_DATA:-$STATE_ROOT/keystone-data}
+OWNER_MARK="$KS_DATA/.apiclient-rs-keystone"
 KS_READY_TIMEOUT=${KS_READY_TIMEOUT:-90}
 KS_KEYSTONE_VERSION=${KS_KEYSTONE_VERSION:-30.0.0}
 
@@ -57,7 +63,7 @@ PIDFILE="$KS_DATA/gunicorn.pid"
 LOG="$KS_DATA/log"
 
 # keep pip's cache and any $HOME writes under /tmp as well
-export PIP_CACHE_DIR=${PIP_CACHE_DIR:-/tmp/ks-pip-cache}
+export PIP_CACHE_DIR=${PIP_CACHE_DIR:-/tmp/apiclient-rs/pip-cache}
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore}   # silence eventlet/pycadf deprecation noise
 
@@ -101,6 +107,24 @@ ensure_venv() {
   "$KS_VENV/bin/pip" install -q "${cons[@]}" \
       "keystone==$KS_KEYSTONE_VERSION" gunicorn keystoneauth1 python-keystoneclient python-openstackclient
   log "venv ready in $((SECONDS - t0))s"
+}
+
+# --------------------------------------------------------------------------- ownership
+# A data directory is ours only with the owner mark written when this script created it.
+# Another Keystone runner may have left one at the same path (another TOTP secret, other
+# users): reusing it would make the seeded facts wrong. Such a directory is re-created when it
+# lies under the project's state root, refused anywhere else.
+claim_data_dir() {
+  if [ -d "$KS_DATA" ] && [ ! -f "$OWNER_MARK" ]; then
+    case "$KS_DATA" in
+      "$STATE_ROOT"/*)
+        log "$KS_DATA was not created by this script; re-creating it"
+        rm -rf "$KS_DATA" "$KS_ETC" ;;
+      *) die "$KS_DATA exists but was not created by this script (no $(basename "$OWNER_MARK")); remove it or choose another KS_DATA" ;;
+    esac
+  fi
+  mkdir -p "$KS_DATA"
+  [ -f "$OWNER_MARK" ] || echo "created by scripts/keystone/run.sh (port $KS_PORT)" >"$OWNER_MARK"
 }
 
 # --------------------------------------------------------------------------- config
@@ -389,6 +413,7 @@ cmd=${1:-start}
 case "$cmd" in
   start)
     ensure_venv
+    claim_data_dir
     write_config
     ensure_db
     start_server
@@ -402,7 +427,8 @@ case "$cmd" in
     if ours "$pid" && http_ready; then echo "running pid=$pid url=$URL/v3"; else echo "not running"; exit 1; fi
     ;;
   env) openrc ;;
-  reset) stop_server; rm -rf "$KS_DATA" "$KS_ETC"; log "reset $KS_DATA $KS_ETC" ;;
+  reset) [ -d "$KS_DATA" ] && [ ! -f "$OWNER_MARK" ] && die "$KS_DATA was not created by this script; not touching it"
+         stop_server; rm -rf "$KS_DATA" "$KS_ETC"; log "reset $KS_DATA $KS_ETC" ;;
   purge) stop_server; rm -rf "$KS_DATA" "$KS_ETC" "$KS_VENV" "$PIP_CACHE_DIR"; log "purged" ;;
   *) echo "usage: $0 [start|stop|status|env|reset|purge]" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/placement/run.sh (called by `cargo xtask placement`) — a real OpenStack Placement
 # (openstack-placement 16.0.0) on 127.0.0.1:8778 behind the project's Keystone on :5000.
-# Everything lives under /tmp.
+# Everything lives under /tmp/apiclient-rs.
 #
 #   run.sh start    # venv + install + Keystone service user and catalog + db sync + start; idempotent
 #   run.sh stop     # stop the server started by 'start' (by its PID)
@@ -15,17 +15,17 @@ set -euo pipefail
 
 PL_HOST=127.0.0.1   # never change: tests must only use loopback
 PL_PORT=${PL_PORT:-8778}
-PL_VENV=${PL_VENV:-/tmp/placement-venv}
-PL_ETC=${PL_ETC:-/tmp/placement-etc}
-PL_DATA=${PL_DATA:-/tmp/placement-data}
+PL_VENV=${PL_VENV:-/tmp/apiclient-rs/placement-venv}
+PL_ETC=${PL_ETC:-/tmp/apiclient-rs/placement-etc}
+PL_DATA=${PL_DATA:-/tmp/apiclient-rs/placement-data}
 PL_VERSION=${PL_VERSION:-16.0.0}
 PL_PASSWORD=${PL_PASSWORD:-placementpass}
 KS_URL=${KS_URL:-http://127.0.0.1:5000/v3}
-KS_VENV=${KS_VENV:-/tmp/ks-venv}
+KS_VENV=${KS_VENV:-/tmp/apiclient-rs/keystone-venv}
 URL="http://$PL_HOST:$PL_PORT"
 PIDFILE="$PL_DATA/gunicorn.pid"
 
-export PIP_CACHE_DIR=${PIP_CACHE_DIR:-/tmp/ks-pip-cache}
+export PIP_CACHE_DIR=${PIP_CACHE_DIR:-/tmp/apiclient-rs/pip-cache}
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore}
 
@@ -67,7 +67,7 @@ register_in_keystone() {
   [ -x "$KS_VENV/bin/openstack" ] || die "no Keystone venv at $KS_VENV: run 'cargo xtask keystone start' first"
   curl -fsS "$KS_URL" >/dev/null 2>&1 || die "Keystone is not answering at $KS_URL"
   # the mark lives with Keystone's data: a reset Keystone registers again
-  local mark="${KS_DATA:-/tmp/ks-data}/.placement-registered"
+  local mark="${KS_DATA:-/tmp/apiclient-rs/keystone-data}/.placement-registered"
   if [ -f "$mark" ]; then return 0; fi
   log "registering the placement service user and catalog entry in Keystone"
   openstack project show service >/dev/null 2>&1 || openstack project create --domain default service >/dev/null

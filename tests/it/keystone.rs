@@ -19,7 +19,7 @@ const SHORT: &str = "http://127.0.0.1:5001";
 
 fn seed() -> Option<Value> {
     let path = std::env::var("APICLIENT_KEYSTONE_SEED")
-        .unwrap_or_else(|_| "/tmp/ks-data/seed.json".into());
+        .unwrap_or_else(|_| "/tmp/apiclient-rs/keystone-data/seed.json".into());
     let reachable = std::net::TcpStream::connect_timeout(
         &"127.0.0.1:5000".parse().unwrap(),
         Duration::from_secs(2),

@@ -147,8 +147,8 @@ const KEYSTONES: &[(&str, &[(&str, &str)])] = &[
             ("KS_PORT", "5001"),
             ("KS_TOKEN_EXPIRATION", "5"),
             ("KS_SEED", "0"),
-            ("KS_DATA", "/tmp/ks-data-short"),
-            ("KS_ETC", "/tmp/ks-etc-short"),
+            ("KS_DATA", "/tmp/apiclient-rs/keystone-short-data"),
+            ("KS_ETC", "/tmp/apiclient-rs/keystone-short-etc"),
         ],
     ),
 ];

@@ -136,7 +136,7 @@ fn asks_for_the_missing_factor_on_a_terminal() {
     if !keystone_up() {
         return;
     }
-    let seed: Value = match std::fs::read("/tmp/ks-data/seed.json")
+    let seed: Value = match std::fs::read("/tmp/apiclient-rs/keystone-data/seed.json")
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
     {
