@@ -13,4 +13,5 @@ mod store;
 mod streaming;
 mod support;
 mod tls;
+mod transfer;
 mod wire;

@@ -31,6 +31,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use apiclient_errors::BoxError;
+
+use crate::transfer::{Progress, ProgressFn};
 use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt};
 use http_body::{Frame, SizeHint};
@@ -43,6 +45,8 @@ type Boxed = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 /// A request or response body. See the [module documentation](self).
 pub struct Body {
     inner: Inner,
+    /// Told of the bytes sent, from zero on each send.
+    progress: Option<(ProgressFn, u64)>,
 }
 
 enum Inner {
@@ -81,6 +85,7 @@ impl Body {
     /// An empty body.
     pub fn empty() -> Self {
         Body {
+            progress: None,
             inner: Inner::Full(Some(Bytes::new())),
         }
     }
@@ -93,6 +98,7 @@ impl Body {
         E: Into<BoxError> + 'static,
     {
         Body {
+            progress: None,
             inner: Inner::Stream {
                 stream: Box::pin(stream.map_err(Into::into)),
                 len,
@@ -121,6 +127,7 @@ impl Body {
     {
         let open: Opener = Arc::new(move || Box::pin(open().map_err(Into::into)) as BoxStream);
         Body {
+            progress: None,
             inner: Inner::Reopen {
                 open,
                 len,
@@ -165,10 +172,29 @@ impl Body {
         }
         match slot {
             Some(body) => Body {
+                progress: None,
                 inner: Inner::Boxed(body.map_err(Into::into).boxed_unsync()),
             },
             None => Body::empty(),
         }
+    }
+
+    /// This body, telling `progress` of the bytes sent as they go (from
+    /// zero again when a retry or the replay after a 401 sends it anew).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use apiclient_http::Body;
+    /// use apiclient_http::transfer::Progress;
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// let body = Body::from("hello").with_progress(move |p: Progress| s.lock().unwrap().push(p.done()));
+    /// # let _ = body;
+    /// ```
+    pub fn with_progress(mut self, progress: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some((Arc::new(progress), 0));
+        self
     }
 
     /// Whether the body can be sent again (buffered or re-openable).
@@ -179,8 +205,12 @@ impl Body {
     /// A copy to send again, when the body is replayable.
     pub fn try_clone(&self) -> Option<Body> {
         match &self.inner {
-            Inner::Full(Some(b)) => Some(Body::from(b.clone())),
+            Inner::Full(Some(b)) => Some(Body {
+                progress: self.progress.as_ref().map(|(f, _)| (f.clone(), 0)),
+                ..Body::from(b.clone())
+            }),
             Inner::Reopen { open, len, .. } => Some(Body {
+                progress: self.progress.as_ref().map(|(f, _)| (f.clone(), 0)),
                 inner: Inner::Reopen {
                     open: open.clone(),
                     len: *len,
@@ -295,6 +325,7 @@ impl std::error::Error for LimitExceeded {}
 impl From<Bytes> for Body {
     fn from(b: Bytes) -> Self {
         Body {
+            progress: None,
             inner: Inner::Full(Some(b)),
         }
     }
@@ -344,6 +375,33 @@ impl http_body::Body for Body {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let total = if self.progress.is_some() {
+            self.len()
+        } else {
+            None
+        };
+        let polled = self.poll_inner(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+            && let Some((tell, done)) = &mut self.progress
+        {
+            *done += data.len() as u64;
+            tell(Progress::new(*done, total));
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.is_end()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.hint()
+    }
+}
+
+impl Body {
+    fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match &mut self.inner {
             Inner::Full(b) => Poll::Ready(
                 b.take()
@@ -355,23 +413,23 @@ impl http_body::Body for Body {
                 poll_stream(s, cx)
             }
             Inner::Stream { stream, .. } => poll_stream(stream, cx),
-            Inner::Boxed(b) => Pin::new(b).poll_frame(cx),
+            Inner::Boxed(b) => http_body::Body::poll_frame(Pin::new(b), cx),
         }
     }
 
-    fn is_end_stream(&self) -> bool {
+    fn is_end(&self) -> bool {
         match &self.inner {
             Inner::Full(b) => b.as_ref().is_none_or(Bytes::is_empty),
-            Inner::Boxed(b) => b.is_end_stream(),
+            Inner::Boxed(b) => http_body::Body::is_end_stream(b),
             Inner::Reopen { len, stream, .. } => *len == Some(0) && stream.is_none(),
             Inner::Stream { len, .. } => *len == Some(0),
         }
     }
 
-    fn size_hint(&self) -> SizeHint {
+    fn hint(&self) -> SizeHint {
         match &self.inner {
             Inner::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            Inner::Boxed(b) => b.size_hint(),
+            Inner::Boxed(b) => http_body::Body::size_hint(b),
             Inner::Reopen { len, .. } | Inner::Stream { len, .. } => match len {
                 Some(n) => SizeHint::with_exact(*n),
                 None => SizeHint::default(),

@@ -27,6 +27,7 @@ use crate::layers::timing::{Timing, TimingLayer, Timings};
 use crate::microversion::{ApiVersion, Microversion};
 use crate::store::TokenStore;
 use crate::token::{Clock, TokenState};
+use crate::transfer::{DigestAlgorithm, Progress, ProgressFn};
 use crate::transport::{HyperTransport, ProxyConfig, StreamResponse, TlsConfig, TransportConfig};
 
 /// A body as `Debug` shows it: redacted bytes, or its size when streamed.
@@ -843,6 +844,8 @@ impl HttpClient {
             headers: parts.headers,
             body,
             uri,
+            progress: None,
+            digests: Vec::new(),
         })
     }
 
@@ -1342,6 +1345,20 @@ impl ApiRequest {
         Self::new(Method::DELETE, url)
     }
 
+    /// PATCH `url`. Say the patch's media type with
+    /// [`set_header`](Self::set_header) (`Content-Type`) before or after
+    /// [`json`](Self::json): Glance takes only
+    /// `application/openstack-images-v2.1-json-patch`, other services
+    /// `application/json-patch+json` or `application/merge-patch+json`.
+    pub fn patch(url: impl Into<String>) -> Self {
+        Self::new(Method::PATCH, url)
+    }
+
+    /// HEAD `url`.
+    pub fn head(url: impl Into<String>) -> Self {
+        Self::new(Method::HEAD, url)
+    }
+
     /// Add a header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         match (
@@ -1418,15 +1435,19 @@ impl ApiRequest {
         self
     }
 
-    /// A JSON body (compact), with `Content-Type: application/json`.
+    /// A JSON body (compact), with `Content-Type: application/json` unless
+    /// the request already says its media type (a JSON-Patch or merge-patch
+    /// type set with [`set_header`](Self::set_header) is kept).
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
         match serde_json::to_vec(body) {
             Ok(b) => {
                 self.body = Body::from(b);
-                self.headers.insert(
-                    http::header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
+                if !self.headers.contains_key(http::header::CONTENT_TYPE) {
+                    self.headers.insert(
+                        http::header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    );
+                }
             }
             Err(e) => self.error = Some(format!("body cannot be serialized as JSON: {e}")),
         }
@@ -1510,11 +1531,21 @@ impl std::fmt::Debug for ApiResponse {
 }
 
 /// A response whose body is read as it arrives ([`ServiceClient::request_streamed`]).
+///
+/// It carries the answer's metadata ([`request_id`](Self::request_id),
+/// [`microversion`](Self::microversion)); a download can report its
+/// progress ([`on_progress`](Self::on_progress)) and be checked against a
+/// digest ([`expect_digest`](Self::expect_digest),
+/// [`verify_announced_md5`](Self::verify_announced_md5)): a mismatch is
+/// [`Error::DigestMismatch`] at the end of the body, and
+/// [`copy_to_file`](Self::copy_to_file) then leaves no file behind.
 pub struct StreamedResponse {
     status: StatusCode,
     headers: HeaderMap,
     body: Body,
     uri: http::Uri,
+    progress: Option<ProgressFn>,
+    digests: Vec<(DigestAlgorithm, String)>,
 }
 
 impl std::fmt::Debug for StreamedResponse {
@@ -1554,50 +1585,220 @@ impl StreamedResponse {
             .and_then(|v| v.parse().ok())
     }
 
-    /// The body as a stream of chunks (errors are typed: a read that waited
-    /// past the idle timeout is a timeout).
-    pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<Bytes, Error>> + Send {
-        let url = self.uri.to_string();
-        futures_util::StreamExt::map(self.body.into_stream(), move |r| {
-            r.map_err(|e| into_error(e, &url))
-        })
+    /// The `x-openstack-request-id` (or `x-compute-request-id`, Swift's
+    /// `x-trans-id`), if any.
+    pub fn request_id(&self) -> Option<&str> {
+        [
+            "x-openstack-request-id",
+            "x-compute-request-id",
+            "x-trans-id",
+        ]
+        .iter()
+        .find_map(|h| self.headers.get(*h))
+        .and_then(|v| v.to_str().ok())
     }
 
-    /// The body.
+    /// The microversion the service says it answered with, if it says.
+    pub fn microversion(&self) -> Option<Microversion> {
+        crate::microversion::from_response(&self.headers)
+    }
+
+    /// Tell `progress` of the bytes received as they arrive (the total is
+    /// the `Content-Length`, when sent).
+    pub fn on_progress(mut self, progress: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(progress));
+        self
+    }
+
+    /// Check the body against this digest (hex, any case) as it streams:
+    /// a mismatch is [`Error::DigestMismatch`] in place of the end of the
+    /// body.
+    pub fn expect_digest(mut self, algorithm: DigestAlgorithm, hex: impl Into<String>) -> Self {
+        self.digests
+            .push((algorithm, hex.into().trim().to_ascii_lowercase()));
+        self
+    }
+
+    /// Check the body against the MD5 the server announced: `Content-MD5`
+    /// (hex as Glance sends it, or base64), else a plain object's `ETag`
+    /// (Swift). Nothing is checked where no MD5 of these bytes was
+    /// announced: a partial answer (206), or a large-object manifest whose
+    /// `ETag` is the digest of its segments' digests.
+    pub fn verify_announced_md5(self) -> Self {
+        let header = |name: &str| self.headers.get(name).and_then(|v| v.to_str().ok());
+        let announced = header("content-md5")
+            .and_then(crate::transfer::md5_from_header)
+            .or_else(|| {
+                let whole = self.status != StatusCode::PARTIAL_CONTENT
+                    && header("x-static-large-object").is_none()
+                    && header("x-object-manifest").is_none()
+                    && header("content-encoding").is_none();
+                header("etag")
+                    .filter(|_| whole)
+                    .and_then(crate::transfer::md5_from_header)
+            });
+        match announced {
+            Some(md5) => self.expect_digest(DigestAlgorithm::Md5, md5),
+            None => self,
+        }
+    }
+
+    /// The body as a stream of chunks (errors are typed: a read that waited
+    /// past the idle timeout is a timeout; a digest that does not match is
+    /// [`Error::DigestMismatch`] after the last chunk).
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<Bytes, Error>> + Send {
+        let url = self.uri.to_string();
+        let total = self.content_length();
+        let check = DigestCheck {
+            hashers: self
+                .digests
+                .iter()
+                .map(|(alg, _)| crate::transfer::Hasher::new(*alg))
+                .collect(),
+            expected: self.digests,
+            progress: self.progress,
+            done: 0,
+            total,
+            url,
+        };
+        let body = self.body.into_stream();
+        futures_util::stream::unfold(
+            (Box::pin(body), Some(check)),
+            |(mut body, check)| async move {
+                use futures_util::StreamExt;
+                let mut check = check?;
+                match body.next().await {
+                    Some(Ok(chunk)) => {
+                        check.update(&chunk);
+                        Some((Ok(chunk), (body, Some(check))))
+                    }
+                    Some(Err(e)) => {
+                        let e = into_error(e, &check.url);
+                        Some((Err(e), (body, None)))
+                    }
+                    None => check.finish().map(|e| (Err(e), (body, None))),
+                }
+            },
+        )
+    }
+
+    /// The body (unchecked: no progress, no digest).
     pub fn into_body(self) -> Body {
         self.body
     }
 
-    /// Write the body to `writer` as it arrives; the number of bytes written.
+    /// Write the body to `writer` as it arrives; the number of bytes
+    /// written. A failed write is [`Error::Io`].
     pub async fn copy_to<W>(self, writer: &mut W) -> Result<u64, Error>
     where
         W: tokio::io::AsyncWrite + Unpin,
     {
-        use futures_util::StreamExt;
-        use tokio::io::AsyncWriteExt;
-        let url = self.uri.to_string();
-        let mut stream = std::pin::pin!(self.into_stream());
-        let mut n = 0u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk?;
-            writer.write_all(&chunk).await.map_err(|e| {
-                Error::from(ConnectionError::new(
-                    ConnectionErrorKind::Other,
-                    url.clone(),
-                    Some(Box::new(e)),
-                ))
-            })?;
-            n += chunk.len() as u64;
-        }
-        writer.flush().await.map_err(|e| {
-            Error::from(ConnectionError::new(
-                ConnectionErrorKind::Other,
-                url.clone(),
-                Some(Box::new(e)),
-            ))
-        })?;
-        Ok(n)
+        copy_stream(self.into_stream(), writer, None).await
     }
+
+    /// Write the body to the file at `path` as it arrives; the number of
+    /// bytes written. The data goes to a temporary file beside it, renamed
+    /// over `path` once the whole body has arrived and matched its digests:
+    /// a failed download leaves `path` as it was. A file that cannot be
+    /// written is [`Error::Io`] naming it.
+    pub async fn copy_to_file(self, path: impl AsRef<std::path::Path>) -> Result<u64, Error> {
+        let path = path.as_ref();
+        let io = |source| Error::Io {
+            operation: "write",
+            path: Some(path.to_path_buf()),
+            source,
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "download".into());
+        let part = path.with_file_name(format!(".{name}.part-{}", std::process::id()));
+        let mut file = tokio::fs::File::create(&part).await.map_err(io)?;
+        let copied = copy_stream(self.into_stream(), &mut file, Some(path)).await;
+        let synced = match copied {
+            Ok(n) => file.sync_all().await.map(|()| n).map_err(io),
+            Err(e) => Err(e),
+        };
+        drop(file);
+        match synced {
+            Ok(n) => match tokio::fs::rename(&part, path).await {
+                Ok(()) => Ok(n),
+                Err(e) => {
+                    let _ = tokio::fs::remove_file(&part).await;
+                    Err(io(e))
+                }
+            },
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&part).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Progress and digests of a streamed body, as it passes.
+struct DigestCheck {
+    hashers: Vec<crate::transfer::Hasher>,
+    expected: Vec<(DigestAlgorithm, String)>,
+    progress: Option<ProgressFn>,
+    done: u64,
+    total: Option<u64>,
+    url: String,
+}
+
+impl DigestCheck {
+    fn update(&mut self, chunk: &[u8]) {
+        for h in &mut self.hashers {
+            h.update(chunk);
+        }
+        self.done += chunk.len() as u64;
+        if let Some(tell) = &self.progress {
+            tell(Progress::new(self.done, self.total));
+        }
+    }
+
+    /// The first mismatch, if any.
+    fn finish(self) -> Option<Error> {
+        self.hashers
+            .into_iter()
+            .zip(self.expected)
+            .find_map(|(h, (algorithm, expected))| {
+                let actual = h.finish_hex();
+                (actual != expected).then(|| Error::DigestMismatch {
+                    algorithm: algorithm.name(),
+                    expected,
+                    actual,
+                    url: self.url.clone(),
+                })
+            })
+    }
+}
+
+/// Copy `stream` into `writer`; write failures are [`Error::Io`] (naming `path`).
+async fn copy_stream<W>(
+    stream: impl futures_util::Stream<Item = Result<Bytes, Error>>,
+    writer: &mut W,
+    path: Option<&std::path::Path>,
+) -> Result<u64, Error>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let io = |source| Error::Io {
+        operation: "write",
+        path: path.map(std::path::Path::to_path_buf),
+        source,
+    };
+    let mut stream = std::pin::pin!(stream);
+    let mut n = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        writer.write_all(&chunk).await.map_err(io)?;
+        n += chunk.len() as u64;
+    }
+    writer.flush().await.map_err(io)?;
+    Ok(n)
 }
 
 impl ApiResponse {

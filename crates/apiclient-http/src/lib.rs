@@ -67,6 +67,7 @@ pub mod layers;
 pub mod microversion;
 pub mod store;
 pub mod token;
+pub mod transfer;
 pub mod transport;
 mod upload;
 
