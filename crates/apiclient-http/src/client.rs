@@ -451,6 +451,7 @@ impl HttpClientBuilder {
                 region: self.region,
                 interface: self.interface,
                 fallback_interfaces: self.fallback_interfaces,
+                discovery: Default::default(),
             }),
         })
     }
@@ -599,6 +600,8 @@ struct Inner {
     region: Option<String>,
     interface: Interface,
     fallback_interfaces: Vec<Interface>,
+    /// Version documents by endpoint.
+    discovery: crate::discovery::DiscoveryCache,
 }
 
 /// The HTTP client: one connection pool and one token, shared by every
@@ -1028,8 +1031,6 @@ pub struct ServiceClient {
 struct ClientDefaults {
     microversion: Option<Microversion>,
     headers: HeaderMap,
-    /// The service's version document, fetched once.
-    versions: tokio::sync::OnceCell<Vec<ApiVersion>>,
 }
 
 impl ClientDefaults {
@@ -1037,7 +1038,6 @@ impl ClientDefaults {
         let mut d = ClientDefaults {
             microversion: self.microversion,
             headers: self.headers.clone(),
-            versions: self.versions.clone(),
         };
         f(&mut d);
         Arc::new(d)
@@ -1081,17 +1081,67 @@ impl ServiceClient {
         self.defaults.microversion
     }
 
-    /// The service's version document (`GET` on the endpoint), fetched once
-    /// per client and cached.
+    /// The service's versions, discovered once per endpoint (and shared by
+    /// the service clients of the same [`HttpClient`]): the version document
+    /// of the endpoint, else of the endpoint without its project id
+    /// (Cinder's `…/v3/<project_id>` serves none), else of the unversioned
+    /// root, as keystoneauth discovers. A document found above the endpoint
+    /// keeps only the endpoint's major version when it lists it. Nothing
+    /// found is the endpoint's own error.
     pub async fn versions(&self) -> Result<Vec<ApiVersion>, Error> {
-        self.defaults
-            .versions
-            .get_or_try_init(|| async {
-                let doc: serde_json::Value = self.get("").await?.json()?;
-                Ok::<_, Error>(crate::microversion::parse_versions(&doc))
-            })
+        let endpoint = self.endpoint().await?;
+        let cell = self.http.inner.discovery.cell(&endpoint);
+        cell.get_or_try_init(|| self.discover(&endpoint))
             .await
             .cloned()
+    }
+
+    async fn discover(&self, endpoint: &str) -> Result<Vec<ApiVersion>, Error> {
+        let project_id = match self.http.access().await {
+            Ok(access) => access.project_id().map(str::to_string),
+            Err(_) => None,
+        };
+        let mut first_error = None;
+        for (i, url) in crate::discovery::candidates(endpoint, project_id.as_deref())
+            .into_iter()
+            .enumerate()
+        {
+            let found = match self.request(ApiRequest::get(url)).await {
+                Ok(resp) => match resp.json::<serde_json::Value>() {
+                    Ok(doc) => Ok(crate::microversion::parse_versions(&doc)),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            match found {
+                Ok(versions) if !versions.is_empty() => {
+                    return Ok(if i == 0 {
+                        versions
+                    } else {
+                        crate::discovery::for_endpoint(endpoint, versions)
+                    });
+                }
+                Ok(_) => {
+                    first_error.get_or_insert_with(|| Error::InvalidResponse {
+                        message: "no version document".into(),
+                        url: endpoint.to_string(),
+                        source: None,
+                    });
+                }
+                // another answer than "not here" ends the search
+                Err(e) if !(e.is_not_found() || matches!(e, Error::InvalidResponse { .. })) => {
+                    return Err(first_error.unwrap_or(e));
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_error.unwrap_or_else(|| Error::InvalidResponse {
+            message: "no version document".into(),
+            url: endpoint.to_string(),
+            source: None,
+        }))
     }
 
     /// The highest microversion in `[min, max]` the service supports too

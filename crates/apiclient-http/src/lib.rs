@@ -63,6 +63,7 @@
 
 pub mod body;
 mod client;
+mod discovery;
 pub mod layers;
 pub mod microversion;
 pub mod store;
