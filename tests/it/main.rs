@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod base;
+mod block_storage;
 mod discovery;
 mod early_answer;
 mod fuzz_replay;
