@@ -2,7 +2,8 @@
 
 use apiclient_auth::{AccessInfo, EndpointFilter, Interface, Scope};
 use apiclient_errors::Error;
-use apiclient_http::{ApiRequest, ServiceClient};
+use apiclient_http::transfer::Progress;
+use apiclient_http::{ApiRequest, Body, ServiceClient};
 use http::Method;
 use serde_json::{Map, Value, json};
 use time::format_description::FormatItem;
@@ -38,6 +39,51 @@ pub struct RequestArgs {
     /// Print the status line and the response headers before the body.
     #[arg(short = 'i', long)]
     pub include: bool,
+    /// Send this file as the body, streamed (re-read for a replay after a
+    /// 401); `application/octet-stream` unless --content-type says otherwise.
+    #[arg(long, value_name = "FILE", conflicts_with = "body")]
+    pub upload_file: Option<std::path::PathBuf>,
+    /// Write the response body to this file as it arrives (whole or not at
+    /// all: an MD5 the server announces is checked first) instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// No progress bar (one is drawn on stderr for --upload-file and
+    /// --output when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// A progress bar on stderr when it is a terminal (and not switched off),
+/// else nothing.
+fn progress_bar(args: &RequestArgs, what: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if args.no_progress || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        None,
+        indicatif::ProgressDrawTarget::stderr_with_hz(10),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    Some(bar)
+}
+
+/// Report a transfer's progress to `bar`.
+fn show(bar: &Option<indicatif::ProgressBar>) -> impl Fn(Progress) + Send + Sync + 'static {
+    let bar = bar.clone();
+    move |p: Progress| {
+        if let Some(bar) = &bar {
+            if let Some(total) = p.total() {
+                bar.set_length(total);
+            }
+            bar.set_position(p.done());
+        }
+    }
 }
 
 /// The fields of `openstack token issue`.
@@ -286,11 +332,53 @@ pub async fn request(ctx: &Ctx, args: &RequestArgs) -> Result<(), Error> {
             .body(request_body(body, content_type)?)
             .set_header("Content-Type", content_type.unwrap_or("application/json"));
     }
-    let result = ctx
-        .http
-        .service_client(&args.service_type)
-        .request(req)
-        .await;
+    let upload_bar = match &args.upload_file {
+        Some(path) => {
+            let body = Body::from_file(path).await.map_err(|source| Error::Io {
+                operation: "read",
+                path: Some(path.clone()),
+                source,
+            })?;
+            let bar = progress_bar(args, "upload");
+            req = req.body(body.with_progress(show(&bar))).set_header(
+                "Content-Type",
+                args.content_type
+                    .as_deref()
+                    .unwrap_or("application/octet-stream"),
+            );
+            bar
+        }
+        None => None,
+    };
+    let service = ctx.http.service_client(&args.service_type);
+    if let Some(path) = &args.output {
+        let result = service.request_streamed(req).await;
+        if let Some(bar) = upload_bar {
+            bar.finish_and_clear();
+        }
+        let resp = match result {
+            Ok(resp) => resp,
+            Err(e) => return Err(print_error_head(args, e)),
+        };
+        if args.include {
+            print_head(resp.status().as_u16(), resp.headers());
+        }
+        let bar = progress_bar(args, "download");
+        let copied = resp
+            .verify_announced_md5()
+            .on_progress(show(&bar))
+            .copy_to_file(path)
+            .await;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        copied?;
+        return Ok(());
+    }
+    let result = service.request(req).await;
+    if let Some(bar) = upload_bar {
+        bar.finish_and_clear();
+    }
     match result {
         Ok(resp) => {
             if args.include {
@@ -299,12 +387,14 @@ pub async fn request(ctx: &Ctx, args: &RequestArgs) -> Result<(), Error> {
             print_body(resp.body());
             Ok(())
         }
-        Err(Error::Http(e)) => {
-            if args.include {
-                print_head(e.status(), e.headers());
-            }
-            Err(Error::Http(e))
-        }
-        Err(e) => Err(e),
+        Err(e) => Err(print_error_head(args, e)),
     }
+}
+
+/// With -i, an HTTP error's status line and headers are printed too.
+fn print_error_head(args: &RequestArgs, e: Error) -> Error {
+    if let (true, Error::Http(h)) = (args.include, &e) {
+        print_head(h.status(), h.headers());
+    }
+    e
 }

@@ -490,3 +490,176 @@ async fn http_basic_from_the_environment() {
         r.stderr
     );
 }
+
+/// `request --upload-file` streams a file up, `--output` streams the answer
+/// into a file (whole or not at all); a progress bar only on a terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_and_download_files_with_progress_only_on_a_terminal() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("image.raw");
+    let data: Vec<u8> = (0..24 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&src, &data).unwrap();
+    let src_arg = src.to_str().unwrap();
+    let r = apiclient(
+        Some(&cloud),
+        &["request", "PUT", "object-store", "/c", "--body", "{}"],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = apiclient(
+        Some(&cloud),
+        &[
+            "request",
+            "PUT",
+            "object-store",
+            "/c/o",
+            "--upload-file",
+            src_arg,
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.is_empty(),
+        "no progress bar off a terminal: {}",
+        r.stderr
+    );
+    let dst = dir.path().join("copy.raw");
+    let r = apiclient(
+        Some(&cloud),
+        &[
+            "request",
+            "GET",
+            "object-store",
+            "/c/o",
+            "-o",
+            dst.to_str().unwrap(),
+            "-i",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("HTTP 200"), "{}", r.stdout);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    assert!(
+        std::fs::read(&dst).unwrap() == data,
+        "the download equals the upload"
+    );
+
+    // a missing object: the error, and no file
+    let missing = dir.path().join("missing.raw");
+    let r = apiclient(
+        Some(&cloud),
+        &[
+            "request",
+            "GET",
+            "object-store",
+            "/c/nope",
+            "-o",
+            missing.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_ne!(r.code, 0);
+    assert!(!missing.exists());
+    // an upload file that is not there: an error naming it, nothing sent
+    let r = apiclient(
+        Some(&cloud),
+        &[
+            "request",
+            "PUT",
+            "object-store",
+            "/c/x",
+            "--upload-file",
+            "/nonexistent/file.raw",
+        ],
+    )
+    .await;
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("/nonexistent/file.raw"), "{}", r.stderr);
+
+    // on a terminal: a progress bar for each direction, cleared at the end
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/on_a_pty.py");
+    let home = tempfile::tempdir().unwrap();
+    let on_a_pty = |args: Vec<String>| {
+        let mut cmd = Command::new("python3");
+        cmd.arg(script)
+            .arg(env!("CARGO_BIN_EXE_apiclient"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("TERM", "xterm")
+            .env("OS_AUTH_URL", cloud.auth_url())
+            .env("OS_USERNAME", "demo")
+            .env("OS_PASSWORD", "demopass")
+            .env("OS_PROJECT_NAME", "demo")
+            .current_dir(home.path());
+        cmd
+    };
+    let mut up = on_a_pty(
+        [
+            "request",
+            "PUT",
+            "object-store",
+            "/c/o2",
+            "--upload-file",
+            src_arg,
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    let out = tokio::task::spawn_blocking(move || up.output().unwrap())
+        .await
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("upload") && shown.contains("MiB"), "{shown}");
+    let dst2 = dir.path().join("copy2.raw");
+    let mut down = on_a_pty(
+        [
+            "request",
+            "GET",
+            "object-store",
+            "/c/o2",
+            "-o",
+            dst2.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    let out = tokio::task::spawn_blocking(move || down.output().unwrap())
+        .await
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("download") && shown.contains("MiB"),
+        "{shown}"
+    );
+    assert!(std::fs::read(&dst2).unwrap() == data);
+    // --no-progress keeps the terminal quiet
+    let mut quiet = on_a_pty(
+        [
+            "request",
+            "GET",
+            "object-store",
+            "/c/o2",
+            "-o",
+            dst2.to_str().unwrap(),
+            "--no-progress",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    let out = tokio::task::spawn_blocking(move || quiet.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
