@@ -131,7 +131,10 @@ impl HttpErrorClass {
 /// An HTTP error response (Python's `HttpError` and its subclasses).
 ///
 /// Displays as `<message> (HTTP <status>)`, followed by
-/// ` (Request-ID: <id>)` when the server sent one.
+/// ` (Request-ID: <id>)` when the server sent one: always one line, with
+/// whitespace runs shown as one space and other control characters escaped
+/// (a message from [`from_response`](crate::from_response) is already
+/// clean: see there).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpError {
     pub(crate) status: u16,
@@ -260,12 +263,14 @@ impl HttpError {
         HttpErrorClass::from_status(self.status)
     }
 
-    /// The message: the server's, or the kind's default.
+    /// The message: the server's (from [`from_response`](crate::from_response),
+    /// one clean line), or the kind's default.
     pub fn message(&self) -> &str {
         &self.message
     }
 
-    /// Details: the server's, or the response body text.
+    /// Details: the server's, or the response body text (raw: markup,
+    /// newlines and all).
     pub fn details(&self) -> Option<&str> {
         self.details.as_deref()
     }
@@ -308,9 +313,10 @@ impl HttpError {
 
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (HTTP {})", self.message, self.status)?;
+        let message = crate::parse::one_line(&self.message);
+        write!(f, "{message} (HTTP {})", self.status)?;
         if let Some(id) = &self.request_id {
-            write!(f, " (Request-ID: {id})")?;
+            write!(f, " (Request-ID: {})", crate::parse::one_line(id))?;
         }
         Ok(())
     }

@@ -16,7 +16,18 @@ use crate::{HttpError, HttpErrorKind};
 ///   Keystone's `{"error": {"code", "message", "title"}}`, WSME's
 ///   `{"error_message": {"faultstring", "debuginfo"}}` (also as a JSON string,
 ///   as Ironic sends it), API-SIG `{"errors": [{"title", "detail"}]}` and a
-///   top-level `{"message": ...}`. A `text/*` body becomes the details.
+///   top-level `{"message": ...}` (Glance's webob bodies).
+/// - A `text/plain` or `text/html` body (Swift, webob, a router's 404) is the
+///   message: for HTML its visible text (not the `<title>`, unless nothing
+///   else shows), at most 512 characters with `…`. Not for a 3xx, whose page
+///   only repeats where it redirects.
+/// - The message is one clean line whatever its source: tags removed
+///   (`<br />`, `<h1>`; in a JSON message only HTML elements' tags, so
+///   `a<b` stays), `&amp; &lt; &gt; &quot; &#39;` and numeric entities
+///   decoded, each run of whitespace (newlines too) one space, trimmed, other
+///   control characters escaped (`\x1b`), URL passwords and secret query
+///   values redacted. The details keep the server's raw text (a `text/*`
+///   body, trimmed, is the details).
 /// - Whatever the body (empty, `{}`, an array, invalid JSON, non-UTF-8 bytes)
 ///   this never panics: the status decides the kind, and the body text (if
 ///   any) becomes the details.
@@ -65,11 +76,31 @@ pub fn from_response(
                 .collect();
         }
         let (message, details) = extract(&obj);
-        if let Some(m) = message.filter(|m| !m.is_empty()) {
+        if let Some(m) = message
+            .map(|m| clean_text(&m, Markup::Text, usize::MAX))
+            .filter(|m| !m.is_empty())
+        {
             err.message = m;
         }
         err.details = details.or(body_details);
     } else {
+        let markup = if content_type.starts_with("text/html")
+            || content_type.starts_with("application/xhtml+xml")
+        {
+            Some(Markup::Document)
+        } else if content_type.starts_with("text/plain") {
+            Some(Markup::Text)
+        } else {
+            None
+        };
+        if let Some(markup) = markup
+            && !(300..400).contains(&status)
+        {
+            let m = clean_text(trimmed, markup, MAX_TEXT_MESSAGE);
+            if !m.is_empty() {
+                err.message = m;
+            }
+        }
         err.details = body_details;
     }
     if (300..400).contains(&status) {
@@ -176,6 +207,314 @@ fn wsme(inner: &Map<String, Value>) -> (Option<String>, Option<String>) {
     let message = str_field(inner, "faultstring").or_else(|| str_field(inner, "message"));
     let details = str_field(inner, "debuginfo").or_else(|| str_field(inner, "details"));
     (message, details)
+}
+
+/// The longest message taken from a `text/plain` or `text/html` body, in
+/// characters (the whole text stays in [`HttpError::details`]).
+pub(crate) const MAX_TEXT_MESSAGE: usize = 512;
+
+/// How much markup a text is taken to hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Markup {
+    /// An HTML (or XML) document: every tag is markup.
+    Document,
+    /// Text with perhaps a few HTML tags in it (webob's `<br />`): only the
+    /// tags of HTML elements are markup, so `a <b` or `x<y and y>z` stay.
+    Text,
+}
+
+/// `input` as one clean line: tags removed (the contents of `<script>`,
+/// `<style>` and `<title>` too: the visible text is preferred, the title
+/// kept only when nothing else is visible), the common entities decoded,
+/// every run of whitespace one space, trimmed, other control characters
+/// escaped (`\x1b`), URL secrets redacted, and cut to `max_chars` characters
+/// with `…`. Linear in the input; never panics.
+pub(crate) fn clean_text(input: &str, markup: Markup, max_chars: usize) -> String {
+    let mut text = clean_pass(input, markup, true);
+    if text.is_empty() {
+        text = clean_pass(input, markup, false);
+    }
+    cut(redact_urls(text), max_chars)
+}
+
+/// `text` cut to `max_chars` characters, the last of them `…`, when longer.
+fn cut(mut text: String, max_chars: usize) -> String {
+    let max_chars = max_chars.max(1);
+    if let Some((at, _)) = text.char_indices().nth(max_chars) {
+        let keep = text
+            .get(..at)
+            .and_then(|t| t.char_indices().last())
+            .map_or(0, |(last, _)| last);
+        text.truncate(keep);
+        text.truncate(text.trim_end().len());
+        text.push('…');
+    }
+    text
+}
+
+/// `s` on one line: each run of whitespace one space, trimmed, other control
+/// characters escaped; markup and entities left as they are.
+pub(crate) fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    let clean = !s.starts_with(' ')
+        && !s.ends_with(' ')
+        && !s.contains("  ")
+        && s.chars()
+            .all(|c| c == ' ' || !(c.is_whitespace() || c.is_control()));
+    if clean {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = Line::default();
+    s.chars().for_each(|c| out.push(c));
+    std::borrow::Cow::Owned(out.text)
+}
+
+/// The elements whose content is not text to show.
+const HIDDEN: &[&str] = &["script", "style"];
+
+/// The inline HTML elements: their tags separate nothing (`<b>x</b>y`).
+const INLINE: &[&str] = &[
+    "a", "abbr", "b", "big", "cite", "code", "em", "font", "i", "kbd", "mark", "q", "s", "samp",
+    "small", "span", "strike", "strong", "sub", "sup", "tt", "u", "var",
+];
+/// The other HTML elements [`Markup::Text`] knows: their tags separate words.
+const BLOCK: &[&str] = &[
+    "address",
+    "article",
+    "blockquote",
+    "body",
+    "br",
+    "center",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hr",
+    "html",
+    "img",
+    "li",
+    "link",
+    "main",
+    "meta",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "script",
+    "section",
+    "style",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "title",
+    "tr",
+    "ul",
+];
+
+/// The output of one pass: one line.
+#[derive(Default)]
+struct Line {
+    text: String,
+    /// A space is due before the next visible character.
+    space: bool,
+}
+
+impl Line {
+    /// A separator: one space before the next visible character, if any.
+    fn space(&mut self) {
+        self.space = !self.text.is_empty();
+    }
+
+    fn push(&mut self, c: char) {
+        if c.is_whitespace() {
+            self.space();
+        } else if c.is_control() {
+            for e in crate::redact::escape_controls(c.encode_utf8(&mut [0; 4])).chars() {
+                self.put(e);
+            }
+        } else {
+            self.put(c);
+        }
+    }
+
+    fn put(&mut self, c: char) {
+        if self.space {
+            self.space = false;
+            self.text.push(' ');
+        }
+        self.text.push(c);
+    }
+}
+
+enum Tag {
+    /// A comment, doctype or processing instruction: nothing.
+    Nothing,
+    /// An inline element's tag: nothing.
+    Inline,
+    /// Any other tag: a separator.
+    Block,
+    /// The opening tag of an element whose content is hidden.
+    Hide(&'static str),
+}
+
+fn clean_pass(input: &str, markup: Markup, hide_title: bool) -> String {
+    let mut out = Line::default();
+    let mut i = 0;
+    // where the next `>` is, once looked for (keeps the pass linear)
+    let mut next_gt: Option<Option<usize>> = None;
+    while let Some(rest) = input.get(i..) {
+        let Some(c) = rest.chars().next() else { break };
+        if c == '<' {
+            let gt = match next_gt {
+                Some(Some(g)) if g > i => Some(g),
+                Some(None) => None,
+                _ => {
+                    let g = rest.find('>').map(|p| i + p);
+                    next_gt = Some(g);
+                    g
+                }
+            };
+            if let Some((end, tag)) = tag_at(input, i, gt, markup, hide_title) {
+                i = end;
+                match tag {
+                    Tag::Nothing | Tag::Inline => {}
+                    Tag::Block => out.space(),
+                    Tag::Hide(name) => {
+                        out.space();
+                        match find_close(input, i, name) {
+                            Some(close) => i = close,
+                            None => break,
+                        }
+                    }
+                }
+                continue;
+            }
+        } else if c == '&'
+            && let Some((decoded, len)) = entity(rest)
+        {
+            out.push(decoded);
+            i += len;
+            continue;
+        }
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out.text
+}
+
+/// The markup at `i` (a `<`), with the index after it; `gt` is the next `>`.
+fn tag_at(
+    input: &str,
+    i: usize,
+    gt: Option<usize>,
+    markup: Markup,
+    hide_title: bool,
+) -> Option<(usize, Tag)> {
+    let rest = input.get(i..)?;
+    if let Some(body) = rest.strip_prefix("<!--") {
+        // an unclosed comment runs to the end, as in HTML
+        let end = body.find("-->").map_or(input.len(), |p| i + 4 + p + 3);
+        return Some((end, Tag::Nothing));
+    }
+    let b = rest.as_bytes();
+    let after_gt = gt? + 1;
+    if matches!(b.get(1), Some(b'!' | b'?')) && b.get(2).is_some_and(u8::is_ascii_alphabetic) {
+        return Some((after_gt, Tag::Nothing));
+    }
+    let start = if b.get(1) == Some(&b'/') { 2 } else { 1 };
+    let closing = start == 2;
+    if !b.get(start).is_some_and(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let len = b
+        .get(start..)?
+        .iter()
+        .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'-' | b':' | b'_' | b'.')))?;
+    let name = rest.get(start..start + len)?.to_ascii_lowercase();
+    if !matches!(
+        b.get(start + len),
+        Some(b'>' | b'/') | Some(b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+    ) {
+        return None;
+    }
+    let inline = INLINE.contains(&name.as_str());
+    if markup == Markup::Text && !inline && !BLOCK.contains(&name.as_str()) {
+        return None;
+    }
+    let self_closing = input.get(..after_gt).is_some_and(|t| t.ends_with("/>"));
+    if !closing && !self_closing {
+        if let Some(hidden) = HIDDEN.iter().find(|h| **h == name) {
+            return Some((after_gt, Tag::Hide(hidden)));
+        }
+        if hide_title && name == "title" {
+            return Some((after_gt, Tag::Hide("title")));
+        }
+    }
+    Some((after_gt, if inline { Tag::Inline } else { Tag::Block }))
+}
+
+/// Where `</name` starts at or after `from` (ASCII case-insensitive).
+fn find_close(input: &str, from: usize, name: &str) -> Option<usize> {
+    let hay = input.as_bytes().get(from..)?;
+    let needle_len = name.len() + 2;
+    hay.windows(needle_len)
+        .position(|w| {
+            w.starts_with(b"</")
+                && w.get(2..)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+        })
+        .map(|p| from + p)
+}
+
+/// The entity at the start of `s` (`&amp;`, `&#39;`, `&#x27;`, ...) and its length.
+fn entity(s: &str) -> Option<(char, usize)> {
+    let semi = s.bytes().take(12).position(|b| b == b';')?;
+    let name = s.get(1..semi)?;
+    let c = match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => ' ',
+        _ => {
+            let num = name.strip_prefix('#')?;
+            let n = match num.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => num.parse().ok()?,
+            };
+            char::from_u32(n)
+                .filter(|c| *c != '\0')
+                .unwrap_or('\u{fffd}')
+        }
+    };
+    Some((c, semi + 1))
+}
+
+/// `text` with each word that looks like a URL (or a query) redacted as
+/// [`redact_url`](crate::redact::redact_url) does.
+fn redact_urls(text: String) -> String {
+    if !text.contains("://") && !text.contains('?') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    for (n, word) in text.split(' ').enumerate() {
+        if n > 0 {
+            out.push(' ');
+        }
+        out.push_str(&crate::redact::redact_url(word));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -291,13 +630,175 @@ mod tests {
     }
 
     #[test]
-    fn text_body_becomes_details() {
+    fn text_body_is_the_message_and_the_details() {
         let mut h = HeaderMap::new();
         h.insert("content-type", "text/plain; charset=utf-8".parse().unwrap());
         let e = from_response(502, &h, b"upstream gone\n", "GET", "/x");
         assert_eq!(e.kind(), HttpErrorKind::BadGateway);
-        assert_eq!(e.message(), "Bad Gateway");
+        assert_eq!(e.message(), "upstream gone");
         assert_eq!(e.details(), Some("upstream gone"));
+        // only blanks or only markup: the kind's message stays
+        let e = from_response(502, &h, b" \n\t ", "GET", "/x");
+        assert_eq!(e.message(), "Bad Gateway");
+        h.insert("content-type", "text/html".parse().unwrap());
+        let e = from_response(502, &h, b"<html><body></body></html>", "GET", "/x");
+        assert_eq!(e.message(), "Bad Gateway");
+        assert_eq!(e.details(), Some("<html><body></body></html>"));
+        // another media type: details only
+        h.insert("content-type", "application/octet-stream".parse().unwrap());
+        let e = from_response(502, &h, b"upstream gone", "GET", "/x");
+        assert_eq!(e.message(), "Bad Gateway");
+    }
+
+    fn clean(s: &str) -> String {
+        clean_text(s, Markup::Document, MAX_TEXT_MESSAGE)
+    }
+
+    #[test]
+    fn html_visible_text_without_tags_title_scripts_or_comments() {
+        assert_eq!(
+            clean(
+                "<!DOCTYPE html>\n<html><head><title>404 Not Found</title>\n<style>h1 {color: red}</style></head>\n<body><!-- x -->\n<h1>Not Found</h1><p>The resource <b>could</b> not be <a href=\"/x\">found</a>.</p><script>alert(1)</script></body></html>"
+            ),
+            "Not Found The resource could not be found."
+        );
+        // block tags separate words, inline ones do not
+        assert_eq!(clean("a<br/>b<p>c</p>d<i>e</i>f"), "a b c def");
+        // nothing visible but the title: the title
+        assert_eq!(clean("<html><title>Gone</title></html>"), "Gone");
+        // an unclosed <script> hides the rest, an unclosed comment too
+        assert_eq!(clean("<p>shown</p><script>hidden"), "shown");
+        assert_eq!(clean("shown<!-- hidden <p>x</p>"), "shown");
+        // uppercase tags, attributes, and whitespace inside tags
+        assert_eq!(clean("<H1 CLASS='x'>A</H1\n><P\n>B"), "A B");
+    }
+
+    #[test]
+    fn entities_decoded_after_the_tags_are_gone() {
+        assert_eq!(
+            clean("a &amp; b &lt;c&gt; &quot;d&quot; &#39;e&#39; &#x27;f&apos; g&nbsp;h"),
+            "a & b <c> \"d\" 'e' 'f' g h"
+        );
+        // an escaped tag is text, not markup
+        assert_eq!(clean("&lt;br /&gt;"), "<br />");
+        // unknown, unterminated or invalid entities stay as they are
+        assert_eq!(
+            clean("&bogus; &amp &#xZZ; AT&T"),
+            "&bogus; &amp &#xZZ; AT&T"
+        );
+        assert_eq!(clean("&#0; &#x110000;"), "\u{fffd} \u{fffd}");
+        // a control character by entity is escaped like any other
+        assert_eq!(clean("x&#27;[31my"), "x\\x1b[31my");
+    }
+
+    #[test]
+    fn one_line_whitespace_collapsed_controls_escaped() {
+        assert_eq!(
+            clean("  a\r\n\n\tb \u{85}\u{a0} c\x1b[2J\x00d\u{9b}e \n"),
+            "a b c\\x1b[2J\\x00d\\u{9b}e"
+        );
+        assert_eq!(one_line("plain text"), "plain text");
+        assert!(matches!(
+            one_line("plain text"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(one_line(" a\n\nb\x07 "), "a b\\x07");
+        // one_line keeps markup: it is not a parser
+        assert_eq!(one_line("a <b> &amp;"), "a <b> &amp;");
+    }
+
+    #[test]
+    fn text_markup_keeps_what_is_not_an_html_tag() {
+        let text = |s: &str| clean_text(s, Markup::Text, usize::MAX);
+        assert_eq!(
+            text("No image found with ID x<br /><br />\n\n\n"),
+            "No image found with ID x"
+        );
+        assert_eq!(text("size must be <5 and >1"), "size must be <5 and >1");
+        assert_eq!(text("x<y and y>z"), "x<y and y>z");
+        assert_eq!(text("a <b"), "a <b");
+        assert_eq!(
+            text("List<String> is <em>required</em>"),
+            "List<String> is required"
+        );
+        // a whole document as a message is cleaned too
+        assert_eq!(text("<html><h1>Oops</h1></html>"), "Oops");
+        // in a document every tag is markup
+        assert_eq!(clean("x<y and y>z"), "x z");
+    }
+
+    #[test]
+    fn long_text_cut_with_an_ellipsis() {
+        let long = format!("<p>{}</p>", "word ".repeat(500));
+        let m = clean(&long);
+        assert_eq!(m.chars().count(), MAX_TEXT_MESSAGE);
+        assert!(
+            m.ends_with("word…") || m.ends_with("wor…") || m.ends_with('…'),
+            "{m}"
+        );
+        assert!(!m.contains(" …"), "no space before the ellipsis: {m}");
+        // exactly the cap: no ellipsis
+        let exact = "x".repeat(MAX_TEXT_MESSAGE);
+        assert_eq!(clean(&exact), exact);
+        let over = "x".repeat(MAX_TEXT_MESSAGE + 1);
+        assert_eq!(
+            clean(&over),
+            format!("{}…", "x".repeat(MAX_TEXT_MESSAGE - 1))
+        );
+        // multi-byte characters count as characters
+        let wide = "é".repeat(MAX_TEXT_MESSAGE * 2);
+        assert_eq!(clean(&wide).chars().count(), MAX_TEXT_MESSAGE);
+    }
+
+    #[test]
+    fn secrets_in_urls_of_a_page_are_redacted() {
+        // redacted before the cut: a cut cannot leave a secret's head behind
+        let near_cap = format!(
+            "{} ?password=hunter2hunter2",
+            "x".repeat(MAX_TEXT_MESSAGE - 15)
+        );
+        let m = clean(&near_cap);
+        assert!(!m.contains("hunter"), "{m}");
+        assert!(m.ends_with(" ?password=***"), "{m}");
+        assert_eq!(
+            clean(
+                "<p>The URL https://u:pw@swift/v1/o?temp_url_sig=abc&temp_url_expires=1 was not found</p>"
+            ),
+            "The URL https://u:***@swift/v1/o?temp_url_sig=***&temp_url_expires=1 was not found"
+        );
+    }
+
+    #[test]
+    fn hostile_markup_stays_linear() {
+        // each of these would be quadratic with a rescan per `<`, `&` or
+        // hidden element: 2 MiB must take well under a second
+        let n = 2 * 1024 * 1024;
+        for unit in [
+            "<a ", "<!x", "&#", "<script>", "</", "<p x='>", "<!-", "a<b ",
+        ] {
+            let input = unit.repeat(n / unit.len());
+            let t = std::time::Instant::now();
+            let _ = clean_text(&input, Markup::Document, MAX_TEXT_MESSAGE);
+            let _ = clean_text(&input, Markup::Text, usize::MAX);
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(5),
+                "{unit:?}: {:?}",
+                t.elapsed()
+            );
+        }
+    }
+
+    #[test]
+    fn redirect_pages_are_not_messages() {
+        let mut h = HeaderMap::new();
+        h.insert("content-type", "text/html".parse().unwrap());
+        h.insert("location", "http://h/new".parse().unwrap());
+        let body = br#"<html><body>You are being <a href="http://h/new?password=x">redirected</a>.</body></html>"#;
+        let e = from_response(302, &h, body, "GET", "/x");
+        assert_eq!(
+            e.to_string(),
+            "Found: redirect to http://h/new not followed (HTTP 302)"
+        );
     }
 
     #[test]

@@ -105,14 +105,27 @@ fn keystone_405_top_level_message() {
 }
 
 #[test]
-fn keystone_404_html_route_becomes_details() {
+fn keystone_404_html_route_shows_its_visible_text() {
     let e = sample("error-404-route", "html");
     assert_eq!(e.kind(), HttpErrorKind::NotFound);
-    assert_eq!(e.message(), "Not Found");
+    // the page's visible text (not its <title>), on one line
+    assert_eq!(
+        e.message(),
+        "Not Found The requested URL was not found on the server. If you entered \
+         the URL manually please check your spelling and try again."
+    );
+    assert_eq!(
+        e.to_string(),
+        "Not Found The requested URL was not found on the server. If you entered \
+         the URL manually please check your spelling and try again. (HTTP 404) \
+         (Request-ID: req-e03bbe12-f3cf-44c2-b1c0-97bf45fa3f14)"
+    );
+    // the details keep the raw page
     assert!(e.details().unwrap().starts_with("<!doctype html>"));
     assert!(
-        e.to_string()
-            .starts_with("Not Found (HTTP 404) (Request-ID: req-")
+        e.details()
+            .unwrap()
+            .contains("<title>404 Not Found</title>")
     );
 }
 
