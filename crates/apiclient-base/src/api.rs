@@ -39,12 +39,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// How a resource type is updated.
+/// How a resource type is updated (the body's media type is
+/// [`ResourceType::UPDATE_CONTENT_TYPE`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdateVerb {
     /// `PUT` (Nova, Placement).
     Put,
-    /// `PATCH` (Glance, Keystone).
+    /// `PATCH`: Keystone (plain JSON, wrapped), Glance (a JSON-Patch array
+    /// as `application/openstack-images-v2.1-json-patch`, unwrapped).
     Patch,
 }
 
@@ -67,6 +69,33 @@ pub trait ResourceType: DeserializeOwned + Send + Sync + 'static {
     const WRAPPED: bool = true;
     /// How updates are sent.
     const UPDATE: UpdateVerb = UpdateVerb::Put;
+    /// The media type (`Content-Type`) of the body of [`Api::update`] and
+    /// [`Api::patch`]. A service refuses a `PATCH` of another type with a
+    /// `415` (Glance does for `application/json`). What services want:
+    ///
+    /// | Service | Verb | `UPDATE_CONTENT_TYPE` | Body |
+    /// |---|---|---|---|
+    /// | Nova, Cinder, Placement | `PUT` | `application/json` (the default) | the resource, wrapped as [`WRAPPED`](Self::WRAPPED) says |
+    /// | Keystone | `PATCH` | `application/json` (the default) | the changed fields, wrapped (`{"project": {...}}`) |
+    /// | Glance v2 images | `PATCH` | `application/openstack-images-v2.1-json-patch` | a JSON-Patch array (RFC 6902), unwrapped: [`Api::patch`] |
+    /// | Ironic, Magnum | `PATCH` | `application/json` (the default) | a JSON-Patch array, unwrapped: [`Api::patch`] |
+    /// | RFC 6902 JSON-Patch | `PATCH` | `application/json-patch+json` | a JSON-Patch array: [`Api::patch`] |
+    /// | RFC 7396 merge-patch | `PATCH` | `application/merge-patch+json` | the changed fields: [`Api::update`] |
+    ///
+    /// ```
+    /// use apiclient_base::{ResourceType, UpdateVerb};
+    /// # #[derive(serde::Deserialize)] struct Image { id: String }
+    /// impl ResourceType for Image {
+    ///     const SINGULAR: &'static str = "image";
+    ///     const PLURAL: &'static str = "images";
+    ///     const PATH: Option<&'static str> = Some("/v2/images");
+    ///     const WRAPPED: bool = false;
+    ///     const UPDATE: UpdateVerb = UpdateVerb::Patch;
+    ///     const UPDATE_CONTENT_TYPE: &'static str = "application/openstack-images-v2.1-json-patch";
+    ///     fn id(&self) -> &str { &self.id }
+    /// }
+    /// ```
+    const UPDATE_CONTENT_TYPE: &'static str = "application/json";
     /// The detailed listing path (Nova's `/servers/detail`), if the summary
     /// list differs from it.
     const DETAIL_PATH: Option<&'static str> = None;
@@ -388,7 +417,9 @@ impl<T: ResourceType> Api<T> {
         self.create_as(body).await
     }
 
-    /// Update the resource with `body` (`PUT` or `PATCH` as the type says).
+    /// Update the resource with `body` (`PUT` or `PATCH` as the type says),
+    /// wrapped in the singular key when the type is, sent as
+    /// [`UPDATE_CONTENT_TYPE`](ResourceType::UPDATE_CONTENT_TYPE).
     pub async fn update<B: Serialize + ?Sized>(
         &self,
         id: &str,
@@ -398,10 +429,49 @@ impl<T: ResourceType> Api<T> {
             UpdateVerb::Put => Method::PUT,
             UpdateVerb::Patch => Method::PATCH,
         };
-        let resp = self
-            .client
-            .request(ApiRequest::new(method, Self::item_path(id)).json(&Self::wrap(body)?))
-            .await?;
+        self.send_update(method, id, &Self::wrap(body)?).await
+    }
+
+    /// Apply a JSON-Patch (RFC 6902) to the resource: `PATCH` with `ops`,
+    /// the array of operations, as the body itself (never wrapped in the
+    /// singular key), sent as
+    /// [`UPDATE_CONTENT_TYPE`](ResourceType::UPDATE_CONTENT_TYPE) (Glance's
+    /// `application/openstack-images-v2.1-json-patch`, Ironic's
+    /// `application/json`). The updated resource, as the type's bodies are.
+    /// `ops` that is not an array is a [`Error::Validation`], and nothing is
+    /// sent.
+    ///
+    /// ```no_run
+    /// # async fn f(images: apiclient_base::Api<impl apiclient_base::ResourceType>) -> Result<(), apiclient_base::Error> {
+    /// let ops = serde_json::json!([{"op": "replace", "path": "/name", "value": "cirros"}]);
+    /// images.patch("7f3e0c6a-2b1d-4c3e-9f0a-1b2c3d4e5f60", &ops).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn patch<P: Serialize + ?Sized>(
+        &self,
+        id: &str,
+        ops: &P,
+    ) -> Result<WithMeta<T>, Error> {
+        let ops = serde_json::to_value(ops)
+            .map_err(|e| Error::Validation(format!("the patch cannot be serialized: {e}")))?;
+        if !ops.is_array() {
+            return Err(Error::Validation(
+                "a JSON-Patch is an array of operations ([{\"op\": ..., \"path\": ...}])".into(),
+            ));
+        }
+        self.send_update(Method::PATCH, id, &ops).await
+    }
+
+    async fn send_update(
+        &self,
+        method: Method,
+        id: &str,
+        body: &Value,
+    ) -> Result<WithMeta<T>, Error> {
+        let request = ApiRequest::new(method, Self::item_path(id))
+            .json(body)
+            .set_header("Content-Type", T::UPDATE_CONTENT_TYPE);
+        let resp = self.client.request(request).await?;
         Self::one(&resp)
     }
 

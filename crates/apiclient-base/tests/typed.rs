@@ -2,8 +2,8 @@
 //! rules, head, unwrapped bodies with another id field, per-result metadata.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use apiclient_base::{Api, Microversion, ResourceType, UpdateVerb};
-use apiclient_fake::{FakeHttpClient, TestResponse};
+use apiclient_base::{Api, Error, Microversion, ResourceType, UpdateVerb};
+use apiclient_fake::{FakeHttpClient, RawServer, TestResponse};
 use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -135,6 +135,7 @@ async fn marker_pages_find_head_and_metadata() {
         Some(&json!({"item": {"name": "renamed"}})),
         None,
     );
+    fake.assert_header("PATCH", "/items/i2", "content-type", "application/json");
     assert_eq!(api.get("i1").await.unwrap().request_id(), Some("req-get"));
     assert_eq!(api.list(&()).await.unwrap().request_id(), Some("req-list"));
 }
@@ -161,4 +162,203 @@ async fn unwrapped_bodies_and_another_id_field() {
         None,
     );
     assert_eq!(api.get("u-1").await.unwrap().uuid, "u-1");
+}
+
+/// Glance's media type for an image update.
+const GLANCE_PATCH: &str = "application/openstack-images-v2.1-json-patch";
+
+/// A Glance v2 image: unwrapped bodies, JSON-Patch updates in Glance's media type.
+#[derive(Debug, Clone, Deserialize)]
+struct Image {
+    id: String,
+    name: String,
+}
+
+impl ResourceType for Image {
+    const SINGULAR: &'static str = "image";
+    const PLURAL: &'static str = "images";
+    const PATH: Option<&'static str> = Some("/v2/images");
+    const WRAPPED: bool = false;
+    const UPDATE: UpdateVerb = UpdateVerb::Patch;
+    const UPDATE_CONTENT_TYPE: &'static str = GLANCE_PATCH;
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The same collection declared without Glance's media type.
+#[derive(Debug, Clone, Deserialize)]
+struct PlainImage {
+    id: String,
+}
+
+impl ResourceType for PlainImage {
+    const SINGULAR: &'static str = "image";
+    const PLURAL: &'static str = "images";
+    const PATH: Option<&'static str> = Some("/v2/images");
+    const WRAPPED: bool = false;
+    const UPDATE: UpdateVerb = UpdateVerb::Patch;
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// A fake Glance image PATCH: 415 (Glance's own body) for any other media
+/// type, 400 for a body that is not a JSON-Patch array, else the patched image.
+fn fake_glance() -> FakeHttpClient {
+    let fake = FakeHttpClient::new();
+    fake.on("PATCH", "/v2/images/{id}", |req| {
+        let ct = req.headers.get("content-type").and_then(|v| v.to_str().ok());
+        if ct != Some(GLANCE_PATCH) {
+            return TestResponse::json(
+                415,
+                &json!({"message": "Unsupported Content-Type<br /><br />\n\n\n", "code": "415 Unsupported Media Type", "title": "Unsupported Media Type"}),
+            );
+        }
+        let Some(ops) = req.body.as_ref().and_then(|b| b.as_array()) else {
+            return TestResponse::json(400, &json!({"message": "not a JSON-Patch array", "code": "400 Bad Request", "title": "Bad Request"}));
+        };
+        let name = ops
+            .iter()
+            .find(|op| op["op"] == "replace" && op["path"] == "/name")
+            .map(|op| op["value"].clone())
+            .unwrap_or(json!("unchanged"));
+        TestResponse::json(200, &json!({"id": req.params["id"], "name": name, "status": "active"}))
+    });
+    fake
+}
+
+#[tokio::test]
+async fn glance_updates_send_its_json_patch_media_type_unwrapped() {
+    let fake = fake_glance();
+    let http = fake.http_client().unwrap();
+    let images: Api<Image> = Api::new(http.service_client("image"));
+    let ops = json!([{"op": "replace", "path": "/name", "value": "cirros-renamed"}]);
+
+    // update: the type's verb and media type; an unwrapped type's body as is
+    let updated = images.update("img-1", &ops).await.unwrap();
+    assert_eq!(updated.name, "cirros-renamed");
+    assert_eq!(updated.id, "img-1");
+    fake.assert_header("PATCH", "/v2/images/img-1", "content-type", GLANCE_PATCH);
+    fake.assert_called("PATCH", "/v2/images/img-1", Some(&ops), None);
+
+    // patch: the same, whatever the type's wrapping
+    let ops = json!([{"op": "replace", "path": "/name", "value": "patched"}]);
+    let patched = images.patch("img-2", &ops).await.unwrap();
+    assert_eq!(patched.name, "patched");
+    fake.assert_header("PATCH", "/v2/images/img-2", "content-type", GLANCE_PATCH);
+    fake.assert_called("PATCH", "/v2/images/img-2", Some(&ops), None);
+
+    // exactly one Content-Type each time
+    for call in fake.callstack() {
+        let cts: Vec<_> = call
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .collect();
+        assert_eq!(cts.len(), 1, "{call:?}");
+    }
+
+    // without the declaration Glance refuses, and says so on one line
+    let plain: Api<PlainImage> = Api::new(http.service_client("image"));
+    let e = plain.patch("img-3", &ops).await.unwrap_err();
+    assert_eq!(e.status(), Some(415));
+    fake.assert_header(
+        "PATCH",
+        "/v2/images/img-3",
+        "content-type",
+        "application/json",
+    );
+    assert_eq!(e.to_string(), "Unsupported Content-Type (HTTP 415)");
+}
+
+#[tokio::test]
+async fn patch_sends_the_array_unwrapped_even_for_a_wrapped_type() {
+    let fake = FakeHttpClient::new();
+    fake.on("PATCH", "/items/{id}", |req| {
+        TestResponse::json(200, &json!({"item": {"id": req.params["id"], "name": "x"}}))
+    });
+    let api: Api<Item> = Api::new(fake.http_client().unwrap().service_client("x"));
+    let ops = json!([{"op": "add", "path": "/extra/k", "value": "v"}]);
+    let item = api.patch("i1", &ops).await.unwrap();
+    assert_eq!(item.id, "i1");
+    fake.assert_called("PATCH", "/items/i1", Some(&ops), None);
+    fake.assert_header("PATCH", "/items/i1", "content-type", "application/json");
+
+    // not an array: refused before anything is sent
+    let e = api.patch("i1", &json!({"name": "x"})).await.unwrap_err();
+    assert!(matches!(e, Error::Validation(_)), "{e:?}");
+    assert_eq!(fake.call_count("PATCH", "/items/{id}"), 1);
+}
+
+#[tokio::test]
+async fn default_types_still_send_application_json() {
+    let fake = FakeHttpClient::new();
+    fake.on("PUT", "/resource_providers/{id}", |req| {
+        TestResponse::json(200, &json!({"uuid": req.params["id"]}))
+    });
+    let api: Api<Provider> = Api::new(fake.http_client().unwrap().service_client("placement"));
+    api.update("u-1", &json!({"name": "rp", "generation": 1}))
+        .await
+        .unwrap();
+    fake.assert_header(
+        "PUT",
+        "/resource_providers/u-1",
+        "content-type",
+        "application/json",
+    );
+    fake.assert_called(
+        "PUT",
+        "/resource_providers/u-1",
+        Some(&json!({"name": "rp", "generation": 1})),
+        None,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_wire_the_declared_media_type_once() {
+    let server = RawServer::start(|req| {
+        let body = format!(
+            r#"{{"id": "img-1", "name": "{}", "uuid": "u-1"}}"#,
+            req.method
+        );
+        RawServer::response(
+            200,
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+    })
+    .await
+    .unwrap();
+    let plugin = apiclient_auth::KeystonePlugin::admin_token(server.url(), "t");
+    let http = apiclient_base::HttpClient::builder(Box::new(plugin))
+        .build()
+        .unwrap();
+    let images: Api<Image> = Api::new(http.service_client("image"));
+    let ops = json!([{"op": "replace", "path": "/name", "value": "n"}]);
+    images.update("img-1", &ops).await.unwrap();
+    images.patch("img-1", &ops).await.unwrap();
+    let providers: Api<Provider> = Api::new(http.service_client("placement"));
+    providers
+        .update("u-1", &json!({"name": "rp"}))
+        .await
+        .unwrap();
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    for (req, method, ct, body) in [
+        (&requests[0], "PATCH", GLANCE_PATCH, ops.clone()),
+        (&requests[1], "PATCH", GLANCE_PATCH, ops.clone()),
+        (
+            &requests[2],
+            "PUT",
+            "application/json",
+            json!({"name": "rp"}),
+        ),
+    ] {
+        assert_eq!(req.method, method);
+        assert_eq!(req.header_values("content-type"), vec![ct], "{req:?}");
+        let sent: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(sent, body);
+    }
 }
