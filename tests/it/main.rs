@@ -5,6 +5,7 @@ mod base;
 mod block_storage;
 mod discovery;
 mod early_answer;
+mod early_answer_real;
 mod fuzz_replay;
 mod hardening;
 mod keystone;
