@@ -32,7 +32,7 @@ use std::ops::Deref;
 
 use apiclient_errors::{Error, HttpError};
 use apiclient_http::microversion::Microversion;
-use apiclient_http::{ApiRequest, ApiResponse, ServiceClient};
+use apiclient_http::{ApiRequest, ApiResponse, ServiceClient, StreamedResponse};
 use futures_util::Stream;
 use http::Method;
 use serde::Serialize;
@@ -130,6 +130,15 @@ pub struct ResponseMeta {
 impl ResponseMeta {
     /// The metadata of `resp`.
     pub fn of(resp: &ApiResponse) -> Self {
+        ResponseMeta {
+            status: resp.status().as_u16(),
+            request_id: resp.request_id().map(str::to_string),
+            microversion: resp.microversion(),
+        }
+    }
+
+    /// The metadata of a streamed answer (read before its body).
+    pub fn of_streamed(resp: &StreamedResponse) -> Self {
         ResponseMeta {
             status: resp.status().as_u16(),
             request_id: resp.request_id().map(str::to_string),

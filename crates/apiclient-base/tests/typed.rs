@@ -362,3 +362,34 @@ async fn on_the_wire_the_declared_media_type_once() {
         assert_eq!(sent, body);
     }
 }
+
+/// A streamed answer's metadata, read before its body.
+#[tokio::test]
+async fn response_meta_of_a_streamed_answer() {
+    let server = RawServer::start(|_| {
+        RawServer::response(
+            200,
+            &[
+                ("x-openstack-request-id", "req-stream-1"),
+                ("OpenStack-API-Version", "image 2.5"),
+            ],
+            b"bytes",
+        )
+    })
+    .await
+    .unwrap();
+    let http =
+        apiclient_base::HttpClient::builder_for(apiclient_auth::typed::NoAuth::new(server.url()))
+            .no_proxy()
+            .build()
+            .unwrap();
+    let resp = http
+        .service_client("image")
+        .request_streamed(apiclient_base::ApiRequest::get("/file"))
+        .await
+        .unwrap();
+    let meta = apiclient_base::ResponseMeta::of_streamed(&resp);
+    assert_eq!(meta.status, 200);
+    assert_eq!(meta.request_id.as_deref(), Some("req-stream-1"));
+    assert_eq!(meta.microversion, Some(Microversion::new(2, 5)));
+}
