@@ -549,7 +549,7 @@ impl std::fmt::Debug for ProxyConnector {
 /// A write that fails because the peer stopped reading (a broken pipe, a
 /// reset) counts as done and later writes go nowhere, while reads go on: a
 /// server that answered an upload early and closed leaves its answer in the
-/// socket, and it is read (see [`crate::upload`]).
+/// socket, and it is read (the upload gate in `upload.rs`).
 pub struct ProxiedIo {
     io: TokioIo<TcpStream>,
     /// Plain `http` through a forward proxy: requests go in absolute form.
