@@ -3,41 +3,10 @@
 //! project-scoped endpoint, microversions, and the shapes of its errors.
 //! Without them the tests say so and pass; under CI they must run.
 
-use std::time::Duration;
-
-use apiclient_auth::typed::{Scope, V3Password};
+use apiclient_http::ApiRequest;
 use apiclient_http::microversion::Microversion;
-use apiclient_http::{ApiRequest, HttpClient};
 
-fn running() -> bool {
-    let up = |port: u16| {
-        std::net::TcpStream::connect_timeout(
-            &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-            Duration::from_secs(2),
-        )
-        .is_ok()
-    };
-    if up(5000) && up(8776) {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must start Keystone and cinder-api (cargo xtask keystone start; cargo xtask cinder start)"
-    );
-    eprintln!("skipping: needs Keystone on :5000 and cinder-api on :8776");
-    false
-}
-
-fn demo() -> HttpClient {
-    let plugin = V3Password::new("http://127.0.0.1:5000/v3", "demo", "demopass")
-        .user_domain_name("Default")
-        .scope(Scope::project_name("demo", "Default"));
-    HttpClient::builder_for(plugin)
-        .region_name(Some("RegionOne".into()))
-        .timeout(Duration::from_secs(120))
-        .build()
-        .unwrap()
-}
+use crate::support::{real_demo, real_service};
 
 fn one_line(text: &str) {
     assert!(
@@ -48,10 +17,10 @@ fn one_line(text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_and_errors_on_a_real_cinder() {
-    if !running() {
+    if !real_service(8776, "cinder") {
         return;
     }
-    let http = demo();
+    let http = real_demo();
     let volumes = http.service_client("block-storage");
     let endpoint = volumes.endpoint().await.unwrap();
     let project = http

@@ -9,43 +9,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use apiclient_auth::typed::{Scope, V3Password};
-use apiclient_http::{ApiRequest, Body, HttpClient, ServiceClient};
+use apiclient_http::{ApiRequest, Body, ServiceClient};
 use bytes::Bytes;
 
+use crate::support::{real_demo, real_service};
+
 const MIB: u64 = 1024 * 1024;
-
-fn running(port: u16, what: &str) -> bool {
-    let up = |port: u16| {
-        std::net::TcpStream::connect_timeout(
-            &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-            Duration::from_secs(2),
-        )
-        .is_ok()
-    };
-    if up(5000) && up(port) {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must start Keystone and {what} (cargo xtask keystone start; cargo xtask {what} start)"
-    );
-    eprintln!("skipping: needs Keystone on :5000 and {what} on :{port}");
-    false
-}
-
-fn demo() -> HttpClient {
-    let plugin = V3Password::new("http://127.0.0.1:5000/v3", "demo", "demopass")
-        .user_domain_name("Default")
-        .scope(Scope::project_name("demo", "Default"));
-    HttpClient::builder_for(plugin)
-        .region_name(Some("RegionOne".into()))
-        .timeout(Duration::from_secs(120))
-        .build()
-        .unwrap()
-}
 
 /// A re-openable body of `size` zero bytes whose largest count of bytes
 /// handed to the connection (over every send) lands in `sent`.
@@ -99,10 +69,10 @@ async fn many(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn glance_409_to_a_large_upload_always_reaches_the_caller() {
-    if !running(9292, "glance") {
+    if !real_service(9292, "glance") {
         return;
     }
-    let http = demo();
+    let http = real_demo();
     let images = http.service_client("image");
     let name = format!("early-{}", std::process::id());
     let image: serde_json::Value = images
@@ -132,10 +102,10 @@ async fn glance_409_to_a_large_upload_always_reaches_the_caller() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn swift_404_to_a_large_upload_stops_the_upload() {
-    if !running(8080, "swift") {
+    if !real_service(8080, "swift") {
         return;
     }
-    let http = demo();
+    let http = real_demo();
     let swift = http.service_client("object-store");
     let container = format!("missing-{}-{}", std::process::id(), fastrand_suffix());
     let most = many(&swift, &format!("/{container}/obj"), 404, 256 * MIB, 12, 3).await;

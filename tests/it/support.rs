@@ -112,3 +112,41 @@ pub fn json_response(
     }
     b.body(bytes::Bytes::from(body.to_string())).unwrap()
 }
+
+/// Whether Keystone (:5000) and `what` (on `port`) answer on loopback; when
+/// they do not, the test says it skips, except under CI, where a missing
+/// service is a failure (`cargo xtask <what> start`).
+pub fn real_service(port: u16, what: &str) -> bool {
+    let up = |port: u16| {
+        std::net::TcpStream::connect_timeout(
+            &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            std::time::Duration::from_secs(2),
+        )
+        .is_ok()
+    };
+    if up(5000) && up(port) {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must start Keystone and {what} (cargo xtask keystone start; cargo xtask {what} start)"
+    );
+    eprintln!("skipping: needs Keystone on :5000 and {what} on :{port}");
+    false
+}
+
+/// A client of the real Keystone's seeded demo user (project demo, role
+/// member) in RegionOne.
+pub fn real_demo() -> HttpClient {
+    let plugin =
+        apiclient_auth::typed::V3Password::new("http://127.0.0.1:5000/v3", "demo", "demopass")
+            .user_domain_name("Default")
+            .scope(apiclient_auth::typed::Scope::project_name(
+                "demo", "Default",
+            ));
+    HttpClient::builder_for(plugin)
+        .region_name(Some("RegionOne".into()))
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .unwrap()
+}
