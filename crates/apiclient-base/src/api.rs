@@ -295,6 +295,11 @@ impl<T: ResourceType> Api<T> {
     }
 
     fn item_path(id: &str) -> String {
+        // `.` and `..` alone would be resolved away by a proxy (and by
+        // URL normalisation): they stay encoded, as RFC 3986 allows
+        if id == "." || id == ".." {
+            return format!("{}/{}", T::collection_path(), id.replace('.', "%2E"));
+        }
         let id = percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
             .to_string()
             .replace("%2D", "-")

@@ -393,3 +393,34 @@ async fn response_meta_of_a_streamed_answer() {
     assert_eq!(meta.request_id.as_deref(), Some("req-stream-1"));
     assert_eq!(meta.microversion, Some(Microversion::new(2, 5)));
 }
+
+/// An id of `.` or `..` stays a segment: a proxy normalising the path would
+/// otherwise turn `GET /images/..` into a request for another resource.
+#[tokio::test]
+async fn dot_segments_stay_encoded() {
+    let server = RawServer::start(|_| {
+        RawServer::response(404, &[("Content-Type", "application/json")], b"{}")
+    })
+    .await
+    .unwrap();
+    let http =
+        apiclient_base::HttpClient::builder_for(apiclient_auth::typed::NoAuth::new(server.url()))
+            .no_proxy()
+            .build()
+            .unwrap();
+    let images: Api<Image> = Api::new(http.service_client("image"));
+    for id in [".", "..", "a.b", "x-1_y"] {
+        assert!(images.get(id).await.unwrap_err().is_not_found());
+    }
+    let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+    let base = targets[0].trim_end_matches("/%2E").to_string();
+    assert_eq!(
+        targets,
+        [
+            format!("{base}/%2E"),
+            format!("{base}/%2E%2E"),
+            format!("{base}/a.b"),
+            format!("{base}/x-1_y")
+        ]
+    );
+}
