@@ -96,7 +96,7 @@ pub use resource::{GetId, Loader, Resource, ResourceMeta, TypedResource, to_slug
 // What a service client needs, from one dependency.
 pub use apiclient_errors::{Error, HttpError};
 pub use apiclient_http::microversion::Microversion;
-pub use apiclient_http::transfer::{DigestAlgorithm, Progress, ProgressFn};
+pub use apiclient_http::transfer::{DigestAlgorithm, Hasher, Progress, ProgressFn};
 pub use apiclient_http::{
     ApiRequest, ApiResponse, Body, HttpClient, ServiceClient, StreamedResponse,
 };

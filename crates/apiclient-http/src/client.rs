@@ -1638,14 +1638,7 @@ impl StreamedResponse {
     /// The `x-openstack-request-id` (or `x-compute-request-id`, Swift's
     /// `x-trans-id`), if any.
     pub fn request_id(&self) -> Option<&str> {
-        [
-            "x-openstack-request-id",
-            "x-compute-request-id",
-            "x-trans-id",
-        ]
-        .iter()
-        .find_map(|h| self.headers.get(*h))
-        .and_then(|v| v.to_str().ok())
+        request_id_of(&self.headers)
     }
 
     /// The microversion the service says it answered with, if it says.
@@ -1786,6 +1779,18 @@ impl StreamedResponse {
     }
 }
 
+/// The request id an answer carries, under any of the names services use.
+fn request_id_of(headers: &HeaderMap) -> Option<&str> {
+    [
+        "x-openstack-request-id",
+        "x-compute-request-id",
+        "x-trans-id",
+    ]
+    .iter()
+    .find_map(|h| headers.get(*h))
+    .and_then(|v| v.to_str().ok())
+}
+
 /// Progress and digests of a streamed body, as it passes.
 struct DigestCheck {
     hashers: Vec<crate::transfer::Hasher>,
@@ -1882,11 +1887,10 @@ impl ApiResponse {
         crate::microversion::from_response(&self.headers)
     }
 
-    /// The `x-openstack-request-id`, if any.
+    /// The `x-openstack-request-id` (or `x-compute-request-id`, Swift's
+    /// `x-trans-id`), if any.
     pub fn request_id(&self) -> Option<&str> {
-        self.headers
-            .get("x-openstack-request-id")
-            .and_then(|v| v.to_str().ok())
+        request_id_of(&self.headers)
     }
 
     /// Whether the response is JSON (by content type).
