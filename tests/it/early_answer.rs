@@ -335,3 +335,88 @@ fn an_unreadable_file_is_an_io_error_naming_it() {
         assert!(err.to_string().contains("image.raw"), "{err}");
     });
 }
+
+/// A server that takes the head and then neither reads the body nor
+/// answers: the upload stalls and the attempt ends in a timeout.
+#[test]
+fn a_stalled_upload_times_out() {
+    runtime().block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hold = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((sock, _)) = listener.accept().await {
+                held.push(sock); // never read, never answered
+            }
+        });
+        let http = HttpClient::builder_for(apiclient_auth::typed::NoAuth::new(
+            "http://127.0.0.1:9/unused",
+        ))
+        .timeout(Duration::from_secs(2))
+        .retry(apiclient_http::layers::retry::RetryPolicy::none())
+        .no_proxy()
+        .build()
+        .unwrap();
+        let err = http
+            .request(ApiRequest::put(format!("{url}/upload")).body(zeros(256 * MIB)))
+            .await
+            .expect_err("a timeout");
+        assert!(err.is_timeout(), "{err:?}");
+        hold.abort();
+    });
+}
+
+/// An upload that keeps moving may take longer than the per-attempt
+/// timeout: the server reads 512 KiB every 100 ms, the body needs seconds,
+/// the timeout is 2 s.
+#[test]
+fn a_slow_upload_that_keeps_moving_outlasts_the_timeout() {
+    runtime().block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let size = 24 * MIB;
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut head = Vec::new();
+            let start = loop {
+                let n = sock.read(&mut buf).await.unwrap();
+                head.extend_from_slice(&buf[..n]);
+                if let Some(i) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
+                }
+            };
+            let mut got = (head.len() - start) as u64;
+            let began = std::time::Instant::now();
+            while got < size {
+                let mut slice = 0;
+                while slice < 512 * 1024 && got < size {
+                    let n = sock.read(&mut buf).await.unwrap();
+                    assert!(n > 0);
+                    slice += n;
+                    got += n as u64;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            sock.write_all(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            began.elapsed()
+        });
+        let http = HttpClient::builder_for(apiclient_auth::typed::NoAuth::new(
+            "http://127.0.0.1:9/unused",
+        ))
+        .timeout(Duration::from_secs(2))
+        .no_proxy()
+        .build()
+        .unwrap();
+        let resp = http
+            .request(ApiRequest::put(format!("{url}/upload")).body(zeros(size)))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let took = server.await.unwrap();
+        // the premise: the transfer itself outlasted the per-attempt timeout
+        assert!(took > Duration::from_secs(2), "{took:?}");
+    });
+}

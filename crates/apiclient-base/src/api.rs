@@ -294,18 +294,22 @@ impl<T: ResourceType> Api<T> {
         &self.client
     }
 
-    fn item_path(id: &str) -> String {
-        // `.` and `..` alone would be resolved away by a proxy (and by
-        // URL normalisation): they stay encoded, as RFC 3986 allows
-        if id == "." || id == ".." {
-            return format!("{}/{}", T::collection_path(), id.replace('.', "%2E"));
+    /// The path of one resource. An empty id, `.` or `..` is refused: as a
+    /// path segment it would name another resource (the collection, or its
+    /// parent, once a proxy normalises the path), encoded or not.
+    fn item_path(id: &str) -> Result<String, Error> {
+        if id.is_empty() || id == "." || id == ".." {
+            return Err(Error::Validation(format!(
+                "'{id}' is not a {} id",
+                T::SINGULAR
+            )));
         }
         let id = percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
             .to_string()
             .replace("%2D", "-")
             .replace("%5F", "_")
             .replace("%2E", ".");
-        format!("{}/{id}", T::collection_path())
+        Ok(format!("{}/{id}", T::collection_path()))
     }
 
     fn wrap<B: Serialize + ?Sized>(body: &B) -> Result<Value, Error> {
@@ -392,7 +396,7 @@ impl<T: ResourceType> Api<T> {
     pub async fn get(&self, id: &str) -> Result<WithMeta<T>, Error> {
         let resp = self
             .client
-            .request(ApiRequest::get(Self::item_path(id)))
+            .request(ApiRequest::get(Self::item_path(id)?))
             .await?;
         Self::one(&resp)
     }
@@ -401,7 +405,7 @@ impl<T: ResourceType> Api<T> {
     pub async fn head(&self, id: &str) -> Result<bool, Error> {
         match self
             .client
-            .request(ApiRequest::new(Method::HEAD, Self::item_path(id)))
+            .request(ApiRequest::new(Method::HEAD, Self::item_path(id)?))
             .await
         {
             Ok(_) => Ok(true),
@@ -482,7 +486,7 @@ impl<T: ResourceType> Api<T> {
         id: &str,
         body: &Value,
     ) -> Result<WithMeta<T>, Error> {
-        let request = ApiRequest::new(method, Self::item_path(id))
+        let request = ApiRequest::new(method, Self::item_path(id)?)
             .json(body)
             .set_header("Content-Type", T::UPDATE_CONTENT_TYPE);
         let resp = self.client.request(request).await?;
@@ -493,7 +497,7 @@ impl<T: ResourceType> Api<T> {
     pub async fn delete(&self, id: &str) -> Result<ResponseMeta, Error> {
         let resp = self
             .client
-            .request(ApiRequest::delete(Self::item_path(id)))
+            .request(ApiRequest::delete(Self::item_path(id)?))
             .await?;
         Ok(ResponseMeta::of(&resp))
     }
@@ -511,7 +515,7 @@ impl<T: ResourceType> Api<T> {
         let resp = self
             .client
             .request(
-                ApiRequest::post(format!("{}/action", Self::item_path(id)))
+                ApiRequest::post(format!("{}/action", Self::item_path(id)?))
                     .json(&serde_json::json!({ name: body })),
             )
             .await?;

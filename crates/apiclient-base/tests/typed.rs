@@ -394,10 +394,10 @@ async fn response_meta_of_a_streamed_answer() {
     assert_eq!(meta.microversion, Some(Microversion::new(2, 5)));
 }
 
-/// An id of `.` or `..` stays a segment: a proxy normalising the path would
-/// otherwise turn `GET /images/..` into a request for another resource.
+/// An empty id, `.` or `..` would name another resource once a proxy
+/// normalises the path (`%2E` included): refused, nothing sent.
 #[tokio::test]
-async fn dot_segments_stay_encoded() {
+async fn dot_segment_ids_are_refused() {
     let server = RawServer::start(|_| {
         RawServer::response(404, &[("Content-Type", "application/json")], b"{}")
     })
@@ -409,18 +409,23 @@ async fn dot_segments_stay_encoded() {
             .build()
             .unwrap();
     let images: Api<Image> = Api::new(http.service_client("image"));
-    for id in [".", "..", "a.b", "x-1_y"] {
+    for id in ["", ".", ".."] {
+        let err = images.get(id).await.unwrap_err();
+        assert!(matches!(err, Error::Validation(_)), "{id:?}: {err:?}");
+        assert!(matches!(images.delete(id).await, Err(Error::Validation(_))));
+    }
+    assert!(server.requests().is_empty());
+    for id in ["a.b", "x-1_y", "..."] {
         assert!(images.get(id).await.unwrap_err().is_not_found());
     }
     let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
-    let base = targets[0].trim_end_matches("/%2E").to_string();
+    let base = targets[0].trim_end_matches("/a.b").to_string();
     assert_eq!(
         targets,
         [
-            format!("{base}/%2E"),
-            format!("{base}/%2E%2E"),
             format!("{base}/a.b"),
-            format!("{base}/x-1_y")
+            format!("{base}/x-1_y"),
+            format!("{base}/...")
         ]
     );
 }

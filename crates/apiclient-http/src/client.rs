@@ -221,7 +221,13 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Total time for one attempt.
+    /// Time for one attempt (default 60 s): from sending to the last byte
+    /// of a buffered answer. An upload (a file, reader or stream body, or a
+    /// buffer over 64 KiB) is bounded by its progress instead: it fails once
+    /// no byte has moved for this long, so a large transfer may take longer
+    /// in all; set an [`operation_timeout`](Self::operation_timeout) to bound
+    /// it as a whole. A streamed answer's body is bounded per read (its idle
+    /// timeout).
     pub fn timeout(mut self, t: Duration) -> Self {
         self.transport.timeout = t;
         self
@@ -229,7 +235,8 @@ impl HttpClientBuilder {
 
     /// The most one call may take with its retries, `Retry-After` waits and
     /// re-authentication (default: none beyond what the per-attempt
-    /// [`timeout`](Self::timeout) and the bounded retries imply). A retry
+    /// [`timeout`](Self::timeout) and the bounded retries imply; an upload
+    /// that keeps moving is bounded only by this). A retry
     /// that would wait past it is not made: the last answer stands. Passed
     /// the deadline, the call ends with a [`ConnectionErrorKind::Deadline`]
     /// error.
@@ -847,6 +854,7 @@ impl HttpClient {
             headers: parts.headers,
             body,
             uri,
+            method,
             progress: None,
             digests: Vec::new(),
         })
@@ -1594,6 +1602,7 @@ pub struct StreamedResponse {
     headers: HeaderMap,
     body: Body,
     uri: http::Uri,
+    method: Method,
     progress: Option<ProgressFn>,
     digests: Vec<(DigestAlgorithm, String)>,
 }
@@ -1664,21 +1673,24 @@ impl StreamedResponse {
 
     /// Check the body against the MD5 the server announced: `Content-MD5`
     /// (hex as Glance sends it, or base64), else a plain object's `ETag`
-    /// (Swift). Nothing is checked where no MD5 of these bytes was
-    /// announced: a partial answer (206), or a large-object manifest whose
-    /// `ETag` is the digest of its segments' digests.
+    /// (Swift; 32 hex digits). Only a whole body is checked: a `200` to a
+    /// request other than `HEAD`. Nothing is checked where no MD5 of these
+    /// bytes was announced: a partial answer (206), an answer without a
+    /// body, or a large-object manifest whose `ETag` is the digest of its
+    /// segments' digests.
     pub fn verify_announced_md5(self) -> Self {
+        if self.status != StatusCode::OK || self.method == Method::HEAD {
+            return self;
+        }
         let header = |name: &str| self.headers.get(name).and_then(|v| v.to_str().ok());
         let announced = header("content-md5")
             .and_then(crate::transfer::md5_from_header)
             .or_else(|| {
-                let whole = self.status != StatusCode::PARTIAL_CONTENT
-                    && header("x-static-large-object").is_none()
-                    && header("x-object-manifest").is_none()
-                    && header("content-encoding").is_none();
+                let plain = header("x-static-large-object").is_none()
+                    && header("x-object-manifest").is_none();
                 header("etag")
-                    .filter(|_| whole)
-                    .and_then(crate::transfer::md5_from_header)
+                    .filter(|_| plain)
+                    .and_then(crate::transfer::md5_from_hex)
             });
         match announced {
             Some(md5) => self.expect_digest(DigestAlgorithm::Md5, md5),
@@ -1751,30 +1763,69 @@ impl StreamedResponse {
             path: Some(path.to_path_buf()),
             source,
         };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "download".into());
-        let part = path.with_file_name(format!(".{name}.part-{}", std::process::id()));
-        let mut file = tokio::fs::File::create(&part).await.map_err(io)?;
+        let (part, file) = PartFile::create(path).await.map_err(io)?;
+        let mut file = file;
         let copied = copy_stream(self.into_stream(), &mut file, Some(path)).await;
         let synced = match copied {
             Ok(n) => file.sync_all().await.map(|()| n).map_err(io),
             Err(e) => Err(e),
         };
         drop(file);
-        match synced {
-            Ok(n) => match tokio::fs::rename(&part, path).await {
-                Ok(()) => Ok(n),
-                Err(e) => {
-                    let _ = tokio::fs::remove_file(&part).await;
-                    Err(io(e))
+        let n = synced?;
+        part.keep_as(path).await.map_err(io)?;
+        Ok(n)
+    }
+}
+
+/// A download's temporary file beside its destination: created new (never
+/// through a link someone left at its name), private to the user, with a
+/// name no other download picks; removed unless kept (also when the
+/// download is cancelled).
+struct PartFile(Option<std::path::PathBuf>);
+
+impl PartFile {
+    async fn create(dest: &std::path::Path) -> std::io::Result<(PartFile, tokio::fs::File)> {
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "download".into());
+        let mut tries = 0;
+        loop {
+            let part = dest.with_file_name(format!(
+                ".{name}.part-{}-{:016x}",
+                std::process::id(),
+                fastrand::u64(..)
+            ));
+            let mut open = tokio::fs::OpenOptions::new();
+            open.write(true).create_new(true);
+            #[cfg(unix)]
+            open.mode(0o600);
+            match open.open(&part).await {
+                Ok(file) => return Ok((PartFile(Some(part)), file)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => {
+                    tries += 1;
                 }
-            },
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&part).await;
-                Err(e)
+                Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Rename it over `dest`.
+    async fn keep_as(mut self, dest: &std::path::Path) -> std::io::Result<()> {
+        if let Some(part) = self.0.take()
+            && let Err(e) = tokio::fs::rename(&part, dest).await
+        {
+            let _ = std::fs::remove_file(&part);
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if let Some(part) = self.0.take() {
+            let _ = std::fs::remove_file(part);
         }
     }
 }

@@ -148,11 +148,16 @@ impl Hasher {
 /// An MD5 as a header gives it: 32 hex digits (Swift's `ETag`, Glance's
 /// `Content-MD5`), quoted or not, or base64 as RFC 1864 says.
 pub(crate) fn md5_from_header(value: &str) -> Option<String> {
-    let v = value.trim().trim_matches('"');
-    if v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Some(v.to_ascii_lowercase());
+    if let Some(hex) = md5_from_hex(value) {
+        return Some(hex);
     }
-    base64_decode(v).filter(|b| b.len() == 16).map(hex::encode)
+    base64_decode(value.trim().trim_matches('"')).filter(|b| b.len() == 16).map(hex::encode)
+}
+
+/// An MD5 as an `ETag` gives it: 32 hex digits, quoted or not.
+pub(crate) fn md5_from_hex(value: &str) -> Option<String> {
+    let v = value.trim().trim_matches('"');
+    (v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit())).then(|| v.to_ascii_lowercase())
 }
 
 /// Standard base64 (with padding), enough for a 16-byte digest.
@@ -195,6 +200,9 @@ mod tests {
         );
         assert_eq!(md5_from_header("not a digest"), None);
         assert_eq!(md5_from_header("W/\"abc\""), None);
+        // an ETag is an MD5 only in hex
+        assert_eq!(md5_from_hex("XUFAKrxLKna5cZ2REBfFkg=="), None);
+        assert_eq!(md5_from_hex(&format!("\"{hex}\"")).as_deref(), Some(hex));
     }
 
     #[test]

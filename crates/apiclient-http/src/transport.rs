@@ -27,7 +27,9 @@ use http::{Request, Response};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
-use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
+use hyper_util::client::legacy::connect::{
+    Connected, Connection, HttpConnector, capture_connection,
+};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
@@ -807,13 +809,20 @@ impl tower::Service<Request<Body>> for HyperTransport {
         let stream = req.extensions().get::<StreamResponse>().copied();
         // An upload is gated: it stops once the answer arrives (see `upload`).
         let gate = UploadGate::needed(req.body()).then(|| Arc::new(UploadGate::default()));
+        // A connection that carried a body refused with an error status is
+        // not reused: the server may have stopped reading it (and the
+        // connection's write side may be gone).
+        let capture = (!req.body().is_empty()).then(|| capture_connection(&mut req));
         let mut req = match &gate {
             Some(g) => req.map(|b| Body::wrap(GatedBody::new(b, g.clone()))),
             None => req,
         };
         // Ask for compression ourselves; a decoder wraps the body only when
         // the answer is compressed (most are not), so a plain response costs
-        // nothing extra.
+        // nothing extra. A streamed answer is a download: its bytes are the
+        // stored ones (a Swift object stored gzipped keeps its encoding and
+        // the ETag of those bytes), never decoded.
+        let compression = compression && stream.is_none();
         if compression && !req.headers().contains_key(http::header::ACCEPT_ENCODING) {
             req.headers_mut().insert(
                 http::header::ACCEPT_ENCODING,
@@ -836,6 +845,12 @@ impl tower::Service<Request<Body>> for HyperTransport {
                 })?;
                 if let Some(g) = &gate {
                     g.answered();
+                }
+                if resp.status().as_u16() >= 400
+                    && let Some(meta) = capture.as_ref().map(|c| c.connection_metadata())
+                    && let Some(connected) = meta.as_ref()
+                {
+                    connected.poison();
                 }
                 if compression && resp.headers().contains_key(http::header::CONTENT_ENCODING) {
                     decompress(resp).await.map_err(|e| {

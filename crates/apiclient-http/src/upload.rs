@@ -17,8 +17,8 @@
 //!   no. When the answer has been read, the unsent rest is abandoned and the
 //!   connection closed (it is never reused with half a request on it).
 //!
-//! The gate also counts the bytes sent, so the per-attempt timeout of an
-//! upload measures the time without progress rather than the whole
+//! The gate also notes when bytes last moved, so the per-attempt timeout of
+//! an upload measures the time without progress rather than the whole
 //! transfer, and it keeps the error of a failing local source (a file that
 //! cannot be read), which is reported as [`Error::Io`], never as a
 //! connection failure.
@@ -40,17 +40,30 @@ use crate::body::Body;
 const UNGATED_MAX: u64 = 64 * 1024;
 
 /// What the sending side and the answering side of one attempt share.
-#[derive(Default)]
 pub(crate) struct UploadGate {
     /// The answer's head has arrived: send no more.
     answered: AtomicBool,
     /// The answer has been read (or the attempt is over): abandon the rest.
     finished: AtomicBool,
-    /// Bytes handed to the connection so far.
-    sent: AtomicU64,
+    /// When bytes last moved, in milliseconds since `start`.
+    last_progress_ms: AtomicU64,
+    start: std::time::Instant,
     /// The body's own source failed (a file that cannot be read).
     source_error: Mutex<Option<BoxError>>,
     waker: AtomicWaker,
+}
+
+impl Default for UploadGate {
+    fn default() -> Self {
+        UploadGate {
+            answered: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+            last_progress_ms: AtomicU64::new(0),
+            start: std::time::Instant::now(),
+            source_error: Mutex::new(None),
+            waker: AtomicWaker::new(),
+        }
+    }
 }
 
 impl UploadGate {
@@ -62,11 +75,17 @@ impl UploadGate {
     /// The answer's head has arrived.
     pub(crate) fn answered(&self) {
         self.answered.store(true, Ordering::Release);
+        self.waker.wake();
     }
 
-    /// Bytes sent so far.
-    pub(crate) fn sent(&self) -> u64 {
-        self.sent.load(Ordering::Acquire)
+    /// When bytes last moved (the gate's creation before any did).
+    fn last_progress(&self) -> std::time::Instant {
+        self.start + std::time::Duration::from_millis(self.last_progress_ms.load(Ordering::Acquire))
+    }
+
+    fn moved(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_progress_ms.fetch_max(ms, Ordering::AcqRel);
     }
 
     /// The error of the body's source, if it failed (taken once).
@@ -134,11 +153,10 @@ impl http_body::Body for GatedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let gate = &self.gate;
+        // registered on every poll: the end of the attempt wakes the
+        // connection even while the source itself is pending
+        gate.waker.register(cx.waker());
         if gate.answered.load(Ordering::Acquire) {
-            if gate.finished.load(Ordering::Acquire) {
-                return Poll::Ready(Some(Err(Box::new(AnsweredEarly))));
-            }
-            gate.waker.register(cx.waker());
             if gate.finished.load(Ordering::Acquire) {
                 return Poll::Ready(Some(Err(Box::new(AnsweredEarly))));
             }
@@ -146,10 +164,8 @@ impl http_body::Body for GatedBody {
         }
         match Pin::new(&mut self.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    self.gate
-                        .sent
-                        .fetch_add(data.len() as u64, Ordering::AcqRel);
+                if frame.is_data() {
+                    self.gate.moved();
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -195,9 +211,12 @@ pub(crate) fn peer_stopped_reading(e: &std::io::Error) -> bool {
     )
 }
 
-/// Run one attempt bounded by `timeout`: of the whole attempt, or, for an
-/// upload, of any stretch without progress (a 1 GiB upload may take longer
-/// than the timeout, but never stalls longer).
+/// Run one attempt bounded by `timeout`: the whole attempt, or, for an
+/// upload, every stretch without progress: the attempt fails once no byte of
+/// the body has moved for `timeout` (after the last byte, that bounds the
+/// wait for the answer). A large upload may take longer than `timeout` in
+/// all; a source or a server that stalls cannot. The operation timeout
+/// (`HttpClientBuilder::operation_timeout`) bounds the whole call.
 pub(crate) async fn bounded<T>(
     timeout: std::time::Duration,
     gate: Option<&UploadGate>,
@@ -207,16 +226,14 @@ pub(crate) async fn bounded<T>(
     let Some(gate) = gate else {
         return tokio::time::timeout(timeout, attempt).await;
     };
-    let mut seen = gate.sent();
     loop {
-        match tokio::time::timeout(timeout, &mut attempt).await {
+        let idle_until = tokio::time::Instant::from_std(gate.last_progress() + timeout);
+        match tokio::time::timeout_at(idle_until, &mut attempt).await {
             Ok(out) => return Ok(out),
             Err(elapsed) => {
-                let now = gate.sent();
-                if now == seen {
+                if gate.last_progress() + timeout <= std::time::Instant::now() {
                     return Err(elapsed);
                 }
-                seen = now;
             }
         }
     }
