@@ -38,13 +38,16 @@
 #   PIP_CACHE_DIR=/tmp/apiclient-rs/pip-cache
 set -euo pipefail
 
+SERVICE=cinder
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+
 CINDER_HOST=127.0.0.1   # never change: tests must only use loopback
 CINDER_PORT=${CINDER_PORT:-8776}
 CINDER_VERSION=${CINDER_VERSION:-29.0.0}
 CINDER_PASSWORD=${CINDER_PASSWORD:-cinderpass}
 CINDER_DEBUG=${CINDER_DEBUG:-false}
 CINDER_READY_TIMEOUT=${CINDER_READY_TIMEOUT:-120}
-STATE_ROOT=/tmp/apiclient-rs
 CINDER_VENV=${CINDER_VENV:-$STATE_ROOT/cinder-venv}
 CINDER_ETC=${CINDER_ETC:-$STATE_ROOT/cinder-etc}
 CINDER_DATA=${CINDER_DATA:-$STATE_ROOT/cinder-data}
@@ -56,194 +59,26 @@ KS_WAIT=${KS_WAIT:-180}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CONSTRAINTS="$HERE/constraints.txt"
 URL="http://$CINDER_HOST:$CINDER_PORT"
+# single quotes: $(project_id)s is Keystone's URL template, not a shell substitution
+# shellcheck disable=SC2016
+ENDPOINT_URL="$URL"'/v3/$(project_id)s'
 CONF="$CINDER_ETC/cinder.conf"
 LOG="$CINDER_DATA/log"
 PIDFILE="$CINDER_DATA/cinder-api.pid"     # the session leader (cinder-api's parent process)
 PIDSFILE="$CINDER_DATA/cinder-api.pids"   # every process of the session seen when ready
-MARK_NAME=.apiclient-rs-cinder
 TEMPLATE_DB="$CINDER_VENV/apiclient-rs/cinder-empty.sqlite"   # migrated, empty; survives reset
-REG_MARK="$KS_DATA/.cinder-registered"
+# 3.11 first: constraints.txt was frozen with it
+PYTHONS="${CINDER_PYTHON:-} python3.11 python3.12 python3.13 python3.10 python3"
+PYTHON_MIN=3.10
+VENV_PY="$CINDER_VENV/bin/python"
+SERVICE_PASSWORD=$CINDER_PASSWORD
 
-export PIP_CACHE_DIR=${PIP_CACHE_DIR:-$STATE_ROOT/pip-cache}
-export PIP_DISABLE_PIP_VERSION_CHECK=1
-export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore}   # eventlet/oslo deprecation noise
-
-T_START=$(date +%s.%N)
-log() { printf '[run-cinder] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
-
-# --------------------------------------------------------------------------- ownership
-# A state directory is ours only with the owner mark written when this script created it.
-# One without it is re-created when it lies under the project's state root, refused elsewhere.
-claim_dir() {
-  local dir=$1
-  case "$dir" in /*) ;; *) die "$dir: not an absolute path" ;; esac
-  case "/$dir/" in */../*|*/./*) die "$dir: no . or .. components please" ;; esac
-  if [ -e "$dir" ] && [ ! -f "$dir/$MARK_NAME" ]; then
-    case "$dir" in
-      "$STATE_ROOT"/?*)
-        log "$dir was not created by this script; re-creating it"
-        stop_server   # nothing of ours may keep running from it (only our own processes)
-        rm -rf "$dir" ;;
-      *) die "$dir exists but was not created by this script (no $MARK_NAME); remove it or choose another path" ;;
-    esac
-  fi
-  mkdir -p "$dir"
-  [ -f "$dir/$MARK_NAME" ] || echo "created by scripts/cinder/run.sh" >"$dir/$MARK_NAME"
-}
-owned_or_absent() { [ ! -e "$1" ] || [ -f "$1/$MARK_NAME" ]; }
-
-# --------------------------------------------------------------------------- python / venv
-find_python() {
-  local c
-  # 3.11 first: constraints.txt was frozen with it
-  for c in ${CINDER_PYTHON:-} python3.11 python3.12 python3.13 python3.10 python3; do
-    command -v "$c" >/dev/null 2>&1 || continue
-    if "$c" -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
-      command -v "$c"; return 0
-    fi
-  done
-  return 1
-}
-
-install_stamp() { # what the venv was installed from: a change re-runs pip
-  { echo "cinder==$CINDER_VERSION"; [ -f "$CONSTRAINTS" ] && cat "$CONSTRAINTS"; } | sha256sum | cut -c1-16
-}
-
-ensure_venv() {
-  local stamp; stamp=$(install_stamp)
-  if [ -f "$CINDER_VENV/$MARK_NAME" ] && [ "$(cat "$CINDER_VENV/.installed" 2>/dev/null)" = "$stamp" ] \
-     && [ -x "$CINDER_VENV/bin/cinder-api" ] && [ -x "$CINDER_VENV/bin/cinder-manage" ]; then
-    return 0
-  fi
-  local t0; t0=$(date +%s.%N)
-  claim_dir "$CINDER_VENV"
-  if [ ! -x "$CINDER_VENV/bin/python" ]; then
-    local py
-    if ! py=$(find_python); then
-      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        log "no python >= 3.10 with venv found; installing Debian python3 + python3-venv"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
-        py=$(find_python) || die "still no python >= 3.10 with venv/ensurepip"
-      else
-        die "need python >= 3.10 with the venv module (Debian: apt-get install python3 python3-venv)"
-      fi
-    fi
-    log "creating venv $CINDER_VENV with $py ($("$py" -V 2>&1))"
-    "$py" -m venv "$CINDER_VENV"
-  fi
-  local cons=()
-  if [ -f "$CONSTRAINTS" ]; then cons=(-c "$CONSTRAINTS"); else log "WARNING: no $CONSTRAINTS: unpinned install"; fi
-  log "pip install cinder==$CINDER_VERSION ${cons[*]} (cold: ~1-3 min)"
-  "$CINDER_VENV/bin/pip" install -q "${cons[@]}" -U pip setuptools wheel
-  "$CINDER_VENV/bin/pip" install -q "${cons[@]}" "cinder==$CINDER_VERSION"
-  rm -f "$TEMPLATE_DB"   # another cinder may migrate differently
-  echo "$stamp" >"$CINDER_VENV/.installed"
-  log "venv ready in $(since "$t0")s"
-}
-
-# --------------------------------------------------------------------------- Keystone
-# token for a user: prints "<token> <project_id>" (stdlib only)
-ks_token() { # user password project
-  "$CINDER_VENV/bin/python" - "$KS_URL" "$@" <<'EOF'
-import json, sys, urllib.request
-url, user, pw, project = sys.argv[1:5]
-body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": user, "domain": {"id": "default"}, "password": pw}}},
-    "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
-req = urllib.request.Request(url + "/auth/tokens?nocatalog", data=json.dumps(body).encode(),
-                             headers={"Content-Type": "application/json"})
-try:
-    with urllib.request.urlopen(req, timeout=10) as r:
-        print(r.headers["X-Subject-Token"], json.load(r)["token"]["project"]["id"])
-except Exception as e:
-    print(e, file=sys.stderr)
-    sys.exit(1)
-EOF
-}
-
-wait_for_keystone() {
-  local t0=$SECONDS waited=""
-  until ks_token admin "$KS_ADMIN_PASSWORD" admin >/dev/null 2>&1; do
-    [ $((SECONDS - t0)) -lt "$KS_WAIT" ] \
-      || die "Keystone at $KS_URL issues no admin token after ${KS_WAIT}s (start it: KS_CACHE=0 bash scripts/keystone/run.sh start)"
-    [ -n "$waited" ] || log "waiting for Keystone at $KS_URL (up to ${KS_WAIT}s)"
-    waited=1; sleep 1
-  done
-  [ -z "$waited" ] || log "Keystone answered after $((SECONDS - t0))s"
-}
-
-register_in_keystone() {
-  # the mark lives with Keystone's data: a reset Keystone registers again
-  if [ -f "$REG_MARK" ] && ks_token cinder "$CINDER_PASSWORD" service >/dev/null 2>&1; then return 0; fi
-  local t0; t0=$(date +%s.%N)
-  log "registering the cinder service user and block-storage endpoints in Keystone"
-  "$CINDER_VENV/bin/python" - "$KS_URL" "$KS_ADMIN_PASSWORD" "$CINDER_PASSWORD" \
-      "$URL/v3/\$(project_id)s" <<'EOF'
-import json, sys, urllib.error, urllib.parse, urllib.request
-url, admin_pw, cinder_pw, ep_url = sys.argv[1:5]
-
-def call(method, path, body=None, token=None):
-    h = {"Content-Type": "application/json"}
-    if token:
-        h["X-Auth-Token"] = token
-    req = urllib.request.Request(url + path, method=method, headers=h,
-                                 data=json.dumps(body).encode() if body is not None else None)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            raw = r.read()
-            return r.headers, (json.loads(raw) if raw else None)
-    except urllib.error.HTTPError as e:
-        raise SystemExit(f"{method} {path} -> {e.code}: {e.read().decode()}")
-
-h, _ = call("POST", "/auth/tokens?nocatalog", {"auth": {
-    "identity": {"methods": ["password"], "password": {"user": {
-        "name": "admin", "domain": {"id": "default"}, "password": admin_pw}}},
-    "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
-T = h["X-Subject-Token"]
-get = lambda p: call("GET", p, token=T)[1]
-post = lambda p, b: call("POST", p, b, token=T)[1]
-q = urllib.parse.urlencode
-
-def ensure(collection, key, query, body):
-    items = get(f"/{collection}?{q(query)}")[collection]
-    if items:
-        return items[0]
-    print(f"  create {key} {body.get('name', body)}", file=sys.stderr)
-    return post(f"/{collection}", {key: body})[key]
-
-project = ensure("projects", "project", {"name": "service", "domain_id": "default"},
-                 {"name": "service", "domain_id": "default", "description": "service users"})
-user = ensure("users", "user", {"name": "cinder", "domain_id": "default"},
-              {"name": "cinder", "domain_id": "default", "password": cinder_pw})
-# an existing user gets our password (idempotent)
-call("PATCH", f"/users/{user['id']}", {"user": {"password": cinder_pw}}, token=T)
-for role in ("service", "admin"):
-    r = ensure("roles", "role", {"name": role}, {"name": role})
-    call("PUT", f"/projects/{project['id']}/users/{user['id']}/roles/{r['id']}", token=T)
-
-services = get("/services?type=block-storage")["services"]
-services.sort(key=lambda s: s.get("name") != "cinderv3")   # the seed's one first
-svc = services[0] if services else post("/services", {"service": {
-    "type": "block-storage", "name": "cinderv3", "enabled": True}})["service"]
-for itf in ("public", "internal"):
-    eps = get(f"/endpoints?{q({'service_id': svc['id'], 'interface': itf, 'region_id': 'RegionOne'})}")["endpoints"]
-    if not eps:
-        print(f"  create {itf} endpoint {ep_url}", file=sys.stderr)
-        post("/endpoints", {"endpoint": {"service_id": svc["id"], "region_id": "RegionOne",
-                                         "interface": itf, "url": ep_url, "enabled": True}})
-    elif eps[0]["url"] != ep_url:
-        print(f"  update {itf} endpoint {eps[0]['url']} -> {ep_url}", file=sys.stderr)
-        call("PATCH", f"/endpoints/{eps[0]['id']}", {"endpoint": {"url": ep_url}}, token=T)
-EOF
-  [ -d "$KS_DATA" ] && touch "$REG_MARK"
-  log "registered in $(since "$t0")s"
-}
+T_START=$(now)
+owned_or_absent() { [ ! -e "$1" ] || owns "$1"; }   # for reset: may we delete it?
 
 # --------------------------------------------------------------------------- config
 write_config() {
-  claim_dir "$CINDER_ETC"
+  claim_dir "$CINDER_ETC" stop_server
   mkdir -p "$LOG" "$CINDER_DATA/state" "$CINDER_DATA/locks" "$CINDER_DATA/coordination"
   local shipped="$CINDER_VENV/etc/cinder"
   [ -f "$shipped/api-paste.ini" ] || die "no $shipped/api-paste.ini in the venv"
@@ -308,7 +143,7 @@ CONFIG_CHANGED=
 
 ensure_db() {
   [ -f "$CINDER_DATA/cinder.sqlite" ] && return 0
-  local t0; t0=$(date +%s.%N)
+  local t0; t0=$(now)
   if [ -f "$TEMPLATE_DB" ]; then
     cp "$TEMPLATE_DB" "$CINDER_DATA/cinder.sqlite"
     log "database copied from the migrated template in $(since "$t0")s"
@@ -324,18 +159,8 @@ ensure_db() {
 }
 
 # --------------------------------------------------------------------------- process control
-# PID 1 on these machines does not reap orphans, so a dead server can linger as a zombie:
-# treat state Z as "not running" (kill -0 would still succeed on it).
-stat_field() { # pid n: field n (1-based after the ')' of comm: 1=state 2=ppid 3=pgrp 4=session)
-  local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  s=${s##*) }
-  awk -v n="$2" '{print $n}' <<<"$s"
-}
-alive() { [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] && [ "$(stat_field "$1" 1)" != Z ]; }
-ours() { # a live cinder-api started with our config file
-  alive "${1:-}" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "bin/cinder-api --config-file $CONF"
-}
-leader_pid() { [ -f "$PIDFILE" ] && cat "$PIDFILE" 2>/dev/null || true; }
+ours() { cmdline_has "${1:-}" "bin/cinder-api --config-file $CONF"; }   # a live cinder-api with our config
+leader_pid() { read_pid "$PIDFILE"; }
 session_pids() { # every live process of our cinder-api: recorded ones + the leader's session
   local leader; leader=$(leader_pid)
   {
@@ -355,16 +180,7 @@ http_up() { # GET / answers (300 Multiple Choices)
   local code; code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$URL/" 2>/dev/null) || true
   [ "$code" = 300 ]
 }
-authed_ready() { # an authenticated GET /v3/<project>/volumes answers 200
-  local tp; tp=$(ks_token cinder "$CINDER_PASSWORD" service 2>/dev/null) || return 1
-  local code; code=$(curl -s -o /dev/null -m 10 -w '%{http_code}' -H "X-Auth-Token: ${tp% *}" \
-    "$URL/v3/${tp#* }/volumes" 2>/dev/null) || true
-  [ "$code" = 200 ]
-}
-port_busy() { "$CINDER_VENV/bin/python" -c "
-import socket, sys
-s = socket.socket(); s.settimeout(1)
-sys.exit(0 if s.connect_ex(('$CINDER_HOST', $CINDER_PORT)) == 0 else 1)"; }
+authed_ready() { service_check --url "$ENDPOINT_URL/volumes" 2>/dev/null; }   # an authenticated volume list answers
 rss_mb() { local t=0 p r; for p in "$@"; do r=$(awk '/^VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0); t=$((t + ${r:-0})); done; echo $((t / 1024)); }
 
 start_server() {
@@ -376,10 +192,10 @@ start_server() {
   fi
   # leftovers of ours (e.g. a worker whose parent was killed) would hold the port
   [ -z "$(session_pids)" ] || stop_server
-  port_busy && die "$CINDER_HOST:$CINDER_PORT is already in use by another process"
+  port_busy "$CINDER_HOST" "$CINDER_PORT" && die "$CINDER_HOST:$CINDER_PORT is already in use by another process"
   rm -f "$PIDFILE" "$PIDSFILE"
   log "starting cinder-api on $URL"
-  local t0; t0=$(date +%s.%N)
+  local t0; t0=$(now)
   # setsid: own session, survives the calling shell. setsid may fork (when the caller is a
   # process-group leader), so $! is not cinder-api: the wrapper shell writes its own pid (the
   # session leader) and execs cinder-api, whose oslo.service launcher forks the worker.
@@ -437,12 +253,13 @@ stop_server() {
 cmd=${1:-start}
 case "$cmd" in
   start)
-    ensure_venv
-    claim_dir "$CINDER_DATA"
+    ensure_venv "$CINDER_VENV" "$CONSTRAINTS" cinder-api "cinder==$CINDER_VERSION"
+    claim_dir "$CINDER_DATA" stop_server   # nothing of ours may keep running from one not ours
     write_config
     ensure_db
-    wait_for_keystone
-    register_in_keystone
+    wait_keystone "$KS_WAIT"
+    register_in_keystone --service-type block-storage --service-name cinderv3 --url "$ENDPOINT_URL" \
+      --interfaces public,internal
     start_server
     log "start done in $(since "$T_START")s"
     echo "$URL"

@@ -39,15 +39,18 @@
 #   GL_IMPORT_METHODS=glance-direct   [DEFAULT] enabled_import_methods (comma separated)
 #   GL_DEBUG=false             glance [DEFAULT] debug
 #   GL_READY_TIMEOUT=90        seconds to wait for readiness after starting gunicorn
-#   GL_KS_TIMEOUT=90           seconds to wait for Keystone to answer
+#   GL_KS_TIMEOUT=90           seconds to wait for Keystone to issue an admin token
 #   KS_URL=http://127.0.0.1:5000/v3  KS_DATA=/tmp/apiclient-rs/keystone-data
 #   KS_ADMIN_PASSWORD=secret   Keystone admin (user admin, project admin, domain Default)
 #   PIP_CACHE_DIR=/tmp/apiclient-rs/pip-cache
 set -euo pipefail
 
+SERVICE=glance
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+
 GL_HOST=127.0.0.1   # never change: tests must only use loopback
 GL_PORT=${GL_PORT:-9292}
-STATE_ROOT=/tmp/apiclient-rs
 GL_VENV=${GL_VENV:-$STATE_ROOT/glance-venv}
 GL_ETC=${GL_ETC:-$STATE_ROOT/glance-etc}
 GL_DATA=${GL_DATA:-$STATE_ROOT/glance-data}
@@ -70,88 +73,13 @@ CONF="$GL_ETC/glance-api.conf"
 PASTE="$GL_ETC/glance-api-paste.ini"
 PIDFILE="$GL_DATA/gunicorn.pid"
 LOG="$GL_DATA/log"
-MARK_NAME=.apiclient-rs-glance
-INSTALLED="$GL_VENV/.apiclient-rs-glance-installed"   # what was installed (version + constraints)
-TEMPLATE_DB="$GL_VENV/.apiclient-rs-glance-empty.sqlite" # migrated empty DB: survives 'reset'
-KS_MARK="$KS_DATA/.glance-registered"
+TEMPLATE_DB="$GL_VENV/apiclient-rs/glance-empty.sqlite"   # migrated empty DB: survives 'reset'
+PYTHONS="${GL_PYTHON:-} python3.11 python3.12 python3.13 python3"
+PYTHON_MIN=3.10
+VENV_PY="$GL_VENV/bin/python"
+SERVICE_PASSWORD=$GL_PASSWORD
 
-export PIP_CACHE_DIR=${PIP_CACHE_DIR:-$STATE_ROOT/pip-cache}
-export PIP_DISABLE_PIP_VERSION_CHECK=1
-export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore}
-
-T_START=$(date +%s.%N)
-log() { printf '[run-glance] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
-
-# --------------------------------------------------------------------------- ownership
-# A state directory is ours only with the owner mark written when this script created it.
-# Without the mark: re-created under the project's state root, refused anywhere else.
-claim_dir() { # dir
-  local d=$1
-  if [ -e "$d" ] && [ ! -f "$d/$MARK_NAME" ]; then
-    case "$d" in
-      "$STATE_ROOT"/*) log "$d was not created by this script; re-creating it"; rm -rf "$d" ;;
-      *) die "$d exists but was not created by this script (no $MARK_NAME); remove it or choose another path" ;;
-    esac
-  fi
-  mkdir -p "$d"
-  [ -f "$d/$MARK_NAME" ] || echo "created by scripts/glance/run.sh $(date -u +%FT%TZ)" >"$d/$MARK_NAME"
-}
-
-# for stop/reset: may we delete it?
-owned_or_ours_to_remove() { # dir
-  local d=$1
-  [ -e "$d" ] || return 1
-  [ -f "$d/$MARK_NAME" ] && return 0
-  case "$d" in "$STATE_ROOT"/*) return 0 ;; esac
-  die "$d was not created by this script; not touching it"
-}
-
-# --------------------------------------------------------------------------- python / venv
-find_python() {
-  local c
-  for c in ${GL_PYTHON:-} python3.11 python3.12 python3.13 python3; do
-    command -v "$c" >/dev/null 2>&1 || continue
-    if "$c" -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
-      command -v "$c"; return 0
-    fi
-  done
-  return 1
-}
-
-install_stamp() { printf 'glance==%s gunicorn\n%s\n' "$GL_VERSION" "$(sha256sum "$CONSTRAINTS" | cut -d' ' -f1)"; }
-
-ensure_venv() {
-  [ -f "$CONSTRAINTS" ] || die "missing $CONSTRAINTS"
-  if [ -f "$GL_VENV/$MARK_NAME" ] && [ -x "$GL_VENV/bin/gunicorn" ] && [ -x "$GL_VENV/bin/glance-manage" ] \
-     && [ "$(cat "$INSTALLED" 2>/dev/null)" = "$(install_stamp)" ]; then
-    return 0
-  fi
-  local t0; t0=$(date +%s.%N)
-  if [ ! -x "$GL_VENV/bin/python" ] || [ ! -f "$GL_VENV/$MARK_NAME" ]; then
-    local py
-    if ! py=$(find_python); then
-      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        log "no python >= 3.10 with venv found; installing Debian python3 + python3-venv"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
-        py=$(find_python) || die "still no python >= 3.10 with venv/ensurepip"
-      else
-        die "need python >= 3.10 with the venv module (Debian: apt-get install python3 python3-venv)"
-      fi
-    fi
-    claim_dir "$GL_VENV"   # a venv without our mark is re-created (or refused outside the state root)
-    log "creating venv $GL_VENV with $py ($("$py" -V 2>&1))"
-    "$py" -m venv --clear "$GL_VENV"
-    echo "created by scripts/glance/run.sh $(date -u +%FT%TZ)" >"$GL_VENV/$MARK_NAME"
-  fi
-  rm -f "$INSTALLED" "$TEMPLATE_DB"
-  log "installing glance==$GL_VERSION + gunicorn (pinned by $(basename "$CONSTRAINTS"))"
-  "$GL_VENV/bin/pip" install -q -c "$CONSTRAINTS" -U pip setuptools wheel
-  "$GL_VENV/bin/pip" install -q -c "$CONSTRAINTS" "glance==$GL_VERSION" gunicorn
-  install_stamp >"$INSTALLED"
-  log "venv ready in $(elapsed "$t0")s"
-}
+T_START=$(now)
 
 # --------------------------------------------------------------------------- config
 write_config() {
@@ -219,145 +147,34 @@ EOF
 
 ensure_db() {
   [ -f "$GL_DATA/glance.sqlite" ] && return 0
-  local t0; t0=$(date +%s.%N)
+  local t0; t0=$(now)
   if [ -f "$TEMPLATE_DB" ]; then
     cp "$TEMPLATE_DB" "$GL_DATA/glance.sqlite.tmp"
     mv "$GL_DATA/glance.sqlite.tmp" "$GL_DATA/glance.sqlite"
-    log "database copied from the migrated template in $(elapsed "$t0")s"
+    log "database copied from the migrated template in $(since "$t0")s"
     return 0
   fi
   log "glance-manage db_sync"
   rm -f "$GL_DATA/glance.sqlite"
   "$GL_VENV/bin/glance-manage" --config-file "$CONF" db_sync >>"$LOG/glance-manage.log" 2>&1 \
     || { tail -n 30 "$LOG/glance-manage.log" >&2; rm -f "$GL_DATA/glance.sqlite"; die "glance-manage db_sync failed"; }
+  mkdir -p "$(dirname "$TEMPLATE_DB")"
   cp "$GL_DATA/glance.sqlite" "$TEMPLATE_DB.tmp" && mv "$TEMPLATE_DB.tmp" "$TEMPLATE_DB"
-  log "database migrated in $(elapsed "$t0")s (template kept in the venv)"
-}
-
-# --------------------------------------------------------------------------- Keystone
-wait_keystone() {
-  local t0=$SECONDS
-  until curl -fsS -m 5 -o /dev/null "$KS_URL" 2>/dev/null; do
-    [ $((SECONDS - t0)) -lt "$GL_KS_TIMEOUT" ] \
-      || die "Keystone is not answering at $KS_URL after ${GL_KS_TIMEOUT}s (start it: KS_CACHE=0 bash scripts/keystone/run.sh start)"
-    [ $((SECONDS - t0)) = 0 ] && log "waiting for Keystone at $KS_URL"
-    sleep 1
-  done
-}
-
-registration_stamp() { printf '%s %s %s\n' "$KS_URL" "$URL" "$(printf %s "$GL_PASSWORD" | sha256sum | cut -d' ' -f1)"; }
-
-register_in_keystone() {
-  wait_keystone
-  # the mark lives with Keystone's data: a reset Keystone registers again
-  if [ -f "$KS_MARK" ] && [ "$(cat "$KS_MARK")" = "$(registration_stamp)" ]; then return 0; fi
-  [ -d "$KS_DATA" ] || die "no Keystone data directory $KS_DATA"
-  local t0; t0=$(date +%s.%N)
-  log "registering user glance (service, admin on project service) and the image endpoints in Keystone"
-  "$GL_VENV/bin/python" - "$KS_URL" "$KS_ADMIN_PASSWORD" "$GL_PASSWORD" "$URL" <<'EOF'
-import json, sys, urllib.error, urllib.parse, urllib.request
-ks, admin_pw, glance_pw, url = sys.argv[1:5]
-
-def call(method, path, body=None, token=None):
-    h = {"Content-Type": "application/json"}
-    if token:
-        h["X-Auth-Token"] = token
-    req = urllib.request.Request(ks + path, method=method, headers=h,
-                                 data=json.dumps(body).encode() if body is not None else None)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            raw = r.read()
-            return r.headers, (json.loads(raw) if raw else None)
-    except urllib.error.HTTPError as e:
-        raise SystemExit(f"{method} {path} -> {e.code}: {e.read().decode()}")
-
-h, _ = call("POST", "/auth/tokens?nocatalog", {"auth": {
-    "identity": {"methods": ["password"], "password": {"user": {
-        "name": "admin", "domain": {"id": "default"}, "password": admin_pw}}},
-    "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
-T = h["X-Subject-Token"]
-get = lambda p: call("GET", p, token=T)[1]
-post = lambda p, b: call("POST", p, b, token=T)[1]
-q = urllib.parse.urlencode
-
-def one(collection, key, query, body):
-    items = get(f"/{collection}?{q(query)}")[collection]
-    return items[0] if items else post(f"/{collection}", {key: body})[key]
-
-project = one("projects", "project", {"name": "service", "domain_id": "default"},
-              {"name": "service", "domain_id": "default", "description": "service users"})
-user = one("users", "user", {"name": "glance", "domain_id": "default"},
-           {"name": "glance", "domain_id": "default", "password": glance_pw,
-            "default_project_id": project["id"]})
-# an existing user gets the configured password (the mark's stamp changed)
-call("PATCH", f"/users/{user['id']}", {"user": {"password": glance_pw, "enabled": True}}, token=T)
-for role in ("service", "admin"):
-    r = one("roles", "role", {"name": role}, {"name": role})
-    call("PUT", f"/projects/{project['id']}/users/{user['id']}/roles/{r['id']}", token=T)
-
-regions = {r["id"] for r in get("/regions")["regions"]}
-if "RegionOne" not in regions:
-    post("/regions", {"region": {"id": "RegionOne"}})
-svc = one("services", "service", {"type": "image"}, {"type": "image", "name": "glance", "enabled": True})
-for itf in ("public", "internal", "admin"):
-    eps = get(f"/endpoints?{q({'service_id': svc['id'], 'interface': itf, 'region_id': 'RegionOne'})}")["endpoints"]
-    if not eps:
-        post("/endpoints", {"endpoint": {"service_id": svc["id"], "region_id": "RegionOne",
-                                         "interface": itf, "url": url, "enabled": True}})
-    elif eps[0]["url"] != url or not eps[0]["enabled"]:
-        call("PATCH", f"/endpoints/{eps[0]['id']}", {"endpoint": {"url": url, "enabled": True}}, token=T)
-EOF
-  registration_stamp >"$KS_MARK"
-  log "registered in Keystone in $(elapsed "$t0")s"
+  log "database migrated in $(since "$t0")s (template kept in the venv)"
 }
 
 # --------------------------------------------------------------------------- process control
-# PID 1 on these machines does not reap orphans, so a dead server can linger as a zombie:
-# treat state Z as "not running" (kill -0 would still succeed on it).
-alive() {
-  local pid=${1:-} st
-  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-  st=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-  [ -n "$st" ] && [ "$st" != Z ]
-}
 # the pid is the gunicorn master this script started: its title (setproctitle rewrites the command
 # line to "gunicorn: master [<--name>]") names glance.wsgi.api and its working directory is GL_DATA
 ours() {
-  local pid=${1:-} cmd
-  alive "$pid" || return 1
-  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  case "$cmd" in *gunicorn*glance.wsgi.api*) ;; *) return 1 ;; esac
+  local pid=${1:-}
+  cmdline_has "$pid" gunicorn glance.wsgi.api || return 1
   [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$(cd "$GL_DATA" 2>/dev/null && pwd -P)" ]
 }
-server_pid() { [ -f "$PIDFILE" ] && cat "$PIDFILE" 2>/dev/null || true; }
+server_pid() { read_pid "$PIDFILE"; }
 versions_ok() { curl -fsS -m 5 -o /dev/null "$URL/versions" 2>/dev/null; }
-
 # GET /versions answers and a token of the glance service user lists images
-api_ready() {
-  versions_ok || return 1
-  "$GL_VENV/bin/python" - "$KS_URL" "$GL_PASSWORD" "$URL" <<'EOF'
-import json, sys, urllib.request
-ks, pw, url = sys.argv[1:4]
-body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": "glance", "domain": {"name": "Default"}, "password": pw}}},
-    "scope": {"project": {"name": "service", "domain": {"name": "Default"}}}}}
-try:
-    req = urllib.request.Request(ks + "/auth/tokens?nocatalog", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        tok = r.headers["X-Subject-Token"]
-    req = urllib.request.Request(url + "/v2/images?limit=1", headers={"X-Auth-Token": tok})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        sys.exit(0 if r.status == 200 and "images" in json.load(r) else 1)
-except Exception:
-    sys.exit(1)
-EOF
-}
-
-port_busy() { "$GL_VENV/bin/python" -c "
-import socket, sys
-s = socket.socket(); s.settimeout(1)
-sys.exit(0 if s.connect_ex(('$GL_HOST', $GL_PORT)) == 0 else 1)"; }
+api_ready() { versions_ok && service_check --url "$URL/v2/images?limit=1" 2>/dev/null; }
 
 start_server() {
   local pid; pid=$(server_pid)
@@ -366,9 +183,9 @@ start_server() {
     log "pid $pid exists but is not answering; restarting"; stop_server
   fi
   rm -f "$PIDFILE"
-  port_busy && die "$GL_HOST:$GL_PORT is already in use by another process"
+  port_busy "$GL_HOST" "$GL_PORT" && die "$GL_HOST:$GL_PORT is already in use by another process"
   log "starting gunicorn on $URL"
-  local t0; t0=$(date +%s.%N)
+  local t0; t0=$(now)
   # setsid: own session, survives the calling shell; stdin/stdout detached so callers do not hang
   # TMPDIR and --worker-tmp-dir keep gunicorn's heartbeat files and Python temp files in GL_DATA
   OS_GLANCE_CONFIG_DIR="$GL_ETC" TMPDIR="$GL_DATA/tmp" setsid "$GL_VENV/bin/gunicorn" \
@@ -382,7 +199,7 @@ start_server() {
   local bgpid=$!
   local deadline=$((SECONDS + GL_READY_TIMEOUT)) versions_seen=""
   while :; do
-    if [ -z "$versions_seen" ] && versions_ok; then versions_seen=$(elapsed "$t0"); fi
+    if [ -z "$versions_seen" ] && versions_ok; then versions_seen=$(since "$t0"); fi
     if [ -n "$versions_seen" ] && api_ready; then break; fi
     if ! alive "$bgpid" && ! ours "$(server_pid)"; then
       tail -n 30 "$LOG/gunicorn.log" "$LOG/glance-api.log" "$LOG/stdout.log" >&2 2>/dev/null || true
@@ -394,45 +211,25 @@ start_server() {
     fi
     sleep 0.3
   done
-  log "ready $(elapsed "$t0")s after launch: GET /versions after ${versions_seen:-?}s, then an authenticated GET /v2/images (pid $(server_pid))"
+  log "ready $(since "$t0")s after launch: GET /versions after ${versions_seen:-?}s, then an authenticated GET /v2/images (pid $(server_pid))"
 }
 
-stop_server() {
-  local pid; pid=$(server_pid)
-  if [ -z "$pid" ] || ! alive "$pid"; then log "not running"; rm -f "$PIDFILE"; return 0; fi
-  ours "$pid" || die "pid $pid from $PIDFILE is not our gunicorn; not touching it"
-  local kids; kids=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
-  kill -TERM "$pid"
-  local i k
-  for i in $(seq 1 75); do alive "$pid" || break; sleep 0.2; done
-  if alive "$pid"; then log "master $pid did not exit; SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
-  for i in $(seq 1 25); do
-    local left=""
-    for k in $kids; do alive "$k" && left="$left $k"; done
-    [ -z "$left" ] && break
-    sleep 0.2
-  done
-  for k in $kids; do alive "$k" && kill -KILL "$k" 2>/dev/null || true; done
-  rm -f "$PIDFILE"
-  log "stopped (pid $pid)"
-}
+stop_server() { stop_gunicorn "$PIDFILE" ours; }
 
 # --------------------------------------------------------------------------- commands
 cmd=${1:-start}
 # one start/stop/reset at a time (xtask and a shell may race); the server does not inherit the lock
-if [ "$cmd" != status ]; then
-  mkdir -p "$STATE_ROOT"
-  exec 9>"$STATE_ROOT/.glance-run.lock"
-  flock -w 300 9 || die "another scripts/glance/run.sh holds $STATE_ROOT/.glance-run.lock"
-fi
+if [ "$cmd" != status ]; then lock "$STATE_ROOT/.glance-run.lock" 300; fi
 case "$cmd" in
   start)
-    ensure_venv
+    ensure_venv "$GL_VENV" "$CONSTRAINTS" glance-manage "glance==$GL_VERSION" gunicorn
     write_config
     ensure_db
-    register_in_keystone
+    wait_keystone "$GL_KS_TIMEOUT"
+    register_in_keystone --service-type image --service-name glance --url "$URL" \
+      --interfaces public,internal,admin
     start_server
-    log "start took $(elapsed "$T_START")s"
+    log "start took $(since "$T_START")s"
     echo "$URL"
     ;;
   stop) stop_server ;;
@@ -441,9 +238,9 @@ case "$cmd" in
     if ours "$pid" && versions_ok; then echo "running pid=$pid url=$URL"; else echo "not running"; exit 1; fi
     ;;
   reset)
-    if owned_or_ours_to_remove "$GL_DATA"; then stop_server; fi
+    if removable "$GL_DATA"; then stop_server; fi
     for d in "$GL_DATA" "$GL_ETC"; do
-      if owned_or_ours_to_remove "$d"; then rm -rf "$d"; fi
+      if removable "$d"; then rm -rf "$d"; fi
     done
     log "reset $GL_DATA $GL_ETC (kept $GL_VENV)"
     ;;

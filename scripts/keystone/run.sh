@@ -36,6 +36,10 @@
 #   KS_READY_TIMEOUT=90        seconds to wait for the first token after starting
 set -euo pipefail
 
+SERVICE=keystone
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+
 KS_HOST=127.0.0.1   # never change: tests must only use loopback
 KS_PORT=${KS_PORT:-5000}
 KS_ADMIN_PASSWORD=${KS_ADMIN_PASSWORD:-secret}
@@ -47,11 +51,9 @@ KS_THREADS=${KS_THREADS:-4}
 KS_SEED=${KS_SEED:-1}
 KS_DEBUG=${KS_DEBUG:-false}
 KS_CACHE=${KS_CACHE:-1}
-STATE_ROOT=/tmp/apiclient-rs
 KS_VENV=${KS_VENV:-$STATE_ROOT/keystone-venv}
 KS_ETC=${KS_ETC:-$STATE_ROOT/keystone-etc}
 KS_DATA=${KS_DATA:-$STATE_ROOT/keystone-data}
-OWNER_MARK="$KS_DATA/.apiclient-rs-keystone"
 KS_READY_TIMEOUT=${KS_READY_TIMEOUT:-90}
 KS_KEYSTONE_VERSION=${KS_KEYSTONE_VERSION:-30.0.0}
 
@@ -61,42 +63,16 @@ URL="http://$KS_HOST:$KS_PORT"
 CONF="$KS_ETC/keystone.conf"
 PIDFILE="$KS_DATA/gunicorn.pid"
 LOG="$KS_DATA/log"
-
-# keep pip's cache and any $HOME writes under /tmp as well
-export PIP_CACHE_DIR=${PIP_CACHE_DIR:-/tmp/apiclient-rs/pip-cache}
-export PIP_DISABLE_PIP_VERSION_CHECK=1
-export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore}   # silence eventlet/pycadf deprecation noise
-
-log() { printf '[run-keystone] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+PYTHONS="${KS_PYTHON:-} python3.13 python3.12 python3.11 python3"
+PYTHON_MIN=3.11
 
 # --------------------------------------------------------------------------- python / venv
-find_python() {
-  local c
-  for c in ${KS_PYTHON:-} python3.13 python3.12 python3.11 python3; do
-    command -v "$c" >/dev/null 2>&1 || continue
-    if "$c" -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
-      command -v "$c"; return 0
-    fi
-  done
-  return 1
-}
-
-ensure_venv() {
+ensure_keystone_venv() { # not common.sh's ensure_venv: no owner mark or install stamp here
   if [ -x "$KS_VENV/bin/keystone-manage" ] && [ -x "$KS_VENV/bin/gunicorn" ] \
      && [ -x "$KS_VENV/bin/openstack" ]; then
     return 0
   fi
-  local py
-  if ! py=$(find_python); then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-      log "no python >= 3.11 with venv found; installing Debian python3 + python3-venv"
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
-      py=$(find_python) || die "still no python >= 3.11 with venv/ensurepip"
-    else
-      die "need python >= 3.11 with the venv module (Debian: apt-get install python3 python3-venv)"
-    fi
-  fi
+  local py; py=$(need_python)
   log "creating venv $KS_VENV with $py ($("$py" -V 2>&1))"
   local t0=$SECONDS
   rm -rf "$KS_VENV"
@@ -107,24 +83,6 @@ ensure_venv() {
   "$KS_VENV/bin/pip" install -q "${cons[@]}" \
       "keystone==$KS_KEYSTONE_VERSION" gunicorn keystoneauth1 python-keystoneclient python-openstackclient
   log "venv ready in $((SECONDS - t0))s"
-}
-
-# --------------------------------------------------------------------------- ownership
-# A data directory is ours only with the owner mark written when this script created it.
-# Another Keystone runner may have left one at the same path (another TOTP secret, other
-# users): reusing it would make the seeded facts wrong. Such a directory is re-created when it
-# lies under the project's state root, refused anywhere else.
-claim_data_dir() {
-  if [ -d "$KS_DATA" ] && [ ! -f "$OWNER_MARK" ]; then
-    case "$KS_DATA" in
-      "$STATE_ROOT"/*)
-        log "$KS_DATA was not created by this script; re-creating it"
-        rm -rf "$KS_DATA" "$KS_ETC" ;;
-      *) die "$KS_DATA exists but was not created by this script (no $(basename "$OWNER_MARK")); remove it or choose another KS_DATA" ;;
-    esac
-  fi
-  mkdir -p "$KS_DATA"
-  [ -f "$OWNER_MARK" ] || echo "created by scripts/keystone/run.sh (port $KS_PORT)" >"$OWNER_MARK"
 }
 
 # --------------------------------------------------------------------------- config
@@ -216,19 +174,8 @@ ensure_db() {
 }
 
 # --------------------------------------------------------------------------- process control
-# PID 1 on these machines does not reap orphans, so a dead server can linger as a zombie:
-# treat state Z as "not running" (kill -0 would still succeed on it).
-alive() {
-  local pid=$1 st
-  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-  st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [ "$st" != Z ]
-}
-ours() { # the pid is our gunicorn master
-  local pid=$1
-  alive "$pid" && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q 'gunicorn.*keystone_wsgi:application'
-}
-server_pid() { [ -f "$PIDFILE" ] && cat "$PIDFILE" 2>/dev/null || true; }
+ours() { cmdline_has "${1:-}" gunicorn keystone_wsgi:application; }   # the pid is our gunicorn master
+server_pid() { read_pid "$PIDFILE"; }
 
 http_ready() { # first successful token == ready
   "$KS_VENV/bin/python" - "$URL" "$KS_ADMIN_PASSWORD" <<'EOF'
@@ -247,22 +194,17 @@ except Exception:
 EOF
 }
 
-port_busy() { "$KS_VENV/bin/python" -c "
-import socket, sys
-s = socket.socket(); s.settimeout(1)
-sys.exit(0 if s.connect_ex(('$KS_HOST', $KS_PORT)) == 0 else 1)"; }
-
 start_server() {
   local pid; pid=$(server_pid)
   if ours "$pid"; then
     if http_ready; then log "already running (pid $pid)"; return 0; fi
     log "pid $pid exists but is not answering; restarting"; stop_server
   fi
-  port_busy && die "$KS_HOST:$KS_PORT is already in use by another process"
+  port_busy "$KS_HOST" "$KS_PORT" && die "$KS_HOST:$KS_PORT is already in use by another process"
   local wargs=(--workers "$KS_WORKERS" --worker-class "$KS_WORKER_CLASS")
   [ "$KS_WORKER_CLASS" = gthread ] && wargs+=(--threads "$KS_THREADS")
   log "starting gunicorn on $URL"
-  local t0; t0=$(date +%s.%N)
+  local t0; t0=$(now)
   # setsid: own session, survives the calling shell; stdin/stdout detached so callers do not hang
   OS_KEYSTONE_CONFIG_FILES="$CONF" setsid "$KS_VENV/bin/gunicorn" \
       --bind "$KS_HOST:$KS_PORT" "${wargs[@]}" \
@@ -282,22 +224,10 @@ start_server() {
     fi
     sleep 0.2
   done
-  log "first token after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}')s (pid $(server_pid))"
+  log "first token after $(since "$t0" 2)s (pid $(server_pid))"
 }
 
-stop_server() {
-  local pid; pid=$(server_pid)
-  if [ -z "$pid" ] || ! alive "$pid"; then log "not running"; rm -f "$PIDFILE"; return 0; fi
-  ours "$pid" || die "pid $pid from $PIDFILE is not our gunicorn; not touching it"
-  local kids; kids=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
-  kill -TERM "$pid"
-  local i
-  for i in $(seq 1 50); do alive "$pid" || break; sleep 0.2; done
-  if alive "$pid"; then log "master $pid did not exit; SIGKILL"; kill -KILL "$pid" || true; fi
-  for k in $kids; do alive "$k" && kill -KILL "$k" 2>/dev/null || true; done
-  rm -f "$PIDFILE"
-  log "stopped (pid $pid)"
-}
+stop_server() { stop_gunicorn "$PIDFILE" ours; }
 
 # --------------------------------------------------------------------------- seed data
 # Idempotent: looks everything up by name before creating it.
@@ -412,8 +342,10 @@ EOF
 cmd=${1:-start}
 case "$cmd" in
   start)
-    ensure_venv
-    claim_data_dir
+    ensure_keystone_venv
+    # Another Keystone runner may have left a data directory at the same path (another TOTP
+    # secret, other users): reusing it would make the seeded facts wrong (see claim_dir)
+    claim_dir "$KS_DATA" rm -rf "$KS_ETC"
     write_config
     ensure_db
     start_server
@@ -427,7 +359,7 @@ case "$cmd" in
     if ours "$pid" && http_ready; then echo "running pid=$pid url=$URL/v3"; else echo "not running"; exit 1; fi
     ;;
   env) openrc ;;
-  reset) [ -d "$KS_DATA" ] && [ ! -f "$OWNER_MARK" ] && die "$KS_DATA was not created by this script; not touching it"
+  reset) [ -d "$KS_DATA" ] && ! owns "$KS_DATA" && die "$KS_DATA was not created by this script; not touching it"
          stop_server; rm -rf "$KS_DATA" "$KS_ETC"; log "reset $KS_DATA $KS_ETC" ;;
   purge) stop_server; rm -rf "$KS_DATA" "$KS_ETC" "$KS_VENV" "$PIP_CACHE_DIR"; log "purged" ;;
   *) echo "usage: $0 [start|stop|status|env|reset|purge]" >&2; exit 2 ;;

@@ -11,7 +11,7 @@
 #   run.sh reset    # stop + delete config, rings, pids/logs and object data (keeps the venv)
 #
 # It needs the project's Keystone (`KS_CACHE=0 bash scripts/keystone/run.sh start`); 'start' waits
-# for it (SW_KS_WAIT) and registers, idempotently: project `service`, user `swift` with roles
+# for it (SW_KS_WAIT) and registers (scripts/lib/keystone_register.py), idempotently: project `service`, user `swift` with roles
 # `service` and `admin` on it, and RegionOne public+internal endpoints
 # http://127.0.0.1:$SW_PORT/v1/AUTH_$(project_id)s for the object-store service (other endpoints,
 # e.g. the seed's RegionTwo one, are kept). A mark in Keystone's data dir (.swift-registered) skips
@@ -43,6 +43,10 @@
 #   PIP_CACHE_DIR=/tmp/apiclient-rs/pip-cache
 set -euo pipefail
 
+SERVICE=swift
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+
 SW_HOST=127.0.0.1   # never change: tests must only use loopback
 SW_PORT=${SW_PORT:-8080}
 SW_OBJECT_PORT=${SW_OBJECT_PORT:-16200}
@@ -55,7 +59,6 @@ SW_PASSWORD=${SW_PASSWORD:-swiftpass}
 SW_VERSION=${SW_VERSION:-2.38.3}
 SW_READY_TIMEOUT=${SW_READY_TIMEOUT:-90}
 SW_KS_WAIT=${SW_KS_WAIT:-180}
-STATE_ROOT=/tmp/apiclient-rs
 SW_VENV=${SW_VENV:-$STATE_ROOT/swift-venv}
 SW_ETC=${SW_ETC:-$STATE_ROOT/swift-etc}
 SW_RUN=${SW_RUN:-$STATE_ROOT/swift-run}
@@ -68,18 +71,13 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CONSTRAINTS="$HERE/constraints.txt"
 URL="http://$SW_HOST:$SW_PORT"
 # single quotes: $(project_id)s is Keystone's URL template, not a shell substitution
+# shellcheck disable=SC2016
 ENDPOINT_URL="$URL"'/v1/AUTH_$(project_id)s'
-MARK_NAME=.apiclient-rs-swift
 SERVERS="account-server container-server object-server proxy-server"
-
-export PIP_CACHE_DIR=${PIP_CACHE_DIR:-/tmp/apiclient-rs/pip-cache}
-export PIP_DISABLE_PIP_VERSION_CHECK=1
-export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore}   # eventlet/pkg_resources deprecation noise
-
-log() { printf '[run-swift] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
+PYTHONS="${SW_PYTHON:-} python3.11 python3.12 python3.13 python3"
+PYTHON_MIN=3.10
+VENV_PY="$SW_VENV/bin/python"
+SERVICE_PASSWORD=$SW_PASSWORD
 
 server_port() {
   case "$1" in
@@ -88,190 +86,6 @@ server_port() {
     container-server) echo "$SW_CONTAINER_PORT" ;;
     account-server) echo "$SW_ACCOUNT_PORT" ;;
   esac
-}
-
-# --------------------------------------------------------------------------- ownership
-# A state directory is ours only with the owner mark written when this script created it. One left
-# at the same path by something else is never reused: re-created when it lies under the project's
-# state root (or is the project's own /dev/shm/apiclient-rs-* data dir), refused anywhere else.
-recreatable() {
-  case "$1" in
-    "$STATE_ROOT"/?*|/dev/shm/apiclient-rs-?*) return 0 ;;
-    *) return 1 ;;
-  esac
-}
-claim_dir() {
-  local d=$1
-  if [ -e "$d" ] && [ ! -f "$d/$MARK_NAME" ]; then
-    recreatable "$d" || die "$d exists but was not created by this script (no $MARK_NAME); remove it or choose another path"
-    log "$d was not created by this script; re-creating it"
-    rm -rf "$d"
-  fi
-  mkdir -p "$d"
-  [ -f "$d/$MARK_NAME" ] || echo "created by scripts/swift/run.sh $(date -u +%FT%TZ)" >"$d/$MARK_NAME"
-}
-ours_dir() { [ -d "$1" ] && [ -f "$1/$MARK_NAME" ]; }
-
-# --------------------------------------------------------------------------- python / venv
-find_python() {
-  local c
-  for c in ${SW_PYTHON:-} python3.11 python3.12 python3.13 python3; do
-    command -v "$c" >/dev/null 2>&1 || continue
-    if "$c" -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
-      command -v "$c"; return 0
-    fi
-  done
-  return 1
-}
-
-venv_stamp() { { echo "swift==$SW_VERSION"; cat "$CONSTRAINTS"; } | sha256sum | cut -c1-16; }
-
-ensure_venv() {
-  [ -f "$CONSTRAINTS" ] || die "missing $CONSTRAINTS"
-  local want; want=$(venv_stamp)
-  if ours_dir "$SW_VENV" && [ "$(cat "$SW_VENV/.installed" 2>/dev/null)" = "$want" ] \
-     && [ -x "$SW_VENV/bin/swift-proxy-server" ]; then
-    return 0
-  fi
-  local t0; t0=$(now)
-  if ! ours_dir "$SW_VENV" || [ ! -x "$SW_VENV/bin/python" ]; then
-    local py
-    if ! py=$(find_python); then
-      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        log "no python >= 3.10 with venv found; installing Debian python3 + python3-venv"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
-        py=$(find_python) || die "still no python >= 3.10 with venv/ensurepip"
-      else
-        die "need python >= 3.10 with the venv module (Debian: apt-get install python3 python3-venv)"
-      fi
-    fi
-    if [ -e "$SW_VENV" ]; then
-      recreatable "$SW_VENV" || die "$SW_VENV exists but was not created by this script; remove it or choose another SW_VENV"
-      rm -rf "$SW_VENV"
-    fi
-    log "creating venv $SW_VENV with $py ($("$py" -V 2>&1))"
-    "$py" -m venv "$SW_VENV"
-    echo "created by scripts/swift/run.sh $(date -u +%FT%TZ)" >"$SW_VENV/$MARK_NAME"
-  fi
-  log "installing swift==$SW_VERSION + keystonemiddleware (constraints $CONSTRAINTS)"
-  rm -f "$SW_VENV/.installed"
-  "$SW_VENV/bin/pip" install -q -c "$CONSTRAINTS" "swift==$SW_VERSION" keystonemiddleware
-  echo "$want" >"$SW_VENV/.installed"
-  log "venv ready in $(since "$t0")s"
-}
-
-# --------------------------------------------------------------------------- Keystone
-ks_token_ok() { # admin token issued == Keystone ready
-  "$SW_VENV/bin/python" - "$KS_URL" "$KS_ADMIN_PASSWORD" <<'EOF'
-import json, sys, urllib.request
-url, pw = sys.argv[1], sys.argv[2]
-body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": "admin", "domain": {"id": "default"}, "password": pw}}},
-    "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
-req = urllib.request.Request(url + "/auth/tokens?nocatalog", data=json.dumps(body).encode(),
-                             headers={"Content-Type": "application/json"})
-try:
-    with urllib.request.urlopen(req, timeout=5) as r:
-        sys.exit(0 if r.status == 201 else 1)
-except Exception:
-    sys.exit(1)
-EOF
-}
-
-wait_keystone() {
-  ks_token_ok && return 0
-  log "waiting for Keystone at $KS_URL (up to ${SW_KS_WAIT}s)"
-  local t0; t0=$(now)
-  local deadline=$((SECONDS + SW_KS_WAIT))
-  until ks_token_ok; do
-    [ $SECONDS -lt $deadline ] || die "Keystone at $KS_URL issued no admin token within ${SW_KS_WAIT}s (start it: KS_CACHE=0 bash scripts/keystone/run.sh start)"
-    sleep 1
-  done
-  log "Keystone ready after $(since "$t0")s"
-}
-
-register_in_keystone() {
-  # the mark lives with Keystone's data: a reset Keystone registers again; its content names what
-  # was registered, so changing the port or password registers again too
-  local mark="$KS_DATA/.swift-registered"
-  local want; want="user=swift pw=$(printf %s "$SW_PASSWORD" | sha256sum | cut -c1-8) url=$ENDPOINT_URL"
-  if [ -f "$mark" ] && [ "$(cat "$mark" 2>/dev/null)" = "$want" ]; then return 0; fi
-  local t0; t0=$(now)
-  "$SW_VENV/bin/python" - "$KS_URL" "$KS_ADMIN_PASSWORD" "$SW_PASSWORD" "$ENDPOINT_URL" <<'EOF'
-import json, sys, urllib.error, urllib.request
-ks, admin_pw, sw_pw, ep_url = sys.argv[1:5]
-
-def call(method, path, body=None, token=None, ok=(200, 201, 204)):
-    h = {"Content-Type": "application/json"}
-    if token:
-        h["X-Auth-Token"] = token
-    req = urllib.request.Request(ks + path, method=method, headers=h,
-                                 data=json.dumps(body).encode() if body is not None else None)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            raw = r.read()
-            return r.status, r.headers, (json.loads(raw) if raw else None)
-    except urllib.error.HTTPError as e:
-        if e.code in ok:
-            return e.code, e.headers, None
-        raise SystemExit(f"{method} {path} -> {e.code}: {e.read().decode()[:300]}")
-
-def token(user, password, project):
-    _, h, _ = call("POST", "/auth/tokens?nocatalog", {"auth": {
-        "identity": {"methods": ["password"], "password": {"user": {
-            "name": user, "domain": {"id": "default"}, "password": password}}},
-        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}})
-    return h["X-Subject-Token"]
-
-T = token("admin", admin_pw, "admin")
-get = lambda p: call("GET", p, token=T)[2]
-post = lambda p, b: call("POST", p, b, token=T)[2]
-
-def ensure(collection, key, body, query):
-    items = get(f"/{collection}?{query}")[collection]
-    return items[0] if items else post(f"/{collection}", {key: body})[key]
-
-project = ensure("projects", "project", {"name": "service", "domain_id": "default",
-                                         "description": "OpenStack service users"},
-                 "name=service&domain_id=default")
-users = get("/users?name=swift&domain_id=default")["users"]
-if users:
-    user = users[0]
-    if not user.get("enabled", True):
-        call("PATCH", f"/users/{user['id']}", {"user": {"enabled": True}}, token=T)
-else:
-    user = post("/users", {"user": {"name": "swift", "domain_id": "default", "password": sw_pw,
-                                    "default_project_id": project["id"], "enabled": True}})["user"]
-roles = {r["name"]: r["id"] for r in get("/roles")["roles"]}
-for name in ("service", "admin"):
-    if name not in roles:
-        roles[name] = post("/roles", {"role": {"name": name}})["role"]["id"]
-    call("PUT", f"/projects/{project['id']}/users/{user['id']}/roles/{roles[name]}", token=T)
-# an existing user may carry another password: set ours only if it does not work (a password
-# change revokes the user's tokens)
-try:
-    token("swift", sw_pw, "service")
-except SystemExit:
-    call("PATCH", f"/users/{user['id']}", {"user": {"password": sw_pw}}, token=T)
-    token("swift", sw_pw, "service")
-
-if "RegionOne" not in {r["id"] for r in get("/regions")["regions"]}:
-    post("/regions", {"region": {"id": "RegionOne"}})
-service = ensure("services", "service", {"type": "object-store", "name": "swift", "enabled": True,
-                                         "description": "OpenStack Object Storage"},
-                 "type=object-store")
-endpoints = get(f"/endpoints?service_id={service['id']}")["endpoints"]
-for itf in ("public", "internal"):
-    have = [e for e in endpoints if e.get("region_id") == "RegionOne" and e["interface"] == itf]
-    if not have:
-        post("/endpoints", {"endpoint": {"service_id": service["id"], "region_id": "RegionOne",
-                                         "interface": itf, "url": ep_url, "enabled": True}})
-    elif have[0]["url"] != ep_url or not have[0].get("enabled", True):
-        call("PATCH", f"/endpoints/{have[0]['id']}", {"endpoint": {"url": ep_url, "enabled": True}}, token=T)
-print(f"project service={project['id']} user swift={user['id']} object-store service={service['id']}", file=sys.stderr)
-EOF
-  [ -d "$KS_DATA" ] && echo "$want" >"$mark"
-  log "registered in Keystone (user swift, RegionOne endpoints $ENDPOINT_URL) in $(since "$t0")s"
 }
 
 # --------------------------------------------------------------------------- config + rings
@@ -430,50 +244,15 @@ EOF
 }
 
 # --------------------------------------------------------------------------- process control
-# PID 1 on these machines does not reap orphans, so a dead server can linger as a zombie:
-# treat state Z as "not running" (kill -0 would still succeed on it).
-alive() {
-  local pid=${1:-} st
-  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-  st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [ "$st" != Z ]
-}
-server_pid() { [ -f "$SW_RUN/$1.pid" ] && cat "$SW_RUN/$1.pid" 2>/dev/null || true; }
-ours() { # the pid runs our swift-<name> with our config
-  local name=$1 pid=$2
-  alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null \
-    | grep -qF "bin/swift-$name $SW_ETC/$name.conf"
-}
+server_pid() { read_pid "$SW_RUN/$1.pid"; }
+ours() { cmdline_has "$2" "bin/swift-$1 $SW_ETC/$1.conf"; }   # NAME PID: our swift-NAME with our config
 healthy() { curl -fsS -m 3 -o /dev/null "http://$SW_HOST:$(server_port "$1")/healthcheck" 2>/dev/null; }
-port_busy() { (exec 3<>"/dev/tcp/$SW_HOST/$1") 2>/dev/null; }
 all_running() {
   local s
   for s in $SERVERS; do ours "$s" "$(server_pid "$s")" && healthy "$s" || return 1; done
 }
-
-auth_check() { # a token for the service user + HEAD of its account through the proxy
-  "$SW_VENV/bin/python" - "$KS_URL" "$SW_PASSWORD" "$URL" <<'EOF'
-import json, sys, urllib.error, urllib.request
-ks, pw, url = sys.argv[1:4]
-body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": "swift", "domain": {"id": "default"}, "password": pw}}},
-    "scope": {"project": {"name": "service", "domain": {"id": "default"}}}}}
-req = urllib.request.Request(ks + "/auth/tokens?nocatalog", data=json.dumps(body).encode(),
-                             headers={"Content-Type": "application/json"})
-try:
-    with urllib.request.urlopen(req, timeout=10) as r:
-        tok, project = r.headers["X-Subject-Token"], json.load(r)["token"]["project"]["id"]
-    req = urllib.request.Request(f"{url}/v1/AUTH_{project}", method="HEAD", headers={"X-Auth-Token": tok})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        sys.exit(0 if r.status // 100 == 2 else 1)
-except urllib.error.HTTPError as e:
-    print(f"auth check: {e.url} -> {e.code}", file=sys.stderr)
-    sys.exit(1)
-except Exception as e:
-    print(f"auth check: {e}", file=sys.stderr)
-    sys.exit(1)
-EOF
-}
+# a token for the service user + HEAD of its account through the proxy
+auth_check() { service_check --method HEAD --url "$ENDPOINT_URL"; }
 
 config_sum() { cat "$SW_ETC"/*.conf "$SW_ETC"/*.ring.gz 2>/dev/null | sha256sum | cut -c1-16; }
 
@@ -485,7 +264,7 @@ start_servers() {
   stop_servers quiet   # a partial set (one died) or a changed config: start all four afresh
   local s
   for s in $SERVERS; do
-    port_busy "$(server_port "$s")" && die "$SW_HOST:$(server_port "$s") ($s) is already in use by another process"
+    port_busy "$SW_HOST" "$(server_port "$s")" && die "$SW_HOST:$(server_port "$s") ($s) is already in use by another process"
   done
   mkdir -p "$SW_DATA/d1"
   config_sum >"$SW_RUN/config.sum"
@@ -526,7 +305,7 @@ start_servers() {
 }
 
 stop_servers() {
-  local quiet=${1:-} s pid stopped="" i
+  local quiet=${1:-} s pid stopped="" e
   for s in $SERVERS; do
     pid=$(server_pid "$s")
     if [ -z "$pid" ] || ! alive "$pid"; then rm -f "$SW_RUN/$s.pid"; continue; fi
@@ -537,7 +316,7 @@ stop_servers() {
     kill -TERM "$pid" 2>/dev/null || true
     stopped="$stopped $s:$pid"
   done
-  for i in $(seq 1 50); do
+  for _ in $(seq 1 50); do
     local any=""
     for e in $stopped; do alive "${e#*:}" && any=1; done
     [ -z "$any" ] && break
@@ -551,25 +330,18 @@ stop_servers() {
   if [ -n "$stopped" ]; then log "stopped${stopped}"; elif [ -z "$quiet" ]; then log "not running"; fi
 }
 
-# serialise concurrent invocations (the lock fd is not passed to the servers)
-lock() {
-  command -v flock >/dev/null 2>&1 || return 0
-  mkdir -p "$(dirname "$SW_RUN")"
-  exec 9>"$SW_RUN.lock"
-  flock -w 900 9 || die "another run.sh holds $SW_RUN.lock"
-}
-
 # --------------------------------------------------------------------------- commands
 case "${1:-start}" in
   start)
     T0=$(now)
-    lock
-    ensure_venv
+    lock "$SW_RUN.lock" 900
+    ensure_venv "$SW_VENV" "$CONSTRAINTS" swift-proxy-server "swift==$SW_VERSION" keystonemiddleware
     claim_dir "$SW_ETC"
     claim_dir "$SW_RUN"
     claim_dir "$SW_DATA"
-    wait_keystone
-    register_in_keystone
+    wait_keystone "$SW_KS_WAIT"
+    register_in_keystone --service-type object-store --service-name swift --url "$ENDPOINT_URL" \
+      --interfaces public,internal
     write_config
     ensure_rings
     start_servers
@@ -577,21 +349,21 @@ case "${1:-start}" in
     echo "$URL"
     ;;
   stop)
-    lock
-    if ours_dir "$SW_RUN"; then stop_servers; else log "not running"; fi
+    lock "$SW_RUN.lock" 900
+    if owns "$SW_RUN"; then stop_servers; else log "not running"; fi
     ;;
   status)
-    if ours_dir "$SW_RUN" && all_running; then
+    if owns "$SW_RUN" && all_running; then
       echo "running url=$URL pids=$(for s in $SERVERS; do printf '%s,' "$(server_pid "$s")"; done | sed 's/,$//')"
     else
       echo "not running"; exit 1
     fi
     ;;
   reset)
-    lock
-    ours_dir "$SW_RUN" && stop_servers
+    lock "$SW_RUN.lock" 900
+    owns "$SW_RUN" && stop_servers
     for d in "$SW_ETC" "$SW_RUN" "$SW_DATA"; do
-      if ours_dir "$d"; then rm -rf "$d"
+      if owns "$d"; then rm -rf "$d"
       elif [ -e "$d" ]; then log "$d was not created by this script; not touching it"; fi
     done
     log "reset $SW_ETC $SW_RUN $SW_DATA (venv kept)"
