@@ -151,7 +151,9 @@ pub(crate) fn md5_from_header(value: &str) -> Option<String> {
     if let Some(hex) = md5_from_hex(value) {
         return Some(hex);
     }
-    base64_decode(value.trim().trim_matches('"')).filter(|b| b.len() == 16).map(hex::encode)
+    base64_decode(value.trim().trim_matches('"'))
+        .filter(|b| b.len() == 16)
+        .map(hex::encode)
 }
 
 /// An MD5 as an `ETag` gives it: 32 hex digits, quoted or not.
