@@ -64,6 +64,7 @@
 pub mod body;
 mod client;
 mod discovery;
+mod extensions;
 pub mod layers;
 pub mod microversion;
 pub mod store;
@@ -74,9 +75,10 @@ mod upload;
 
 pub use body::Body;
 pub use client::{
-    ApiRequest, ApiResponse, AttemptCount, Deadline, HttpClient, HttpClientBuilder, HttpService,
-    ServiceClient, StackLayer, StreamedResponse, buffered_service,
+    ApiRequest, ApiResponse, HttpClient, HttpClientBuilder, HttpService, ServiceClient, StackLayer,
+    StreamedResponse, buffered_service,
 };
+pub use extensions::{AttemptCount, Deadline};
 pub use layers::redirect::RedirectPolicy;
 pub use layers::retry::RetryPolicy;
 pub use layers::timing::{Timing, Timings};

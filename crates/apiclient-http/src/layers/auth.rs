@@ -29,10 +29,12 @@ use apiclient_errors::{AuthorizationFailure, BoxError, Error};
 use http::{Request, Response, Uri};
 use tower::{Layer, Service, ServiceExt};
 
-use super::retry::Reauthenticated;
 use super::{BoxFuture, clone_request};
 use crate::body::Body;
+use crate::extensions::Reauthenticated;
 use crate::token::{CurrentToken, TokenState};
+
+pub use crate::extensions::RequestUrl;
 
 /// Where an authenticated request goes: a service of the catalog, with the
 /// service client's endpoint cache. The request's URI is the path (and query)
@@ -69,10 +71,6 @@ impl Target {
         }
     }
 }
-
-/// The absolute URL an authenticated request was sent to (a response extension).
-#[derive(Debug, Clone)]
-pub struct RequestUrl(pub Uri);
 
 /// `endpoint` and `path` joined with exactly one `/` (Python's `concat_url`,
 /// except that a trailing slash of the path is kept).

@@ -24,11 +24,13 @@ use apiclient_errors::{BoxError, parse_retry_after};
 use http::{Method, Request, Response};
 use tower::Layer;
 
-use super::auth::RequestUrl;
 use super::clone_request;
 use super::redirect::{RedirectPolicy, origin};
 use crate::body::Body;
+use crate::extensions::{Deadline, RequestUrl};
 use crate::transport::is_connect_error;
+
+pub use crate::extensions::Reauthenticated;
 
 /// When and how to retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,20 +157,13 @@ impl<S> Layer<S> for RetryLayer {
     }
 }
 
-/// A response extension the auth layer sets on a 401 after it renewed the
-/// token: the retry layer sends its copy of the request once more (with the
-/// new token), whatever its retry budget and method, marked with the same
-/// extension so that a second 401 is returned, not renewed again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reauthenticated;
-
 /// The service of [`RetryLayer`].
 pub type Retry<S> = tower::retry::Retry<Attempts, S>;
 
 /// The retry state of one call under a [`RetryPolicy`] (tower's
 /// [`Policy`](tower::retry::Policy)): how many retries of each kind were
 /// made. A request with a one-shot body is never retried; a retry whose
-/// wait would pass the request's [`Deadline`](crate::Deadline) is not made.
+/// wait would pass the request's [`Deadline`] is not made.
 #[derive(Debug, Clone)]
 pub struct Attempts {
     policy: Arc<RetryPolicy>,
@@ -281,7 +276,7 @@ impl tower::retry::Policy<Request<Body>, Response<Body>, BoxError> for Attempts 
             return None;
         }
         let delay = self.delay(result)?;
-        if let Some(deadline) = req.extensions().get::<crate::Deadline>()
+        if let Some(deadline) = req.extensions().get::<Deadline>()
             && deadline.would_pass(delay)
         {
             tracing::debug!(target: "apiclient_http::retry", ?delay, "not retrying: the wait would pass the operation deadline");

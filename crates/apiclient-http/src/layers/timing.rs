@@ -140,7 +140,7 @@ where
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        if let Some(a) = req.extensions().get::<crate::client::AttemptCount>() {
+        if let Some(a) = req.extensions().get::<crate::extensions::AttemptCount>() {
             a.add();
         }
         if !self.timings.is_enabled() {

@@ -1,0 +1,325 @@
+//! [`HttpClient`]: the shared state (stack, token, timings, registered
+//! service clients), and the call and send paths: a span per call, the
+//! operation deadline, buffered and streamed answers, typed errors.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use apiclient_auth::clouds::ServiceSettings;
+use apiclient_auth::transport::SharedTransport;
+use apiclient_auth::{AccessInfo, Interface};
+use apiclient_errors::{ConnectionError, ConnectionErrorKind, Error, from_response};
+use http::{HeaderValue, Request, Response, StatusCode};
+use tower::ServiceExt;
+use tracing::Instrument;
+
+use super::request::ApiRequest;
+use super::response::ApiResponse;
+use super::stack::{HttpService, into_error};
+use super::streamed::StreamedResponse;
+use crate::body::Body;
+use crate::extensions::{AttemptCount, Deadline, RequestUrl};
+use crate::layers::auth::Target;
+use crate::layers::timing::{Timing, Timings};
+use crate::token::TokenState;
+use crate::transport::StreamResponse;
+
+/// `fut`, ended by a `Deadline` connection error when `deadline` passes.
+async fn within<T>(
+    deadline: Option<Deadline>,
+    what: &(dyn std::fmt::Display + Sync),
+    fut: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match deadline {
+        None => fut.await,
+        Some(Deadline(at)) => tokio::time::timeout_at(at, fut).await.unwrap_or_else(|_| {
+            Err(ConnectionError::new(ConnectionErrorKind::Deadline, what.to_string(), None).into())
+        }),
+    }
+}
+
+/// Whether a status is an error for the caller: 4xx and 5xx, and the
+/// redirections, which are not followed (the error names `Location`).
+/// `300 Multiple Choices` (OpenStack's version documents) and
+/// `304 Not Modified` (a conditional GET) are answers, not errors.
+fn is_failure(status: StatusCode) -> bool {
+    let s = status.as_u16();
+    s >= 400 || ((301..400).contains(&s) && s != 304)
+}
+
+pub(super) struct Inner {
+    pub(super) service: HttpService,
+    pub(super) transport: SharedTransport,
+    pub(super) state: Arc<TokenState>,
+    pub(super) timings: Timings,
+    /// Lock-free: written by every response, read rarely.
+    pub(super) last_request_id: arc_swap::ArcSwapOption<HeaderValue>,
+    /// The registered service clients, as their targets only: a
+    /// `ServiceClient` holds the `HttpClient`, so keeping one here would be
+    /// an `Arc` cycle that never frees the pool, the token or the password.
+    pub(super) clients: Mutex<HashMap<String, Target>>,
+    pub(super) operation_timeout: Option<Duration>,
+    /// Per-service settings of the configuration (endpoint override, interface).
+    pub(super) services: BTreeMap<String, ServiceSettings>,
+    pub(super) region: Option<String>,
+    pub(super) interface: Interface,
+    pub(super) fallback_interfaces: Vec<Interface>,
+    /// Version documents by endpoint.
+    pub(super) discovery: crate::discovery::DiscoveryCache,
+}
+
+/// The HTTP client: one connection pool and one token, shared by every
+/// service client made from it. Cheap to clone; `Send + Sync`.
+///
+/// See the crate documentation for an example.
+#[derive(Clone)]
+pub struct HttpClient {
+    pub(super) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("state", &self.inner.state)
+            .field("region", &self.inner.region)
+            .field("interface", &self.inner.interface)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// Send a request to an absolute URL, unauthenticated (Python's `request`).
+    /// A status of 400 or more, or a redirection (not followed), is an [`Error::Http`].
+    pub async fn request(&self, req: ApiRequest) -> Result<ApiResponse, Error> {
+        let http_req = req.into_http(None)?;
+        self.send(http_req).await
+    }
+
+    /// The deadline of a call starting now, if the client has an operation timeout.
+    pub fn deadline(&self) -> Option<Deadline> {
+        self.inner
+            .operation_timeout
+            .map(|t| Deadline(tokio::time::Instant::now() + t))
+    }
+
+    /// Send through the stack within the call's deadline; the response as
+    /// the stack returned it, with the absolute URL that answered.
+    async fn call(&self, req: Request<Body>) -> Result<(Response<Body>, http::Uri), Error> {
+        // the span's fields are computed only when it is enabled
+        let span = tracing::info_span!(
+            target: "apiclient_http",
+            "request",
+            method = %req.method(),
+            url = %apiclient_errors::redact::redact_url(&req.uri().to_string()),
+            service_type = req
+                .extensions()
+                .get::<Target>()
+                .map_or("", |t| t.filter.service_type.as_str()),
+            status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        if span.is_disabled() {
+            // nobody listens: no counter, no clock, no span to enter
+            return self.call_inner(req).await;
+        }
+        let attempts = AttemptCount::default();
+        let mut req = req;
+        req.extensions_mut().insert(attempts.clone());
+        let t0 = std::time::Instant::now();
+        let result = self.call_inner(req).instrument(span.clone()).await;
+        span.record("attempts", attempts.get());
+        span.record("duration_ms", t0.elapsed().as_millis() as u64);
+        if let Ok((resp, _)) = &result {
+            span.record("status", resp.status().as_u16());
+            if let Some(id) = resp
+                .headers()
+                .get("x-openstack-request-id")
+                .and_then(|v| v.to_str().ok())
+            {
+                span.record(
+                    "request_id",
+                    apiclient_errors::redact::display_safe(id, 256).as_ref(),
+                );
+            }
+        }
+        result
+    }
+
+    async fn call_inner(
+        &self,
+        mut req: Request<Body>,
+    ) -> Result<(Response<Body>, http::Uri), Error> {
+        let uri = req.uri().clone();
+        let deadline = match req.extensions().get::<Deadline>() {
+            Some(d) => Some(*d),
+            None => self.deadline(),
+        };
+        if let Some(d) = deadline {
+            req.extensions_mut().insert(d);
+        }
+        let call = self.inner.service.clone().oneshot(req);
+        let resp = within(deadline, &uri, async {
+            call.await.map_err(|e| into_error(e, &uri.to_string()))
+        })
+        .await?;
+        // The absolute URL that answered (the Auth layer's), else the one asked for.
+        let uri = resp
+            .extensions()
+            .get::<RequestUrl>()
+            .map(|u| u.0.clone())
+            .unwrap_or(uri);
+        let request_id = resp.headers().get("x-openstack-request-id").cloned();
+        self.inner.last_request_id.store(request_id.map(Arc::new));
+        Ok((resp, uri))
+    }
+
+    pub(super) async fn send(&self, req: Request<Body>) -> Result<ApiResponse, Error> {
+        let method = req.method().clone();
+        let (resp, uri) = self.call(req).await?;
+        let (parts, body) = resp.into_parts();
+        let body = match body.as_bytes() {
+            Some(b) => b.clone(),
+            None => body
+                .collect_limited(usize::MAX)
+                .await
+                .map_err(|e| into_error(e, &uri.to_string()))?,
+        };
+        let resp = ApiResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+            method,
+            uri,
+        };
+        if is_failure(resp.status) {
+            tracing::debug!(target: "apiclient_http", status = resp.status.as_u16(), "Request returned failure status");
+            return Err(from_response(
+                resp.status.as_u16(),
+                &resp.headers,
+                &resp.body,
+                resp.method.as_str(),
+                &resp.uri.to_string(),
+            )
+            .into());
+        }
+        Ok(resp)
+    }
+
+    /// Send with a streamed response: an error status is read (at most
+    /// 1 MiB) into the usual typed error; a success comes back with its
+    /// body unread.
+    pub(super) async fn send_streamed(
+        &self,
+        mut req: Request<Body>,
+        idle_timeout: Duration,
+    ) -> Result<StreamedResponse, Error> {
+        req.extensions_mut().insert(StreamResponse { idle_timeout });
+        let method = req.method().clone();
+        let (resp, uri) = self.call(req).await?;
+        let (parts, body) = resp.into_parts();
+        if is_failure(parts.status) {
+            let text = body.collect_limited(1024 * 1024).await.unwrap_or_default();
+            return Err(from_response(
+                parts.status.as_u16(),
+                &parts.headers,
+                &text,
+                method.as_str(),
+                &uri.to_string(),
+            )
+            .into());
+        }
+        Ok(StreamedResponse::new(
+            parts.status,
+            parts.headers,
+            body,
+            uri,
+            method,
+        ))
+    }
+
+    /// The configuration's settings for `service_type` (`compute_endpoint_override`,
+    /// `block_storage_interface`, `OS_COMPUTE_ENDPOINT_OVERRIDE`, ...): by
+    /// the type itself, else by its official type or an alias of it.
+    pub fn service_settings(&self, service_type: &str) -> Option<&ServiceSettings> {
+        let services = &self.inner.services;
+        if let Some(s) = services.get(service_type) {
+            return Some(s);
+        }
+        let official = apiclient_auth::catalog::official_service_type(service_type)?;
+        services.iter().find_map(|(k, v)| {
+            (apiclient_auth::catalog::official_service_type(k) == Some(official)).then_some(v)
+        })
+    }
+
+    /// Authenticate now (single-flight), within the operation timeout.
+    pub async fn authenticate(&self) -> Result<Arc<AccessInfo>, Error> {
+        within(
+            self.deadline(),
+            &"authentication",
+            self.inner.state.authenticate(),
+        )
+        .await
+    }
+
+    /// A valid token, authenticating if there is none or it is about to
+    /// expire, within the operation timeout.
+    pub async fn access(&self) -> Result<Arc<AccessInfo>, Error> {
+        let get = async { Ok(self.inner.state.get().await?.access) };
+        within(self.deadline(), &"authentication", get).await
+    }
+
+    /// The shared token state.
+    pub fn token_state(&self) -> &Arc<TokenState> {
+        &self.inner.state
+    }
+
+    /// The transport auth plugins use (the stack without auth and retries).
+    pub fn transport(&self) -> SharedTransport {
+        self.inner.transport.clone()
+    }
+
+    /// The full stack as a tower service (for use with other tower code).
+    pub fn service(&self) -> HttpService {
+        self.inner.service.clone()
+    }
+
+    /// The `x-openstack-request-id` of the last response (None when it had
+    /// none): the reference's API. It is one slot per client, so under
+    /// concurrency it may belong to another call; read a result's own
+    /// [`ApiResponse::request_id`] (or `WithMeta::request_id` in
+    /// `apiclient-base`) instead.
+    pub fn last_request_id(&self) -> Option<String> {
+        let last = self.inner.last_request_id.load();
+        last.as_deref()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    /// The default interface of service clients.
+    pub fn default_interface(&self) -> Interface {
+        self.inner.interface
+    }
+
+    /// The default region of service clients.
+    pub fn default_region(&self) -> Option<&str> {
+        self.inner.region.as_deref()
+    }
+
+    /// The timings list (enable, read, reset).
+    pub fn timings(&self) -> &Timings {
+        &self.inner.timings
+    }
+
+    /// A copy of the timings (Python's `get_timings`).
+    pub fn get_timings(&self) -> Vec<Timing> {
+        self.inner.timings.get()
+    }
+
+    /// Clear the timings (Python's `reset_timings`).
+    pub fn reset_timings(&self) {
+        self.inner.timings.reset()
+    }
+}

@@ -1,0 +1,248 @@
+//! [`ApiRequest`]: a request being built (method, URL, headers, query,
+//! body, microversion), made into an HTTP request when sent.
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
+use serde::Serialize;
+
+use apiclient_errors::Error;
+
+use crate::body::Body;
+use crate::layers::auth::Target;
+use crate::layers::curl_log::{redact_body, redact_headers, streamed_body};
+use crate::microversion::Microversion;
+
+/// A body as `Debug` shows it: redacted bytes, or its size when streamed.
+fn body_log(body: &Body) -> String {
+    match body.as_bytes() {
+        Some(b) => redact_body(b),
+        None => streamed_body(body.len()),
+    }
+}
+
+/// A request being built: method, URL (absolute, or relative to a service
+/// endpoint), headers, query and body. Invalid parts are reported when it is sent.
+///
+/// `Debug` shows it as the curl log does: credential headers hashed, secret
+/// JSON fields and URL passwords as `***`.
+pub struct ApiRequest {
+    method: Method,
+    url: String,
+    pub(super) headers: HeaderMap,
+    query: Vec<(String, String)>,
+    body: Body,
+    pub(super) microversion: Option<Microversion>,
+    error: Option<String>,
+}
+
+impl std::fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiRequest")
+            .field("method", &self.method)
+            .field(
+                "url",
+                &apiclient_errors::redact::redact_url(&self.full_url()),
+            )
+            .field("headers", &redact_headers(&self.headers))
+            .field("body", &body_log(&self.body))
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+impl ApiRequest {
+    /// A request of `method` to `url`.
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        ApiRequest {
+            method,
+            url: url.into(),
+            headers: HeaderMap::new(),
+            query: Vec::new(),
+            body: Body::empty(),
+            microversion: None,
+            error: None,
+        }
+    }
+
+    /// GET `url`.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new(Method::GET, url)
+    }
+
+    /// PUT `url` (add the body with [`body`](Self::body) or [`json`](Self::json)).
+    pub fn put(url: impl Into<String>) -> Self {
+        Self::new(Method::PUT, url)
+    }
+
+    /// POST `url`.
+    pub fn post(url: impl Into<String>) -> Self {
+        Self::new(Method::POST, url)
+    }
+
+    /// DELETE `url`.
+    pub fn delete(url: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, url)
+    }
+
+    /// PATCH `url`. Say the patch's media type with
+    /// [`set_header`](Self::set_header) (`Content-Type`) before or after
+    /// [`json`](Self::json): Glance takes only
+    /// `application/openstack-images-v2.1-json-patch`, other services
+    /// `application/json-patch+json` or `application/merge-patch+json`.
+    pub fn patch(url: impl Into<String>) -> Self {
+        Self::new(Method::PATCH, url)
+    }
+
+    /// HEAD `url`.
+    pub fn head(url: impl Into<String>) -> Self {
+        Self::new(Method::HEAD, url)
+    }
+
+    /// Add a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(n), Ok(v)) => {
+                self.headers.append(n, v);
+            }
+            _ => self.error = Some(format!("invalid header '{name}'")),
+        }
+        self
+    }
+
+    /// Set a header, replacing any value it had.
+    pub fn set_header(mut self, name: &str, value: &str) -> Self {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(n), Ok(v)) => {
+                self.headers.insert(n, v);
+            }
+            _ => self.error = Some(format!("invalid header '{name}'")),
+        }
+        self
+    }
+
+    /// Send `X-OpenStack-Request-ID: <id>` with this request (replacing the
+    /// client's global request id).
+    pub fn global_request_id(self, id: &str) -> Self {
+        self.set_header("X-OpenStack-Request-ID", id)
+    }
+
+    /// Ask for this microversion (over the service client's default); the
+    /// header names follow the service type.
+    pub fn microversion(mut self, version: Microversion) -> Self {
+        self.microversion = Some(version);
+        self
+    }
+
+    /// Add the pairs of a serializable query (a struct with
+    /// `#[derive(Serialize)]`, `None` fields skipped) as query parameters.
+    pub fn query_of<Q: Serialize + ?Sized>(mut self, query: &Q) -> Self {
+        match serde_json::to_value(query) {
+            Ok(serde_json::Value::Object(map)) => {
+                for (k, v) in map {
+                    match v {
+                        serde_json::Value::Null => {}
+                        serde_json::Value::String(s) => self.query.push((k, s)),
+                        serde_json::Value::Array(items) => {
+                            for item in items {
+                                let text = match item {
+                                    serde_json::Value::String(s) => s,
+                                    other => other.to_string(),
+                                };
+                                self.query.push((k.clone(), text));
+                            }
+                        }
+                        other => self.query.push((k, other.to_string())),
+                    }
+                }
+            }
+            Ok(serde_json::Value::Null) => {}
+            Ok(_) => self.error = Some("a query must serialize to a map".into()),
+            Err(e) => self.error = Some(format!("the query cannot be serialized: {e}")),
+        }
+        self
+    }
+
+    /// Add a query parameter.
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+
+    /// A JSON body (compact), with `Content-Type: application/json` unless
+    /// the request already says its media type (a JSON-Patch or merge-patch
+    /// type set with [`set_header`](Self::set_header) is kept).
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(b) => {
+                self.body = Body::from(b);
+                if !self.headers.contains_key(http::header::CONTENT_TYPE) {
+                    self.headers.insert(
+                        http::header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    );
+                }
+            }
+            Err(e) => self.error = Some(format!("body cannot be serialized as JSON: {e}")),
+        }
+        self
+    }
+
+    /// A body: bytes (replayable), or any [`Body`]: a file
+    /// ([`Body::from_file`], re-opened for a replay), a one-shot stream or
+    /// reader (sent once, never replayed).
+    pub fn body(mut self, body: impl Into<Body>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The URL with the query appended.
+    pub fn full_url(&self) -> String {
+        if self.query.is_empty() {
+            return self.url.clone();
+        }
+        let q: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.query.iter())
+            .finish();
+        let sep = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{sep}{q}", self.url)
+    }
+
+    pub(super) fn into_http(self, target: Option<Target>) -> Result<Request<Body>, Error> {
+        if let Some(e) = self.error {
+            return Err(Error::Validation(e));
+        }
+        let url = self.full_url();
+        let absolute = url.starts_with("http://") || url.starts_with("https://");
+        if target.is_none() && !absolute {
+            return Err(Error::Validation(format!(
+                "'{}' is not an absolute URL (http:// or https://); a path needs a service client",
+                apiclient_errors::redact::redact_url(&url)
+            )));
+        }
+        let uri_text = if target.is_some() && !absolute && !url.starts_with('/') {
+            format!("/{url}")
+        } else {
+            url.clone()
+        };
+        let mut req = Request::builder()
+            .method(self.method)
+            .uri(uri_text)
+            .body(self.body)
+            .map_err(|e| Error::Validation(format!("invalid request URL '{url}': {e}")))?;
+        *req.headers_mut() = self.headers;
+        if let Some(t) = target {
+            req.extensions_mut().insert(t);
+        }
+        Ok(req)
+    }
+}

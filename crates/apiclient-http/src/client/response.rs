@@ -1,0 +1,97 @@
+//! [`ApiResponse`]: a buffered answer, and the request id an answer carries.
+
+use apiclient_errors::Error;
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::layers::curl_log::{redact_body, redact_headers};
+use crate::microversion::Microversion;
+
+/// A buffered response. `Debug` redacts as the curl log does.
+#[derive(Clone)]
+pub struct ApiResponse {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Bytes,
+    pub(super) method: Method,
+    pub(super) uri: http::Uri,
+}
+
+impl std::fmt::Debug for ApiResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiResponse")
+            .field("status", &self.status)
+            .field("url", &apiclient_errors::redact::redact_url(&self.url()))
+            .field("headers", &redact_headers(&self.headers))
+            .field("body", &redact_body(&self.body))
+            .finish()
+    }
+}
+
+impl ApiResponse {
+    /// The absolute URL that answered.
+    pub fn url(&self) -> String {
+        self.uri.to_string()
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body bytes.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The body as text (lossy UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The microversion the service says it answered with, if it says.
+    pub fn microversion(&self) -> Option<Microversion> {
+        crate::microversion::from_response(&self.headers)
+    }
+
+    /// The `x-openstack-request-id` (or `x-compute-request-id`, Swift's
+    /// `x-trans-id`), if any.
+    pub fn request_id(&self) -> Option<&str> {
+        request_id_of(&self.headers)
+    }
+
+    /// Whether the response is JSON (by content type).
+    pub fn is_json(&self) -> bool {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"))
+    }
+
+    /// Decode the body as JSON into `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::InvalidResponse {
+            message: format!("the {} response body is not the JSON expected", self.method),
+            url: self.url(),
+            source: Some(Box::new(e)),
+        })
+    }
+}
+
+/// The request id an answer carries, under any of the names services use.
+pub(super) fn request_id_of(headers: &HeaderMap) -> Option<&str> {
+    [
+        "x-openstack-request-id",
+        "x-compute-request-id",
+        "x-trans-id",
+    ]
+    .iter()
+    .find_map(|h| headers.get(*h))
+    .and_then(|v| v.to_str().ok())
+}
