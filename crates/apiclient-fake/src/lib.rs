@@ -96,6 +96,7 @@ mod cloud;
 mod object_store;
 mod oidc;
 mod raw;
+mod reply;
 
 pub use client::{
     Call, FAKE_ENDPOINT, FakeBody, FakeHttpClient, FakeRequest, TestResponse, assert_has_keys,

@@ -18,7 +18,7 @@ use md5::{Digest, Md5};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-use crate::cloud::{RespBody, full, json_resp};
+use crate::reply::{BoxError, RespBody, full, json_resp, unauthorized};
 
 /// One stored object.
 #[derive(Debug, Clone)]
@@ -188,7 +188,7 @@ async fn put_object(
             // Answer now, and read (and drop) the rest of the upload as a
             // real server does, so the client sees the 401, not a reset.
             tokio::spawn(async move { while let Ok(Some(_)) = stream.try_next().await {} });
-            return crate::cloud::unauthorized();
+            return unauthorized();
         }
         match stream.try_next().await {
             Ok(Some(chunk)) => {
@@ -304,7 +304,7 @@ async fn get_object(obj: &Object, headers: &HeaderMap, head: bool) -> Response<R
     };
     let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024)
         .map_ok(http_body::Frame::data)
-        .map_err(|e| Box::new(e) as crate::cloud::BoxError);
+        .map_err(|e| Box::new(e) as BoxError);
     let mut r = Response::new(http_body_util::StreamBody::new(stream).boxed());
     *r.status_mut() = status;
     for (k, v) in hdrs {

@@ -1,0 +1,337 @@
+//! The fake Keystone v3: version documents, tokens (password, token and
+//! application-credential methods; scoped, validated, revoked), the
+//! catalog (with the mounted services), and federation (a trusted identity
+//! provider's bearer token for an unscoped token).
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Response, StatusCode};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::state::{State, TokenInfo};
+use crate::reply::{RespBody, full, json_resp, keystone_error, unauthorized};
+
+/// What Keystone answers at `p` (the root's version document, or a path
+/// under `/v3`).
+pub(super) fn route(
+    s: &mut State,
+    method: &Method,
+    p: &str,
+    query: &BTreeMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response<RespBody> {
+    let base = s.base.clone();
+    match (method.as_str(), p) {
+        ("GET", "") => {
+            let mut r = json_resp(
+                StatusCode::MULTIPLE_CHOICES,
+                &json!({"versions": {"values": [version_v3(&base)]}}),
+            );
+            if let Ok(v) = http::HeaderValue::from_str(&format!("{base}/v3/")) {
+                r.headers_mut().insert("location", v);
+            }
+            r
+        }
+        ("GET", "/v3") => json_resp(StatusCode::OK, &json!({"version": version_v3(&base)})),
+        ("POST", "/v3/auth/tokens") => auth_tokens(s, body, query, headers),
+        ("POST", p) if p.starts_with("/v3/OS-FEDERATION/identity_providers/") => {
+            federated_auth(s, p, headers)
+        }
+        (m @ ("GET" | "HEAD" | "DELETE"), "/v3/auth/tokens") => {
+            if valid_token(s, headers, "x-auth-token").is_none() {
+                return unauthorized();
+            }
+            let Some((subject, info)) =
+                valid_token(s, headers, "x-subject-token").map(|(k, t)| (k.clone(), t.clone()))
+            else {
+                return keystone_error(404, "Not Found", "Failed to validate token");
+            };
+            match m {
+                "DELETE" => {
+                    if let Some(t) = s.tokens.get_mut(&subject) {
+                        t.revoked = true;
+                    }
+                    full(StatusCode::NO_CONTENT, &[], Bytes::new())
+                }
+                "HEAD" => full(
+                    StatusCode::OK,
+                    &[("content-type", "application/json".into())],
+                    Bytes::new(),
+                ),
+                _ => {
+                    let mut r = json_resp(StatusCode::OK, &token_body(s, &info, true));
+                    if let Ok(v) = http::HeaderValue::from_str(&subject) {
+                        r.headers_mut().insert("x-subject-token", v);
+                    }
+                    r
+                }
+            }
+        }
+        _ => keystone_error(404, "Not Found", "The resource could not be found."),
+    }
+}
+
+fn ts(t: OffsetDateTime) -> String {
+    let t = t.replace_nanosecond(0).unwrap_or(t);
+    t.format(&Rfc3339)
+        .map(|s| s.replace('Z', ".000000Z"))
+        .unwrap_or_default()
+}
+
+fn version_v3(base: &str) -> Value {
+    json!({"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
+           "links": [{"rel": "self", "href": format!("{base}/v3/")}],
+           "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}]})
+}
+
+fn catalog(base: &str, project_id: &str) -> Value {
+    let ep = |id: &str, itf: &str, url: String| json!({"id": id, "interface": itf, "region_id": "RegionOne", "url": url, "region": "RegionOne"});
+    json!([
+        {"endpoints": [ep("e1", "public", format!("{base}/v3/")), ep("e2", "internal", format!("{base}/v3/")), ep("e3", "admin", format!("{base}/v3/"))],
+         "id": "s-identity", "type": "identity", "name": "keystone"},
+        {"endpoints": [ep("e4", "public", format!("{base}/v2.1")), ep("e5", "internal", format!("{base}/v2.1")), ep("e6", "admin", format!("{base}/v2.1"))],
+         "id": "s-compute", "type": "compute", "name": "nova"},
+        {"endpoints": [ep("e7", "public", format!("{base}/image"))], "id": "s-image", "type": "image", "name": "glance"},
+        {"endpoints": [ep("e8", "public", format!("{base}/volume/v3/{project_id}"))], "id": "s-volume", "type": "block-storage", "name": "cinderv3"},
+        {"endpoints": [ep("e9", "public", format!("{base}/v1/AUTH_{project_id}"))], "id": "s-object", "type": "object-store", "name": "swift"},
+    ])
+}
+
+fn catalog_with_mounts(s: &State, project_id: &str) -> Value {
+    let mut cat = catalog(&s.base, project_id);
+    if let Value::Array(services) = &mut cat {
+        for (i, t) in s.mounted.keys().enumerate() {
+            services.push(json!({"endpoints": [{"id": format!("m{i}"), "interface": "public", "region_id": "RegionOne",
+                "region": "RegionOne", "url": format!("{}/svc/{t}", s.base)}], "id": format!("s-mounted-{i}"), "type": t, "name": t}));
+        }
+    }
+    cat
+}
+
+fn token_body(s: &State, t: &TokenInfo, with_catalog: bool) -> Value {
+    let u = &s.users[t.user];
+    let mut tok = json!({
+        "methods": t.methods,
+        "user": {"domain": {"id": "default", "name": "Default"}, "id": u.id, "name": u.name, "password_expires_at": null},
+        "audit_ids": ["fake-audit"],
+        "expires_at": ts(t.expires),
+        "issued_at": ts(t.issued),
+    });
+    let scoped = !t.scope.is_null();
+    if let (Some(obj), Some(scope)) = (tok.as_object_mut(), t.scope.as_object()) {
+        for (k, v) in scope {
+            obj.insert(k.clone(), v.clone());
+        }
+        if scoped {
+            obj.insert("is_domain".into(), json!(false));
+            obj.insert(
+                "roles".into(),
+                json!([{"id": "r-member", "name": "member"}]),
+            );
+            if with_catalog {
+                let pid = t
+                    .scope
+                    .pointer("/project/id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                obj.insert("catalog".into(), catalog_with_mounts(s, pid));
+            }
+        }
+    }
+    json!({"token": tok})
+}
+
+pub(super) fn valid_token<'a>(
+    s: &'a State,
+    headers: &HeaderMap,
+    name: &str,
+) -> Option<(&'a String, &'a TokenInfo)> {
+    let tok = headers.get(name)?.to_str().ok()?;
+    let (k, t) = s.tokens.get_key_value(tok)?;
+    (!t.revoked && t.expires > OffsetDateTime::now_utc()).then_some((k, t))
+}
+
+fn issue(
+    s: &mut State,
+    user: usize,
+    scope: Value,
+    methods: Vec<String>,
+    nocatalog: bool,
+) -> Response<RespBody> {
+    let now = OffsetDateTime::now_utc();
+    let token = format!("gAAAAA{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+    let info = TokenInfo {
+        user,
+        scope,
+        methods,
+        issued: now,
+        expires: now + s.token_lifetime,
+        revoked: false,
+    };
+    let body = token_body(s, &info, !nocatalog);
+    s.tokens.insert(token.clone(), info);
+    let mut r = json_resp(StatusCode::CREATED, &body);
+    if let Ok(v) = http::HeaderValue::from_str(&token) {
+        r.headers_mut().insert("x-subject-token", v);
+    }
+    r
+}
+
+fn find_user(s: &State, u: &Value) -> Option<usize> {
+    if let Some(id) = u.get("id").and_then(Value::as_str) {
+        return s.users.iter().position(|x| x.id == id);
+    }
+    let name = u.get("name")?.as_str()?;
+    let dom = u.get("domain")?;
+    let dom_ok = dom.get("id").and_then(Value::as_str) == Some("default")
+        || dom.get("name").and_then(Value::as_str) == Some("Default");
+    if !dom_ok {
+        return None;
+    }
+    s.users.iter().position(|x| x.name == name)
+}
+
+fn auth_tokens(
+    s: &mut State,
+    body: &[u8],
+    query: &BTreeMap<String, String>,
+    headers: &HeaderMap,
+) -> Response<RespBody> {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return keystone_error(
+            400,
+            "Bad Request",
+            "Expecting to find valid JSON in request body. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.",
+        );
+    };
+    if headers
+        .get("content-type")
+        .and_then(|c| c.to_str().ok())
+        .is_some_and(|c| !c.starts_with("application/json"))
+    {
+        return keystone_error(
+            400,
+            "Bad Request",
+            "Expecting to find application/json in Content-Type header.",
+        );
+    }
+    let identity = &v["auth"]["identity"];
+    let methods: Vec<String> = identity["methods"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str().map(String::from))
+        .collect();
+    let (user, inherited_scope) = match methods.first().map(String::as_str) {
+        Some("password") => {
+            let u = &identity["password"]["user"];
+            match find_user(s, u) {
+                Some(i) if u["password"].as_str() == Some(s.users[i].password.as_str()) => {
+                    (i, None)
+                }
+                _ => return unauthorized(),
+            }
+        }
+        Some("token") => {
+            let id = identity["token"]["id"].as_str().unwrap_or("");
+            match s.tokens.get(id) {
+                Some(t) if !t.revoked && t.expires > OffsetDateTime::now_utc() => (t.user, None),
+                _ => return unauthorized(),
+            }
+        }
+        Some("application_credential") => {
+            let ac = &identity["application_credential"];
+            let found = s.app_creds.iter().find(|(id, name, _, user)| {
+                ac["id"].as_str() == Some(id.as_str())
+                    || (ac["name"].as_str() == Some(name.as_str())
+                        && find_user(s, &ac["user"]) == Some(*user))
+            });
+            match found {
+                Some((id, name, secret, user))
+                    if ac["secret"].as_str() == Some(secret.as_str()) =>
+                {
+                    let pid = s.users[*user].project_id.clone();
+                    let pname = s
+                        .projects
+                        .iter()
+                        .find(|p| p.0 == pid)
+                        .map(|p| p.1.clone())
+                        .unwrap_or_default();
+                    let scope = json!({"project": {"domain": {"id": "default", "name": "Default"}, "id": pid, "name": pname},
+                                       "application_credential": {"id": id, "name": name, "restricted": true}});
+                    (*user, Some(scope))
+                }
+                _ => return unauthorized(),
+            }
+        }
+        _ => {
+            return keystone_error(
+                400,
+                "Bad Request",
+                "Invalid input for field 'identity/methods'.",
+            );
+        }
+    };
+    let scope = match inherited_scope {
+        Some(scope) => scope,
+        None => {
+            let sc = &v["auth"]["scope"];
+            if let Some(p) = sc.get("project") {
+                let proj = s
+                    .projects
+                    .iter()
+                    .find(|(id, name)| {
+                        p["id"].as_str() == Some(id) || p["name"].as_str() == Some(name)
+                    })
+                    .cloned();
+                match proj {
+                    Some((id, name))
+                        if s.users[user].project_id == id || s.users[user].name == "admin" =>
+                    {
+                        json!({"project": {"domain": {"id": "default", "name": "Default"}, "id": id, "name": name}})
+                    }
+                    _ => return unauthorized(),
+                }
+            } else if sc.get("domain").is_some() {
+                json!({"domain": {"id": "default", "name": "Default"}})
+            } else if sc.get("system").is_some() {
+                json!({"system": {"all": true}})
+            } else {
+                Value::Null
+            }
+        }
+    };
+    issue(s, user, scope, methods, query.contains_key("nocatalog"))
+}
+
+/// `POST /v3/OS-FEDERATION/identity_providers/{idp}/protocols/{protocol}/auth`.
+fn federated_auth(s: &mut State, path: &str, headers: &HeaderMap) -> Response<RespBody> {
+    let parts: Vec<&str> = path.split('/').collect();
+    // ["", "v3", "OS-FEDERATION", "identity_providers", idp, "protocols", protocol, "auth"]
+    let (idp, protocol) = match parts.as_slice() {
+        [_, _, _, _, idp, "protocols", protocol, "auth"] => (
+            percent_encoding::percent_decode_str(idp)
+                .decode_utf8_lossy()
+                .into_owned(),
+            percent_encoding::percent_decode_str(protocol)
+                .decode_utf8_lossy()
+                .into_owned(),
+        ),
+        _ => return keystone_error(404, "Not Found", "The resource could not be found."),
+    };
+    let Some((check, user)) = s.federation.get(&(idp, protocol.clone())).cloned() else {
+        return keystone_error(404, "Not Found", "Could not find Identity Provider.");
+    };
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match bearer {
+        Some(token) if check(token) => issue(s, user, Value::Null, vec![protocol], false),
+        _ => unauthorized(),
+    }
+}
