@@ -638,8 +638,8 @@ fn cloud_from_doc(doc: &Value, name: &str, path: PathBuf) -> Result<CloudConfig,
         ..Default::default()
     };
     for (k, v) in entry.auth.0 {
-        let k = crate::options::canonical(&k).to_string();
-        if crate::options::is_secret(&k) {
+        let k = crate::specs::canonical(&k).to_string();
+        if crate::specs::is_secret(&k) {
             out.secrets.insert(k, SecretString::from(v));
         } else {
             out.auth.insert(k, v);

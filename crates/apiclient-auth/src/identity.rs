@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::access::AccessInfo;
 use crate::transport::SharedTransport;
-use crate::typed::{Domain, Scope, User};
+use crate::user_scope::{Domain, Scope, User};
 use crate::wire::{
     ApplicationCredentialMethod, IdentityRequest, ReceiptResponse, Ref, ScopeRequest, TokenMethod,
     UserMethod, UserRequest, V2Auth, V2AuthRequest, V2PasswordCredentials, V3Auth, V3AuthRequest,

@@ -15,7 +15,8 @@ use crate::loader::{ConfiguredPlugin, PluginLoader};
 use crate::oidc::{OidcFlow, OidcPlugin};
 use crate::options::{AuthOptions, COMMON_OPTIONS, OptionSpec, PLUGIN_OPTIONS};
 use crate::plugin::AuthPlugin;
-use crate::typed::{AdminToken, Domain, HttpBasic, NoAuth, Scope, User};
+use crate::typed::{AdminToken, HttpBasic, NoAuth};
+use crate::user_scope::{scope_of, user_of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -337,64 +338,6 @@ impl PluginLoader for BuiltinLoader {
             },
         })
     }
-}
-
-/// The domain of `prefix` (`user`, `project`) from `<prefix>_domain_id` /
-/// `<prefix>_domain_name`.
-fn domain_of(o: &AuthOptions, prefix: &str) -> Domain {
-    if let Some(id) = o.get(&format!("{prefix}_domain_id")) {
-        Domain::Id(id.to_string())
-    } else if let Some(name) = o.get(&format!("{prefix}_domain_name")) {
-        Domain::Name(name.to_string())
-    } else {
-        Domain::Default
-    }
-}
-
-/// The user of the options: by id, else by name in its domain.
-pub(crate) fn user_of(o: &AuthOptions) -> User {
-    match o.get("user_id") {
-        Some(id) => User::Id(id.to_string()),
-        None => User::Name {
-            name: o.get("username").unwrap_or_default().to_string(),
-            domain: domain_of(o, "user"),
-        },
-    }
-}
-
-/// The scope of the options; more than one kind of scope is an error.
-pub(crate) fn scope_of(o: &AuthOptions) -> Result<Option<Scope>, Error> {
-    let project = o.has("project_id") || o.has("project_name");
-    let domain = o.has("domain_id") || o.has("domain_name");
-    let given = [project, domain, o.has("system_scope"), o.has("trust_id")];
-    if given.iter().filter(|b| **b).count() > 1 {
-        return Err(Error::Validation(
-            "only one of project, domain, system and trust scope may be given".into(),
-        ));
-    }
-    Ok(if let Some(id) = o.get("trust_id") {
-        Some(Scope::Trust(id.to_string()))
-    } else if let Some(id) = o.get("project_id") {
-        Some(Scope::ProjectId(id.to_string()))
-    } else if let Some(name) = o.get("project_name") {
-        Some(Scope::ProjectName {
-            name: name.to_string(),
-            domain: domain_of(o, "project"),
-        })
-    } else if let Some(id) = o.get("domain_id") {
-        Some(Scope::DomainId(id.to_string()))
-    } else if let Some(name) = o.get("domain_name") {
-        Some(Scope::DomainName(name.to_string()))
-    } else if let Some(system) = o.get("system_scope") {
-        if system != "all" {
-            return Err(Error::Validation(format!(
-                "system_scope '{system}' is not supported: Keystone's only system scope is 'all'"
-            )));
-        }
-        Some(Scope::System)
-    } else {
-        None
-    })
 }
 
 /// A factor of v3multifactor.

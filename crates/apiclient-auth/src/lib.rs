@@ -90,8 +90,10 @@ pub mod oidc;
 pub mod options;
 pub mod plugin;
 pub mod registry;
+mod specs;
 pub mod transport;
 pub mod typed;
+mod user_scope;
 pub mod wire;
 
 pub use access::{AccessInfo, Scope, TokenHeader};

@@ -31,11 +31,11 @@ use crate::identity::{
     ApiVersion, CacheKey, KeystoneAuth, Method, json_request, resolve_version, send_checked,
     subject_token, warn_if_plain,
 };
-use crate::keystone::scope_of;
 use crate::options::AuthOptions;
 use crate::plugin::AuthPlugin;
 use crate::transport::{BoxFuture, SharedTransport};
-use crate::typed::{Scope, basic_authorization};
+use crate::typed::basic_authorization;
+use crate::user_scope::{Scope, scope_of};
 
 /// How the access token is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
