@@ -9,8 +9,9 @@ use apiclient_base::{DigestAlgorithm, Progress, ProgressFn};
 use apiclient_http::transfer::Hasher;
 use serde::{Deserialize, Serialize};
 
+use crate::paths;
+use crate::store::{ObjectStore, file_slice_body, md5_of_file};
 use crate::types::{Metadata, UploadOptions, header, unquote};
-use crate::{ObjectStore, file_slice_body, md5_of_file, paths};
 
 /// One segment of a static large object, as its manifest lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -457,4 +458,50 @@ pub(crate) async fn delete_large_object(
         },
         meta,
     ))
+}
+
+impl ObjectStore {
+    // ----- large objects -----
+
+    /// Plan the upload of the file at `path` as a static large object:
+    /// segments of `options.segment_size` in the segment container (created
+    /// here if missing). Nothing is sent yet: see [`LargeUpload`].
+    pub async fn plan_large_upload(
+        &self,
+        container: &str,
+        name: &str,
+        path: impl Into<PathBuf>,
+        options: LargeObjectOptions,
+    ) -> Result<LargeUpload, Error> {
+        LargeUpload::plan(self, container, name, path.into(), options).await
+    }
+
+    /// Upload the file at `path` as a static large object: every segment
+    /// (each with its MD5), then the manifest.
+    pub async fn upload_large_file(
+        &self,
+        container: &str,
+        name: &str,
+        path: impl Into<PathBuf>,
+        options: LargeObjectOptions,
+    ) -> Result<WithMeta<LargeUploaded>, Error> {
+        let mut upload = self
+            .plan_large_upload(container, name, path, options)
+            .await?;
+        upload.finish().await
+    }
+
+    /// Delete a static large object with its segments
+    /// (`DELETE ...?multipart-manifest=delete`). Swift answers 200 before
+    /// it has done the work and reports in the body: a failure there is an
+    /// error with the report's status (a plain object: 400, "Not an SLO
+    /// manifest"; use [`delete_object`](Self::delete_object)), and nothing
+    /// deleted is a 404.
+    pub async fn delete_large_object(
+        &self,
+        container: &str,
+        name: &str,
+    ) -> Result<WithMeta<LargeDeleted>, Error> {
+        delete_large_object(self, container, name).await
+    }
 }
