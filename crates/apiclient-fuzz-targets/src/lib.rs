@@ -1,5 +1,5 @@
 //! The bodies of the fuzz targets (`fuzz/`), callable on stable so CI can
-//! replay the corpus (`fuzz/corpus/<target>/`) as an ordinary test.
+//! replay the seeds (`fuzz/seeds/<target>/`) as an ordinary test.
 //!
 //! Each function must never panic, whatever the bytes; the fuzzer and the
 //! replay both treat a panic as a finding.
