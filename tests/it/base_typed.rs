@@ -1,6 +1,6 @@
 //! The typed manager against FakeHttpClient: marker pagination, find's
-//! rules, head, unwrapped bodies with another id field, per-result metadata.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! rules, head, unwrapped bodies with another id field, per-result metadata
+//! (moved from apiclient-base, which does not dev-depend on apiclient-fake).
 
 use apiclient_base::{Api, Error, Microversion, ResourceType, UpdateVerb};
 use apiclient_fake::{FakeHttpClient, RawServer, TestResponse};

@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod base;
+mod base_docs;
+mod base_typed;
 mod block_storage;
 mod discovery;
 mod early_answer;

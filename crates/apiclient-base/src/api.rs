@@ -2,10 +2,9 @@
 //! ([`ResourceType`]), and [`Api<T>`], the generic manager that does the rest
 //! (in the spirit of kube's `Api<K>`).
 //!
-//! ```
-//! use apiclient_base::{Api, ResourceType, UpdateVerb};
-//! use apiclient_fake::{FakeHttpClient, TestResponse};
-//! use serde::{Deserialize, Serialize};
+//! ```no_run
+//! use apiclient_base::{Api, Error, ResourceType, ServiceClient};
+//! use serde::Deserialize;
 //!
 //! #[derive(Debug, Clone, Deserialize)]
 //! struct Flavor { id: String, name: String, vcpus: u32 }
@@ -17,14 +16,12 @@
 //!     fn name(&self) -> Option<&str> { Some(&self.name) }
 //! }
 //!
-//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! let fake = FakeHttpClient::new();
-//! fake.respond("GET", "/flavors/1", TestResponse::json(200, &serde_json::json!({"flavor": {"id": "1", "name": "m1.tiny", "vcpus": 1}})));
-//! let flavors: Api<Flavor> = Api::new(fake.http_client().unwrap().service_client("compute"));
-//! let f = flavors.get("1").await.unwrap();
-//! assert_eq!((f.name.as_str(), f.vcpus), ("m1.tiny", 1));
-//! assert_eq!(f.meta().status, 200);
-//! # });
+//! async fn show(compute: ServiceClient) -> Result<(), Error> {
+//!     let flavors: Api<Flavor> = Api::new(compute);
+//!     let f = flavors.get("1").await?; // GET /flavors/1, the body's "flavor"
+//!     println!("{} has {} vCPUs (HTTP {})", f.name, f.vcpus, f.meta().status);
+//!     Ok(())
+//! }
 //! ```
 
 use std::marker::PhantomData;

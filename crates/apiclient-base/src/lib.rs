@@ -10,11 +10,9 @@
 //! delete, action, head and find, each result carrying its own response
 //! metadata ([`WithMeta`]), each call the service client's microversion:
 //!
-//! ```
-//! use apiclient_base::{Api, Microversion, ResourceType};
-//! use apiclient_fake::FakeCloud;
-//! use apiclient_auth::KeystonePlugin;
-//! use apiclient_http::HttpClient;
+//! ```no_run
+//! use apiclient_auth::typed::{Scope, V3Password};
+//! use apiclient_base::{Api, Error, HttpClient, Microversion, ResourceType};
 //! use serde::Deserialize;
 //!
 //! #[derive(Debug, Deserialize)]
@@ -28,49 +26,46 @@
 //!     fn name(&self) -> Option<&str> { Some(&self.name) }
 //! }
 //!
-//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
-//! let cloud = FakeCloud::start().await.unwrap();
-//! let plugin = KeystonePlugin::new("password").unwrap()
-//!     .with("auth_url", cloud.auth_url())
-//!     .with("username", "demo").with("password", "demopass").with("project_name", "demo");
-//! let http = HttpClient::builder(Box::new(plugin)).build().unwrap();
-//!
-//! let compute = http.service_client("compute")
-//!     .with_negotiated_microversion(Microversion::new(2, 1), Microversion::new(2, 79))
-//!     .await
-//!     .unwrap();
-//! let flavors: Api<Flavor> = Api::new(compute);
-//! let small = flavors.find("m1.small").await.unwrap();
-//! assert_eq!(small.ram, Some(2048));
-//! let all = flavors.list(&()).await.unwrap();
-//! assert_eq!(all.meta().microversion, Some(Microversion::new(2, 79)));
-//! # });
+//! async fn small_flavor_ram() -> Result<Option<u64>, Error> {
+//!     let http = HttpClient::builder_for(
+//!         V3Password::new("https://keystone.example.com/v3", "demo", "secret")
+//!             .user_domain_name("Default")
+//!             .scope(Scope::project_name("demo", "Default")),
+//!     )
+//!     .build()?;
+//!     let compute = http
+//!         .service_client("compute")
+//!         .with_negotiated_microversion(Microversion::new(2, 1), Microversion::new(2, 79))
+//!         .await?;
+//!     let flavors: Api<Flavor> = Api::new(compute);
+//!     let all = flavors.list(&()).await?;
+//!     println!("{} flavors at microversion {:?}", all.len(), all.meta().microversion);
+//!     let small = flavors.find("m1.small").await?;
+//!     Ok(small.ram)
+//! }
 //! ```
+//!
+//! To test a service client, run it against `apiclient-fake`'s `FakeCloud`
+//! or `FakeHttpClient` (this example does, in the workspace's
+//! `tests/it/base_docs.rs`).
 //!
 //! **The reference API beside it**, with the Python library's semantics:
 //! [`BaseClient`]; [`Resource`], a bag of attributes with typed access and
 //! lazy loading; [`Manager`], [`CrudManager`] and [`ManagerWithFind`];
 //! [`find_resource`]; [`paginate`], a stream over every page.
 //!
-//! ```
-//! use apiclient_base::{BaseClient, CrudManager, Params, ResourceMeta, find_resource};
-//! use apiclient_fake::FakeCloud;
-//! use apiclient_auth::KeystonePlugin;
-//! use apiclient_http::HttpClient;
-//!
-//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
-//! let cloud = FakeCloud::start().await.unwrap();
-//! let plugin = KeystonePlugin::new("password").unwrap()
-//!     .with("auth_url", cloud.auth_url())
-//!     .with("username", "demo").with("password", "demopass").with("project_name", "demo");
-//! let http = HttpClient::builder(Box::new(plugin)).build().unwrap();
+//! ```no_run
+//! use apiclient_base::{BaseClient, CrudManager, Error, HttpClient, Params, ResourceMeta, find_resource};
 //!
 //! const SERVER: ResourceMeta = ResourceMeta::new("Server");
-//! let servers = CrudManager::new(BaseClient::new(&http, "compute"), SERVER, "servers", "server");
-//! let created = servers.create(Params::new().set("name", "web-1")).await.unwrap();
-//! let found = find_resource(servers.as_ref(), "web-1").await.unwrap();
-//! assert_eq!(found.id(), created.id());
-//! # });
+//!
+//! async fn create_and_find(http: &HttpClient) -> Result<(), Error> {
+//!     let servers = CrudManager::new(BaseClient::new(http, "compute"), SERVER, "servers", "server");
+//!     let created = servers.create(Params::new().set("name", "web-1")).await?;
+//!     let found = find_resource(servers.as_ref(), "web-1").await?;
+//!     assert_eq!(found.id(), created.id());
+//!     Ok(())
+//! }
 //! ```
 #![warn(missing_docs)]
 
