@@ -8,6 +8,7 @@ mod block_storage;
 mod discovery;
 mod early_answer;
 mod early_answer_real;
+mod fixture_copies;
 mod fuzz_replay;
 mod hardening;
 mod keystone;

@@ -17,8 +17,8 @@ use bytes::Bytes;
 use clap::{Args, Command, FromArgMatches};
 use serde_json::Value;
 
-const KS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/keystone");
-const V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/v2");
+const KS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keystone");
+const V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/v2");
 
 fn sample(name: &str) -> Vec<u8> {
     std::fs::read(format!("{KS}/{name}")).unwrap()

@@ -78,7 +78,7 @@ fn token_issue_json_has_openstackclients_field_names() {
 }
 
 /// `openstack catalog list -f json` prints `Name`, `Type`, `Endpoints` with
-/// endpoint keys `id, interface, region_id, url, region` (fixtures/keystone/openstack-cli-catalog-list.json).
+/// endpoint keys `id, interface, region_id, url, region` (tests/fixtures/keystone/openstack-cli-catalog-list.json).
 #[test]
 fn catalog_list_json_matches_openstackclients_shape() {
     if !keystone_up() {
@@ -100,7 +100,7 @@ fn catalog_list_json_matches_openstackclients_shape() {
     let theirs: Value = serde_json::from_slice(
         &std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../fixtures/keystone/openstack-cli-catalog-list.json"
+            "/tests/fixtures/keystone/openstack-cli-catalog-list.json"
         ))
         .unwrap(),
     )

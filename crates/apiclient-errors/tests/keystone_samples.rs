@@ -5,7 +5,7 @@ use apiclient_errors::{HttpErrorKind, from_response};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/keystone");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keystone");
 
 /// Status and headers from a captured `.headers` file (status line + raw headers).
 fn load_headers(name: &str) -> (u16, HeaderMap) {

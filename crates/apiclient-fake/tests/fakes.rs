@@ -220,7 +220,7 @@ fn assert_has_keys_names_the_missing_keys() {
 
 // ------------------------------------------------------------ FakeCloud vs real Keystone
 
-const KS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/keystone");
+const KS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keystone");
 
 fn sample(name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(format!("{KS}/{name}")).unwrap()).unwrap()
