@@ -309,14 +309,11 @@ impl<T: ResourceType> Api<T> {
         Ok(format!("{}/{id}", T::collection_path()))
     }
 
-    fn wrap<B: Serialize + ?Sized>(body: &B) -> Result<Value, Error> {
-        let v = serde_json::to_value(body)
-            .map_err(|e| Error::Validation(format!("the body cannot be serialized: {e}")))?;
-        Ok(if T::WRAPPED {
-            serde_json::json!({ T::SINGULAR: v })
-        } else {
-            v
-        })
+    /// The JSON of `body`, wrapped in the singular key when the type is;
+    /// serialized straight from `B`, so its fields keep their order
+    /// whatever serde_json's map order.
+    fn wrap<B: Serialize + ?Sized>(body: &B) -> Result<Vec<u8>, Error> {
+        crate::json::to_vec(T::WRAPPED.then_some(T::SINGULAR), body, "body")
     }
 
     fn one(resp: &ApiResponse) -> Result<WithMeta<T>, Error> {
@@ -419,7 +416,11 @@ impl<T: ResourceType> Api<T> {
     ) -> Result<WithMeta<R>, Error> {
         let resp = self
             .client
-            .request(ApiRequest::post(T::collection_path()).json(&Self::wrap(body)?))
+            .request(
+                ApiRequest::post(T::collection_path())
+                    .body(Self::wrap(body)?)
+                    .set_header("Content-Type", "application/json"),
+            )
             .await?;
         Ok(WithMeta {
             value: decode(&resp, T::WRAPPED.then_some(T::SINGULAR))?,
@@ -444,7 +445,7 @@ impl<T: ResourceType> Api<T> {
             UpdateVerb::Put => Method::PUT,
             UpdateVerb::Patch => Method::PATCH,
         };
-        self.send_update(method, id, &Self::wrap(body)?).await
+        self.send_update(method, id, Self::wrap(body)?).await
     }
 
     /// Apply a JSON-Patch (RFC 6902) to the resource: `PATCH` with `ops`,
@@ -467,24 +468,23 @@ impl<T: ResourceType> Api<T> {
         id: &str,
         ops: &P,
     ) -> Result<WithMeta<T>, Error> {
-        let ops = serde_json::to_value(ops)
-            .map_err(|e| Error::Validation(format!("the patch cannot be serialized: {e}")))?;
-        if !ops.is_array() {
+        let ops = crate::json::to_vec(None, ops, "patch")?;
+        if ops.first() != Some(&b'[') {
             return Err(Error::Validation(
                 "a JSON-Patch is an array of operations ([{\"op\": ..., \"path\": ...}])".into(),
             ));
         }
-        self.send_update(Method::PATCH, id, &ops).await
+        self.send_update(Method::PATCH, id, ops).await
     }
 
     async fn send_update(
         &self,
         method: Method,
         id: &str,
-        body: &Value,
+        body: Vec<u8>,
     ) -> Result<WithMeta<T>, Error> {
         let request = ApiRequest::new(method, Self::item_path(id)?)
-            .json(body)
+            .body(body)
             .set_header("Content-Type", T::UPDATE_CONTENT_TYPE);
         let resp = self.client.request(request).await?;
         Self::one(&resp)
@@ -507,13 +507,13 @@ impl<T: ResourceType> Api<T> {
         name: &str,
         body: &B,
     ) -> Result<WithMeta<Option<Value>>, Error> {
-        let body = serde_json::to_value(body)
-            .map_err(|e| Error::Validation(format!("the action body cannot be serialized: {e}")))?;
+        let body = crate::json::to_vec(Some(name), body, "action body")?;
         let resp = self
             .client
             .request(
                 ApiRequest::post(format!("{}/action", Self::item_path(id)?))
-                    .json(&serde_json::json!({ name: body })),
+                    .body(body)
+                    .set_header("Content-Type", "application/json"),
             )
             .await?;
         let value = if resp.body().is_empty() {

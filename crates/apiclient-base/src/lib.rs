@@ -72,6 +72,7 @@
 mod api;
 mod client;
 mod hooks;
+mod json;
 mod manager;
 mod pagination;
 mod resource;

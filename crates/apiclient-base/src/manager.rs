@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use apiclient_errors::{Error, HttpError};
 use apiclient_http::ApiResponse;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 
 use crate::BoxFuture;
 use crate::client::BaseClient;
+use crate::json::{Fields, Wrapped};
 use crate::resource::{GetId, Loader, Resource, ResourceMeta};
 
 /// The `BaseManager` helpers (`_list`, `_get`, `_head`, `_post`, `_put`,
@@ -151,6 +153,15 @@ impl Manager {
         body: &Value,
         response_key: Option<&str>,
     ) -> Result<Value, Error> {
+        self.post_raw_of(url, body, response_key).await
+    }
+
+    async fn post_raw_of<B: Serialize + Sync + ?Sized>(
+        &self,
+        url: &str,
+        body: &B,
+        response_key: Option<&str>,
+    ) -> Result<Value, Error> {
         let resp = self.client.post(url, Some(body)).await?;
         self.extract(&resp, response_key)
     }
@@ -160,6 +171,15 @@ impl Manager {
         &self,
         url: &str,
         body: Option<&Value>,
+        response_key: Option<&str>,
+    ) -> Result<Option<Resource>, Error> {
+        self.put_of(url, body, response_key).await
+    }
+
+    async fn put_of<B: Serialize + Sync + ?Sized>(
+        &self,
+        url: &str,
+        body: Option<&B>,
         response_key: Option<&str>,
     ) -> Result<Option<Resource>, Error> {
         let resp = self.client.put(url, body).await?;
@@ -176,6 +196,15 @@ impl Manager {
         &self,
         url: &str,
         body: Option<&Value>,
+        response_key: Option<&str>,
+    ) -> Result<Resource, Error> {
+        self.patch_of(url, body, response_key).await
+    }
+
+    async fn patch_of<B: Serialize + Sync + ?Sized>(
+        &self,
+        url: &str,
+        body: Option<&B>,
         response_key: Option<&str>,
     ) -> Result<Resource, Error> {
         let resp = self.client.patch(url, body).await?;
@@ -338,13 +367,20 @@ impl CrudManager {
         }
     }
 
-    /// POST `{key: params}` to the collection.
+    /// POST `{key: params}` to the collection (the parameters in their
+    /// order).
     pub async fn create(&self, params: Params) -> Result<Resource, Error> {
         let p = params.filtered();
-        let body = json!({ self.key: Map::from_iter(p.iter().cloned()) });
-        self.manager
-            .post(&self.build_url(None, &p), &body, Some(self.key))
-            .await
+        let url = self.build_url(None, &p);
+        let body = Wrapped {
+            key: Some(self.key),
+            value: &Fields::new(p),
+        };
+        let raw = self
+            .manager
+            .post_raw_of(&url, &body, Some(self.key))
+            .await?;
+        Ok(self.manager.resource(raw, false))
     }
 
     /// GET one (`<key>_id` required in `params`).
@@ -419,14 +455,18 @@ impl CrudManager {
             });
         }
         let url = self.build_url(None, &p);
-        let body = json!({ self.key: Map::from_iter(p.into_iter().filter(|(k, _)| *k != key_id)) });
+        let fields = Fields::new(p.into_iter().filter(|(k, _)| *k != key_id));
+        let body = Wrapped {
+            key: Some(self.key),
+            value: &fields,
+        };
         match self.update_verb {
             crate::api::UpdateVerb::Patch => {
-                self.manager.patch(&url, Some(&body), Some(self.key)).await
+                self.manager.patch_of(&url, Some(&body), Some(self.key)).await
             }
             crate::api::UpdateVerb::Put => self
                 .manager
-                .put(&url, Some(&body), Some(self.key))
+                .put_of(&url, Some(&body), Some(self.key))
                 .await?
                 .ok_or_else(|| Error::InvalidResponse {
                     message: format!("the update answered no '{}'", self.key),

@@ -57,7 +57,9 @@ pub fn from_response(
     let json_like = content_type.starts_with("application/json")
         || (content_type.starts_with("application/") && content_type.contains("+json"))
         || (content_type.is_empty() && trimmed.starts_with('{'));
-    if json_like && let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) {
+    if json_like && let Ok(Members(members)) = serde_json::from_slice::<Members>(body) {
+        let first_key = members.first().map(|(k, _)| k.clone());
+        let obj: Map<String, Value> = members.into_iter().collect();
         if let Some(Value::Array(errors)) = obj.get("errors") {
             err.api_errors = errors
                 .iter()
@@ -75,7 +77,7 @@ pub fn from_response(
                 })
                 .collect();
         }
-        let (message, details) = extract(&obj);
+        let (message, details) = extract(&obj, first_key.as_deref());
         if let Some(m) = message
             .map(|m| clean_text(&m, Markup::Text, usize::MAX))
             .filter(|m| !m.is_empty())
@@ -159,8 +161,37 @@ fn str_field(obj: &Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
-/// Message and details from a JSON error object, in the order of the shapes' specificity.
-fn extract(body: &Map<String, Value>) -> (Option<String>, Option<String>) {
+/// A JSON object's members in the order the server wrote them, whatever
+/// serde_json's map order (sorted unless some crate of the program turns on
+/// its `preserve_order` feature): the wrapper of an error is its first key.
+struct Members(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, Value>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// Message and details from a JSON error object (`first_key`: its first
+/// member as written), in the order of the shapes' specificity.
+fn extract(body: &Map<String, Value>, first_key: Option<&str>) -> (Option<String>, Option<String>) {
     // API-SIG: {"errors": [{"title", "detail", ...}]}: the detail says what
     // happened ("Conflict" alone does not), so it is the message.
     if let Some(Value::Array(errors)) = body.get("errors")
@@ -190,7 +221,7 @@ fn extract(body: &Map<String, Value>) -> (Option<String>, Option<String>) {
         return (top, str_field(body, "details"));
     }
     // The first-key wrapper: {"itemNotFound": {...}}, {"error": {...}}
-    match body.values().next() {
+    match first_key.and_then(|k| body.get(k)) {
         Some(Value::Object(inner)) => {
             let message = str_field(inner, "message").or_else(|| str_field(inner, "faultstring"));
             let details = str_field(inner, "details").or_else(|| str_field(inner, "debuginfo"));
@@ -613,6 +644,15 @@ mod tests {
         assert_eq!(e.details(), Some("d"));
         assert_eq!(e.method(), Some("GET"));
         assert_eq!(e.url(), Some("/servers/x"));
+    }
+
+    #[test]
+    fn the_first_key_is_the_first_written_whatever_the_map_order() {
+        // "code" sorts before "computeFault": a sorted map (serde_json
+        // without `preserve_order`) would see the number first.
+        let body = br#"{"computeFault": {"message": "The server has an error."}, "code": 500}"#;
+        let e = from_response(500, &json_headers(), body, "GET", "/x");
+        assert_eq!(e.message(), "The server has an error.");
     }
 
     #[test]
