@@ -3,7 +3,9 @@
 //! - `cargo xtask ci`: fmt check, clippy (`-D warnings`, all targets), every
 //!   test including doctests (with real Keystones started and stopped around
 //!   them; the services install and start while the workspace compiles),
-//!   the keyring-feature test, and rustdoc with warnings denied.
+//!   the keyring-feature test, `cargo publish --dry-run` of every published
+//!   crate, cargo-machete (no unused dependency), and rustdoc with warnings
+//!   denied.
 //! - `cargo xtask keystone start|stop|status|env`: a real Keystone on loopback.
 //! - `cargo xtask placement|swift|glance|cinder start|stop|status|reset`: the
 //!   real Placement, Swift, Glance and cinder-api behind it.
@@ -23,7 +25,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
-                 ci [--no-services]            fmt, clippy, tests (incl. doctests), rustdoc\n  \
+                 ci [--no-services]            fmt, clippy, tests (incl. doctests), packaging, rustdoc\n  \
                  keystone start|stop|status|env  a real Keystone on 127.0.0.1\n  \
                  placement start|stop|status|reset  a real Placement behind it (127.0.0.1:8778)\n  \
                  swift start|stop|status|reset      a real Swift behind it (127.0.0.1:8080)\n  \
@@ -121,11 +123,89 @@ fn ci(args: &[String]) -> Result {
         "--test",
         "keyring",
     ]))?;
+    crates_publish()?;
+    library_features_stay_lean()?;
+    no_unused_dependencies()?;
     run(cargo()
         .args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
     eprintln!("xtask ci: all green");
     Ok(())
+}
+
+/// Every crate that is not `publish = false` (the libraries and the CLI)
+/// packages, and builds from its package alone: `cargo publish --workspace
+/// --dry-run` packs them in dependency order and verifies each against the
+/// ones before it through a local overlay registry (target/package). Dirty
+/// trees are allowed: this checks the packages, not the commit.
+fn crates_publish() -> Result {
+    run(cargo().args(["publish", "--workspace", "--dry-run", "--allow-dirty"]))?;
+    eprintln!("xtask ci: every published crate packages and builds from its package");
+    Ok(())
+}
+
+/// No library turns on, for the program that uses it, a feature only a
+/// test, the fake servers or the CLI needs: serde_json's `preserve_order`
+/// (it changes map order in the whole program), tokio's multi-threaded
+/// runtime, macros and signals, hyper-util's server (apiclient-fake's
+/// loopback servers excepted).
+fn library_features_stay_lean() -> Result {
+    for krate in [
+        "apiclient-errors",
+        "apiclient-auth",
+        "apiclient-http",
+        "apiclient-base",
+        "apiclient-fake",
+    ] {
+        let out = cargo()
+            .args(["tree", "-p", krate, "-e", "features", "-e", "normal"])
+            .args(["--prefix", "none"])
+            .current_dir(root())
+            .output()
+            .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+        let tree = String::from_utf8_lossy(&out.stdout);
+        let mut forbidden = vec![
+            "serde_json feature \"preserve_order\"",
+            "tokio feature \"rt-multi-thread\"",
+            "tokio feature \"macros\"",
+            "tokio feature \"signal\"",
+        ];
+        if krate != "apiclient-fake" {
+            forbidden.push("hyper-util feature \"server\"");
+        }
+        let found: Vec<&str> = forbidden
+            .into_iter()
+            .filter(|f| tree.lines().any(|l| l.starts_with(f)))
+            .collect();
+        if !out.status.success() || !found.is_empty() {
+            return Err(format!("{krate} turns on {found:?}"));
+        }
+    }
+    eprintln!("xtask ci: the libraries turn on no test, server or CLI feature");
+    Ok(())
+}
+
+/// The cargo-machete CI uses; installed once into ~/.cargo/bin, then reused.
+const MACHETE_VERSION: &str = "0.9.2";
+
+/// No dependency that no code of its crate names (cargo-machete: a fast
+/// text search, so a false positive is listed in the crate's
+/// `[package.metadata.cargo-machete] ignored`).
+fn no_unused_dependencies() -> Result {
+    let installed = cargo()
+        .args(["machete", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        run(cargo().args([
+            "install",
+            "cargo-machete",
+            "--locked",
+            "--version",
+            MACHETE_VERSION,
+        ]))?;
+    }
+    run(cargo().args(["machete", "--skip-target-dir"]))
 }
 
 /// A service client depends on apiclient-base: it must not pull the CLI's
