@@ -332,7 +332,7 @@ impl<T: ResourceType> Api<T> {
             .unwrap_or_else(T::collection_path);
         let resp = self
             .client
-            .request(ApiRequest::get(path).query_of(query))
+            .request(crate::json::with_query(ApiRequest::get(path), query))
             .await?;
         Ok(WithMeta {
             value: decode(&resp, Some(T::PLURAL))?,
@@ -353,7 +353,7 @@ impl<T: ResourceType> Api<T> {
         let base = T::DETAIL_PATH
             .map(str::to_string)
             .unwrap_or_else(T::collection_path);
-        let first = ApiRequest::get(base.clone()).query_of(query).full_url();
+        let first = crate::json::with_query(ApiRequest::get(base.clone()), query).full_url();
         let limit = serde_json::to_value(query).ok().and_then(|q| {
             q.get("limit")
                 .and_then(|l| l.as_u64().or_else(|| l.as_str()?.parse().ok()))
@@ -617,7 +617,7 @@ impl<S: ResourceType, T: ResourceType> Lazy<S, T> {
 }
 
 fn query_pairs<Q: Serialize + ?Sized>(query: &Q) -> Vec<(String, String)> {
-    let url = ApiRequest::get("").query_of(query).full_url();
+    let url = crate::json::with_query(ApiRequest::get(""), query).full_url();
     url.split_once('?')
         .map(|(_, q)| {
             url::form_urlencoded::parse(q.as_bytes())
