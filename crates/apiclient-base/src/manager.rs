@@ -462,7 +462,9 @@ impl CrudManager {
         };
         match self.update_verb {
             crate::api::UpdateVerb::Patch => {
-                self.manager.patch_of(&url, Some(&body), Some(self.key)).await
+                self.manager
+                    .patch_of(&url, Some(&body), Some(self.key))
+                    .await
             }
             crate::api::UpdateVerb::Put => self
                 .manager
