@@ -313,10 +313,10 @@ impl HttpError {
 
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let message = crate::parse::one_line(&self.message);
+        let message = crate::line::one_line(&self.message);
         write!(f, "{message} (HTTP {})", self.status)?;
         if let Some(id) = &self.request_id {
-            write!(f, " (Request-ID: {})", crate::parse::one_line(id))?;
+            write!(f, " (Request-ID: {})", crate::line::one_line(id))?;
         }
         Ok(())
     }

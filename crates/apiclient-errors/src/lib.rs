@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod http_error;
+mod line;
 mod parse;
 pub mod redact;
 

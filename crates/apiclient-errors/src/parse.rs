@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 use http::HeaderMap;
 use serde_json::{Map, Value};
 
+use crate::line::Line;
 use crate::{HttpError, HttpErrorKind};
 
 /// Build the [`HttpError`] for an error response (Python's `from_response`).
@@ -283,22 +284,6 @@ fn cut(mut text: String, max_chars: usize) -> String {
     text
 }
 
-/// `s` on one line: each run of whitespace one space, trimmed, other control
-/// characters escaped; markup and entities left as they are.
-pub(crate) fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
-    let clean = !s.starts_with(' ')
-        && !s.ends_with(' ')
-        && !s.contains("  ")
-        && s.chars()
-            .all(|c| c == ' ' || !(c.is_whitespace() || c.is_control()));
-    if clean {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = Line::default();
-    s.chars().for_each(|c| out.push(c));
-    std::borrow::Cow::Owned(out.text)
-}
-
 /// The elements whose content is not text to show.
 const HIDDEN: &[&str] = &["script", "style"];
 
@@ -351,41 +336,6 @@ const BLOCK: &[&str] = &[
     "tr",
     "ul",
 ];
-
-/// The output of one pass: one line.
-#[derive(Default)]
-struct Line {
-    text: String,
-    /// A space is due before the next visible character.
-    space: bool,
-}
-
-impl Line {
-    /// A separator: one space before the next visible character, if any.
-    fn space(&mut self) {
-        self.space = !self.text.is_empty();
-    }
-
-    fn push(&mut self, c: char) {
-        if c.is_whitespace() {
-            self.space();
-        } else if c.is_control() {
-            for e in crate::redact::escape_controls(c.encode_utf8(&mut [0; 4])).chars() {
-                self.put(e);
-            }
-        } else {
-            self.put(c);
-        }
-    }
-
-    fn put(&mut self, c: char) {
-        if self.space {
-            self.space = false;
-            self.text.push(' ');
-        }
-        self.text.push(c);
-    }
-}
 
 enum Tag {
     /// A comment, doctype or processing instruction: nothing.
@@ -598,6 +548,7 @@ fn is_secret_name(name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::HttpErrorKind;
+    use crate::line::one_line;
 
     #[test]
     fn a_debug_page_echoing_credentials_shows_none() {
