@@ -71,17 +71,16 @@
 
 mod api;
 mod client;
+mod future;
 mod hooks;
 mod json;
 mod manager;
 mod pagination;
 mod resource;
 
-use std::future::Future;
-use std::pin::Pin;
-
 pub use api::{Api, Lazy, ResourceType, ResponseMeta, UpdateVerb, WithMeta};
 pub use client::{BaseClient, get_class};
+pub use future::BoxFuture;
 pub use hooks::{Extension, Hook, HookRegistry, SUPPORTED_HOOKS};
 pub use manager::{
     CrudManager, Findable, Manager, ManagerWithFind, Param, Params, find_resource, is_uuid_like,
@@ -97,6 +96,3 @@ pub use apiclient_http::{
     ApiRequest, ApiResponse, Body, HttpClient, ServiceClient, StreamedResponse,
 };
 pub use http::Method;
-
-/// A boxed, sendable future.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -7,8 +7,8 @@ use apiclient_http::ApiResponse;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::BoxFuture;
 use crate::client::BaseClient;
+use crate::future::BoxFuture;
 use crate::json::{Fields, Wrapped};
 use crate::resource::{GetId, Loader, Resource, ResourceMeta};
 

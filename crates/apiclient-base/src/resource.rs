@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::BoxFuture;
+use crate::future::BoxFuture;
 
 /// What a resource type declares (Python's class attributes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
