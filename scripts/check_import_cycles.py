@@ -18,7 +18,9 @@ Comments (doc comments and their intra-doc links included), string literals
 and items under `#[cfg(test)]` are ignored (`--include-tests` keeps them).
 
 Two files that refer to each other are an import cycle: the script lists each
-pair with the names each side uses and exits 1; with none it exits 0.
+pair with the names each side uses. Files that refer to one another through
+three or more files (a group no two-file cycle explains) are listed too, as
+one shortest ring. With any cycle it exits 1; with none, 0.
 
 Usage: scripts/check_import_cycles.py [--include-tests] [--all] [--verbose] [SRC_DIR ...]
 (default: the library crates of crates/*/src and examples/*/src, those with a
@@ -328,13 +330,11 @@ class Crate:
                 if resolved is None:
                     continue
                 target, item = resolved
-                if target == file_module or target not in self.files:
+                # a module itself (`use crate::m;`, `use m::{self}`) is no
+                # reference: the paths through it are
+                if item is None or target == file_module or target not in self.files:
                     continue
-                # a plain `use child;`-like path to a module is a reference too
-                out.setdefault((file_module, target), set()).add(item or "(module)")
-        for names in out.values():
-            if len(names) > 1:
-                names.discard("(module)")
+                out.setdefault((file_module, target), set()).add(item)
         return out
 
     def name(self, module: tuple[str, ...]) -> str:
@@ -351,6 +351,79 @@ def default_sources(root: Path, binaries: bool) -> list[Path]:
             if (p / "lib.rs").exists() or (binaries and (p / "main.rs").exists())]
 
 
+def rings(edges) -> list[list[tuple[str, ...]]]:
+    """Files importing one another through three or more files: for each
+    strongly connected group of files that no two-file cycle explains, one
+    shortest ring through it (Tarjan's algorithm, then a breadth-first search)."""
+    graph: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+    for a, b in edges:
+        graph.setdefault(a, set()).add(b)
+        graph.setdefault(b, set())
+    index: dict = {}
+    low: dict = {}
+    stack: list = []
+    on_stack: set = set()
+    groups: list[list] = []
+
+    def connect(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                connect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 2:
+                groups.append(group)
+
+    for v in sorted(graph):
+        if v not in index:
+            connect(v)
+    out = []
+    for group in groups:
+        members = set(group)
+        best = None
+        for start in sorted(members):
+            # the shortest way back to `start` inside the group
+            seen = {start: None}
+            queue = [start]
+            found = None
+            while queue and found is None:
+                nxt = []
+                for v in queue:
+                    for w in sorted(graph[v] & members):
+                        if w == start:
+                            found = v
+                            break
+                        if w not in seen:
+                            seen[w] = v
+                            nxt.append(w)
+                    if found is not None:
+                        break
+                queue = nxt
+            if found is None:
+                continue
+            ring = [found]
+            while ring[-1] != start:
+                ring.append(seen[ring[-1]])
+            ring.reverse()
+            if best is None or len(ring) < len(best):
+                best = ring
+        if best is not None and len(best) > 2:
+            out.append(best)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--include-tests", action="store_true", help="count #[cfg(test)] items too")
@@ -361,6 +434,7 @@ def main() -> int:
     root = Path(__file__).resolve().parent.parent
     sources = args.sources or default_sources(root, args.all)
     cycles = 0
+    longer = 0
     files = 0
     for src in sources:
         crate = Crate(src)
@@ -377,10 +451,17 @@ def main() -> int:
                 print(f"cycle: {crate.name(a)} <-> {crate.name(b)}")
                 print(f"    {crate.name(a)} uses {', '.join(sorted(names))}")
                 print(f"    {crate.name(b)} uses {', '.join(sorted(back))}")
-    if cycles:
-        print(f"{cycles} import cycle(s) between two files ({files} files in {len(sources)} crates)")
+        for ring in rings(edges):
+            longer += 1
+            print("cycle through {} files: {}".format(
+                len(ring), " -> ".join(crate.name(m) for m in ring + ring[:1])))
+            for a, b in zip(ring, ring[1:] + ring[:1]):
+                print(f"    {crate.name(a)} uses {', '.join(sorted(edges[(a, b)]))}")
+    where = f"({files} files in {len(sources)} crates)"
+    if cycles or longer:
+        print(f"{cycles} import cycle(s) between two files, {longer} through more {where}")
         return 1
-    print(f"no import cycle between two files ({files} files in {len(sources)} crates)")
+    print(f"no import cycle {where}")
     return 0
 
 
