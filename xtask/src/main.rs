@@ -192,8 +192,15 @@ const MACHETE_VERSION: &str = "0.9.2";
 /// text search, so a false positive is listed in the crate's
 /// `[package.metadata.cargo-machete] ignored`).
 fn no_unused_dependencies() -> Result {
-    let installed = cargo()
-        .args(["machete", "--version"])
+    // cargo-machete takes itself for `cargo machete` (and skips that word)
+    // only without CARGO_PKG_NAME, which `cargo xtask` has set.
+    let machete = || {
+        let mut cmd = cargo();
+        cmd.arg("machete").env_remove("CARGO_PKG_NAME");
+        cmd
+    };
+    let installed = machete()
+        .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     if !installed {
@@ -205,7 +212,7 @@ fn no_unused_dependencies() -> Result {
             MACHETE_VERSION,
         ]))?;
     }
-    run(cargo().args(["machete", "--skip-target-dir"]))
+    run(machete().arg("--skip-target-dir"))
 }
 
 /// A service client depends on apiclient-base: it must not pull the CLI's
