@@ -79,22 +79,23 @@ fn ci(args: &[String]) -> Result {
     let with_services = !args
         .iter()
         .any(|a| a == "--no-keystone" || a == "--no-services");
+    // The quick checks first: a formatting slip or an import cycle fails
+    // before any service is installed.
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    no_import_cycles()?;
     // The real services install and start (minutes on a fresh machine,
     // mostly downloads) while the workspace compiles.
     let services = with_services.then(|| std::thread::spawn(start_services));
-    let built = run(cargo().args(["fmt", "--all", "--check"]))
-        .and_then(|()| {
-            run(cargo().args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ]))
-        })
-        .and_then(|()| library_dependencies_stay_lean())
-        .and_then(|()| run(cargo().args(["test", "--workspace", "--no-run"])));
+    let built = run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+    .and_then(|()| library_dependencies_stay_lean())
+    .and_then(|()| run(cargo().args(["test", "--workspace", "--no-run"])));
     let started = match services {
         Some(handle) => handle
             .join()
@@ -131,6 +132,14 @@ fn ci(args: &[String]) -> Result {
         .env("RUSTDOCFLAGS", "-D warnings"))?;
     eprintln!("xtask ci: all green");
     Ok(())
+}
+
+/// No two files of a library crate import each other, directly or through
+/// a ring (`scripts/check_import_cycles.py`).
+fn no_import_cycles() -> Result {
+    run(Command::new("python3")
+        .arg(root().join("scripts/check_import_cycles.py"))
+        .env("PYTHONDONTWRITEBYTECODE", "1"))
 }
 
 /// Every crate that is not `publish = false` (the libraries and the CLI)
