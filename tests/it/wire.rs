@@ -466,3 +466,95 @@ async fn fakecloud_validates_tokens_and_scopes_like_keystone() {
         }
     }
 }
+
+/// A server whose connections each answer `answers` requests (keep-alive),
+/// then read the next request and close without a word, as a server does
+/// when it closes an idle connection just as a request is sent on it.
+/// Returns its URL and the counts of connections and request heads.
+async fn closing_server(answers: usize) -> (String, Arc<AtomicI64>, Arc<AtomicI64>) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicI64::new(0));
+    let heads = Arc::new(AtomicI64::new(0));
+    let (c2, h2) = (connections.clone(), heads.clone());
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            c2.fetch_add(1, Ordering::SeqCst);
+            let heads = h2.clone();
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(stream);
+                for served in 0.. {
+                    let mut length = 0usize;
+                    loop {
+                        let mut line = String::new();
+                        match reader.read_line(&mut line).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                        let line = line.trim_end().to_ascii_lowercase();
+                        if let Some(v) = line.strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                        if line.is_empty() {
+                            break;
+                        }
+                    }
+                    heads.fetch_add(1, Ordering::SeqCst);
+                    let mut body = vec![0u8; length];
+                    if reader.read_exact(&mut body).await.is_err() || served == answers {
+                        return; // closes the connection
+                    }
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                    if reader.get_mut().write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, connections, heads)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keep_alive_connection_closed_before_the_answer_is_retried_once_for_replayable_requests()
+{
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = builder(&cloud).build().unwrap();
+    let (url, connections, heads) = closing_server(1).await;
+    let svc = ServiceClient::new(&http, apiclient_auth::EndpointFilter::new("compute"))
+        .with_endpoint_override(url);
+    svc.get("/a").await.unwrap();
+    // the second GET goes on the kept connection, which closes unanswered:
+    // it is sent again at once, on a new connection
+    svc.get("/b").await.unwrap();
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
+    assert_eq!(heads.load(Ordering::SeqCst), 3);
+    // a POST is not replayed: the server may have acted on it
+    let e = svc.post("/c", &json!({})).await.unwrap_err();
+    match &e {
+        Error::Connection(c) => assert_eq!(c.kind(), ConnectionErrorKind::Closed, "{c:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(heads.load(Ordering::SeqCst), 4);
+
+    // a server that never answers: one retry, then the typed error
+    let (url, connections, heads) = closing_server(0).await;
+    let svc = ServiceClient::new(&http, apiclient_auth::EndpointFilter::new("compute"))
+        .with_endpoint_override(url);
+    let e = svc.get("/a").await.unwrap_err();
+    match &e {
+        Error::Connection(c) => assert_eq!(c.kind(), ConnectionErrorKind::Closed, "{c:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(heads.load(Ordering::SeqCst), 2, "one request and one retry");
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
+
+    // with no retries, the first close is the answer
+    let none = builder(&cloud).retry(RetryPolicy::none()).build().unwrap();
+    let (url, _, heads) = closing_server(0).await;
+    let svc = ServiceClient::new(&none, apiclient_auth::EndpointFilter::new("compute"))
+        .with_endpoint_override(url);
+    svc.get("/a").await.unwrap_err();
+    assert_eq!(heads.load(Ordering::SeqCst), 1);
+}

@@ -517,6 +517,38 @@ fn find_kind(
     e.source().and_then(|s| find_kind(s, connect, depth + 1))
 }
 
+/// The cause of a [`ConnectionErrorKind::Closed`] error when the connection
+/// closed before any answer to the request arrived (no status line): the
+/// server may never have seen the request, as when it closes an idle
+/// keep-alive connection just as a request is sent on it.
+#[derive(Debug)]
+struct ClosedBeforeAnswer(BoxError);
+
+impl std::fmt::Display for ClosedBeforeAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("closed before any answer")
+    }
+}
+
+impl StdError for ClosedBeforeAnswer {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+/// Whether a boxed stack error is a connection closed before any answer
+/// arrived (see [`RetryPolicy::max_closed_retries`](crate::RetryPolicy::max_closed_retries)).
+pub fn is_closed_before_answer(err: &BoxError) -> bool {
+    match err.downcast_ref::<Error>() {
+        Some(Error::Connection(c)) => {
+            c.kind() == ConnectionErrorKind::Closed
+                && c.source()
+                    .is_some_and(|s| s.downcast_ref::<ClosedBeforeAnswer>().is_some())
+        }
+        _ => false,
+    }
+}
+
 /// Whether a boxed stack error is a connect-phase failure (nothing was sent).
 pub fn is_connect_error(err: &BoxError) -> bool {
     match err.downcast_ref::<Error>() {
@@ -841,7 +873,15 @@ impl tower::Service<Request<Body>> for HyperTransport {
                         return local;
                     }
                     let kind = classify(&e, e.is_connect());
-                    Error::from(ConnectionError::new(kind, url(), Some(Box::new(e))))
+                    // Closed before any answer: likely a keep-alive connection the
+                    // server closed as we sent; the retry layer may send it again.
+                    let source: BoxError = if kind == ConnectionErrorKind::Closed && !e.is_connect()
+                    {
+                        Box::new(ClosedBeforeAnswer(Box::new(e)))
+                    } else {
+                        Box::new(e)
+                    };
+                    Error::from(ConnectionError::new(kind, url(), Some(source)))
                 })?;
                 if let Some(g) = &gate {
                     g.answered();

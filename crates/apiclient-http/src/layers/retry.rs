@@ -2,7 +2,9 @@
 //! unavailability statuses (honouring `Retry-After`), and for connect errors.
 //!
 //! Defaults ([`RetryPolicy::default`]): up to 3 retries for 429 and 503, up to
-//! 2 retries for connect errors (refused, connect timeout, DNS); backoff 0.5 s
+//! 2 retries for connect errors (refused, connect timeout, DNS), one
+//! immediate retry when the connection closed before any answer (a server
+//! closing an idle keep-alive connection as the request went out); backoff 0.5 s
 //! doubling to at most 30 s, with "equal jitter" (half fixed, half random);
 //! a `Retry-After` (seconds or HTTP-date) replaces the backoff, capped at 60 s.
 //! Only idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) are
@@ -28,7 +30,7 @@ use super::clone_request;
 use super::redirect::{RedirectPolicy, origin};
 use crate::body::Body;
 use crate::extensions::{Deadline, RequestUrl};
-use crate::transport::is_connect_error;
+use crate::transport::{is_closed_before_answer, is_connect_error};
 
 pub use crate::extensions::Reauthenticated;
 
@@ -41,6 +43,11 @@ pub struct RetryPolicy {
     pub max_status_retries: u32,
     /// Retries for connect errors (default 2).
     pub max_connect_retries: u32,
+    /// Immediate retries, on a new connection, when the connection closed
+    /// before any answer arrived (default 1): most often a keep-alive
+    /// connection the server closed for idleness just as the request was
+    /// sent on it. Only replayable requests, as for every retry.
+    pub max_closed_retries: u32,
     /// The first backoff (default 0.5 s); it doubles each retry.
     pub base_delay: Duration,
     /// The largest backoff (default 30 s).
@@ -57,6 +64,7 @@ impl Default for RetryPolicy {
             statuses: vec![429, 503],
             max_status_retries: 3,
             max_connect_retries: 2,
+            max_closed_retries: 1,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(60),
@@ -71,6 +79,7 @@ impl RetryPolicy {
         RetryPolicy {
             max_status_retries: 0,
             max_connect_retries: 0,
+            max_closed_retries: 0,
             ..Default::default()
         }
     }
@@ -169,6 +178,7 @@ pub struct Attempts {
     policy: Arc<RetryPolicy>,
     status_retries: u32,
     connect_retries: u32,
+    closed_retries: u32,
     redirects: Option<Arc<RedirectPolicy>>,
     hops: usize,
     replayed_after_401: bool,
@@ -181,6 +191,7 @@ impl Attempts {
             policy,
             status_retries: 0,
             connect_retries: 0,
+            closed_retries: 0,
             redirects: None,
             hops: 0,
             replayed_after_401: false,
@@ -238,6 +249,13 @@ impl Attempts {
                 let n = self.connect_retries;
                 self.connect_retries += 1;
                 Some(policy.backoff(n))
+            }
+            Err(e)
+                if is_closed_before_answer(e)
+                    && self.closed_retries < policy.max_closed_retries =>
+            {
+                self.closed_retries += 1;
+                Some(Duration::ZERO)
             }
             _ => None,
         }
