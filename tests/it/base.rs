@@ -256,11 +256,12 @@ async fn findall_and_find_resource_against_fakecloud() {
 
     // by id, by human id, by name
     let by_id = cloud.count("GET /v2.1/servers/{id}");
+    let e = find_resource(crud.as_ref(), "srv-000001")
+        .await
+        .unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
     assert_eq!(
-        find_resource(crud.as_ref(), "srv-000001")
-            .await
-            .unwrap_err()
-            .to_string(),
+        e.as_http().unwrap().message(),
         "No server with a name or ID of 'srv-000001' exists."
     );
     assert_eq!(
@@ -283,18 +284,16 @@ async fn findall_and_find_resource_against_fakecloud() {
             .as_deref(),
         Some(FakeCloud::server_id(2).as_str())
     );
+    let e = find_resource(crud.as_ref(), "dup").await.unwrap_err();
+    assert!(matches!(e, Error::NoUniqueMatch(_)), "{e:?}");
     assert_eq!(
-        find_resource(crud.as_ref(), "dup")
-            .await
-            .unwrap_err()
-            .to_string(),
+        e.to_string(),
         "Multiple server matches found for 'dup', use an ID to be more specific."
     );
+    let e = find_resource(crud.as_ref(), "nope").await.unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
     assert_eq!(
-        find_resource(crud.as_ref(), "nope")
-            .await
-            .unwrap_err()
-            .to_string(),
+        e.as_http().unwrap().message(),
         "No server with a name or ID of 'nope' exists."
     );
     // a UUID-like id goes straight to get (its 404 stands)

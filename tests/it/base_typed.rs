@@ -1,10 +1,15 @@
 //! The typed manager against FakeHttpClient: marker pagination, find's
 //! rules, head, unwrapped bodies with another id field, per-result metadata
-//! (moved from apiclient-base, which does not dev-depend on apiclient-fake).
+//! (moved from apiclient-base, which does not dev-depend on apiclient-fake);
+//! `get_opt`, and the dynamic resource type against FakeCloud with the same
+//! semantics as a typed one; a type described by `impl_resource_type!`.
 
-use apiclient_base::{Api, Error, Microversion, ResourceType, UpdateVerb};
-use apiclient_fake::{FakeHttpClient, RawServer, TestResponse};
-use futures_util::TryStreamExt;
+use apiclient_base::{
+    Api, DynamicResource, Error, InvalidKind, Microversion, ResourceInfo, ResourceType, UpdateVerb,
+    impl_resource_type,
+};
+use apiclient_fake::{FakeCloud, FakeHttpClient, Fault, RawServer, TestResponse};
+use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -167,23 +172,39 @@ async fn unwrapped_bodies_and_another_id_field() {
 /// Glance's media type for an image update.
 const GLANCE_PATCH: &str = "application/openstack-images-v2.1-json-patch";
 
-/// A Glance v2 image: unwrapped bodies, JSON-Patch updates in Glance's media type.
+/// A Glance v2 image: unwrapped bodies, JSON-Patch updates in Glance's
+/// media type (its `ResourceType` written by the macro).
 #[derive(Debug, Clone, Deserialize)]
 struct Image {
     id: String,
     name: String,
 }
 
-impl ResourceType for Image {
-    const SINGULAR: &'static str = "image";
-    const PLURAL: &'static str = "images";
-    const PATH: Option<&'static str> = Some("/v2/images");
-    const WRAPPED: bool = false;
-    const UPDATE: UpdateVerb = UpdateVerb::Patch;
-    const UPDATE_CONTENT_TYPE: &'static str = GLANCE_PATCH;
-    fn id(&self) -> &str {
-        &self.id
-    }
+impl_resource_type!(Image {
+    singular: "image",
+    plural: "images",
+    name: name,
+    path: "/v2/images",
+    wrapped: false,
+    update: Patch,
+    update_content_type: GLANCE_PATCH,
+});
+
+/// The macro's impl says what the hand-written one said.
+#[test]
+fn the_macro_writes_the_constants() {
+    assert_eq!((Image::SINGULAR, Image::PLURAL), ("image", "images"));
+    assert_eq!(Image::PATH, Some("/v2/images"));
+    assert_eq!(Image::collection_path(), "/v2/images");
+    const { assert!(!Image::WRAPPED) };
+    assert_eq!(Image::UPDATE, UpdateVerb::Patch);
+    assert_eq!(Image::UPDATE_CONTENT_TYPE, GLANCE_PATCH);
+    assert_eq!((Image::ID_FIELD, Image::DETAIL_PATH), ("id", None));
+    let image = Image {
+        id: "img-1".into(),
+        name: "cirros".into(),
+    };
+    assert_eq!((image.id(), image.name()), ("img-1", Some("cirros")));
 }
 
 /// The same collection declared without Glance's media type.
@@ -379,7 +400,7 @@ async fn response_meta_of_a_streamed_answer() {
     .await
     .unwrap();
     let http =
-        apiclient_base::HttpClient::builder_for(apiclient_auth::typed::NoAuth::new(server.url()))
+        apiclient_base::HttpClient::builder(apiclient_auth::typed::NoAuth::new(server.url()))
             .no_proxy()
             .build()
             .unwrap();
@@ -404,7 +425,7 @@ async fn dot_segment_ids_are_refused() {
     .await
     .unwrap();
     let http =
-        apiclient_base::HttpClient::builder_for(apiclient_auth::typed::NoAuth::new(server.url()))
+        apiclient_base::HttpClient::builder(apiclient_auth::typed::NoAuth::new(server.url()))
             .no_proxy()
             .build()
             .unwrap();
@@ -428,4 +449,390 @@ async fn dot_segment_ids_are_refused() {
             format!("{base}/...")
         ]
     );
+}
+
+/// A Nova server on FakeCloud, typed (its `ResourceType` by the macro).
+#[derive(Debug, Clone, Deserialize)]
+struct Server {
+    id: String,
+    name: String,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+impl_resource_type!(Server {
+    singular: "server",
+    plural: "servers",
+    name: name,
+    detail_path: "/servers/detail",
+});
+
+/// The dynamic form of [`Server`]'s collection.
+fn server_info() -> ResourceInfo {
+    ResourceInfo::new("server", "servers").detail_path("/servers/detail")
+}
+
+/// A FakeCloud client that does not retry (a fault is seen once).
+fn no_retry_client(cloud: &FakeCloud) -> apiclient_base::HttpClient {
+    crate::support::builder(cloud)
+        .retry(apiclient_http::RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+/// `get_opt`: a missing resource is `None`, an existing one `Some` (with
+/// its response's metadata), any other failure still an error; typed and
+/// dynamic alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_opt_is_none_only_when_not_found() {
+    let cloud = FakeCloud::builder().servers(3).start().await.unwrap();
+    let http = no_retry_client(&cloud);
+    let typed: Api<Server> = Api::new(http.service_client("compute"));
+    let dynamic = Api::dynamic(http.service_client("compute"), server_info());
+    let existing = FakeCloud::server_id(1);
+    let missing = FakeCloud::server_id(99);
+
+    let found = typed.get_opt(&existing).await.unwrap().unwrap();
+    assert_eq!(found.name, "server-1");
+    assert_eq!(found.meta().status, 200);
+    assert!(found.request_id().is_some_and(|r| r.starts_with("req-")));
+    assert!(typed.get_opt(&missing).await.unwrap().is_none());
+
+    let found = dynamic.get_opt(&existing).await.unwrap().unwrap();
+    assert_eq!(found.name(), Some("server-1"));
+    assert_eq!(found.get_str("status"), Some("ACTIVE"));
+    assert!(dynamic.get_opt(&missing).await.unwrap().is_none());
+    // what get says of the same ids
+    assert!(dynamic.get(&missing).await.unwrap_err().is_not_found());
+    assert_eq!(cloud.count("GET /v2.1/servers/{id}"), 5);
+
+    // a 5xx, a 502 page, a body that is not JSON: errors, not "none"
+    for (fault, status) in [
+        (Fault::ServiceUnavailable, Some(503)),
+        (Fault::BadGatewayHtml, Some(502)),
+        (Fault::InvalidJson, None),
+    ] {
+        cloud.inject(fault.clone(), 1);
+        let e = typed.get_opt(&existing).await.unwrap_err();
+        assert_eq!(e.status(), status, "{fault:?}: {e:?}");
+        assert!(!e.is_not_found());
+        cloud.inject(fault.clone(), 1);
+        let e = dynamic.get_opt(&missing).await.unwrap_err();
+        assert_eq!(e.status(), status, "{fault:?}: {e:?}");
+        if status.is_none() {
+            assert!(matches!(e, Error::InvalidResponse { .. }), "{e:?}");
+        }
+    }
+
+    // an id refused before sending is an error too
+    let before = cloud.count("GET /v2.1/servers/{id}");
+    for id in ["", ".", ".."] {
+        let e = dynamic.get_opt(id).await.unwrap_err();
+        assert_eq!(e.invalid_kind(), Some(InvalidKind::Id), "{id:?}: {e:?}");
+    }
+    assert_eq!(cloud.count("GET /v2.1/servers/{id}"), before);
+}
+
+/// `find` has one semantics, typed or dynamic: by id, else by exact name;
+/// none is a 404-kind error, several `NoUniqueMatch`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn find_is_the_same_for_typed_and_dynamic() {
+    let cloud = FakeCloud::builder().servers(4).start().await.unwrap();
+    let http = crate::support::builder(&cloud).build().unwrap();
+    let typed: Api<Server> = Api::new(http.service_client("compute"));
+    let dynamic = Api::dynamic(http.service_client("compute"), server_info());
+    for _ in 0..2 {
+        dynamic.create(&json!({"name": "twin"})).await.unwrap();
+    }
+
+    for (wanted, id) in [
+        (FakeCloud::server_id(2), FakeCloud::server_id(2)),
+        ("server-3".to_string(), FakeCloud::server_id(3)),
+    ] {
+        assert_eq!(typed.find(&wanted).await.unwrap().id, id);
+        assert_eq!(dynamic.find(&wanted).await.unwrap().id(), Some(id.as_str()));
+    }
+    let (t, d) = (
+        typed.find("nobody").await.unwrap_err(),
+        dynamic.find("nobody").await.unwrap_err(),
+    );
+    assert!(t.is_not_found() && d.is_not_found(), "{t:?} {d:?}");
+    assert_eq!(t.to_string(), d.to_string());
+    assert!(
+        d.to_string()
+            .contains("No server with a name or ID of 'nobody' exists."),
+        "{d}"
+    );
+    let (t, d) = (
+        typed.find("twin").await.unwrap_err(),
+        dynamic.find("twin").await.unwrap_err(),
+    );
+    assert!(matches!(t, Error::NoUniqueMatch(_)), "{t:?}");
+    assert!(matches!(d, Error::NoUniqueMatch(_)), "{d:?}");
+    assert_eq!(t.to_string(), d.to_string());
+    // a name that is only a prefix of some is no match
+    assert!(dynamic.find("server").await.unwrap_err().is_not_found());
+}
+
+/// The dynamic type's whole life on FakeCloud's compute service: list
+/// (detailed and summary), every page, get, create (Nova's partial 202),
+/// update (PUT, wrapped), an action, delete; requests as a typed Api's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamic_servers_on_fake_cloud() {
+    let cloud = FakeCloud::builder().servers(5).start().await.unwrap();
+    let http = crate::support::builder(&cloud).build().unwrap();
+    let compute = http
+        .service_client("compute")
+        .with_microversion(Microversion::new(2, 79));
+    let servers = Api::dynamic(compute.clone(), server_info());
+    assert_eq!(servers.info().collection_path(), "/servers");
+    assert_eq!(servers.info().list_path(), "/servers/detail");
+
+    // list: the detailed listing, the response's own metadata
+    let page = servers.list(&()).await.unwrap();
+    assert_eq!(page.len(), 5);
+    assert!(page.iter().all(|s| s.get_str("status") == Some("ACTIVE")));
+    assert_eq!(page.meta().microversion, Some(Microversion::new(2, 79)));
+    assert_eq!(cloud.count("GET /v2.1/servers/detail"), 1);
+    // the summary listing is another collection description
+    let summaries = Api::dynamic(compute.clone(), ResourceInfo::new("server", "servers"));
+    let page = summaries.list(&()).await.unwrap();
+    assert_eq!(page.len(), 5);
+    assert!(
+        page.iter()
+            .all(|s| s.get("status").is_none() && s.contains_key("links"))
+    );
+
+    // every page: pages of 2 by servers_links
+    let all: Vec<DynamicResource> = servers
+        .list_all(&json!({"limit": 2}))
+        .try_collect()
+        .await
+        .unwrap();
+    let names: Vec<_> = all.iter().filter_map(DynamicResource::name).collect();
+    assert_eq!(
+        names,
+        ["server-0", "server-1", "server-2", "server-3", "server-4"]
+    );
+    assert_eq!(cloud.count("GET /v2.1/servers/detail"), 4);
+    // the same stream, typed
+    let typed: Vec<Server> = Api::<Server>::new(compute.clone())
+        .list_all(&json!({"limit": 2}))
+        .try_collect()
+        .await
+        .unwrap();
+    let typed_ids: Vec<_> = typed.iter().map(|s| s.id.as_str()).collect();
+    let dynamic_ids: Vec<_> = all.iter().filter_map(DynamicResource::id).collect();
+    assert_eq!(typed_ids, dynamic_ids);
+    assert!(typed.iter().all(|s| s.status.as_deref() == Some("ACTIVE")));
+
+    // create: Nova's 202 with the id and the admin password only
+    let mut body = DynamicResource::new();
+    body.insert("name".into(), json!("web-1"));
+    body.insert("flavorRef".into(), json!("2"));
+    let created = servers.create(&body).await.unwrap();
+    assert_eq!(created.meta().status, 202);
+    assert!(created.get_str("adminPass").is_some());
+    let id = created.id().unwrap().to_string();
+    let got = servers.get(&id).await.unwrap();
+    assert_eq!(got.name(), Some("web-1"));
+    assert_eq!(
+        got.get_as::<String>("status").unwrap().as_deref(),
+        Some("BUILD")
+    );
+    assert_eq!(
+        got.get("flavor").and_then(|f| f.get("id")),
+        Some(&json!("2"))
+    );
+
+    // update: PUT, wrapped in "server"; the updated resource
+    let renamed = servers
+        .update(&id, &json!({"name": "web-2"}))
+        .await
+        .unwrap();
+    assert_eq!(renamed.name(), Some("web-2"));
+    assert_eq!(servers.find("web-2").await.unwrap().id(), Some(id.as_str()));
+    assert!(servers.find("web-1").await.unwrap_err().is_not_found());
+
+    // an action, then the resource as the service now has it
+    let stopped = servers.action(&id, "os-stop", &json!(null)).await.unwrap();
+    assert_eq!(stopped.meta().status, 202);
+    let got = servers.get(&id).await.unwrap();
+    assert_eq!(got.get_str("status"), Some("SHUTOFF"));
+    // into the typed struct, when wanted
+    let typed: Server = got.try_parse().unwrap();
+    assert_eq!(
+        (typed.name.as_str(), typed.status.as_deref()),
+        ("web-2", Some("SHUTOFF"))
+    );
+
+    // delete: 204; then gone
+    assert_eq!(servers.delete(&id).await.unwrap().status, 204);
+    assert!(servers.get_opt(&id).await.unwrap().is_none());
+    assert!(servers.find(&id).await.unwrap_err().is_not_found());
+    assert!(servers.delete(&id).await.unwrap_err().is_not_found());
+}
+
+/// The dynamic type on FakeCloud's Glance-shaped image service: unwrapped
+/// bodies at another path, pages by `next`, a text/plain 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamic_images_on_fake_cloud() {
+    let cloud = FakeCloud::builder().images(5).start().await.unwrap();
+    let http = crate::support::builder(&cloud).build().unwrap();
+    let images = Api::dynamic(
+        http.service_client("image"),
+        ResourceInfo::new("image", "images")
+            .path("/v2/images")
+            .wrapped(false),
+    );
+    let all: Vec<DynamicResource> = images
+        .list_all(&json!({"limit": 2}))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5);
+    assert_eq!(cloud.count("GET /image/v2/images"), 3);
+    let image = images.get("img-000003").await.unwrap();
+    assert_eq!(image.name(), Some("image-3"));
+    assert!(images.get_opt("img-999999").await.unwrap().is_none());
+    assert_eq!(
+        images.find("image-4").await.unwrap().id(),
+        Some("img-000004")
+    );
+    assert!(images.find("image-9").await.unwrap_err().is_not_found());
+    // the typed Image reads the same
+    let typed: Api<Image> = Api::new(http.service_client("image"));
+    assert_eq!(typed.find("image-4").await.unwrap().id, "img-000004");
+    assert!(typed.get_opt("img-999999").await.unwrap().is_none());
+}
+
+/// A dynamic collection's update verb, media type and wrapping come from
+/// its `ResourceInfo`: Glance's JSON-Patch, unwrapped, as a typed `Image`.
+#[tokio::test]
+async fn dynamic_updates_follow_the_resource_info() {
+    let fake = fake_glance();
+    let http = fake.http_client().unwrap();
+    let info = ResourceInfo::new("image", "images")
+        .path("/v2/images")
+        .wrapped(false)
+        .update(UpdateVerb::Patch);
+    let glance = Api::dynamic(
+        http.service_client("image"),
+        info.clone().update_content_type(GLANCE_PATCH),
+    );
+    let ops = json!([{"op": "replace", "path": "/name", "value": "renamed"}]);
+    let updated = glance.update("img-1", &ops).await.unwrap();
+    assert_eq!(updated.name(), Some("renamed"));
+    fake.assert_header("PATCH", "/v2/images/img-1", "content-type", GLANCE_PATCH);
+    fake.assert_called("PATCH", "/v2/images/img-1", Some(&ops), None);
+    let patched = glance.patch("img-2", &ops).await.unwrap();
+    assert_eq!(patched.get_str("status"), Some("active"));
+    fake.assert_called("PATCH", "/v2/images/img-2", Some(&ops), None);
+    // not an array: refused before anything is sent
+    let e = glance
+        .patch("img-2", &json!({"name": "x"}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.invalid_kind(), Some(InvalidKind::Body));
+    assert_eq!(fake.call_count("PATCH", "/v2/images/{id}"), 2);
+
+    // without the media type, Glance refuses
+    let plain = Api::dynamic(http.service_client("image"), info);
+    let e = plain.update("img-3", &ops).await.unwrap_err();
+    assert_eq!(e.status(), Some(415));
+
+    // a wrapped collection (Keystone-like PATCH) wraps in its singular key
+    let fake = FakeHttpClient::new();
+    fake.on("PATCH", "/projects/{id}", |req| {
+        TestResponse::json(200, &json!({"project": {"id": req.params["id"], "name": req.body.as_ref().unwrap()["project"]["name"]}}))
+    });
+    let projects = Api::dynamic(
+        fake.http_client().unwrap().service_client("identity"),
+        ResourceInfo::new("project", "projects").update(UpdateVerb::Patch),
+    );
+    let p = projects
+        .update("p-1", &json!({"name": "demo"}))
+        .await
+        .unwrap();
+    assert_eq!((p.id(), p.name()), (Some("p-1"), Some("demo")));
+    fake.assert_called(
+        "PATCH",
+        "/projects/p-1",
+        Some(&json!({"project": {"name": "demo"}})),
+        None,
+    );
+    fake.assert_header("PATCH", "/projects/p-1", "content-type", "application/json");
+}
+
+/// Marker pagination of a dynamic collection reads the id from its
+/// `id_field` (Placement's `uuid`, an integer id as its text); a full page
+/// whose last item has none is an error, not a silent end.
+#[tokio::test]
+async fn dynamic_marker_pages_use_the_id_field() {
+    let fake = FakeHttpClient::new();
+    fake.on("GET", "/resource_providers", |req| {
+        let all: Vec<_> = (0..5)
+            .map(|i| json!({"uuid": format!("u-{i}"), "name": format!("rp-{i}")}))
+            .collect();
+        let start = req
+            .query
+            .get("marker")
+            .and_then(|m| {
+                all.iter()
+                    .position(|p| p["uuid"] == m.as_str())
+                    .map(|p| p + 1)
+            })
+            .unwrap_or(0);
+        let page: Vec<_> = all[start..].iter().take(2).cloned().collect();
+        TestResponse::json(200, &json!({"resource_providers": page}))
+    });
+    fake.on("GET", "/aggregates", |req| {
+        let page = match req.query.get("marker").map(String::as_str) {
+            None => json!([{"id": 1}, {"id": 2}]),
+            Some("2") => json!([{"id": 3}]),
+            Some(other) => panic!("marker {other}"),
+        };
+        TestResponse::json(200, &json!({"aggregates": page}))
+    });
+    fake.on("GET", "/things", |_| {
+        TestResponse::json(200, &json!({"things": [{"id": "t-1"}, {"label": "no id"}]}))
+    });
+    let http = fake.http_client().unwrap();
+    let providers = Api::dynamic(
+        http.service_client("placement"),
+        ResourceInfo::new("resource_provider", "resource_providers")
+            .id_field("uuid")
+            .wrapped(false),
+    );
+    let all: Vec<DynamicResource> = providers
+        .list_all(&json!({"limit": 2}))
+        .try_collect()
+        .await
+        .unwrap();
+    let uuids: Vec<_> = all.iter().filter_map(|p| p.get_str("uuid")).collect();
+    assert_eq!(uuids, ["u-0", "u-1", "u-2", "u-3", "u-4"]);
+    fake.assert_called_anytime("GET", "/resource_providers?limit=2&marker=u-3", None);
+
+    let aggregates = Api::dynamic(
+        http.service_client("compute"),
+        ResourceInfo::new("aggregate", "aggregates"),
+    );
+    let all: Vec<DynamicResource> = aggregates
+        .list_all(&json!({"limit": 2}))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+
+    let things = Api::dynamic(
+        http.service_client("x"),
+        ResourceInfo::new("thing", "things"),
+    );
+    let got: Vec<Result<DynamicResource, Error>> =
+        things.list_all(&json!({"limit": 2})).collect().await;
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got[0].is_ok() && got[1].is_ok());
+    let e = got[2].as_ref().unwrap_err();
+    assert!(matches!(e, Error::InvalidResponse { .. }), "{e:?}");
+    assert!(e.to_string().contains("no 'id'"), "{e}");
 }

@@ -158,7 +158,7 @@ fn zeros(size: u64) -> Body {
 }
 
 fn plain_client() -> HttpClient {
-    HttpClient::builder_for(apiclient_auth::typed::NoAuth::new(
+    HttpClient::builder(apiclient_auth::typed::NoAuth::new(
         "http://127.0.0.1:9/unused",
     ))
     .timeout(Duration::from_secs(120))
@@ -349,7 +349,7 @@ fn a_stalled_upload_times_out() {
                 held.push(sock); // never read, never answered
             }
         });
-        let http = HttpClient::builder_for(apiclient_auth::typed::NoAuth::new(
+        let http = HttpClient::builder(apiclient_auth::typed::NoAuth::new(
             "http://127.0.0.1:9/unused",
         ))
         .timeout(Duration::from_secs(2))
@@ -403,7 +403,7 @@ fn a_slow_upload_that_keeps_moving_outlasts_the_timeout() {
                 .unwrap();
             began.elapsed()
         });
-        let http = HttpClient::builder_for(apiclient_auth::typed::NoAuth::new(
+        let http = HttpClient::builder(apiclient_auth::typed::NoAuth::new(
             "http://127.0.0.1:9/unused",
         ))
         .timeout(Duration::from_secs(2))

@@ -902,6 +902,31 @@ async fn per_service_settings_of_the_configuration_reach_the_service_clients() {
         http.service_client("block-storage").filter().interface,
         apiclient_auth::Interface::Internal
     );
+    // every door to a service client applies the same settings: BaseClient
+    // (each with its own endpoint cache, as the reference's)
+    let fresh = HttpClient::from_loader(&loader, None).unwrap();
+    let base = apiclient_base::BaseClient::new(&fresh, "compute");
+    assert_eq!(
+        base.service().endpoint().await.unwrap(),
+        format!("{}/v2.1-override", cloud.url())
+    );
+    assert_eq!(
+        apiclient_base::BaseClient::new(&fresh, "block-storage")
+            .service()
+            .filter()
+            .interface,
+        apiclient_auth::Interface::Internal
+    );
+    let public = apiclient_base::BaseClient::with_interface(
+        &fresh,
+        "compute",
+        apiclient_auth::Interface::Public,
+    );
+    assert_eq!(
+        public.service().endpoint().await.unwrap(),
+        format!("{}/v2.1-override", cloud.url()),
+        "an explicit interface keeps the endpoint override"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -938,6 +963,17 @@ async fn valid_interfaces_fall_back_in_order_and_api_version_sets_the_microversi
         r.headers()["openstack-api-version"],
         "compute 2.53",
         "compute_api_version 2.53 is the default microversion"
+    );
+    let base = apiclient_base::BaseClient::new(&http, "compute");
+    assert_eq!(
+        base.service().filter().interface,
+        apiclient_auth::Interface::Internal
+    );
+    let r = base.service().get("/servers").await.unwrap();
+    assert_eq!(
+        r.headers()["openstack-api-version"],
+        "compute 2.53",
+        "BaseClient::new applies the default microversion too"
     );
     // an interface named by the environment is the only one: no fallback
     let strict = ConfigLoader::new()

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use apiclient_auth::{AccessInfo, EndpointFilter, ExposeSecret, Interface, KeystonePlugin, Scope};
+use apiclient_auth::{
+    AccessInfo, EndpointFilter, ExposeSecret, Interface, KeystonePlugin, TokenScope,
+};
 use apiclient_errors::Error;
 use apiclient_http::{ApiRequest, HttpClient, RetryPolicy, ServiceClient};
 use bytes::Bytes;
@@ -70,7 +72,9 @@ async fn password_with_every_scope() {
     let Some(_seed) = seed() else { return };
     let url = format!("{MAIN}/v3");
     let (_, a) = auth(admin(&url)).await.unwrap();
-    assert!(matches!(a.scope, Scope::Project { ref name, .. } if name.as_deref() == Some("admin")));
+    assert!(
+        matches!(a.scope, TokenScope::Project { ref name, .. } if name.as_deref() == Some("admin"))
+    );
     assert!(a.token().expose_secret().starts_with("gAAAA"));
     assert!(!a.catalog.is_empty());
     let (_, a) = auth(password(&url, "admin", "secret").with("domain_name", "Default"))
@@ -80,9 +84,9 @@ async fn password_with_every_scope() {
     let (_, a) = auth(password(&url, "admin", "secret").with("system_scope", "all"))
         .await
         .unwrap();
-    assert_eq!(a.scope, Scope::System);
+    assert_eq!(a.scope, TokenScope::System);
     let (_, a) = auth(password(&url, "admin", "secret")).await.unwrap();
-    assert_eq!(a.scope, Scope::Unscoped);
+    assert_eq!(a.scope, TokenScope::Unscoped);
     assert!(a.catalog.is_empty());
     // the generic plugin discovers v3 on the unversioned URL
     let generic = KeystonePlugin::new("password")
@@ -499,7 +503,7 @@ async fn typed_constructors_against_keystone() {
     use apiclient_auth::typed::{AdminToken, Scope, V3ApplicationCredential, V3Password, V3Token};
     let Some(seed) = seed() else { return };
     let url = format!("{MAIN}/v3");
-    let http = HttpClient::builder_for(
+    let http = HttpClient::builder(
         V3Password::new(&url, "demo", "demopass")
             .user_domain_name("Default")
             .scope(Scope::project_name("demo", "Default")),
@@ -508,15 +512,14 @@ async fn typed_constructors_against_keystone() {
     .unwrap();
     let a = http.authenticate().await.unwrap();
     assert_eq!(a.project_id(), seed["demo"]["project_id"].as_str());
-    let system =
-        HttpClient::builder_for(V3Password::new(&url, "admin", "secret").scope(Scope::System))
-            .build()
-            .unwrap();
+    let system = HttpClient::builder(V3Password::new(&url, "admin", "secret").scope(Scope::System))
+        .build()
+        .unwrap();
     assert_eq!(
         system.authenticate().await.unwrap().scope,
-        apiclient_auth::Scope::System
+        apiclient_auth::TokenScope::System
     );
-    let rescoped = HttpClient::builder_for(
+    let rescoped = HttpClient::builder(
         V3Token::new(&url, a.token().expose_secret())
             .scope(Scope::ProjectId(a.project_id().unwrap().into())),
     )
@@ -531,7 +534,7 @@ async fn typed_constructors_against_keystone() {
             .contains(&"token".to_string())
     );
     let ac = &seed["application_credential"];
-    let by_id = HttpClient::builder_for(V3ApplicationCredential::by_id(
+    let by_id = HttpClient::builder(V3ApplicationCredential::by_id(
         &url,
         ac["id"].as_str().unwrap(),
         ac["secret"].as_str().unwrap(),
@@ -542,7 +545,7 @@ async fn typed_constructors_against_keystone() {
         by_id.authenticate().await.unwrap().methods,
         ["application_credential"]
     );
-    let fixed = HttpClient::builder_for(AdminToken::new(&url, a.token().expose_secret()))
+    let fixed = HttpClient::builder(AdminToken::new(&url, a.token().expose_secret()))
         .build()
         .unwrap();
     fixed
@@ -597,7 +600,7 @@ async fn v3totp_authenticates_with_a_computed_passcode() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let http = HttpClient::builder_for(
+    let http = HttpClient::builder(
         V3Totp::new(format!("{MAIN}/v3"), "demo", &totp(secret, now))
             .user_domain_name("Default")
             .scope(Scope::project_name("demo", "Default")),
@@ -608,7 +611,7 @@ async fn v3totp_authenticates_with_a_computed_passcode() {
     assert_eq!(a.methods, ["totp"]);
     assert_eq!(a.project_id(), seed["demo"]["project_id"].as_str());
     // a wrong passcode is a typed 401
-    let wrong = HttpClient::builder_for(
+    let wrong = HttpClient::builder(
         V3Totp::new(format!("{MAIN}/v3"), "demo", "000000").user_domain_name("Default"),
     )
     .build()
@@ -629,7 +632,7 @@ async fn a_trust_scoped_token_acts_on_the_trustors_project() {
         eprintln!("skipping: this Keystone was seeded before trusts");
         return;
     };
-    let http = HttpClient::builder_for(
+    let http = HttpClient::builder(
         V3Password::new(format!("{MAIN}/v3"), "demo", "demopass")
             .user_domain_name("Default")
             .scope(Scope::Trust(trust_id.to_string())),
@@ -700,7 +703,7 @@ async fn multi_factor_auth_receipt_then_the_second_factor() {
         return;
     };
     // the password alone: Keystone answers 401 with an auth receipt
-    let first = HttpClient::builder_for(
+    let first = HttpClient::builder(
         V3Password::new(format!("{MAIN}/v3"), "mfa", &pw)
             .scope(Scope::project_name("demo", "Default")),
     )
@@ -735,7 +738,7 @@ async fn multi_factor_auth_receipt_then_the_second_factor() {
     assert!(!shown.contains(receipt.expose()), "{shown}");
     assert!(err.to_string().contains("another factor"), "{err}");
     // the second factor with the receipt completes it
-    let second = HttpClient::builder_for(
+    let second = HttpClient::builder(
         V3Totp::new(format!("{MAIN}/v3"), "mfa", &totp(&secret, now_unix()))
             .receipt(receipt.clone())
             .scope(Scope::project_name("demo", "Default")),
@@ -756,7 +759,7 @@ async fn v3multifactor_sends_both_factors_at_once_typed_and_from_options() {
     let Some((pw, secret)) = mfa_seed(&seed) else {
         return;
     };
-    let typed = HttpClient::builder_for(
+    let typed = HttpClient::builder(
         V3Multifactor::new(format!("{MAIN}/v3"), User::name("mfa"))
             .password(&pw)
             .totp(&totp(&secret, now_unix()))

@@ -491,13 +491,13 @@ async fn typed_tower_and_tower_http_layers_compose_with_the_stack() {
         .await
         .unwrap();
     let http = HttpClient::builder(Box::new(KeystonePlugin::no_auth(server.url())))
-        .layer(tower::limit::ConcurrencyLimitLayer::new(1))
-        .layer(tower_http::set_header::SetRequestHeaderLayer::overriding(
+        .with_layer(tower::limit::ConcurrencyLimitLayer::new(1))
+        .with_layer(tower_http::set_header::SetRequestHeaderLayer::overriding(
             http::header::HeaderName::from_static("x-layer"),
             http::HeaderValue::from_static("typed"),
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .layer_transport(tower::timeout::TimeoutLayer::new(Duration::from_secs(30)))
+        .with_layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_transport_layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(30)))
         .build()
         .unwrap();
     http.service_client("svc").get("/x").await.unwrap();

@@ -40,7 +40,7 @@ async fn client_credentials_discovers_the_token_endpoint_and_rescopes() {
     )
     .scope(Scope::project_name("demo", "Default"));
     assert!(!format!("{plugin:?}").contains(CLIENT_SECRET));
-    let http = HttpClient::builder_for(plugin).build().unwrap();
+    let http = HttpClient::builder(plugin).build().unwrap();
     let access = http.authenticate().await.unwrap();
     assert_eq!(access.project_id(), Some("p-demo"));
     // the provider: discovery, then one token request with the client's Basic credentials
@@ -86,7 +86,7 @@ async fn password_grant_from_options_gives_an_unscoped_federated_token() {
     let http = HttpClient::builder(plugin).build().unwrap();
     let access = http.authenticate().await.unwrap();
     assert_eq!(access.methods, ["openid"]);
-    assert_eq!(access.scope, apiclient_auth::Scope::Unscoped);
+    assert_eq!(access.scope, apiclient_auth::TokenScope::Unscoped);
     let reqs = idp.requests();
     assert_eq!(
         reqs.len(),
@@ -142,7 +142,7 @@ async fn an_access_token_is_exchanged_and_a_foreign_one_refused() {
 
     // a token the provider never issued: Keystone's 401, and no token leaks
     let forged = OidcPlugin::access_token(&cloud.auth_url(), "myidp", "openid", "forged-token");
-    let err = HttpClient::builder_for(forged)
+    let err = HttpClient::builder(forged)
         .build()
         .unwrap()
         .authenticate()
@@ -152,7 +152,7 @@ async fn an_access_token_is_exchanged_and_a_foreign_one_refused() {
     assert!(!format!("{err} {err:?}").contains("forged-token"));
     // an identity provider the cloud does not know: 404, typed
     let unknown = OidcPlugin::access_token(&cloud.auth_url(), "elsewhere", "openid", &token);
-    let err = HttpClient::builder_for(unknown)
+    let err = HttpClient::builder(unknown)
         .build()
         .unwrap()
         .authenticate()
@@ -218,7 +218,7 @@ async fn http_basic_sends_authorization_and_no_auth_token() {
     // a wrong password: the 401 comes back once (a fixed credential is not retried)
     let before = server.requests().len();
     let wrong = HttpBasic::new(format!("{}/v1", server.url()), "admin", "nope");
-    let err = HttpClient::builder_for(wrong)
+    let err = HttpClient::builder(wrong)
         .build()
         .unwrap()
         .service_client("baremetal")

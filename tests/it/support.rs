@@ -144,7 +144,7 @@ pub fn real_demo() -> HttpClient {
             .scope(apiclient_auth::typed::Scope::project_name(
                 "demo", "Default",
             ));
-    HttpClient::builder_for(plugin)
+    HttpClient::builder(plugin)
         .region_name(Some("RegionOne".into()))
         .timeout(std::time::Duration::from_secs(120))
         .build()

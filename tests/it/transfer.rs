@@ -160,7 +160,7 @@ async fn an_announced_md5_that_does_not_match_is_refused() {
     })
     .await
     .unwrap();
-    let http = HttpClient::builder_for(apiclient_auth::typed::NoAuth::new(server.url()))
+    let http = HttpClient::builder(apiclient_auth::typed::NoAuth::new(server.url()))
         .no_proxy()
         .build()
         .unwrap();
@@ -231,7 +231,7 @@ async fn downloads_are_byte_exact_and_only_whole_bodies_are_checked() {
     })
     .await
     .unwrap();
-    let http = HttpClient::builder_for(apiclient_auth::typed::NoAuth::new(server.url()))
+    let http = HttpClient::builder(apiclient_auth::typed::NoAuth::new(server.url()))
         .no_proxy()
         .build()
         .unwrap();

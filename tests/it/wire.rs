@@ -462,7 +462,7 @@ async fn fakecloud_validates_tokens_and_scopes_like_keystone() {
             .unwrap();
         match check {
             "domain" => assert_eq!(a.domain_id(), Some("default")),
-            _ => assert_eq!(a.scope, apiclient_auth::Scope::System),
+            _ => assert_eq!(a.scope, apiclient_auth::TokenScope::System),
         }
     }
 }

@@ -129,9 +129,9 @@ async fn soak_20000_requests_64_tasks_2_second_tokens() {
     let http = HttpClient::builder(Box::new(plugin))
         .token_refresh_skew(SKEW)
         .timeout(Duration::from_secs(10))
-        .map_transport({
+        .with_transport_layer({
             let probe = probe.clone();
-            move |inner| probe.wrap(inner)
+            tower::layer::layer_fn(move |inner| probe.clone().wrap(inner))
         })
         .build()
         .unwrap();

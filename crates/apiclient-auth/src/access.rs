@@ -21,10 +21,19 @@ pub struct Role {
     pub name: Option<String>,
 }
 
-/// What the token is scoped to.
+/// The old name of [`TokenScope`]: it met the `typed::Scope` a plugin
+/// asks for under the same name.
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed `TokenScope` (what a token is scoped to); `typed::Scope` is what a plugin asks for"
+)]
+pub type Scope = TokenScope;
+
+/// What a token is scoped to ([`AccessInfo::scope`]); what a plugin asks
+/// for is a `typed::Scope`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub enum Scope {
+pub enum TokenScope {
     /// No scope.
     #[default]
     Unscoped,
@@ -100,7 +109,7 @@ pub struct AccessInfo {
     /// The user's domain id.
     pub user_domain_id: Option<String>,
     /// The scope.
-    pub scope: Scope,
+    pub scope: TokenScope,
     /// Roles on the scope.
     pub roles: Vec<Role>,
     /// Authentication methods (`password`, `token`, `application_credential`).
@@ -155,7 +164,7 @@ impl AccessInfo {
             user_id: None,
             user_name: None,
             user_domain_id: None,
-            scope: Scope::Unscoped,
+            scope: TokenScope::Unscoped,
             roles: Vec::new(),
             methods: Vec::new(),
             audit_ids: Vec::new(),
@@ -181,21 +190,21 @@ impl AccessInfo {
         let t = parsed.token;
         let scope = if let Some(p) = t.project {
             let domain = p.domain.unwrap_or_default();
-            Scope::Project {
+            TokenScope::Project {
                 id: p.id.unwrap_or_default(),
                 name: p.name,
                 domain_id: domain.id,
                 domain_name: domain.name,
             }
         } else if let Some(d) = t.domain {
-            Scope::Domain {
+            TokenScope::Domain {
                 id: d.id.unwrap_or_default(),
                 name: d.name,
             }
         } else if t.system.is_some() {
-            Scope::System
+            TokenScope::System
         } else {
-            Scope::Unscoped
+            TokenScope::Unscoped
         };
         let user = t.user.unwrap_or_default();
         Ok(AccessInfo {
@@ -233,13 +242,13 @@ impl AccessInfo {
         let token =
             t.id.ok_or_else(|| invalid("v2.0 token body has no token id", None))?;
         let scope = match t.tenant {
-            Some(tenant) => Scope::Project {
+            Some(tenant) => TokenScope::Project {
                 id: tenant.id.unwrap_or_default(),
                 name: tenant.name,
                 domain_id: None,
                 domain_name: None,
             },
-            None => Scope::Unscoped,
+            None => TokenScope::Unscoped,
         };
         let user = a.user.unwrap_or_default();
         Ok(AccessInfo {
@@ -325,7 +334,7 @@ impl AccessInfo {
     /// The project id, when project-scoped.
     pub fn project_id(&self) -> Option<&str> {
         match &self.scope {
-            Scope::Project { id, .. } => Some(id),
+            TokenScope::Project { id, .. } => Some(id),
             _ => None,
         }
     }
@@ -333,7 +342,7 @@ impl AccessInfo {
     /// The domain id, when domain-scoped.
     pub fn domain_id(&self) -> Option<&str> {
         match &self.scope {
-            Scope::Domain { id, .. } => Some(id),
+            TokenScope::Domain { id, .. } => Some(id),
             _ => None,
         }
     }
@@ -360,7 +369,7 @@ impl AccessInfo {
     ) -> Result<(SecretString, String), EndpointError> {
         let endpoint = match &self.endpoint_override {
             Some(e) => e.clone(),
-            None if self.catalog.is_empty() && self.scope == Scope::Unscoped => {
+            None if self.catalog.is_empty() && self.scope == TokenScope::Unscoped => {
                 return Err(EndpointError::NotFound(format!(
                     "No endpoint for service type '{}': the token is unscoped and has no catalog; \
                      set a project (--os-project-name, OS_PROJECT_NAME) or another scope",

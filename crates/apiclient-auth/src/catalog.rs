@@ -49,9 +49,12 @@ impl FromStr for Interface {
             "public" | "publicURL" => Ok(Interface::Public),
             "internal" | "internalURL" => Ok(Interface::Internal),
             "admin" | "adminURL" => Ok(Interface::Admin),
-            other => Err(apiclient_errors::Error::Validation(format!(
-                "invalid interface '{other}': expected public, internal or admin (or publicURL, internalURL, adminURL)"
-            ))),
+            other => Err(apiclient_errors::Error::invalid(
+                apiclient_errors::InvalidKind::Interface,
+                format!(
+                    "invalid interface '{other}': expected public, internal or admin (or publicURL, internalURL, adminURL)"
+                ),
+            )),
         }
     }
 }

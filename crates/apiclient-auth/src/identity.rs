@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use apiclient_errors::{AuthorizationFailure, Error, Receipt, from_response};
+use apiclient_errors::{AuthorizationFailure, Error, InvalidKind, Receipt, from_response};
 use bytes::Bytes;
 use secrecy::SecretString;
 use serde::Serialize;
@@ -134,10 +134,10 @@ impl KeystoneAuth {
     /// The v3 body.
     pub(crate) fn v3_body(&self) -> Result<V3AuthRequest, Error> {
         if self.methods.is_empty() {
-            return Err(Error::Validation(format!(
-                "{} has no authentication method",
-                self.auth_system
-            )));
+            return Err(Error::invalid(
+                InvalidKind::Plugin,
+                format!("{} has no authentication method", self.auth_system),
+            ));
         }
         let mut identity = IdentityRequest::default();
         for m in &self.methods {
@@ -208,8 +208,9 @@ impl KeystoneAuth {
                 Method::Password { user, password } => {
                     user_domain(user, &mut given);
                     let User::Name { name, .. } = user else {
-                        return Err(Error::Validation(
-                            "the identity v2.0 API takes a user name, not a user id; use a /v3 auth_url".into(),
+                        return Err(Error::invalid(
+                            InvalidKind::Plugin,
+                            "the identity v2.0 API takes a user name, not a user id; use a /v3 auth_url",
                         ));
                     };
                     auth.password_credentials = Some(V2PasswordCredentials {
@@ -219,10 +220,13 @@ impl KeystoneAuth {
                 }
                 Method::Token(token) => auth.token = Some(TokenMethod { id: token.clone() }),
                 other => {
-                    return Err(Error::Validation(format!(
-                        "the identity v2.0 API has no '{}' method; use a /v3 auth_url",
-                        other.name()
-                    )));
+                    return Err(Error::invalid(
+                        InvalidKind::Plugin,
+                        format!(
+                            "the identity v2.0 API has no '{}' method; use a /v3 auth_url",
+                            other.name()
+                        ),
+                    ));
                 }
             }
         }
@@ -239,8 +243,9 @@ impl KeystoneAuth {
             Some(Scope::DomainId(_)) => given.push("domain_id"),
             Some(Scope::DomainName(_)) => given.push("domain_name"),
             Some(Scope::System) | Some(Scope::Trust(_)) => {
-                return Err(Error::Validation(
-                    "the identity v2.0 API has no system or trust scope; use a /v3 auth_url".into(),
+                return Err(Error::invalid(
+                    InvalidKind::Scope,
+                    "the identity v2.0 API has no system or trust scope; use a /v3 auth_url",
                 ));
             }
             None => {}
@@ -270,8 +275,12 @@ impl KeystoneAuth {
         };
         let mut req = json_request(http::Method::POST, &url, body)?;
         if let Some(r) = &self.receipt {
-            let mut v = http::HeaderValue::from_str(r.expose())
-                .map_err(|_| Error::Validation("the auth receipt is not a header value".into()))?;
+            let mut v = http::HeaderValue::from_str(r.expose()).map_err(|_| {
+                Error::invalid(
+                    InvalidKind::Header,
+                    "the auth receipt is not a header value",
+                )
+            })?;
             v.set_sensitive(true);
             req.headers_mut().insert(RECEIPT_HEADER, v);
         }
@@ -361,7 +370,7 @@ pub(crate) const RECEIPT_HEADER: &str = "openstack-auth-receipt";
 fn to_body<T: Serialize>(body: &T) -> Result<Bytes, Error> {
     serde_json::to_vec(body)
         .map(Bytes::from)
-        .map_err(|e| Error::Validation(e.to_string()))
+        .map_err(|e| Error::invalid(InvalidKind::Body, e.to_string()))
 }
 
 /// The token of a v3 response (`X-Subject-Token`).
@@ -512,9 +521,10 @@ pub(crate) async fn resolve_version(
     }
     if last == "v2.0" {
         if wanted == ApiVersion::V3 {
-            return Err(Error::Validation(format!(
-                "{auth_url} is a v2.0 URL but the plugin speaks v3"
-            )));
+            return Err(Error::invalid(
+                InvalidKind::Url,
+                format!("{auth_url} is a v2.0 URL but the plugin speaks v3"),
+            ));
         }
         return Ok((true, base));
     }

@@ -6,7 +6,7 @@
 //! built-in: options by name (`KeystonePlugin::new("v3password").with(...)`)
 //! that load the typed plugin when it authenticates.
 
-use apiclient_errors::{AuthorizationFailure, Error, Receipt};
+use apiclient_errors::{AuthorizationFailure, Error, InvalidKind, Receipt};
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -143,16 +143,24 @@ impl ConfiguredPlugin {
     pub fn request_body(&self, version_v2: bool) -> Result<Value, Error> {
         let kind = BuiltinLoader::named(self.auth_system())
             .map(|l| l.kind)
-            .ok_or_else(|| Error::Validation(format!("{} is not built in", self.auth_system())))?;
+            .ok_or_else(|| {
+                Error::invalid(
+                    InvalidKind::Plugin,
+                    format!("{} is not built in", self.auth_system()),
+                )
+            })?;
         let auth = keystone_auth(self.auth_system(), kind, self.opts_ref())?.ok_or_else(|| {
-            Error::Validation(format!("{} does not talk to Keystone", self.auth_system()))
+            Error::invalid(
+                InvalidKind::Plugin,
+                format!("{} does not talk to Keystone", self.auth_system()),
+            )
         })?;
         let body = if version_v2 {
             serde_json::to_value(auth.v2_body()?)
         } else {
             serde_json::to_value(auth.v3_body()?)
         };
-        body.map_err(|e| Error::Validation(e.to_string()))
+        body.map_err(|e| Error::invalid(InvalidKind::Body, e.to_string()))
     }
 }
 
@@ -334,7 +342,12 @@ impl PluginLoader for BuiltinLoader {
             Kind::Oidc(flow) => Box::new(OidcPlugin::from_options(name, flow, o)?),
             kind => match keystone_auth(name, kind, o)? {
                 Some(auth) => Box::new(auth),
-                None => return Err(Error::Validation(format!("{name}: no Keystone plugin"))),
+                None => {
+                    return Err(Error::invalid(
+                        InvalidKind::Plugin,
+                        format!("{name}: no Keystone plugin"),
+                    ));
+                }
             },
         })
     }
@@ -366,7 +379,7 @@ fn multifactor_methods(o: &AuthOptions) -> Result<Vec<Factor>, Error> {
         .map(|m| match m {
             "password" | "v3password" => Ok(Factor::Password),
             "totp" | "v3totp" => Ok(Factor::Totp),
-            other => Err(Error::Validation(format!(
+            other => Err(Error::invalid(InvalidKind::Plugin, format!(
                 "v3multifactor: unknown method '{other}' in auth_methods (known: v3password, v3totp)"
             ))),
         })

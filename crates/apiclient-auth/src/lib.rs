@@ -96,14 +96,53 @@ pub mod typed;
 mod user_scope;
 pub mod wire;
 
-pub use access::{AccessInfo, Scope, TokenHeader};
+#[allow(deprecated)]
+pub use access::Scope;
+pub use access::{AccessInfo, TokenHeader, TokenScope};
 #[cfg(feature = "cli")]
 pub use args::AuthArgs;
 pub use catalog::{EndpointFilter, Interface, ServiceCatalog};
+#[doc(hidden)]
 pub use keystone::KeystonePlugin;
-pub use loader::{ConfiguredPlugin, PluginLoader};
+#[doc(hidden)]
+pub use loader::ConfiguredPlugin;
+pub use loader::PluginLoader;
 pub use options::{AuthOptions, ConfigLoader, ResolvedConfig};
-pub use plugin::{AuthPlugin, BaseAuthPlugin};
+pub use plugin::AuthPlugin;
+#[doc(hidden)]
+pub use plugin::BaseAuthPlugin;
+
+/// The reference library's API (Python's
+/// `keystoneclient.openstack.common.apiclient.auth`), with its semantics
+/// and its conformance tests: plugins as maps of options
+/// ([`KeystonePlugin::new("password")`](KeystonePlugin) and the
+/// `with(name, value)` calls, a [`ConfiguredPlugin`]), the
+/// [`BaseAuthPlugin`] trait (`parse_opts`, `sufficient_options`,
+/// `token_and_endpoint`), and the registry's `load_plugin`,
+/// `load_plugin_from_options` and `discover_auth_systems`
+/// ([`PluginRegistry`]).
+///
+/// Port Python code with it. New code takes a typed plugin
+/// ([`typed`], [`oidc`]): its parameters are
+/// checked at compile time and its secrets are `SecretString`s from the
+/// start. (These items are also at the crate root, where older code
+/// imports them.)
+///
+/// ```
+/// use apiclient_auth::compat::KeystonePlugin;
+/// let plugin = KeystonePlugin::new("password") // None: no such auth system
+///     .expect("a built-in auth system")
+///     .with("auth_url", "http://keystone/v3")
+///     .with("username", "demo")
+///     .with("password", "s3cret");
+/// assert!(!format!("{plugin:?}").contains("s3cret"));
+/// ```
+pub mod compat {
+    pub use crate::keystone::KeystonePlugin;
+    pub use crate::loader::ConfiguredPlugin;
+    pub use crate::plugin::BaseAuthPlugin;
+    pub use crate::registry::PluginRegistry;
+}
 pub use registry::PluginRegistry;
 pub use secrecy::{ExposeSecret, SecretString};
 

@@ -21,7 +21,7 @@
 //! assert!(!format!("{p:?}").contains("cl1ent-secret"));
 //! ```
 
-use apiclient_errors::{AuthorizationFailure, Error};
+use apiclient_errors::{AuthorizationFailure, Error, InvalidKind};
 use bytes::Bytes;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -271,8 +271,12 @@ impl OidcPlugin {
                 .map(|s| s.expose_secret())
                 .unwrap_or_default(),
         );
-        let mut basic = http::HeaderValue::from_str(&client)
-            .map_err(|_| Error::Validation("client_id holds characters a header cannot".into()))?;
+        let mut basic = http::HeaderValue::from_str(&client).map_err(|_| {
+            Error::invalid(
+                InvalidKind::Header,
+                "client_id holds characters a header cannot",
+            )
+        })?;
         basic.set_sensitive(true);
         let req = http::Request::post(&endpoint)
             .header(http::header::ACCEPT, "application/json")

@@ -97,6 +97,54 @@ pub trait AuthPlugin: Send + Sync + fmt::Debug {
     }
 }
 
+/// A boxed plugin is a plugin (a `Box<dyn AuthPlugin>` from a
+/// `PluginLoader`, or a `Box` of a typed one): every call goes to the boxed
+/// value, so `HttpClient::builder` takes boxed and unboxed plugins alike.
+///
+/// ```
+/// use apiclient_auth::AuthPlugin;
+/// use apiclient_auth::typed::AdminToken;
+/// let boxed: Box<dyn AuthPlugin> = Box::new(AdminToken::new("http://svc", "t"));
+/// fn name(p: impl AuthPlugin) -> String { p.auth_system().to_string() }
+/// assert_eq!(name(boxed), "admin_token");
+/// ```
+impl<P: AuthPlugin + ?Sized> AuthPlugin for Box<P> {
+    fn auth_system(&self) -> &str {
+        (**self).auth_system()
+    }
+
+    fn authenticate(
+        &self,
+        transport: SharedTransport,
+    ) -> BoxFuture<'static, Result<AccessInfo, Error>> {
+        (**self).authenticate(transport)
+    }
+
+    fn endpoint(
+        &self,
+        access: &AccessInfo,
+        filter: &EndpointFilter,
+    ) -> Result<String, EndpointError> {
+        (**self).endpoint(access, filter)
+    }
+
+    fn fixed_endpoint(&self) -> Option<&str> {
+        (**self).fixed_endpoint()
+    }
+
+    fn prepare_reauthentication(&mut self) -> bool {
+        (**self).prepare_reauthentication()
+    }
+
+    fn invalidate(&mut self) -> bool {
+        (**self).invalidate()
+    }
+
+    fn cache_key(&self) -> String {
+        (**self).cache_key()
+    }
+}
+
 /// The reference library's plugin (Python's `BaseAuthPlugin`): it carries
 /// its options by name, reads them with [`parse_opts`](Self::parse_opts)
 /// and says whether they suffice. The registry's

@@ -3,7 +3,7 @@
 //! Keystone runtime take them (public as `typed::{User, Domain, Scope}`),
 //! and the same read from options.
 
-use apiclient_errors::Error;
+use apiclient_errors::{Error, InvalidKind};
 
 use crate::options::AuthOptions;
 
@@ -120,8 +120,9 @@ pub(crate) fn scope_of(o: &AuthOptions) -> Result<Option<Scope>, Error> {
     let domain = o.has("domain_id") || o.has("domain_name");
     let given = [project, domain, o.has("system_scope"), o.has("trust_id")];
     if given.iter().filter(|b| **b).count() > 1 {
-        return Err(Error::Validation(
-            "only one of project, domain, system and trust scope may be given".into(),
+        return Err(Error::invalid(
+            InvalidKind::Scope,
+            "only one of project, domain, system and trust scope may be given",
         ));
     }
     Ok(if let Some(id) = o.get("trust_id") {
@@ -139,9 +140,12 @@ pub(crate) fn scope_of(o: &AuthOptions) -> Result<Option<Scope>, Error> {
         Some(Scope::DomainName(name.to_string()))
     } else if let Some(system) = o.get("system_scope") {
         if system != "all" {
-            return Err(Error::Validation(format!(
-                "system_scope '{system}' is not supported: Keystone's only system scope is 'all'"
-            )));
+            return Err(Error::invalid(
+                InvalidKind::Scope,
+                format!(
+                    "system_scope '{system}' is not supported: Keystone's only system scope is 'all'"
+                ),
+            ));
         }
         Some(Scope::System)
     } else {

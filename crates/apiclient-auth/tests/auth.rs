@@ -775,7 +775,7 @@ fn auth_catalog_document_parses_the_same() {
 
 #[test]
 fn every_token_sample_parses_with_its_scope() {
-    use apiclient_auth::Scope;
+    use apiclient_auth::TokenScope as Scope;
     let scope = |f: &str| {
         AccessInfo::from_v3(SecretString::from("t"), &sample(f))
             .unwrap()

@@ -1,6 +1,10 @@
 //! Typed resources: a serde struct, a small description of its collection
 //! ([`ResourceType`]), and [`Api<T>`], the generic manager that does the rest
-//! (in the spirit of kube's `Api<K>`).
+//! (in the spirit of kube's `Api<K>`). A type known only at run time is a
+//! [`DynamicResource`](crate::DynamicResource) with its collection described
+//! by a [`ResourceInfo`] value ([`Api::dynamic`]); the same calls, the same
+//! semantics. [`impl_resource_type!`](crate::impl_resource_type) writes the
+//! [`ResourceType`] impl of a struct with an `id` (and a `name`) field.
 //!
 //! ```no_run
 //! use apiclient_base::{Api, Error, ResourceType, ServiceClient};
@@ -24,10 +28,12 @@
 //! }
 //! ```
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::sync::Arc;
 
-use apiclient_errors::{Error, HttpError};
+use apiclient_errors::{Error, HttpError, InvalidKind};
 use apiclient_http::microversion::Microversion;
 use apiclient_http::{ApiRequest, ApiResponse, ServiceClient, StreamedResponse};
 use futures_util::Stream;
@@ -113,6 +119,170 @@ pub trait ResourceType: DeserializeOwned + Send + Sync + 'static {
     }
 }
 
+/// A collection described by values, not constants: what a
+/// [`ResourceType`] says, for a type known only at run time (a
+/// [`DynamicResource`](crate::DynamicResource), with [`Api::dynamic`]), or
+/// to point a typed [`Api`] at another collection ([`Api::with_info`]). The
+/// defaults are [`ResourceType`]'s; each field has a builder method of its
+/// name.
+///
+/// ```
+/// use apiclient_base::{ResourceInfo, UpdateVerb};
+///
+/// let images = ResourceInfo::new("image", "images")
+///     .path("/v2/images")
+///     .wrapped(false)
+///     .update(UpdateVerb::Patch)
+///     .update_content_type("application/openstack-images-v2.1-json-patch");
+/// assert_eq!(images.collection_path(), "/v2/images");
+/// assert_eq!(ResourceInfo::new("server", "servers").collection_path(), "/servers");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResourceInfo {
+    /// The key of one resource in a body (`server`): [`ResourceType::SINGULAR`].
+    pub singular: Cow<'static, str>,
+    /// The key of a list in a body (`servers`): [`ResourceType::PLURAL`].
+    pub plural: Cow<'static, str>,
+    /// The collection path, if not `/<plural>`: [`ResourceType::PATH`].
+    pub path: Option<Cow<'static, str>>,
+    /// The detailed listing path, if the summary list differs from it:
+    /// [`ResourceType::DETAIL_PATH`].
+    pub detail_path: Option<Cow<'static, str>>,
+    /// The field that holds the id (`id`; `uuid` for Placement's resource
+    /// providers): [`ResourceType::ID_FIELD`]. A listing pages by marker with
+    /// the last item's value of this field.
+    pub id_field: Cow<'static, str>,
+    /// Whether single-resource bodies are wrapped in
+    /// [`singular`](Self::singular): [`ResourceType::WRAPPED`].
+    pub wrapped: bool,
+    /// How updates are sent: [`ResourceType::UPDATE`].
+    pub update: UpdateVerb,
+    /// The media type of an update's body: [`ResourceType::UPDATE_CONTENT_TYPE`].
+    pub update_content_type: Cow<'static, str>,
+}
+
+impl ResourceInfo {
+    /// The collection of `plural`, one resource `singular`, with the
+    /// defaults of a [`ResourceType`]: path `/<plural>`, id field `id`,
+    /// wrapped bodies, updates by `PUT` as `application/json`.
+    pub fn new(
+        singular: impl Into<Cow<'static, str>>,
+        plural: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        ResourceInfo {
+            singular: singular.into(),
+            plural: plural.into(),
+            path: None,
+            detail_path: None,
+            id_field: Cow::Borrowed("id"),
+            wrapped: true,
+            update: UpdateVerb::Put,
+            update_content_type: Cow::Borrowed("application/json"),
+        }
+    }
+
+    /// What the constants of `T` say (its path as
+    /// [`ResourceType::collection_path`] gives it).
+    pub fn of<T: ResourceType>() -> Self {
+        ResourceInfo {
+            singular: Cow::Borrowed(T::SINGULAR),
+            plural: Cow::Borrowed(T::PLURAL),
+            path: Some(Cow::Owned(T::collection_path())),
+            detail_path: T::DETAIL_PATH.map(Cow::Borrowed),
+            id_field: Cow::Borrowed(T::ID_FIELD),
+            wrapped: T::WRAPPED,
+            update: T::UPDATE,
+            update_content_type: Cow::Borrowed(T::UPDATE_CONTENT_TYPE),
+        }
+    }
+
+    /// With this collection path (`/os-keypairs`, `/v2/images`).
+    pub fn path(mut self, path: impl Into<Cow<'static, str>>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// With this detailed listing path (`/servers/detail`).
+    pub fn detail_path(mut self, path: impl Into<Cow<'static, str>>) -> Self {
+        self.detail_path = Some(path.into());
+        self
+    }
+
+    /// With this id field (`uuid`).
+    pub fn id_field(mut self, field: impl Into<Cow<'static, str>>) -> Self {
+        self.id_field = field.into();
+        self
+    }
+
+    /// With single-resource bodies wrapped in the singular key, or not.
+    pub fn wrapped(mut self, wrapped: bool) -> Self {
+        self.wrapped = wrapped;
+        self
+    }
+
+    /// With this update verb.
+    pub fn update(mut self, verb: UpdateVerb) -> Self {
+        self.update = verb;
+        self
+    }
+
+    /// With this update media type.
+    pub fn update_content_type(mut self, content_type: impl Into<Cow<'static, str>>) -> Self {
+        self.update_content_type = content_type.into();
+        self
+    }
+
+    /// The collection path: [`path`](Self::path), else `/<plural>`.
+    pub fn collection_path(&self) -> Cow<'_, str> {
+        match &self.path {
+            Some(p) => Cow::Borrowed(p),
+            None => Cow::Owned(format!("/{}", self.plural)),
+        }
+    }
+
+    /// The path [`Api::list`] reads: the detailed listing's, else the
+    /// collection's.
+    pub fn list_path(&self) -> Cow<'_, str> {
+        match &self.detail_path {
+            Some(p) => Cow::Borrowed(p),
+            None => self.collection_path(),
+        }
+    }
+}
+
+/// What an [`Api`] manages: every [`ResourceType`], and
+/// [`DynamicResource`](crate::DynamicResource). Sealed: a typed resource
+/// implements [`ResourceType`] (by hand or with
+/// [`impl_resource_type!`](crate::impl_resource_type)).
+pub trait ApiObject: sealed::Sealed + DeserializeOwned + Send + Sync + 'static {}
+
+impl<T: ResourceType> ApiObject for T {}
+
+pub(crate) mod sealed {
+    use std::borrow::Cow;
+
+    use super::{ResourceInfo, ResourceType};
+
+    /// What [`Api`](super::Api) reads of one resource; out of reach outside
+    /// the crate, so [`ApiObject`](super::ApiObject) has no other implementors.
+    pub trait Sealed {
+        /// The id (the `info.id_field` member of a dynamic resource).
+        fn object_id(&self, info: &ResourceInfo) -> Option<Cow<'_, str>>;
+        /// The name, which [`Api::find`](super::Api::find) matches.
+        fn object_name(&self) -> Option<&str>;
+    }
+
+    impl<T: ResourceType> Sealed for T {
+        fn object_id(&self, _: &ResourceInfo) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.id()))
+        }
+        fn object_name(&self) -> Option<&str> {
+            self.name()
+        }
+    }
+}
+
 /// What a response said about itself: status, request id, microversion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseMeta {
@@ -188,8 +358,14 @@ impl<T> Deref for WithMeta<T> {
 
 /// The typed manager of resource type `T` on one service client: every call
 /// carries the client's microversion and default headers.
+///
+/// A typed `Api` reads its collection from `T`'s [`ResourceType`]
+/// constants ([`Api::new`]); an `Api<DynamicResource>` from the
+/// [`ResourceInfo`] it was made with ([`Api::dynamic`]). Both have the same
+/// calls with the same semantics.
 pub struct Api<T> {
     client: ServiceClient,
+    info: Arc<ResourceInfo>,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -197,6 +373,7 @@ impl<T> Clone for Api<T> {
     fn clone(&self) -> Self {
         Api {
             client: self.client.clone(),
+            info: self.info.clone(),
             _t: PhantomData,
         }
     }
@@ -207,6 +384,7 @@ impl<T> std::fmt::Debug for Api<T> {
         f.debug_struct("Api")
             .field("type", &std::any::type_name::<T>())
             .field("service_type", &self.client.service_type())
+            .field("collection", &self.info.collection_path())
             .finish()
     }
 }
@@ -278,10 +456,19 @@ impl<'de, T: DeserializeOwned> serde::de::Visitor<'de> for Member<'_, T> {
 }
 
 impl<T: ResourceType> Api<T> {
-    /// The manager of `T` on `client`.
+    /// The manager of `T` on `client`, its collection as `T`'s constants say.
     pub fn new(client: ServiceClient) -> Self {
+        Self::with_info(client, ResourceInfo::of::<T>())
+    }
+}
+
+impl<T: ApiObject> Api<T> {
+    /// The manager of `T` on `client`, its collection described by `info`
+    /// (for a typed `T`, instead of its constants).
+    pub fn with_info(client: ServiceClient, info: ResourceInfo) -> Self {
         Api {
             client,
+            info: Arc::new(info),
             _t: PhantomData,
         }
     }
@@ -291,34 +478,44 @@ impl<T: ResourceType> Api<T> {
         &self.client
     }
 
+    /// The collection this manages.
+    pub fn info(&self) -> &ResourceInfo {
+        &self.info
+    }
+
     /// The path of one resource. An empty id, `.` or `..` is refused: as a
     /// path segment it would name another resource (the collection, or its
     /// parent, once a proxy normalises the path), encoded or not.
-    fn item_path(id: &str) -> Result<String, Error> {
+    fn item_path(&self, id: &str) -> Result<String, Error> {
         if id.is_empty() || id == "." || id == ".." {
-            return Err(Error::Validation(format!(
-                "'{id}' is not a {} id",
-                T::SINGULAR
-            )));
+            return Err(Error::invalid(
+                InvalidKind::Id,
+                format!("'{id}' is not a {} id", self.info.singular),
+            ));
         }
         let id = percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
             .to_string()
             .replace("%2D", "-")
             .replace("%5F", "_")
             .replace("%2E", ".");
-        Ok(format!("{}/{id}", T::collection_path()))
+        Ok(format!("{}/{id}", self.info.collection_path()))
     }
 
     /// The JSON of `body`, wrapped in the singular key when the type is;
     /// serialized straight from `B`, so its fields keep their order
     /// whatever serde_json's map order.
-    fn wrap<B: Serialize + ?Sized>(body: &B) -> Result<Vec<u8>, Error> {
-        crate::json::to_vec(T::WRAPPED.then_some(T::SINGULAR), body, "body")
+    fn wrap<B: Serialize + ?Sized>(&self, body: &B) -> Result<Vec<u8>, Error> {
+        crate::json::to_vec(self.wrapper(), body, "body")
     }
 
-    fn one(resp: &ApiResponse) -> Result<WithMeta<T>, Error> {
+    /// The key single-resource bodies are wrapped in, if they are.
+    fn wrapper(&self) -> Option<&str> {
+        self.info.wrapped.then_some(&*self.info.singular)
+    }
+
+    fn one(&self, resp: &ApiResponse) -> Result<WithMeta<T>, Error> {
         Ok(WithMeta {
-            value: decode(resp, T::WRAPPED.then_some(T::SINGULAR))?,
+            value: decode(resp, self.wrapper())?,
             meta: ResponseMeta::of(resp),
         })
     }
@@ -327,15 +524,13 @@ impl<T: ResourceType> Api<T> {
     /// `limit`, `marker`, ...; `()` for none). The detailed listing when
     /// the type has one.
     pub async fn list<Q: Serialize + ?Sized>(&self, query: &Q) -> Result<WithMeta<Vec<T>>, Error> {
-        let path = T::DETAIL_PATH
-            .map(str::to_string)
-            .unwrap_or_else(T::collection_path);
+        let path = self.info.list_path().into_owned();
         let resp = self
             .client
             .request(crate::json::with_query(ApiRequest::get(path), query))
             .await?;
         Ok(WithMeta {
-            value: decode(&resp, Some(T::PLURAL))?,
+            value: decode(&resp, Some(&self.info.plural))?,
             meta: ResponseMeta::of(&resp),
         })
     }
@@ -350,9 +545,7 @@ impl<T: ResourceType> Api<T> {
         &self,
         query: &Q,
     ) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
-        let base = T::DETAIL_PATH
-            .map(str::to_string)
-            .unwrap_or_else(T::collection_path);
+        let base = self.info.list_path().into_owned();
         let first = crate::json::with_query(ApiRequest::get(base.clone()), query).full_url();
         let limit = serde_json::to_value(query).ok().and_then(|q| {
             q.get("limit")
@@ -360,6 +553,7 @@ impl<T: ResourceType> Api<T> {
         });
         let state = ListState {
             client: self.client.clone(),
+            info: self.info.clone(),
             next: Some(first),
             base_query: query_pairs(query),
             base,
@@ -390,16 +584,37 @@ impl<T: ResourceType> Api<T> {
     pub async fn get(&self, id: &str) -> Result<WithMeta<T>, Error> {
         let resp = self
             .client
-            .request(ApiRequest::get(Self::item_path(id)?))
+            .request(ApiRequest::get(self.item_path(id)?))
             .await?;
-        Self::one(&resp)
+        self.one(&resp)
+    }
+
+    /// The resource with this id, or `None` when there is none: a 404-kind
+    /// answer (`is_not_found()`) is `Ok(None)`; any other error (a 5xx, a
+    /// body that is not the resource, an id refused before sending) stays
+    /// an error.
+    ///
+    /// ```no_run
+    /// # async fn f(servers: apiclient_base::Api<apiclient_base::DynamicResource>) -> Result<(), apiclient_base::Error> {
+    /// match servers.get_opt("9b2f0c1e-3a4d-4f5e-8a6b-7c8d9e0f1a2b").await? {
+    ///     Some(server) => println!("found {:?}", server.name()),
+    ///     None => println!("no such server"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_opt(&self, id: &str) -> Result<Option<WithMeta<T>>, Error> {
+        match self.get(id).await {
+            Ok(found) => Ok(Some(found)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Whether the resource exists (`HEAD`; a 404 is `false`).
     pub async fn head(&self, id: &str) -> Result<bool, Error> {
         match self
             .client
-            .request(ApiRequest::new(Method::HEAD, Self::item_path(id)?))
+            .request(ApiRequest::new(Method::HEAD, self.item_path(id)?))
             .await
         {
             Ok(_) => Ok(true),
@@ -417,13 +632,13 @@ impl<T: ResourceType> Api<T> {
         let resp = self
             .client
             .request(
-                ApiRequest::post(T::collection_path())
-                    .body(Self::wrap(body)?)
+                ApiRequest::post(self.info.collection_path().into_owned())
+                    .body(self.wrap(body)?)
                     .set_header("Content-Type", "application/json"),
             )
             .await?;
         Ok(WithMeta {
-            value: decode(&resp, T::WRAPPED.then_some(T::SINGULAR))?,
+            value: decode(&resp, self.wrapper())?,
             meta: ResponseMeta::of(&resp),
         })
     }
@@ -435,17 +650,18 @@ impl<T: ResourceType> Api<T> {
 
     /// Update the resource with `body` (`PUT` or `PATCH` as the type says),
     /// wrapped in the singular key when the type is, sent as
-    /// [`UPDATE_CONTENT_TYPE`](ResourceType::UPDATE_CONTENT_TYPE).
+    /// [`UPDATE_CONTENT_TYPE`](ResourceType::UPDATE_CONTENT_TYPE) (for a
+    /// dynamic type, as its [`ResourceInfo`] says).
     pub async fn update<B: Serialize + ?Sized>(
         &self,
         id: &str,
         body: &B,
     ) -> Result<WithMeta<T>, Error> {
-        let method = match T::UPDATE {
+        let method = match self.info.update {
             UpdateVerb::Put => Method::PUT,
             UpdateVerb::Patch => Method::PATCH,
         };
-        self.send_update(method, id, Self::wrap(body)?).await
+        self.send_update(method, id, self.wrap(body)?).await
     }
 
     /// Apply a JSON-Patch (RFC 6902) to the resource: `PATCH` with `ops`,
@@ -470,8 +686,9 @@ impl<T: ResourceType> Api<T> {
     ) -> Result<WithMeta<T>, Error> {
         let ops = crate::json::to_vec(None, ops, "patch")?;
         if ops.first() != Some(&b'[') {
-            return Err(Error::Validation(
-                "a JSON-Patch is an array of operations ([{\"op\": ..., \"path\": ...}])".into(),
+            return Err(Error::invalid(
+                InvalidKind::Body,
+                "a JSON-Patch is an array of operations ([{\"op\": ..., \"path\": ...}])",
             ));
         }
         self.send_update(Method::PATCH, id, ops).await
@@ -483,18 +700,18 @@ impl<T: ResourceType> Api<T> {
         id: &str,
         body: Vec<u8>,
     ) -> Result<WithMeta<T>, Error> {
-        let request = ApiRequest::new(method, Self::item_path(id)?)
+        let request = ApiRequest::new(method, self.item_path(id)?)
             .body(body)
-            .set_header("Content-Type", T::UPDATE_CONTENT_TYPE);
+            .set_header("Content-Type", &self.info.update_content_type);
         let resp = self.client.request(request).await?;
-        Self::one(&resp)
+        self.one(&resp)
     }
 
     /// Delete it (`202` and `204` are both success).
     pub async fn delete(&self, id: &str) -> Result<ResponseMeta, Error> {
         let resp = self
             .client
-            .request(ApiRequest::delete(Self::item_path(id)?))
+            .request(ApiRequest::delete(self.item_path(id)?))
             .await?;
         Ok(ResponseMeta::of(&resp))
     }
@@ -511,7 +728,7 @@ impl<T: ResourceType> Api<T> {
         let resp = self
             .client
             .request(
-                ApiRequest::post(format!("{}/action", Self::item_path(id)?))
+                ApiRequest::post(format!("{}/action", self.item_path(id)?))
                     .body(body)
                     .set_header("Content-Type", "application/json"),
             )
@@ -530,7 +747,9 @@ impl<T: ResourceType> Api<T> {
     /// The resource by id, else by exact name: an id that is not found is
     /// looked up as a name (`?name=` then an exact match on every page).
     /// None is a 404-kind error (`is_not_found()`); more than one is
-    /// [`Error::NoUniqueMatch`].
+    /// [`Error::NoUniqueMatch`]. A
+    /// [`DynamicResource`](crate::DynamicResource)'s name is its `name`
+    /// member.
     pub async fn find(&self, name_or_id: &str) -> Result<T, Error> {
         match self.get(name_or_id).await {
             Ok(found) => return Ok(found.into_inner()),
@@ -542,7 +761,7 @@ impl<T: ResourceType> Api<T> {
         let mut stream = std::pin::pin!(stream);
         while let Some(item) = futures_util::StreamExt::next(&mut stream).await {
             let item = item?;
-            if item.name() == Some(name_or_id) {
+            if item.object_name() == Some(name_or_id) {
                 matches.push(item);
             }
         }
@@ -550,11 +769,11 @@ impl<T: ResourceType> Api<T> {
             1 => Ok(matches.remove(0)),
             0 => Err(Error::from(HttpError::new(404).with_message(format!(
                 "No {} with a name or ID of '{name_or_id}' exists.",
-                T::SINGULAR
+                self.info.singular
             )))),
             n => Err(Error::NoUniqueMatch(format!(
                 "Multiple {} matches found for '{name_or_id}' ({n}), use an ID to be more specific.",
-                T::SINGULAR
+                self.info.singular
             ))),
         }
     }
@@ -592,7 +811,7 @@ impl<S: std::fmt::Debug, T: std::fmt::Debug> std::fmt::Debug for Lazy<S, T> {
     }
 }
 
-impl<S: ResourceType, T: ResourceType> Lazy<S, T> {
+impl<S: ResourceType, T: ApiObject> Lazy<S, T> {
     /// The summary.
     pub fn summary(&self) -> &S {
         &self.summary
@@ -629,6 +848,7 @@ fn query_pairs<Q: Serialize + ?Sized>(query: &Q) -> Vec<(String, String)> {
 
 struct ListState<T> {
     client: ServiceClient,
+    info: Arc<ResourceInfo>,
     next: Option<String>,
     base: String,
     base_query: Vec<(String, String)>,
@@ -643,7 +863,7 @@ struct ListState<T> {
 /// The most pages one listing fetches.
 const MAX_PAGES: usize = 10_000;
 
-impl<T: ResourceType> ListState<T> {
+impl<T: ApiObject> ListState<T> {
     async fn fetch(&mut self, url: String) -> Result<(), Error> {
         if self.pages >= MAX_PAGES {
             return Err(Error::InvalidResponse {
@@ -655,26 +875,40 @@ impl<T: ResourceType> ListState<T> {
         self.pages += 1;
         let resp = self.client.request(ApiRequest::get(url.clone())).await?;
         let body: Value = resp.json()?;
+        let plural = &*self.info.plural;
         let raw = body
-            .get(T::PLURAL)
+            .get(plural)
             .cloned()
             .unwrap_or(Value::Array(Vec::new()));
         let items: Vec<T> = serde_json::from_value(raw).map_err(|e| Error::InvalidResponse {
-            message: format!("the '{}' list is not the JSON expected", T::PLURAL),
+            message: format!("the '{plural}' list is not the JSON expected"),
             url: resp.url(),
             source: Some(Box::new(e)),
         })?;
-        let next = match crate::pagination::next_link(&body, T::PLURAL) {
+        let next = match crate::pagination::next_link(&body, plural) {
             Some(n) => Some(n),
             None => match (self.limit, items.last()) {
                 (Some(limit), Some(last)) if items.len() as u64 >= limit && limit > 0 => {
+                    // (a typed item always has its id; a dynamic one may not)
+                    let Some(marker) = last.object_id(&self.info) else {
+                        self.error = Some(Error::InvalidResponse {
+                            message: format!(
+                                "a full page of '{plural}' whose last item has no '{}': no marker for the next page",
+                                self.info.id_field
+                            ),
+                            url: resp.url(),
+                            source: None,
+                        });
+                        self.page = items.into();
+                        return Ok(());
+                    };
                     let mut q: Vec<(String, String)> = self
                         .base_query
                         .iter()
                         .filter(|(k, _)| k != "marker")
                         .cloned()
                         .collect();
-                    q.push(("marker".into(), last.id().to_string()));
+                    q.push(("marker".into(), marker.into_owned()));
                     let qs = url::form_urlencoded::Serializer::new(String::new())
                         .extend_pairs(q.iter())
                         .finish();

@@ -31,16 +31,17 @@ impl std::fmt::Debug for BaseClient {
 
 impl BaseClient {
     /// A client of `service_type` with the HTTP client's default interface
-    /// and region; registered so `http.client(service_type)` finds it (when
-    /// none was registered before). Each `BaseClient` keeps its own endpoint
-    /// cache, as the reference's `cached_endpoint` is per instance.
+    /// and region, and the configuration's settings for the service (its
+    /// endpoint override, interface and default microversion), as
+    /// `http.service_client(service_type)` has them; registered so
+    /// `http.client(service_type)` finds it (when none was registered
+    /// before). Each `BaseClient` keeps its own endpoint cache, as the
+    /// reference's `cached_endpoint` is per instance.
     pub fn new(http: &HttpClient, service_type: &str) -> Self {
-        Self::with_interface(http, service_type, http.default_interface())
+        Self::from_service(http, http.configured_service_client(service_type, None))
     }
 
-    /// A client with its own filter (interface, region, service name).
-    pub fn with_filter(http: &HttpClient, filter: EndpointFilter) -> Self {
-        let service = ServiceClient::new(http, filter);
+    fn from_service(http: &HttpClient, service: ServiceClient) -> Self {
         http.add_client(service.clone());
         BaseClient {
             service,
@@ -48,12 +49,23 @@ impl BaseClient {
         }
     }
 
-    /// A client of `service_type` on `interface` (Python's `endpoint_type`).
+    /// A client with its own filter (interface, region, service name).
+    ///
+    /// The filter is all there is: the configuration's settings for the
+    /// service do not apply (use [`new`](Self::new) or
+    /// [`with_interface`](Self::with_interface) for them).
+    pub fn with_filter(http: &HttpClient, filter: EndpointFilter) -> Self {
+        Self::from_service(http, ServiceClient::new(http, filter))
+    }
+
+    /// A client of `service_type` on `interface` (Python's `endpoint_type`),
+    /// with the configuration's other settings for the service (endpoint
+    /// override, default microversion) as [`new`](Self::new).
     pub fn with_interface(http: &HttpClient, service_type: &str, interface: Interface) -> Self {
-        let filter = EndpointFilter::new(service_type)
-            .interface(interface)
-            .region(http.default_region().map(str::to_string));
-        Self::with_filter(http, filter)
+        Self::from_service(
+            http,
+            http.configured_service_client(service_type, Some(interface)),
+        )
     }
 
     /// Mount an extension's manager under `name`.

@@ -1,7 +1,4 @@
-//! [`BoxFuture`], the future the object-safe traits return. A leaf.
+//! [`BoxFuture`], the future the object-safe traits return: the one of
+//! `apiclient_auth::transport`, so every crate names the same type. A leaf.
 
-use std::future::Future;
-use std::pin::Pin;
-
-/// A boxed, sendable future.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use apiclient_auth::transport::BoxFuture;

@@ -8,7 +8,7 @@
 //! declared order), CRUD parameters in the order they were given, and a
 //! query struct's fields in their declared order too.
 
-use apiclient_errors::Error;
+use apiclient_errors::{Error, InvalidKind};
 use apiclient_http::ApiRequest;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -67,8 +67,12 @@ pub(crate) fn to_vec<B: Serialize + ?Sized>(
     value: &B,
     what: &str,
 ) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(&Wrapped { key, value })
-        .map_err(|e| Error::Validation(format!("the {what} cannot be serialized: {e}")))
+    serde_json::to_vec(&Wrapped { key, value }).map_err(|e| {
+        Error::invalid(
+            InvalidKind::Body,
+            format!("the {what} cannot be serialized: {e}"),
+        )
+    })
 }
 
 /// `request` with the pairs of a serializable query in the order its

@@ -49,6 +49,13 @@
 //! or `FakeHttpClient` (this example does, in the workspace's
 //! `tests/it/base_docs.rs`).
 //!
+//! A resource whose type is known only at run time is a [`DynamicResource`]
+//! (its JSON object) in an `Api` made with [`Api::dynamic`] from a
+//! [`ResourceInfo`], the collection described by values: the same calls,
+//! the same find semantics. [`Api::get_opt`] is a `get` whose 404 is
+//! `Ok(None)`. [`impl_resource_type!`] writes a [`ResourceType`] impl from
+//! a struct's `id` and `name` fields and the collection's keys.
+//!
 //! **The reference API beside it**, with the Python library's semantics:
 //! [`BaseClient`]; [`Resource`], a bag of attributes with typed access and
 //! lazy loading; [`Manager`], [`CrudManager`] and [`ManagerWithFind`];
@@ -71,14 +78,25 @@
 
 mod api;
 mod client;
+mod dynamic;
 mod future;
 mod hooks;
 mod json;
+mod macros;
 mod manager;
 mod pagination;
 mod resource;
 
-pub use api::{Api, Lazy, ResourceType, ResponseMeta, UpdateVerb, WithMeta};
+pub use api::{
+    Api, ApiObject, Lazy, ResourceInfo, ResourceType, ResponseMeta, UpdateVerb, WithMeta,
+};
+pub use dynamic::DynamicResource;
+
+/// What [`impl_resource_type!`] expands to: not an API of its own.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::macros::NameField;
+}
 pub use client::{BaseClient, get_class};
 pub use future::BoxFuture;
 pub use hooks::{Extension, Hook, HookRegistry, SUPPORTED_HOOKS};
@@ -89,7 +107,7 @@ pub use pagination::{PageLimits, PageStyle, page_of, paginate, paginate_with};
 pub use resource::{GetId, Loader, Resource, ResourceMeta, TypedResource, to_slug};
 
 // What a service client needs, from one dependency.
-pub use apiclient_errors::{Error, HttpError};
+pub use apiclient_errors::{Error, HttpError, Invalid, InvalidKind};
 pub use apiclient_http::microversion::Microversion;
 pub use apiclient_http::transfer::{DigestAlgorithm, Hasher, Progress, ProgressFn};
 pub use apiclient_http::{

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use apiclient_errors::{Error, HttpError};
+use apiclient_errors::{Error, HttpError, InvalidKind};
 use apiclient_http::ApiResponse;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -526,8 +526,9 @@ impl Loader for WeakLoader {
         let id = id.to_string();
         Box::pin(async move {
             let Some(m) = self.0.upgrade() else {
-                return Err(Error::Validation(
-                    "the manager of this resource is gone".into(),
+                return Err(Error::invalid(
+                    InvalidKind::State,
+                    "the manager of this resource is gone",
                 ));
             };
             let key_id = m.key_id();
@@ -644,6 +645,11 @@ pub fn is_uuid_like(v: &str) -> bool {
 
 /// Find a resource by integer id, UUID, alphanumeric id (when allowed),
 /// human id, then name (Python's `utils.find_resource`).
+///
+/// None found is a 404-kind error (`is_not_found()`, its message the
+/// reference's "No server with a name or ID of 'x' exists."), more than one
+/// [`Error::NoUniqueMatch`], as [`Api::find`](crate::Api::find). (Python
+/// raises `CommandError` for both.)
 pub async fn find_resource(manager: &dyn Findable, name_or_id: &str) -> Result<Resource, Error> {
     let lower = manager.meta().name.to_ascii_lowercase();
     if name_or_id.parse::<i64>().is_ok() {
@@ -662,7 +668,7 @@ pub async fn find_resource(manager: &dyn Findable, name_or_id: &str) -> Result<R
         }
     }
     let multiple = || {
-        Error::Command(format!(
+        Error::NoUniqueMatch(format!(
             "Multiple {lower} matches found for '{name_or_id}', use an ID to be more specific."
         ))
     };
@@ -686,9 +692,9 @@ pub async fn find_resource(manager: &dyn Findable, name_or_id: &str) -> Result<R
     {
         Ok(r) => Ok(r),
         Err(Error::NoUniqueMatch(_)) => Err(multiple()),
-        Err(e) if e.is_not_found() => Err(Error::Command(format!(
+        Err(e) if e.is_not_found() => Err(Error::from(HttpError::new(404).with_message(format!(
             "No {lower} with a name or ID of '{name_or_id}' exists."
-        ))),
+        )))),
         Err(e) => Err(e),
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use apiclient_errors::Error;
+use apiclient_errors::{Error, InvalidKind};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use unicode_normalization::UnicodeNormalization;
@@ -160,10 +160,13 @@ impl Resource {
         match self.info.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|e| {
-                Error::Validation(format!(
-                    "attribute '{key}' of {} has an unexpected type: {e}",
-                    self.meta.name
-                ))
+                Error::invalid(
+                    InvalidKind::Shape,
+                    format!(
+                        "attribute '{key}' of {} has an unexpected type: {e}",
+                        self.meta.name
+                    ),
+                )
             }),
         }
     }
@@ -171,10 +174,10 @@ impl Resource {
     /// The whole resource as the user's type.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_value(Value::Object(self.info.clone())).map_err(|e| {
-            Error::Validation(format!(
-                "{} does not match the expected shape: {e}",
-                self.meta.name
-            ))
+            Error::invalid(
+                InvalidKind::Shape,
+                format!("{} does not match the expected shape: {e}", self.meta.name),
+            )
         })
     }
 

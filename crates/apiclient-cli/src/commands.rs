@@ -1,6 +1,6 @@
 //! The commands.
 
-use apiclient_auth::{AccessInfo, EndpointFilter, Interface, Scope};
+use apiclient_auth::{AccessInfo, EndpointFilter, Interface, TokenScope};
 use apiclient_errors::Error;
 use apiclient_http::transfer::Progress;
 use apiclient_http::{ApiRequest, Body, ServiceClient};
@@ -9,49 +9,13 @@ use serde_json::{Map, Value, json};
 use time::format_description::FormatItem;
 use time::macros::format_description;
 
-use crate::Ctx;
+use crate::cli::RequestArgs;
+use crate::context::Ctx;
+use crate::error::CliError;
 use crate::output::{self, Format, safe};
 
 const OSC_TIME: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+0000");
-
-/// `request` arguments.
-#[derive(Debug, clap::Args)]
-pub struct RequestArgs {
-    /// HTTP method (GET, POST, PUT, PATCH, DELETE, HEAD).
-    pub method: String,
-    /// Service type of the catalog (compute, image, identity, ...).
-    pub service_type: String,
-    /// Path relative to the service's endpoint, with any query.
-    pub path: String,
-    /// A JSON body, or @FILE to read it from a file.
-    #[arg(long)]
-    pub body: Option<String>,
-    /// An extra header, 'Name: value' (repeatable).
-    #[arg(short = 'H', long = "header")]
-    pub headers: Vec<String>,
-    /// API microversion (sends OpenStack-API-Version, replacing one given with -H).
-    #[arg(long)]
-    pub microversion: Option<String>,
-    /// The body's content type; without it --body must be JSON.
-    #[arg(long, value_name = "TYPE")]
-    pub content_type: Option<String>,
-    /// Print the status line and the response headers before the body.
-    #[arg(short = 'i', long)]
-    pub include: bool,
-    /// Send this file as the body, streamed (re-read for a replay after a
-    /// 401); `application/octet-stream` unless --content-type says otherwise.
-    #[arg(long, value_name = "FILE", conflicts_with = "body")]
-    pub upload_file: Option<std::path::PathBuf>,
-    /// Write the response body to this file as it arrives (whole or not at
-    /// all: an MD5 the server announces is checked first) instead of stdout.
-    #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<std::path::PathBuf>,
-    /// No progress bar (one is drawn on stderr for --upload-file and
-    /// --output when stderr is a terminal).
-    #[arg(long)]
-    pub no_progress: bool,
-}
 
 /// A progress bar on stderr when it is a terminal (and not switched off),
 /// else nothing.
@@ -90,10 +54,10 @@ fn show(bar: &Option<indicatif::ProgressBar>) -> impl Fn(Progress) + Send + Sync
 pub fn token_fields(access: &AccessInfo) -> Map<String, Value> {
     let mut m = Map::new();
     match &access.scope {
-        Scope::Domain { id, .. } => {
+        TokenScope::Domain { id, .. } => {
             m.insert("domain_id".into(), json!(id));
         }
-        Scope::System => {
+        TokenScope::System => {
             m.insert("system".into(), json!("all"));
         }
         _ => {}
@@ -115,19 +79,19 @@ pub fn token_fields(access: &AccessInfo) -> Map<String, Value> {
     m
 }
 
-pub async fn token_issue(ctx: &Ctx) -> Result<(), Error> {
+pub async fn token_issue(ctx: &Ctx) -> Result<(), CliError> {
     let access = ctx.http.authenticate().await?;
     // admin_token and none hold a fixed token (or none): nothing was issued.
     if access.user_id.is_none() && access.expires_at.is_none() {
-        return Err(Error::Command(
-            "Only an authorized user may issue a new token.".into(),
+        return Err(CliError::command(
+            "Only an authorized user may issue a new token.",
         ));
     }
     out!("{}", output::show(&token_fields(&access), ctx.format));
     Ok(())
 }
 
-pub async fn token_revoke(ctx: &Ctx, token: &str) -> Result<(), Error> {
+pub async fn token_revoke(ctx: &Ctx, token: &str) -> Result<(), CliError> {
     let identity = ctx.http.service_client("identity");
     identity
         .request(ApiRequest::new(Method::DELETE, "/auth/tokens").header("X-Subject-Token", token))
@@ -157,7 +121,7 @@ fn endpoints_json(endpoints: &[apiclient_auth::catalog::Endpoint]) -> Value {
     )
 }
 
-pub async fn catalog_list(ctx: &Ctx) -> Result<(), Error> {
+pub async fn catalog_list(ctx: &Ctx) -> Result<(), CliError> {
     let access = ctx.http.access().await?;
     let services = access.catalog.services();
     let rows: Vec<Vec<String>> = services
@@ -181,7 +145,7 @@ pub async fn catalog_list(ctx: &Ctx) -> Result<(), Error> {
     Ok(())
 }
 
-pub async fn catalog_show(ctx: &Ctx, service: &str) -> Result<(), Error> {
+pub async fn catalog_show(ctx: &Ctx, service: &str) -> Result<(), CliError> {
     let access = ctx.http.access().await?;
     let found = access
         .catalog
@@ -189,7 +153,7 @@ pub async fn catalog_show(ctx: &Ctx, service: &str) -> Result<(), Error> {
         .iter()
         .find(|s| s.service_type == service || s.name.as_deref() == Some(service))
         .ok_or_else(|| {
-            Error::Command(format!(
+            CliError::command(format!(
                 "No service with a type or name of '{service}' exists."
             ))
         })?;
@@ -214,7 +178,7 @@ pub async fn endpoint_get(
     service_type: &str,
     interface: Option<&str>,
     region: Option<&str>,
-) -> Result<(), Error> {
+) -> Result<(), CliError> {
     let interface: Interface = match interface {
         Some(i) => i.parse()?,
         None => ctx.http.default_interface(),
@@ -267,7 +231,7 @@ fn print_head(status: u16, headers: &http::HeaderMap) {
     outln!();
 }
 
-pub async fn versions_show(ctx: &Ctx, service_type: &str) -> Result<(), Error> {
+pub async fn versions_show(ctx: &Ctx, service_type: &str) -> Result<(), CliError> {
     let resp = ctx.http.service_client(service_type).get("").await?;
     print_body(resp.body());
     Ok(())
@@ -279,7 +243,7 @@ pub const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 /// The request body from `--body` (JSON text or `@FILE`): JSON unless
 /// `--content-type` says otherwise; anything else is a usage error before
 /// anything is sent.
-fn request_body(body: &str, content_type: Option<&str>) -> Result<Vec<u8>, Error> {
+fn request_body(body: &str, content_type: Option<&str>) -> Result<Vec<u8>, CliError> {
     let data = match body.strip_prefix('@') {
         Some(path) => {
             let size = std::fs::metadata(path)
@@ -289,7 +253,7 @@ fn request_body(body: &str, content_type: Option<&str>) -> Result<Vec<u8>, Error
                 })?
                 .len();
             if size > MAX_BODY_BYTES {
-                return Err(Error::Validation(format!(
+                return Err(CliError::usage(format!(
                     "the body file {path} has {size} bytes, more than the limit of {MAX_BODY_BYTES}"
                 )));
             }
@@ -305,19 +269,19 @@ fn request_body(body: &str, content_type: Option<&str>) -> Result<Vec<u8>, Error
     }
     match serde_json::from_slice::<Value>(&data) {
         Ok(_) => Ok(data),
-        Err(e) => Err(Error::Validation(format!(
+        Err(e) => Err(CliError::usage(format!(
             "--body is not valid JSON ({e}); give --content-type to send other data"
         ))),
     }
 }
 
-pub async fn request(ctx: &Ctx, args: &RequestArgs) -> Result<(), Error> {
+pub async fn request(ctx: &Ctx, args: &RequestArgs) -> Result<(), CliError> {
     let method = Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
-        .map_err(|_| Error::Validation(format!("invalid HTTP method '{}'", args.method)))?;
+        .map_err(|_| CliError::usage(format!("invalid HTTP method '{}'", args.method)))?;
     let mut req = ApiRequest::new(method, args.path.clone());
     for h in &args.headers {
         let (name, value) = h.split_once(':').ok_or_else(|| {
-            Error::Validation(format!("invalid header '{h}': expected 'Name: value'"))
+            CliError::usage(format!("invalid header '{h}': expected 'Name: value'"))
         })?;
         req = req.header(name.trim(), value.trim());
     }
@@ -392,9 +356,9 @@ pub async fn request(ctx: &Ctx, args: &RequestArgs) -> Result<(), Error> {
 }
 
 /// With -i, an HTTP error's status line and headers are printed too.
-fn print_error_head(args: &RequestArgs, e: Error) -> Error {
+fn print_error_head(args: &RequestArgs, e: Error) -> CliError {
     if let (true, Error::Http(h)) = (args.include, &e) {
         print_head(h.status(), h.headers());
     }
-    e
+    e.into()
 }

@@ -1,18 +1,21 @@
 //! `apiclient demo`: every feature against a fake cloud on loopback.
 
-use apiclient_auth::KeystonePlugin;
+use apiclient_auth::{AuthPlugin, KeystonePlugin};
 use apiclient_errors::Error;
 use apiclient_fake::{FakeCloud, Fault};
 use apiclient_http::{ApiRequest, HttpClientBuilder};
 use serde_json::Value;
 
-use crate::{Cli, Ctx, build_client, commands, timings_table};
+use crate::cli::Cli;
+use crate::commands;
+use crate::context::{Ctx, build_client, timings_table};
+use crate::error::CliError;
 
 fn step(title: &str) {
     outln!("\n== {title}");
 }
 
-pub async fn run(cli: &Cli) -> Result<(), Error> {
+pub async fn run(cli: &Cli) -> Result<(), CliError> {
     let cloud = FakeCloud::builder()
         .servers(7)
         .start()
@@ -28,15 +31,18 @@ pub async fn run(cli: &Cli) -> Result<(), Error> {
     outln!(
         "The curl-style --debug log of every request goes to stderr (tokens hashed, passwords hidden)."
     );
-    let plugin = KeystonePlugin::new("password")
-        .ok_or_else(|| Error::config("the password plugin is missing"))?
-        .with("auth_url", cloud.auth_url())
-        .with("username", "demo")
-        .with("password", "demopass")
-        .with("project_name", "demo")
-        .with("user_domain_name", "Default")
-        .with("project_domain_name", "Default");
-    let http = build_client(cli, Some(HttpClientBuilder::new(Box::new(plugin))), None)?;
+    // boxed as `dyn AuthPlugin`: what `HttpClientBuilder::new` takes
+    let plugin: Box<dyn AuthPlugin> = Box::new(
+        KeystonePlugin::new("password")
+            .ok_or_else(|| Error::config("the password plugin is missing"))?
+            .with("auth_url", cloud.auth_url())
+            .with("username", "demo")
+            .with("password", "demopass")
+            .with("project_name", "demo")
+            .with("user_domain_name", "Default")
+            .with("project_domain_name", "Default"),
+    );
+    let http = build_client(cli, Some(HttpClientBuilder::new(plugin)), None)?;
     http.timings().set_enabled(true);
     let ctx = Ctx {
         http: http.clone(),

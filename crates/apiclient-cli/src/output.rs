@@ -1,6 +1,39 @@
-//! Output formats: table (as python-openstackclient draws it), json, value.
+//! Output formats: table (as python-openstackclient draws it), json, value;
+//! the stdout macros and the length limit of a server-controlled value.
 
 use serde_json::{Map, Value};
+
+/// `print!` to stdout, ending the process quietly (exit 0) when the reader
+/// has gone (`apiclient ... | head`): a closed pipe is not an error to panic on.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` as [`out!`] does it.
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($arg:tt)*) => {{
+        out!($($arg)*);
+        out!("\n");
+    }};
+}
+
+/// Write to stdout; a broken pipe ends the process with success.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args)
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
+/// The longest server-controlled value printed as is; longer ones are cut
+/// with an ellipsis.
+pub const MAX_DISPLAY_CHARS: usize = 4096;
 
 /// `-f/--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -16,7 +49,7 @@ pub enum Format {
 /// A server-controlled string made safe for a table or value cell: control
 /// characters (newlines included) escaped, over-long values cut with `…`.
 pub fn safe(s: &str) -> String {
-    apiclient_errors::redact::display_safe(s, crate::MAX_DISPLAY_CHARS).into_owned()
+    apiclient_errors::redact::display_safe(s, MAX_DISPLAY_CHARS).into_owned()
 }
 
 /// A cell for table and value output. Strings are made [`safe`]; an array

@@ -59,6 +59,14 @@ pub enum Error {
     #[error(transparent)]
     Authorization(#[from] AuthorizationFailure),
     /// A command (CLI-level) error with a message for the user.
+    ///
+    /// No library crate returns it any more: a missing resource is a 404-kind
+    /// error (`is_not_found()`), more than one match [`Error::NoUniqueMatch`];
+    /// a command-line program keeps its own errors beside this type.
+    #[deprecated(
+        since = "0.1.0",
+        note = "no library returns it; match `is_not_found()` / `NoUniqueMatch`, and give a CLI its own error type"
+    )]
     #[error("{0}")]
     Command(String),
     /// The server could not be reached, or the transport failed.
@@ -79,9 +87,10 @@ pub enum Error {
     /// A requested API version is not supported.
     #[error("{0}")]
     UnsupportedVersion(String),
-    /// Input failed validation.
-    #[error("{0}")]
-    Validation(String),
+    /// Input was refused before anything was sent: what kind of input
+    /// ([`Invalid::kind`]) and why.
+    #[error(transparent)]
+    Validation(Invalid),
     /// The server answered with an HTTP error status.
     #[error(transparent)]
     Http(Box<HttpError>),
@@ -157,6 +166,88 @@ pub enum Error {
     },
 }
 
+/// What kind of input an [`Error::Validation`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InvalidKind {
+    /// A URL or path: not absolute where it must be, not parseable, of the
+    /// wrong API version.
+    Url,
+    /// A header name or value (or a value that must travel in one).
+    Header,
+    /// A query that does not serialize to name/value pairs.
+    Query,
+    /// A request body that cannot be serialized, or is not of the shape the
+    /// call takes (a JSON-Patch that is not an array of operations).
+    Body,
+    /// A resource id that cannot name one resource (empty, `.`, `..`).
+    Id,
+    /// A microversion that is not `MAJOR.MINOR` or `latest`.
+    Microversion,
+    /// An interface name that is not public, internal or admin.
+    Interface,
+    /// An authentication scope: more than one given, or one the API has not.
+    Scope,
+    /// An authentication plugin or method that cannot do what was asked
+    /// (unknown, not built in, not Keystone, not on this identity API).
+    Plugin,
+    /// A token that would go to an origin that is not the endpoint's nor
+    /// any catalog endpoint's: refused, and not sent.
+    ForeignOrigin,
+    /// A resource's data that does not have the shape its type declares.
+    Shape,
+    /// A call made in a state that does not allow it (a resource whose
+    /// manager is gone, an image that is not active yet).
+    State,
+    /// A fake's expectation that a request did not meet (`apiclient-fake`).
+    Expectation,
+    /// Any other refused input.
+    Other,
+}
+
+/// The payload of [`Error::Validation`]: the kind of input refused and a
+/// message for a person.
+///
+/// ```
+/// use apiclient_errors::{Error, Invalid, InvalidKind};
+/// let e = Error::invalid(InvalidKind::Microversion, "invalid microversion '2.x'");
+/// assert_eq!(e.invalid_kind(), Some(InvalidKind::Microversion));
+/// assert!(matches!(&e, Error::Validation(i) if i.kind() == InvalidKind::Microversion));
+/// assert_eq!(e.to_string(), "invalid microversion '2.x'");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Invalid {
+    kind: InvalidKind,
+    message: String,
+}
+
+impl Invalid {
+    /// Input of `kind` refused, with `message` for a person.
+    pub fn new(kind: InvalidKind, message: impl Into<String>) -> Self {
+        Invalid {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// What kind of input was refused.
+    pub fn kind(&self) -> InvalidKind {
+        self.kind
+    }
+
+    /// Why, for a person.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<Invalid> for Error {
+    fn from(e: Invalid) -> Self {
+        Error::Validation(e)
+    }
+}
+
 impl From<HttpError> for Error {
     fn from(e: HttpError) -> Self {
         Error::Http(Box::new(e))
@@ -169,6 +260,20 @@ impl Error {
         Error::Config {
             message: message.into(),
             source: None,
+        }
+    }
+
+    /// Input of `kind` refused before anything was sent
+    /// ([`Error::Validation`]).
+    pub fn invalid(kind: InvalidKind, message: impl Into<String>) -> Self {
+        Error::Validation(Invalid::new(kind, message))
+    }
+
+    /// The kind of refused input, if this is an [`Error::Validation`].
+    pub fn invalid_kind(&self) -> Option<InvalidKind> {
+        match self {
+            Error::Validation(i) => Some(i.kind()),
+            _ => None,
         }
     }
 

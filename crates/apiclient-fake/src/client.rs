@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use apiclient_auth::KeystonePlugin;
-use apiclient_errors::{BoxError, Error};
+use apiclient_errors::{BoxError, Error, InvalidKind};
 use apiclient_http::{HttpClient, HttpClientBuilder, HttpService};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response};
@@ -355,9 +355,10 @@ impl FakeHttpClient {
             }))
         };
         if (method == Method::GET || method == Method::DELETE) && body.is_some() {
-            return Err(Box::new(Error::Validation(format!(
-                "AssertionError: FakeHttpClient: {method} {url} must not have a body"
-            ))));
+            return Err(Box::new(Error::invalid(
+                InvalidKind::Expectation,
+                format!("AssertionError: FakeHttpClient: {method} {url} must not have a body"),
+            )));
         }
         let headers: Vec<(String, String)> = req
             .headers()
@@ -428,11 +429,14 @@ impl FakeHttpClient {
             .iter()
             .map(|h| format!("{} {}", h.method, h.pattern))
             .collect();
-        Err(Box::new(Error::Validation(format!(
-            "AssertionError: Called unknown API method: {method} {url}, expected fakes method name: {}; handlers: [{}]",
-            fake_method_name(method.as_str(), &url),
-            known.join(", ")
-        ))))
+        Err(Box::new(Error::invalid(
+            InvalidKind::Expectation,
+            format!(
+                "AssertionError: Called unknown API method: {method} {url}, expected fakes method name: {}; handlers: [{}]",
+                fake_method_name(method.as_str(), &url),
+                known.join(", ")
+            ),
+        )))
     }
 
     /// How many calls were `method` on a path matching `pattern`

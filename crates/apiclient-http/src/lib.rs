@@ -17,20 +17,21 @@
 //! (a file) or one-shot streams; responses buffered or
 //! [streamed](ServiceClient::request_streamed).
 //!
-//! A client from a cloud of `clouds.yaml` (the `OS_*` variables over it), or
-//! from the environment alone, is one line:
+//! A client from the environment (`OS_*`, as the `openstack` CLI reads it),
+//! or from a cloud of `clouds.yaml` with the `clouds-yaml` feature
+//! (`HttpClient::from_cloud`), is one line:
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), apiclient_errors::Error> {
 //! use apiclient_http::HttpClient;
 //!
-//! let http = HttpClient::from_cloud("mycloud")?; // or HttpClient::from_env()?
+//! let http = HttpClient::from_env()?;
 //! let servers: serde_json::Value = http.service_client("compute").get("/servers").await?.json()?;
 //! # Ok(()) }
 //! ```
 //!
-//! In code, a typed plugin ([`apiclient_auth::typed`]) goes to
-//! [`HttpClient::builder_for`]:
+//! In code, a plugin — typed ([`apiclient_auth::typed`]) or your own — goes
+//! to [`HttpClient::builder`], the one constructor:
 //!
 //! ```
 //! use apiclient_auth::typed::AdminToken;
@@ -48,7 +49,7 @@
 //!         .body(Bytes::from_static(br#"{"servers": []}"#))
 //!         .unwrap())
 //! });
-//! let http = HttpClient::builder_for(AdminToken::new("http://nova/v2.1", "s3cret-token"))
+//! let http = HttpClient::builder(AdminToken::new("http://nova/v2.1", "s3cret-token"))
 //!     .base_transport(fake)
 //!     .build()
 //!     .unwrap();
@@ -60,6 +61,7 @@
 //! # });
 //! ```
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod body;
 mod client;

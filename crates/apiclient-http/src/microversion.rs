@@ -17,7 +17,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use apiclient_errors::Error;
+use apiclient_errors::{Error, InvalidKind};
 use serde_json::Value;
 
 /// A microversion: `major.minor`, or `latest`.
@@ -75,9 +75,10 @@ impl FromStr for Microversion {
         let (a, b) = t.split_once('.').unwrap_or((t, "0"));
         match (a.parse(), b.parse()) {
             (Ok(a), Ok(b)) => Ok(Microversion::Version(a, b)),
-            _ => Err(Error::Validation(format!(
-                "invalid microversion '{s}': expected MAJOR.MINOR or 'latest'"
-            ))),
+            _ => Err(Error::invalid(
+                InvalidKind::Microversion,
+                format!("invalid microversion '{s}': expected MAJOR.MINOR or 'latest'"),
+            )),
         }
     }
 }

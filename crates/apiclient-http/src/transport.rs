@@ -39,7 +39,7 @@ use crate::upload::{GateGuard, GatedBody, UploadGate, bounded};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
-use crate::layers::BoxFuture;
+use apiclient_auth::transport::BoxFuture;
 
 /// TLS settings.
 #[derive(Debug, Clone)]
@@ -703,7 +703,7 @@ impl Connection for ProxiedIo {
 impl tower::Service<http::Uri> for ProxyConnector {
     type Response = ProxiedIo;
     type Error = BoxError;
-    type Future = BoxFuture<Result<ProxiedIo, BoxError>>;
+    type Future = BoxFuture<'static, Result<ProxiedIo, BoxError>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         tower::Service::<http::Uri>::poll_ready(&mut self.http, cx).map_err(Into::into)
@@ -814,7 +814,7 @@ async fn decompress(resp: Response<hyper::body::Incoming>) -> Result<Response<Bo
 impl tower::Service<Request<Body>> for HyperTransport {
     type Response = Response<Body>;
     type Error = BoxError;
-    type Future = BoxFuture<Result<Response<Body>, BoxError>>;
+    type Future = BoxFuture<'static, Result<Response<Body>, BoxError>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))

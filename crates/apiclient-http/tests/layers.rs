@@ -313,14 +313,12 @@ async fn user_layers_can_be_inserted_into_the_stack() {
     }));
     let http = apiclient_http::HttpClient::builder(Box::new(KeystonePlugin::no_auth("http://svc")))
         .base_transport(slow)
-        .map_stack(|svc| {
-            apiclient_http::HttpService::new(
-                ServiceBuilder::new()
-                    .timeout(Duration::from_millis(50))
-                    .concurrency_limit(1)
-                    .service(svc),
-            )
-        })
+        .with_layer(
+            ServiceBuilder::new()
+                .timeout(Duration::from_millis(50))
+                .concurrency_limit(1)
+                .into_inner(),
+        )
         .build()
         .unwrap();
     let err = http.service_client("svc").get("/").await.unwrap_err();

@@ -17,43 +17,30 @@ mod types;
 
 pub use types::*;
 
-use apiclient_base::{Api, Error, HttpClient, Microversion, ResourceType, ServiceClient, WithMeta};
+use apiclient_base::{
+    Api, Error, HttpClient, Microversion, ServiceClient, WithMeta, impl_resource_type,
+};
 use futures_util::Stream;
 
-impl ResourceType for Server {
-    const SINGULAR: &'static str = "server";
-    const PLURAL: &'static str = "servers";
-    const DETAIL_PATH: Option<&'static str> = Some("/servers/detail");
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> Option<&str> {
-        Some(&self.name)
-    }
-}
+impl_resource_type!(Server {
+    singular: "server",
+    plural: "servers",
+    name: name,
+    detail_path: "/servers/detail",
+});
 
-impl ResourceType for ServerSummary {
-    const SINGULAR: &'static str = "server";
-    const PLURAL: &'static str = "servers";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> Option<&str> {
-        Some(&self.name)
-    }
-}
+impl_resource_type!(ServerSummary {
+    singular: "server",
+    plural: "servers",
+    name: name,
+});
 
-impl ResourceType for Flavor {
-    const SINGULAR: &'static str = "flavor";
-    const PLURAL: &'static str = "flavors";
-    const DETAIL_PATH: Option<&'static str> = Some("/flavors/detail");
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> Option<&str> {
-        Some(&self.name)
-    }
-}
+impl_resource_type!(Flavor {
+    singular: "flavor",
+    plural: "flavors",
+    name: name,
+    detail_path: "/flavors/detail",
+});
 
 /// The microversion this client is written for.
 pub const MICROVERSION: Microversion = Microversion::new(2, 79);

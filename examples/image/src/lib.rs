@@ -33,8 +33,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use apiclient_base::{
-    Api, ApiRequest, Body, Error, HttpClient, ResourceType, ResponseMeta, ServiceClient,
-    StreamedResponse, UpdateVerb, WithMeta,
+    Api, ApiRequest, Body, Error, HttpClient, InvalidKind, ResourceType, ResponseMeta,
+    ServiceClient, StreamedResponse, UpdateVerb, WithMeta,
 };
 pub use apiclient_http::transfer::{DigestAlgorithm, Progress, ProgressFn};
 use futures_util::Stream;
@@ -69,9 +69,10 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// would name another resource).
 fn segment(what: &str, value: &str) -> Result<String, Error> {
     if value.is_empty() || value == "." || value == ".." {
-        return Err(Error::Validation(format!(
-            "'{value}' is not a valid image {what}"
-        )));
+        return Err(Error::invalid(
+            InvalidKind::Other,
+            format!("'{value}' is not a valid image {what}"),
+        ));
     }
     Ok(percent_encoding::utf8_percent_encode(value, SEGMENT).to_string())
 }
@@ -254,9 +255,10 @@ impl Images {
             .keys()
             .find(|k| types::NEW_IMAGE_FIELDS.contains(&k.as_str()))
         {
-            return Err(Error::Validation(format!(
-                "'{key}' is a field of the image, not an additional property"
-            )));
+            return Err(Error::invalid(
+                InvalidKind::Body,
+                format!("'{key}' is a field of the image, not an additional property"),
+            ));
         }
         self.api.create(image).await
     }
@@ -267,18 +269,19 @@ impl Images {
     pub async fn update(&self, id: &str, ops: &[PatchOp]) -> Result<WithMeta<Image>, Error> {
         segment("id", id)?;
         if ops.is_empty() {
-            return Err(Error::Validation(
-                "a patch needs at least one operation".into(),
+            return Err(Error::invalid(
+                InvalidKind::Body,
+                "a patch needs at least one operation",
             ));
         }
         if let Some(op) = ops
             .iter()
             .find(|op| !op.path().starts_with('/') || op.path().len() < 2)
         {
-            return Err(Error::Validation(format!(
-                "'{}' is not a JSON pointer to a member (/name)",
-                op.path()
-            )));
+            return Err(Error::invalid(
+                InvalidKind::Body,
+                format!("'{}' is not a JSON pointer to a member (/name)", op.path()),
+            ));
         }
         self.api.patch(id, ops).await
     }
@@ -354,10 +357,13 @@ impl Images {
         progress: Option<ProgressFn>,
     ) -> Result<Downloaded, Error> {
         if image.status != ImageStatus::Active {
-            return Err(Error::Validation(format!(
-                "image {} is {}, not active: it has no data to download",
-                image.id, image.status
-            )));
+            return Err(Error::invalid(
+                InvalidKind::State,
+                format!(
+                    "image {} is {}, not active: it has no data to download",
+                    image.id, image.status
+                ),
+            ));
         }
         let resp = self.download(&image.id).await?;
         if resp.status().as_u16() == 204 {

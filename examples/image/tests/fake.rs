@@ -38,7 +38,7 @@ fn json(status: u16, body: &serde_json::Value) -> Vec<u8> {
 }
 
 fn glance_at(endpoint: &str) -> (Glance, HttpClient) {
-    let http = HttpClient::builder_for(NoAuth::new(endpoint))
+    let http = HttpClient::builder(NoAuth::new(endpoint))
         .no_proxy()
         .build()
         .unwrap();
@@ -66,7 +66,7 @@ async fn list_all_and_get_on_the_fake_cloud() {
     let plugin = V3Password::new(cloud.auth_url(), "demo", "demopass")
         .user_domain_name("Default")
         .scope(Scope::project_name("demo", "Default"));
-    let http = HttpClient::builder_for(plugin)
+    let http = HttpClient::builder(plugin)
         .region_name(Some("RegionOne".into()))
         .no_proxy()
         .build()

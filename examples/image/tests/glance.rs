@@ -55,7 +55,7 @@ fn client(user: &str, password: &str, project: &str) -> HttpClient {
     let plugin = V3Password::new(AUTH_URL, user, password)
         .user_domain_name("Default")
         .scope(Scope::project_name(project, "Default"));
-    HttpClient::builder_for(plugin)
+    HttpClient::builder(plugin)
         .region_name(Some("RegionOne".into()))
         .timings(true)
         .no_proxy()

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use apiclient_base::{ApiRequest, Error, Method, ResponseMeta, WithMeta};
+use apiclient_base::{ApiRequest, Error, InvalidKind, Method, ResponseMeta, WithMeta};
 use apiclient_base::{DigestAlgorithm, Progress, ProgressFn};
 use apiclient_http::transfer::Hasher;
 use serde::{Deserialize, Serialize};
@@ -170,8 +170,9 @@ impl LargeUpload {
         paths::check_container(container)?;
         paths::check_object(name)?;
         if options.segment_size == 0 {
-            return Err(Error::Validation(
-                "a segment size must be at least 1 byte".into(),
+            return Err(Error::invalid(
+                InvalidKind::Other,
+                "a segment size must be at least 1 byte",
             ));
         }
         let size = tokio::fs::metadata(&path)
@@ -183,10 +184,13 @@ impl LargeUpload {
             })?
             .len();
         if size == 0 {
-            return Err(Error::Validation(format!(
-                "{} is empty: a large object needs at least one byte (upload it as a plain object)",
-                path.display()
-            )));
+            return Err(Error::invalid(
+                InvalidKind::Other,
+                format!(
+                    "{} is empty: a large object needs at least one byte (upload it as a plain object)",
+                    path.display()
+                ),
+            ));
         }
         let segment_container = options
             .segment_container
@@ -197,8 +201,9 @@ impl LargeUpload {
             .create_container(&segment_container, &Metadata::new())
             .await?;
         let count = size.div_ceil(options.segment_size);
-        let count = usize::try_from(count)
-            .map_err(|_| Error::Validation(format!("{count} segments are too many")))?;
+        let count = usize::try_from(count).map_err(|_| {
+            Error::invalid(InvalidKind::Other, format!("{count} segments are too many"))
+        })?;
         Ok(LargeUpload {
             store: store.clone(),
             container: container.to_string(),
@@ -242,10 +247,13 @@ impl LargeUpload {
     /// not match.
     pub async fn upload_segment(&mut self, index: usize) -> Result<Segment, Error> {
         if index >= self.done.len() {
-            return Err(Error::Validation(format!(
-                "segment {index} does not exist: the file makes {}",
-                self.done.len()
-            )));
+            return Err(Error::invalid(
+                InvalidKind::Other,
+                format!(
+                    "segment {index} does not exist: the file makes {}",
+                    self.done.len()
+                ),
+            ));
         }
         let offset = index as u64 * self.options.segment_size;
         let len = self.options.segment_size.min(self.size - offset);

@@ -1,7 +1,7 @@
 //! Names to URL paths: each part percent-encoded, an object name keeping
 //! its slashes (Swift's pseudo-directories).
 
-use apiclient_base::Error;
+use apiclient_base::{Error, InvalidKind};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 /// What stays as it is in a container name: RFC 3986's unreserved characters.
@@ -15,16 +15,20 @@ const OBJECT: &AsciiSet = &PART.remove(b'/');
 
 pub(crate) fn check_container(name: &str) -> Result<(), Error> {
     if name.is_empty() || name.contains('/') {
-        return Err(Error::Validation(format!(
-            "'{name}' is not a container name (not empty, no '/')"
-        )));
+        return Err(Error::invalid(
+            InvalidKind::Id,
+            format!("'{name}' is not a container name (not empty, no '/')"),
+        ));
     }
     Ok(())
 }
 
 pub(crate) fn check_object(name: &str) -> Result<(), Error> {
     if name.is_empty() {
-        return Err(Error::Validation("an object name must not be empty".into()));
+        return Err(Error::invalid(
+            InvalidKind::Id,
+            "an object name must not be empty",
+        ));
     }
     Ok(())
 }

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use apiclient_base::{
-    ApiRequest, ApiResponse, Body, DigestAlgorithm, Error, HttpClient, Method, ResponseMeta,
-    ServiceClient, StreamedResponse, WithMeta,
+    ApiRequest, ApiResponse, Body, DigestAlgorithm, Error, HttpClient, InvalidKind, Method,
+    ResponseMeta, ServiceClient, StreamedResponse, WithMeta,
 };
 use apiclient_http::transfer::Hasher;
 use bytes::Bytes;
@@ -72,7 +72,10 @@ impl ObjectStore {
     /// signed with it ([`temp_url`](Self::temp_url)) work without a token.
     pub async fn set_temp_url_key(&self, key: &str) -> Result<WithMeta<()>, Error> {
         if key.is_empty() {
-            return Err(Error::Validation("a temp-URL key must not be empty".into()));
+            return Err(Error::invalid(
+                InvalidKind::Other,
+                "a temp-URL key must not be empty",
+            ));
         }
         let req = ApiRequest::post("").set_header("X-Account-Meta-Temp-URL-Key", key);
         let resp = self.service.request(req).await?;
@@ -166,7 +169,10 @@ impl ObjectStore {
         key: &str,
     ) -> Result<WithMeta<()>, Error> {
         if key.is_empty() {
-            return Err(Error::Validation("a temp-URL key must not be empty".into()));
+            return Err(Error::invalid(
+                InvalidKind::Other,
+                "a temp-URL key must not be empty",
+            ));
         }
         paths::check_container(name)?;
         let req = ApiRequest::post(paths::container_path(name))
@@ -449,12 +455,12 @@ impl ObjectStore {
         };
         let end = match range.end_bound() {
             Bound::Included(b) => Some(*b),
-            Bound::Excluded(0) => return Err(Error::Validation("an empty range".into())),
+            Bound::Excluded(0) => return Err(Error::invalid(InvalidKind::Other, "an empty range")),
             Bound::Excluded(b) => Some(b - 1),
             Bound::Unbounded => None,
         };
         if end.is_some_and(|e| e < start) {
-            return Err(Error::Validation("an empty range".into()));
+            return Err(Error::invalid(InvalidKind::Other, "an empty range"));
         }
         let spec = match end {
             Some(e) => format!("bytes={start}-{e}"),
@@ -570,9 +576,10 @@ fn is_md5_hex(s: &str) -> bool {
 fn md5_hex(hex: &str) -> Result<String, Error> {
     let hex = hex.trim();
     if !is_md5_hex(hex) {
-        return Err(Error::Validation(format!(
-            "'{hex}' is not an MD5 (32 hex digits)"
-        )));
+        return Err(Error::invalid(
+            InvalidKind::Other,
+            format!("'{hex}' is not an MD5 (32 hex digits)"),
+        ));
     }
     Ok(hex.to_ascii_lowercase())
 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use apiclient_base::{Error, Method};
+use apiclient_base::{Error, InvalidKind, Method};
 use sha2::{Digest, Sha256};
 
 use crate::paths;
@@ -111,11 +111,16 @@ impl TempUrl {
         paths::check_container(container)?;
         paths::check_object(object)?;
         if key.is_empty() {
-            return Err(Error::Validation("a temp-URL key must not be empty".into()));
+            return Err(Error::invalid(
+                InvalidKind::Other,
+                "a temp-URL key must not be empty",
+            ));
         }
         let expires = expires
             .duration_since(UNIX_EPOCH)
-            .map_err(|_| Error::Validation("a temp URL cannot expire before 1970".into()))?
+            .map_err(|_| {
+                Error::invalid(InvalidKind::Other, "a temp URL cannot expire before 1970")
+            })?
             .as_secs();
         let endpoint = endpoint.trim_end_matches('/');
         let account_path = paths::url_path_decoded(endpoint);

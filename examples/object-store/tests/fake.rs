@@ -34,7 +34,7 @@ fn http(cloud: &FakeCloud) -> HttpClient {
     let plugin = V3Password::new(cloud.auth_url(), "demo", "demopass")
         .user_domain_name("Default")
         .scope(Scope::project_name("demo", "Default"));
-    HttpClient::builder_for(plugin)
+    HttpClient::builder(plugin)
         .timeout(Duration::from_secs(120))
         .no_proxy()
         .build()

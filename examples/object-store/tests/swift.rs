@@ -24,7 +24,7 @@ use futures_util::TryStreamExt;
 
 /// A client with no token at all, for temp URLs.
 fn anonymous() -> HttpClient {
-    HttpClient::builder_for(apiclient_auth::typed::NoAuth::new("http://127.0.0.1:8080"))
+    HttpClient::builder(apiclient_auth::typed::NoAuth::new("http://127.0.0.1:8080"))
         .timeout(Duration::from_secs(120))
         .build()
         .unwrap()

@@ -66,9 +66,9 @@ impl HttpClientBuilder {
     /// A builder for `plugin` with the defaults: 10 s connect timeout, 60 s
     /// request timeout, 64 MiB response limit, TLS verification on,
     /// [`RetryPolicy::default`], token refresh 120 s before expiry, timings off.
-    pub fn new(plugin: Box<dyn AuthPlugin>) -> Self {
+    pub fn new(plugin: impl AuthPlugin + 'static) -> Self {
         HttpClientBuilder {
-            plugin,
+            plugin: Box::new(plugin),
             transport: TransportConfig::default(),
             user_agent: DEFAULT_USER_AGENT.to_string(),
             original_ip: None,
@@ -253,36 +253,74 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Wrap the transport (inside timing and logging): e.g. a tower-http layer.
-    pub fn map_transport(
-        mut self,
-        f: impl FnOnce(HttpService) -> HttpService + Send + 'static,
-    ) -> Self {
-        self.inner_layers.push(Box::new(f));
-        self
-    }
-
-    /// Add a tower layer around the whole stack (outside retries), e.g.
-    /// tower's `ConcurrencyLimitLayer` or tower-http's `TraceLayer`: any
-    /// [`StackLayer`]. Layers added first are innermost.
-    pub fn layer(mut self, layer: impl StackLayer) -> Self {
+    /// Add your middleware: a tower or tower-http layer (`TraceLayer`,
+    /// `ConcurrencyLimitLayer`, `SetRequestHeaderLayer`, your own) around
+    /// the whole stack, outside retries and authentication, so it sees each
+    /// call once; any [`StackLayer`] (a `Layer` whose service takes
+    /// `Request<Body>`, whatever its response body and error). Layers added
+    /// first are innermost.
+    ///
+    /// ```
+    /// use apiclient_auth::typed::AdminToken;
+    /// use apiclient_http::HttpClient;
+    /// let http = HttpClient::builder(AdminToken::new("http://nova/v2.1", "t"))
+    ///     .with_layer(tower::limit::ConcurrencyLimitLayer::new(8))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = http;
+    /// ```
+    pub fn with_layer(mut self, layer: impl StackLayer) -> Self {
         self.outer_layers.push(Box::new(move |svc| layer.wrap(svc)));
         self
     }
 
-    /// Add a tower layer around the transport (inside timing and the curl
-    /// log), as [`layer`](Self::layer) does around the stack.
-    pub fn layer_transport(mut self, layer: impl StackLayer) -> Self {
+    /// Add a layer around the transport instead: inside retries, timing
+    /// and the curl log, so it sees every attempt (a retried call more than
+    /// once), as [`with_layer`](Self::with_layer) otherwise.
+    pub fn with_transport_layer(mut self, layer: impl StackLayer) -> Self {
         self.inner_layers.push(Box::new(move |svc| layer.wrap(svc)));
         self
     }
 
-    /// Wrap the whole stack (outside retries): e.g. a concurrency limit.
+    /// Wrap the transport (inside timing and logging).
+    #[deprecated(
+        since = "0.1.0",
+        note = "use `with_transport_layer(tower::layer::layer_fn(f))`, or the layer itself"
+    )]
+    pub fn map_transport(
+        self,
+        f: impl FnOnce(HttpService) -> HttpService + Send + 'static,
+    ) -> Self {
+        self.push_inner(Box::new(f))
+    }
+
+    /// Add a tower layer around the whole stack.
+    #[deprecated(since = "0.1.0", note = "renamed `with_layer`")]
+    pub fn layer(self, layer: impl StackLayer) -> Self {
+        self.with_layer(layer)
+    }
+
+    /// Add a tower layer around the transport.
+    #[deprecated(since = "0.1.0", note = "renamed `with_transport_layer`")]
+    pub fn layer_transport(self, layer: impl StackLayer) -> Self {
+        self.with_transport_layer(layer)
+    }
+
+    /// Wrap the whole stack (outside retries).
+    #[deprecated(
+        since = "0.1.0",
+        note = "use `with_layer(tower::layer::layer_fn(f))`, or the layer itself"
+    )]
     pub fn map_stack(
         mut self,
         f: impl FnOnce(HttpService) -> HttpService + Send + 'static,
     ) -> Self {
         self.outer_layers.push(Box::new(f));
+        self
+    }
+
+    fn push_inner(mut self, wrap: Wrap) -> Self {
+        self.inner_layers.push(wrap);
         self
     }
 
@@ -429,28 +467,38 @@ impl Transport for BareTransport {
 }
 
 impl HttpClient {
-    /// A builder for `plugin`.
-    pub fn builder(plugin: Box<dyn AuthPlugin>) -> HttpClientBuilder {
-        HttpClientBuilder::new(plugin)
-    }
-
-    /// A builder for a typed plugin (`V3Password`, `AdminToken`, ... of
-    /// `apiclient_auth::typed`, or any plugin value).
+    /// The way in: a builder for `plugin`, a typed plugin (`V3Password`,
+    /// `AdminToken`, ... of `apiclient_auth::typed`, or your own
+    /// [`AuthPlugin`]) or a boxed one (what a `PluginLoader` gives).
     ///
     /// ```
     /// use apiclient_auth::typed::{Scope, V3Password};
-    /// let builder = apiclient_http::HttpClient::builder_for(
+    /// let builder = apiclient_http::HttpClient::builder(
     ///     V3Password::new("https://keystone.example/v3", "alice", "pw")
     ///         .scope(Scope::project_name("demo", "Default")),
     /// );
     /// # let _ = builder;
     /// ```
+    pub fn builder(plugin: impl AuthPlugin + 'static) -> HttpClientBuilder {
+        HttpClientBuilder::new(plugin)
+    }
+
+    /// A builder for a typed plugin: [`builder`](Self::builder) takes every
+    /// plugin now.
+    #[deprecated(
+        since = "0.1.0",
+        note = "use `HttpClient::builder`, which takes any plugin"
+    )]
     pub fn builder_for(plugin: impl AuthPlugin + 'static) -> HttpClientBuilder {
-        HttpClientBuilder::new(Box::new(plugin))
+        HttpClientBuilder::new(plugin)
     }
 
     /// A client configured as the `openstack` CLI would be: `OS_*`
     /// variables, and `OS_CLOUD` (or the only cloud) of clouds.yaml.
+    ///
+    /// Without the `clouds-yaml` feature no clouds.yaml is read: the `OS_*`
+    /// variables alone configure the client, and an `OS_CLOUD` is an
+    /// [`Error::Config`] saying the build reads no clouds.yaml.
     ///
     /// ```no_run
     /// # fn f() -> Result<(), apiclient_errors::Error> {
@@ -462,6 +510,18 @@ impl HttpClient {
     }
 
     /// A client for cloud `name` of clouds.yaml (with `OS_*` over it).
+    ///
+    /// Only with the `clouds-yaml` feature (of this crate, or
+    /// `apiclient-base`'s): a build that reads no clouds.yaml does not
+    /// compile the call.
+    ///
+    /// ```no_run
+    /// # fn f() -> Result<(), apiclient_errors::Error> {
+    /// let http = apiclient_http::HttpClient::from_cloud("mycloud")?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "clouds-yaml")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "clouds-yaml")))]
     pub fn from_cloud(name: &str) -> Result<HttpClient, Error> {
         Self::from_loader(&apiclient_auth::ConfigLoader::new(), Some(name))
     }

@@ -4,7 +4,7 @@
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
 use serde::Serialize;
 
-use apiclient_errors::Error;
+use apiclient_errors::{Error, Invalid, InvalidKind};
 
 use crate::body::Body;
 use crate::layers::auth::Target;
@@ -31,7 +31,7 @@ pub struct ApiRequest {
     query: Vec<(String, String)>,
     body: Body,
     pub(super) microversion: Option<Microversion>,
-    error: Option<String>,
+    error: Option<Invalid>,
 }
 
 impl std::fmt::Debug for ApiRequest {
@@ -106,7 +106,12 @@ impl ApiRequest {
             (Ok(n), Ok(v)) => {
                 self.headers.append(n, v);
             }
-            _ => self.error = Some(format!("invalid header '{name}'")),
+            _ => {
+                self.error = Some(Invalid::new(
+                    InvalidKind::Header,
+                    format!("invalid header '{name}'"),
+                ))
+            }
         }
         self
     }
@@ -120,7 +125,12 @@ impl ApiRequest {
             (Ok(n), Ok(v)) => {
                 self.headers.insert(n, v);
             }
-            _ => self.error = Some(format!("invalid header '{name}'")),
+            _ => {
+                self.error = Some(Invalid::new(
+                    InvalidKind::Header,
+                    format!("invalid header '{name}'"),
+                ))
+            }
         }
         self
     }
@@ -161,8 +171,18 @@ impl ApiRequest {
                 }
             }
             Ok(serde_json::Value::Null) => {}
-            Ok(_) => self.error = Some("a query must serialize to a map".into()),
-            Err(e) => self.error = Some(format!("the query cannot be serialized: {e}")),
+            Ok(_) => {
+                self.error = Some(Invalid::new(
+                    InvalidKind::Query,
+                    "a query must serialize to a map",
+                ))
+            }
+            Err(e) => {
+                self.error = Some(Invalid::new(
+                    InvalidKind::Query,
+                    format!("the query cannot be serialized: {e}"),
+                ))
+            }
         }
         self
     }
@@ -187,7 +207,12 @@ impl ApiRequest {
                     );
                 }
             }
-            Err(e) => self.error = Some(format!("body cannot be serialized as JSON: {e}")),
+            Err(e) => {
+                self.error = Some(Invalid::new(
+                    InvalidKind::Body,
+                    format!("body cannot be serialized as JSON: {e}"),
+                ))
+            }
         }
         self
     }
@@ -224,10 +249,13 @@ impl ApiRequest {
         let url = self.full_url();
         let absolute = url.starts_with("http://") || url.starts_with("https://");
         if target.is_none() && !absolute {
-            return Err(Error::Validation(format!(
-                "'{}' is not an absolute URL (http:// or https://); a path needs a service client",
-                apiclient_errors::redact::redact_url(&url)
-            )));
+            return Err(Error::invalid(
+                InvalidKind::Url,
+                format!(
+                    "'{}' is not an absolute URL (http:// or https://); a path needs a service client",
+                    apiclient_errors::redact::redact_url(&url)
+                ),
+            ));
         }
         let uri_text = if target.is_some() && !absolute && !url.starts_with('/') {
             format!("/{url}")
@@ -238,7 +266,12 @@ impl ApiRequest {
             .method(self.method)
             .uri(uri_text)
             .body(self.body)
-            .map_err(|e| Error::Validation(format!("invalid request URL '{url}': {e}")))?;
+            .map_err(|e| {
+                Error::invalid(
+                    InvalidKind::Url,
+                    format!("invalid request URL '{url}': {e}"),
+                )
+            })?;
         *req.headers_mut() = self.headers;
         if let Some(t) = target {
             req.extensions_mut().insert(t);

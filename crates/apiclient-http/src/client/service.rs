@@ -360,38 +360,49 @@ impl HttpClient {
     }
 
     /// A service client for `service_type` with the client's default interface
-    /// and region, registered so [`client`](Self::client) finds it.
+    /// and region, registered so [`client`](Self::client) finds it (and the
+    /// next call returns the registered one, sharing its endpoint cache).
     ///
-    /// The configuration's settings for the service apply:
-    /// `<service>_endpoint_override`, `<service>_interface`, and a default
-    /// microversion (`<service>_default_microversion`, or an
-    /// `<service>_api_version` such as `2.53`). A microversion that does not
-    /// parse is ignored with a warning.
+    /// The configuration's settings for the service apply (see
+    /// [`configured_service_client`](Self::configured_service_client)).
     pub fn service_client(&self, service_type: &str) -> ServiceClient {
-        let client = self.registered_service_client(service_type);
-        match self
-            .service_settings(service_type)
-            .and_then(|s| s.microversion())
-        {
-            Some(v) => match v.parse::<Microversion>() {
-                Ok(mv) => client.with_microversion(mv),
-                Err(e) => {
-                    tracing::warn!(target: "apiclient_http", "{service_type}: {e}; no default microversion");
-                    client
-                }
-            },
+        let client = match self.client(service_type) {
+            Some(existing) => existing,
+            None => {
+                let client = self.configured_service_client(service_type, None);
+                self.add_client(client.clone());
+                client
+            }
+        };
+        match self.default_microversion_of(service_type) {
+            Some(mv) => client.with_microversion(mv),
             None => client,
         }
     }
 
-    fn registered_service_client(&self, service_type: &str) -> ServiceClient {
-        if let Some(existing) = self.client(service_type) {
-            return existing;
-        }
+    /// A new service client for `service_type`, not registered, with its own
+    /// endpoint cache, and the configuration's settings for the service
+    /// applied, as every path to a service client applies them
+    /// ([`service_client`](Self::service_client), `BaseClient::new`):
+    /// `<service>_endpoint_override`, `<service>_interface` (else the
+    /// client's interface and fallbacks; `interface`, when given, wins over
+    /// both), the client's region, and a default microversion
+    /// (`<service>_default_microversion`, or an `<service>_api_version` such
+    /// as `2.53`; one that does not parse is ignored with a warning).
+    ///
+    /// [`ServiceClient::new`] is the door without settings: its filter is
+    /// all there is.
+    pub fn configured_service_client(
+        &self,
+        service_type: &str,
+        interface: Option<Interface>,
+    ) -> ServiceClient {
         let settings = self.service_settings(service_type);
-        let own: Option<Interface> = settings
-            .and_then(|s| s.interface.as_deref())
-            .and_then(|i| i.parse().ok());
+        let own: Option<Interface> = interface.or_else(|| {
+            settings
+                .and_then(|s| s.interface.as_deref())
+                .and_then(|i| i.parse().ok())
+        });
         let filter = match own {
             // a service's own interface is the only one for it
             Some(interface) => EndpointFilter::new(service_type).interface(interface),
@@ -409,8 +420,22 @@ impl HttpClient {
             target,
             defaults: Arc::default(),
         };
-        self.add_client(client.clone());
-        client
+        match self.default_microversion_of(service_type) {
+            Some(mv) => client.with_microversion(mv),
+            None => client,
+        }
+    }
+
+    /// The configuration's default microversion for `service_type`.
+    fn default_microversion_of(&self, service_type: &str) -> Option<Microversion> {
+        let v = self.service_settings(service_type)?.microversion()?;
+        match v.parse::<Microversion>() {
+            Ok(mv) => Some(mv),
+            Err(e) => {
+                tracing::warn!(target: "apiclient_http", "{service_type}: {e}; no default microversion");
+                None
+            }
+        }
     }
 
     /// Register a service client under its service type, unless one is already there.

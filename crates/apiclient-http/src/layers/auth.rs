@@ -25,14 +25,15 @@ use std::task::{Context, Poll};
 
 use apiclient_auth::EndpointFilter;
 use apiclient_errors::redact::redact_url;
-use apiclient_errors::{AuthorizationFailure, BoxError, Error};
+use apiclient_errors::{AuthorizationFailure, BoxError, Error, InvalidKind};
 use http::{Request, Response, Uri};
 use tower::{Layer, Service, ServiceExt};
 
-use super::{BoxFuture, clone_request};
+use super::clone_request;
 use crate::body::Body;
 use crate::extensions::Reauthenticated;
 use crate::token::{CurrentToken, TokenState};
+use apiclient_auth::transport::BoxFuture;
 
 pub use crate::extensions::RequestUrl;
 
@@ -263,12 +264,15 @@ fn authorize(
         }
         *out.uri_mut() = uri;
     } else if token.header.is_some() && !token_may_go_to(out.uri(), endpoint, token) {
-        return Err(Error::Validation(format!(
-            "refusing to send the token to {}: it is not on the origin of the service endpoint {} \
+        return Err(Error::invalid(
+            InvalidKind::ForeignOrigin,
+            format!(
+                "refusing to send the token to {}: it is not on the origin of the service endpoint {} \
              nor of any endpoint in the catalog",
-            redact_url(&out.uri().to_string()),
-            redact_url(endpoint)
-        )));
+                redact_url(&out.uri().to_string()),
+                redact_url(endpoint)
+            ),
+        ));
     }
     if let Some(v) = &token.header {
         let name = http::HeaderName::from_static(token.access.token_header.name());
@@ -284,7 +288,7 @@ where
 {
     type Response = Response<Body>;
     type Error = BoxError;
-    type Future = BoxFuture<Result<Response<Body>, BoxError>>;
+    type Future = BoxFuture<'static, Result<Response<Body>, BoxError>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))

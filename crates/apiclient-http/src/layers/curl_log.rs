@@ -24,8 +24,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tower::{Layer, Service};
 
-use super::BoxFuture;
 use crate::body::Body;
+use apiclient_auth::transport::BoxFuture;
 use futures_util::future::Either;
 
 /// `{SHA256}<hex>` of a value.
@@ -297,7 +297,7 @@ where
     type Response = Response<Body>;
     type Error = BoxError;
     /// The inner future as it is when the log is off (no allocation), boxed when on.
-    type Future = Either<S::Future, BoxFuture<Result<Response<Body>, BoxError>>>;
+    type Future = Either<S::Future, BoxFuture<'static, Result<Response<Body>, BoxError>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)

@@ -19,7 +19,11 @@ pub mod redirect;
 pub mod retry;
 pub mod timing;
 
-/// The boxed future the layers return.
+/// The boxed future the layers return, with a `'static` lifetime.
+#[deprecated(
+    since = "0.1.0",
+    note = "use `apiclient_auth::transport::BoxFuture<'static, T>`, the one BoxFuture of every crate"
+)]
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// `req`'s head (method, URI, version, headers, extensions) with `body`.

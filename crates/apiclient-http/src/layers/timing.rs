@@ -12,8 +12,8 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower::{Layer, Service};
 
-use super::BoxFuture;
 use crate::body::Body;
+use apiclient_auth::transport::BoxFuture;
 use futures_util::future::Either;
 
 /// One attempt's timing.
@@ -133,7 +133,7 @@ where
     type Response = Response<Body>;
     type Error = BoxError;
     /// The inner future as it is when timings are off (no allocation), boxed when on.
-    type Future = Either<S::Future, BoxFuture<Result<Response<Body>, BoxError>>>;
+    type Future = Either<S::Future, BoxFuture<'static, Result<Response<Body>, BoxError>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)

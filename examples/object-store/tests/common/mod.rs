@@ -45,7 +45,7 @@ pub fn demo() -> HttpClient {
     let plugin = V3Password::new("http://127.0.0.1:5000/v3", "demo", "demopass")
         .user_domain_name("Default")
         .scope(Scope::project_name("demo", "Default"));
-    HttpClient::builder_for(plugin)
+    HttpClient::builder(plugin)
         .region_name(Some("RegionOne".into()))
         .timeout(Duration::from_secs(300))
         .timings(true)
@@ -57,7 +57,7 @@ fn admin() -> HttpClient {
     let plugin = V3Password::new("http://127.0.0.1:5000/v3", "admin", "secret")
         .user_domain_name("Default")
         .scope(Scope::project_name("admin", "Default"));
-    HttpClient::builder_for(plugin)
+    HttpClient::builder(plugin)
         .region_name(Some("RegionOne".into()))
         .timeout(Duration::from_secs(120))
         .build()

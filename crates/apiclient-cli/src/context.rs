@@ -1,0 +1,71 @@
+//! What a command runs with: the HTTP client built from the options, and
+//! the output format; the timing table of `--timing`.
+
+use std::time::Duration;
+
+use apiclient_auth::{ConfigLoader, PluginRegistry, ResolvedConfig};
+use apiclient_errors::Error;
+use apiclient_http::{FileTokenStore, HttpClient, HttpClientBuilder};
+
+use crate::cli::Cli;
+use crate::output::{self, Format};
+
+/// Everything a command needs.
+pub struct Ctx {
+    /// The HTTP client.
+    pub http: HttpClient,
+    /// The output format.
+    pub format: Format,
+}
+
+/// Build the HTTP client from the options (or from `config`, the options
+/// completed by a prompt).
+pub fn build_client(
+    cli: &Cli,
+    builder: Option<HttpClientBuilder>,
+    config: Option<&ResolvedConfig>,
+) -> Result<HttpClient, Error> {
+    let mut b = match (builder, config) {
+        (Some(b), _) => b,
+        (None, Some(cfg)) => HttpClientBuilder::from_config(cfg, &PluginRegistry::default())?,
+        (None, None) => {
+            let cfg = cli.auth.resolve(&ConfigLoader::new())?;
+            HttpClientBuilder::from_config(&cfg, &PluginRegistry::default())?
+        }
+    };
+    b = b
+        .timings(cli.timing)
+        .app_name("apiclient", env!("CARGO_PKG_VERSION"));
+    if let Some(t) = cli
+        .timeout
+        .and_then(|t| Duration::try_from_secs_f64(t).ok())
+    {
+        b = b.timeout(t).operation_timeout(t);
+    }
+    if cli.token_cache {
+        match FileTokenStore::default_dir() {
+            Some(dir) => b = b.token_store(std::sync::Arc::new(FileTokenStore::new(dir))),
+            None => tracing::warn!(
+                "--token-cache is off: neither XDG_CACHE_HOME nor HOME is an absolute path"
+            ),
+        }
+    }
+    b.build()
+}
+
+/// The timing table (like `openstack --timing`).
+pub fn timings_table(http: &HttpClient) -> String {
+    let timings = http.get_timings();
+    let mut rows: Vec<Vec<String>> = timings
+        .iter()
+        .map(|t| {
+            vec![
+                format!("{} {}", t.method, t.url),
+                format!("{:.3}", t.elapsed.as_secs_f64()),
+            ]
+        })
+        .collect();
+    let total: f64 = timings.iter().map(|t| t.elapsed.as_secs_f64()).sum();
+    rows.push(vec!["Total".into(), format!("{total:.3}")]);
+    output::table(&["URL", "Seconds"], &rows)
+}
