@@ -12,22 +12,21 @@
 //!
 //! ```no_run
 //! use apiclient_auth::typed::{Scope, V3Password};
-//! use apiclient_base::{Api, Error, HttpClient, Microversion, ResourceType};
+//! use apiclient_base::{Api, Error, HttpClient, Microversion, impl_resource_type};
 //! use serde::Deserialize;
 //!
 //! #[derive(Debug, Deserialize)]
 //! struct Flavor { id: String, name: String, ram: Option<u64> }
 //!
-//! impl ResourceType for Flavor {
-//!     const SINGULAR: &'static str = "flavor";
-//!     const PLURAL: &'static str = "flavors";
-//!     const DETAIL_PATH: Option<&'static str> = Some("/flavors/detail");
-//!     fn id(&self) -> &str { &self.id }
-//!     fn name(&self) -> Option<&str> { Some(&self.name) }
-//! }
+//! impl_resource_type!(Flavor {
+//!     singular: "flavor",
+//!     plural: "flavors",
+//!     name: name,
+//!     detail_path: "/flavors/detail",
+//! });
 //!
 //! async fn small_flavor_ram() -> Result<Option<u64>, Error> {
-//!     let http = HttpClient::builder_for(
+//!     let http = HttpClient::builder(
 //!         V3Password::new("https://keystone.example.com/v3", "demo", "secret")
 //!             .user_domain_name("Default")
 //!             .scope(Scope::project_name("demo", "Default")),
@@ -56,13 +55,15 @@
 //! `Ok(None)`. [`impl_resource_type!`] writes a [`ResourceType`] impl from
 //! a struct's `id` and `name` fields and the collection's keys.
 //!
-//! **The reference API beside it**, with the Python library's semantics:
-//! [`BaseClient`]; [`Resource`], a bag of attributes with typed access and
-//! lazy loading; [`Manager`], [`CrudManager`] and [`ManagerWithFind`];
-//! [`find_resource`]; [`paginate`], a stream over every page.
+//! **The reference API beside it**, in [`compat`], with the Python
+//! library's semantics: [`BaseClient`]; [`Resource`], a bag of attributes
+//! with typed access and lazy loading; [`Manager`], [`CrudManager`] and
+//! [`ManagerWithFind`]; [`find_resource`]; [`paginate`], a stream over every
+//! page.
 //!
 //! ```no_run
-//! use apiclient_base::{BaseClient, CrudManager, Error, HttpClient, Params, ResourceMeta, find_resource};
+//! use apiclient_base::Error;
+//! use apiclient_base::compat::{BaseClient, CrudManager, HttpClient, Params, ResourceMeta, find_resource};
 //!
 //! const SERVER: ResourceMeta = ResourceMeta::new("Server");
 //!
@@ -98,6 +99,29 @@ pub mod __private {
     pub use crate::macros::NameField;
 }
 pub use client::{BaseClient, get_class};
+
+/// The reference library's API (Python's
+/// `keystoneclient.openstack.common.apiclient.base` and `client`), with its
+/// semantics and conformance tests: [`BaseClient`] and [`get_class`],
+/// [`Resource`] (a bag of attributes with lazy loading), [`Manager`],
+/// [`CrudManager`], [`ManagerWithFind`], [`find_resource`], hooks and
+/// extensions, and [`paginate`].
+///
+/// Port Python code with it. New code describes its resources with
+/// [`ResourceType`] (or [`impl_resource_type!`]) and manages them with
+/// [`Api<T>`] — or [`DynamicResource`] with [`Api::dynamic`] when the type is
+/// known only at run time. (These items are also at the crate root, where
+/// older code imports them.)
+pub mod compat {
+    pub use crate::client::{BaseClient, get_class};
+    pub use crate::hooks::{Extension, Hook, HookRegistry, SUPPORTED_HOOKS};
+    pub use crate::manager::{
+        CrudManager, Findable, Manager, ManagerWithFind, Param, Params, find_resource, is_uuid_like,
+    };
+    pub use crate::pagination::{PageLimits, PageStyle, page_of, paginate, paginate_with};
+    pub use crate::resource::{GetId, Loader, Resource, ResourceMeta, TypedResource, to_slug};
+    pub use apiclient_http::HttpClient;
+}
 pub use future::BoxFuture;
 pub use hooks::{Extension, Hook, HookRegistry, SUPPORTED_HOOKS};
 pub use manager::{
