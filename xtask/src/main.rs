@@ -4,15 +4,21 @@
 //!   test including doctests (with real Keystones started and stopped around
 //!   them; the services install and start while the workspace compiles),
 //!   the keyring-feature test, `cargo publish --dry-run` of every published
-//!   crate, cargo-machete (no unused dependency), and rustdoc with warnings
-//!   denied.
+//!   crate, `cargo xtask deny`, `cargo xtask semver`, cargo-machete (no
+//!   unused dependency), and rustdoc with warnings denied. The pinned cargo
+//!   tools it needs and lacks install in the background while it builds.
+//! - `cargo xtask deny`: licences, bans and sources of the whole dependency
+//!   graph (cargo-deny, `deny.toml`; no advisories, no network but cargo's).
+//! - `cargo xtask semver`: cargo-semver-checks of each library crate against
+//!   its latest release tag (`v*` or `<crate>-v*`); nothing without a tag.
 //! - `cargo xtask keystone start|stop|status|env`: a real Keystone on loopback.
 //! - `cargo xtask placement|swift|glance|cinder start|stop|status|reset`: the
 //!   real Placement, Swift, Glance and cinder-api behind it.
 //! - `cargo xtask bench`: the benchmarks (release build, loopback).
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Child, Command, ExitCode, Stdio};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,11 +27,15 @@ fn main() -> ExitCode {
         Some("keystone") => keystone(&args[1..]),
         Some(name @ ("placement" | "swift" | "glance" | "cinder")) => service(name, &args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("deny") => licenses_bans_sources(),
+        Some("semver") => semver(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
-                 ci [--no-services]            fmt, clippy, tests (incl. doctests), packaging, rustdoc\n  \
+                 ci [--no-services]            fmt, clippy, tests (incl. doctests), packaging, deny, semver, rustdoc\n  \
+                 deny                          licences, bans, sources (cargo-deny, deny.toml)\n  \
+                 semver                        API compatibility with the last release tag (cargo-semver-checks)\n  \
                  keystone start|stop|status|env  a real Keystone on 127.0.0.1\n  \
                  placement start|stop|status|reset  a real Placement behind it (127.0.0.1:8778)\n  \
                  swift start|stop|status|reset      a real Swift behind it (127.0.0.1:8080)\n  \
@@ -75,6 +85,22 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// The build directory: `CARGO_TARGET_DIR` (CI sets it) or `target/`.
+fn target_dir() -> PathBuf {
+    std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("target"))
+}
+
+/// The library crates: published, used by service clients.
+const LIBRARIES: [&str; 5] = [
+    "apiclient-errors",
+    "apiclient-auth",
+    "apiclient-http",
+    "apiclient-base",
+    "apiclient-fake",
+];
+
 fn ci(args: &[String]) -> Result {
     let with_services = !args
         .iter()
@@ -83,6 +109,15 @@ fn ci(args: &[String]) -> Result {
     // before any service is installed.
     run(cargo().args(["fmt", "--all", "--check"]))?;
     no_import_cycles()?;
+    // The pinned cargo tools the last checks need and this machine lacks
+    // (minutes of compiling on a fresh one) install in the background, on one
+    // core, while the services start and the workspace compiles. Dropped
+    // unfinished (an early failure), the install is killed.
+    let mut wanted = vec![&DENY, &MACHETE];
+    if !release_tags()?.is_empty() {
+        wanted.push(&SEMVER_CHECKS);
+    }
+    let tools = Installing::start(&wanted)?;
     // The real services install and start (minutes on a fresh machine,
     // mostly downloads) while the workspace compiles.
     let services = with_services.then(|| std::thread::spawn(start_services));
@@ -126,6 +161,9 @@ fn ci(args: &[String]) -> Result {
     ]))?;
     crates_publish()?;
     library_features_stay_lean()?;
+    tools.finish()?;
+    licenses_bans_sources()?;
+    semver()?;
     no_unused_dependencies()?;
     run(cargo()
         .args(["doc", "--workspace", "--no-deps"])
@@ -159,13 +197,7 @@ fn crates_publish() -> Result {
 /// runtime, macros and signals, hyper-util's server (apiclient-fake's
 /// loopback servers excepted).
 fn library_features_stay_lean() -> Result {
-    for krate in [
-        "apiclient-errors",
-        "apiclient-auth",
-        "apiclient-http",
-        "apiclient-base",
-        "apiclient-fake",
-    ] {
+    for krate in LIBRARIES {
         let out = cargo()
             .args(["tree", "-p", krate, "-e", "features", "-e", "normal"])
             .args(["--prefix", "none"])
@@ -194,34 +226,285 @@ fn library_features_stay_lean() -> Result {
     Ok(())
 }
 
-/// The cargo-machete CI uses; installed once into ~/.cargo/bin, then reused.
-const MACHETE_VERSION: &str = "0.9.2";
+/// A cargo subcommand CI uses, at a pinned version: installed into
+/// ~/.cargo/bin (`cargo install --locked`) where `cargo <subcommand>
+/// --version` does not say that version, then reused.
+struct Tool {
+    krate: &'static str,
+    version: &'static str,
+    subcommand: &'static str,
+}
+
+const MACHETE: Tool = Tool {
+    krate: "cargo-machete",
+    version: "0.9.2",
+    subcommand: "machete",
+};
+
+/// 0.20 builds with Rust 1.88 and later; `--offline` keeps it off the network.
+const DENY: Tool = Tool {
+    krate: "cargo-deny",
+    version: "0.20.2",
+    subcommand: "deny",
+};
+
+/// 0.51 reads the rustdoc JSON of Rust 1.95 (format 57).
+const SEMVER_CHECKS: Tool = Tool {
+    krate: "cargo-semver-checks",
+    version: "0.51.0",
+    subcommand: "semver-checks",
+};
+
+impl Tool {
+    /// `cargo <subcommand>`. cargo-machete takes itself for `cargo machete`
+    /// (and skips that word) only without CARGO_PKG_NAME, which `cargo
+    /// xtask` has set.
+    fn command(&self) -> Command {
+        let mut cmd = cargo();
+        cmd.arg(self.subcommand).env_remove("CARGO_PKG_NAME");
+        cmd
+    }
+
+    /// `--version` prints `[name ]<version>`.
+    fn installed(&self) -> bool {
+        self.command().arg("--version").output().is_ok_and(|o| {
+            o.status.success()
+                && String::from_utf8_lossy(&o.stdout).split_whitespace().last()
+                    == Some(self.version)
+        })
+    }
+
+    fn ensure_installed(&self) -> Result {
+        if self.installed() {
+            return Ok(());
+        }
+        run(&mut install(&[self]))
+    }
+}
+
+/// `cargo install --locked name@version...`, in cargo's own temporary build
+/// directory: the workspace's (CI's CARGO_TARGET_DIR) would make it and the
+/// workspace build wait for each other.
+fn install(tools: &[&Tool]) -> Command {
+    let mut cmd = cargo();
+    cmd.args(["install", "--locked"])
+        .args(tools.iter().map(|t| format!("{}@{}", t.krate, t.version)))
+        .env_remove("CARGO_TARGET_DIR");
+    cmd
+}
+
+/// A `cargo install` running in the background, its output in a log file.
+/// Dropped before `finish` (ci stopped early), it is killed.
+struct Installing {
+    child: Option<Child>,
+    what: String,
+    log: PathBuf,
+}
+
+impl Installing {
+    /// Starts installing those of `tools` that are not installed (nothing
+    /// when all are), with one build job.
+    fn start(tools: &[&Tool]) -> Result<Self> {
+        let missing: Vec<&Tool> = tools.iter().copied().filter(|t| !t.installed()).collect();
+        let what = missing
+            .iter()
+            .map(|t| format!("{}@{}", t.krate, t.version))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let log = target_dir().join("xtask").join("install.log");
+        if missing.is_empty() {
+            return Ok(Self {
+                child: None,
+                what,
+                log,
+            });
+        }
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let out =
+            File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
+        let child = install(&missing)
+            .env("CARGO_BUILD_JOBS", "1")
+            .current_dir(root())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("cannot run cargo install: {e}"))?;
+        eprintln!(
+            "xtask ci: installing {what} in the background (log: {})",
+            log.display()
+        );
+        Ok(Self {
+            child: Some(child),
+            what,
+            log,
+        })
+    }
+
+    /// Waits for the install; on failure, shows the end of its log.
+    fn finish(mut self) -> Result {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let status = child
+            .wait()
+            .map_err(|e| format!("cannot wait for cargo install: {e}"))?;
+        if status.success() {
+            eprintln!("xtask ci: installed {}", self.what);
+            return Ok(());
+        }
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        for line in &lines[lines.len().saturating_sub(40)..] {
+            eprintln!("{line}");
+        }
+        Err(format!(
+            "cargo install {} failed with {status} (log: {})",
+            self.what,
+            self.log.display()
+        ))
+    }
+}
+
+impl Drop for Installing {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
 
 /// No dependency that no code of its crate names (cargo-machete: a fast
 /// text search, so a false positive is listed in the crate's
 /// `[package.metadata.cargo-machete] ignored`).
 fn no_unused_dependencies() -> Result {
-    // cargo-machete takes itself for `cargo machete` (and skips that word)
-    // only without CARGO_PKG_NAME, which `cargo xtask` has set.
-    let machete = || {
-        let mut cmd = cargo();
-        cmd.arg("machete").env_remove("CARGO_PKG_NAME");
-        cmd
-    };
-    let installed = machete()
-        .arg("--version")
+    MACHETE.ensure_installed()?;
+    run(MACHETE.command().arg("--skip-target-dir"))
+}
+
+/// Licences, bans and sources of every crate in the graph (`deny.toml`
+/// says what is allowed and why). `cargo fetch` brings every crate of
+/// Cargo.lock, for every target, from crates.io (the licence check reads
+/// their files); cargo-deny itself then runs `--offline`: no advisory
+/// database (advisories are not checked), no other download.
+fn licenses_bans_sources() -> Result {
+    DENY.ensure_installed()?;
+    run(cargo().args(["fetch", "--locked"]))?;
+    run(DENY.command().args([
+        "--offline",
+        "--locked",
+        "check",
+        "licenses",
+        "bans",
+        "sources",
+    ]))?;
+    eprintln!("xtask ci: licences, bans and sources as deny.toml allows");
+    Ok(())
+}
+
+fn git(args: &[&str]) -> Result<std::process::Output> {
+    Command::new("git")
+        .args(args)
+        .current_dir(root())
         .output()
-        .is_ok_and(|o| o.status.success());
-    if !installed {
-        run(cargo().args([
-            "install",
-            "cargo-machete",
-            "--locked",
-            "--version",
-            MACHETE_VERSION,
-        ]))?;
+        .map_err(|e| format!("cannot run git: {e}"))
+}
+
+/// The release tags in HEAD's history: `v<version>` (every crate) or
+/// `<crate>-v<version>` (one crate).
+fn release_tags() -> Result<Vec<String>> {
+    let out = git(&[
+        "tag",
+        "--list",
+        "--merged",
+        "HEAD",
+        "v[0-9]*",
+        "apiclient-*-v[0-9]*",
+    ])?;
+    if !out.status.success() {
+        return Err(format!(
+            "git tag failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
-    run(machete().arg("--skip-target-dir"))
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+/// The release `krate` was last published in: the nearest tag in HEAD's
+/// history that is `v<version>` or `<krate>-v<version>`.
+fn last_release(krate: &str) -> Result<Option<String>> {
+    let own = format!("{krate}-v[0-9]*");
+    let out = git(&[
+        "describe",
+        "--tags",
+        "--abbrev=0",
+        "--match",
+        "v[0-9]*",
+        "--match",
+        &own,
+        "HEAD",
+    ])?;
+    let tag = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Ok((out.status.success() && !tag.is_empty()).then_some(tag))
+}
+
+/// The published API of each library crate is compatible with its last
+/// release as far as its version number says (cargo-semver-checks, the
+/// tag's tree as the baseline): a breaking change fails until the crate's
+/// version is bumped for it (0.x: the minor number); an unchanged version
+/// is taken as a release that may add API but not break any. On the
+/// tagged commit itself a crate is compared with itself. Without a release tag there is nothing to compare
+/// with, and cargo-semver-checks is not even installed.
+fn semver() -> Result {
+    if release_tags()?.is_empty() {
+        eprintln!(
+            "xtask semver: no release tag (v* or apiclient-*-v*) yet: no release to compare with"
+        );
+        return Ok(());
+    }
+    // Crates grouped by baseline: one cargo-semver-checks run (one baseline
+    // build) per tag.
+    let mut baselines: Vec<(String, Vec<&str>)> = Vec::new();
+    for krate in LIBRARIES {
+        let Some(tag) = last_release(krate)? else {
+            eprintln!("xtask semver: {krate}: no release tag yet, nothing to compare with");
+            continue;
+        };
+        let manifest = format!("{tag}:crates/{krate}/Cargo.toml");
+        if !git(&["cat-file", "-e", &manifest])?.status.success() {
+            eprintln!("xtask semver: {krate}: not in release {tag}, nothing to compare with");
+            continue;
+        }
+        match baselines.iter_mut().find(|(t, _)| *t == tag) {
+            Some((_, crates)) => crates.push(krate),
+            None => baselines.push((tag, vec![krate])),
+        }
+    }
+    if baselines.is_empty() {
+        eprintln!("xtask semver: no library crate has a release to compare with");
+        return Ok(());
+    }
+    SEMVER_CHECKS.ensure_installed()?;
+    for (tag, crates) in &baselines {
+        let mut cmd = SEMVER_CHECKS.command();
+        cmd.args(["check-release", "--baseline-rev", tag]);
+        for krate in crates {
+            cmd.args(["--package", krate]);
+        }
+        run(&mut cmd)?;
+        eprintln!("xtask semver: {crates:?} compatible with {tag}");
+    }
+    Ok(())
 }
 
 /// A service client depends on apiclient-base: it must not pull the CLI's
@@ -349,8 +632,5 @@ fn bench(args: &[String]) -> Result {
         "--features",
         "apiclient-tests/reqwest-peer",
     ]))?;
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join("target"));
-    run(Command::new(target.join("release/apiclient-bench")).args(args))
+    run(Command::new(target_dir().join("release/apiclient-bench")).args(args))
 }
