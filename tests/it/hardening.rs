@@ -38,7 +38,11 @@ async fn an_absolute_url_on_another_origin_never_gets_the_token() {
         .get(&format!("{}/steal", other.url()))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Validation(_)), "{err:?}");
+    assert_eq!(
+        err.invalid_kind(),
+        Some(apiclient_errors::InvalidKind::ForeignOrigin),
+        "{err:?}"
+    );
     assert!(
         err.to_string().contains("refusing to send the token"),
         "{err}"

@@ -558,3 +558,43 @@ async fn a_keep_alive_connection_closed_before_the_answer_is_retried_once_for_re
     svc.get("/a").await.unwrap_err();
     assert_eq!(heads.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_input_is_typed_by_kind_and_nothing_is_sent() {
+    use apiclient_errors::InvalidKind;
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = builder(&cloud).build().unwrap();
+    let compute = http.service_client("compute");
+    compute.get("/servers").await.unwrap();
+    cloud.reset_counts();
+    let kind = |r: Result<apiclient_http::ApiResponse, Error>| r.unwrap_err().invalid_kind();
+    assert_eq!(
+        kind(
+            compute
+                .request(ApiRequest::get("/servers").header("bad header", "x"))
+                .await
+        ),
+        Some(InvalidKind::Header)
+    );
+    assert_eq!(
+        kind(
+            compute
+                .request(ApiRequest::get("/servers").query_of(&[1, 2]))
+                .await
+        ),
+        Some(InvalidKind::Query)
+    );
+    assert_eq!(
+        kind(http.request(ApiRequest::get("/servers")).await),
+        Some(InvalidKind::Url),
+        "a path needs a service client"
+    );
+    assert_eq!(
+        "2.x"
+            .parse::<apiclient_http::microversion::Microversion>()
+            .unwrap_err()
+            .invalid_kind(),
+        Some(InvalidKind::Microversion)
+    );
+    assert_eq!(cloud.count("GET /v2.1/servers"), 0, "nothing was sent");
+}
