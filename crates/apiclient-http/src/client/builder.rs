@@ -67,8 +67,13 @@ impl HttpClientBuilder {
     /// request timeout, 64 MiB response limit, TLS verification on,
     /// [`RetryPolicy::default`], token refresh 120 s before expiry, timings off.
     pub fn new(plugin: impl AuthPlugin + 'static) -> Self {
+        Self::with_boxed(Box::new(plugin))
+    }
+
+    /// The builder of a plugin boxed already (not boxed again).
+    fn with_boxed(plugin: Box<dyn AuthPlugin>) -> Self {
         HttpClientBuilder {
-            plugin: Box::new(plugin),
+            plugin,
             transport: TransportConfig::default(),
             user_agent: DEFAULT_USER_AGENT.to_string(),
             original_ip: None,
@@ -93,7 +98,7 @@ impl HttpClientBuilder {
     /// A builder from resolved options: the plugin they select, their region,
     /// interface and TLS settings.
     pub fn from_config(config: &ResolvedConfig, registry: &PluginRegistry) -> Result<Self, Error> {
-        let mut b = Self::new(config.load_plugin(registry)?);
+        let mut b = Self::with_boxed(config.load_plugin(registry)?);
         b.region = config.region_name.clone();
         b.interface = config.interface;
         b.fallback_interfaces = config.fallback_interfaces.clone();

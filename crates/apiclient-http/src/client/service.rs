@@ -366,18 +366,13 @@ impl HttpClient {
     /// The configuration's settings for the service apply (see
     /// [`configured_service_client`](Self::configured_service_client)).
     pub fn service_client(&self, service_type: &str) -> ServiceClient {
-        let client = match self.client(service_type) {
-            Some(existing) => existing,
-            None => {
-                let client = self.configured_service_client(service_type, None);
-                self.add_client(client.clone());
-                client
-            }
+        let Some(existing) = self.client(service_type) else {
+            let client = self.configured_service_client(service_type, None);
+            self.add_client(client.clone());
+            return client;
         };
-        match self.default_microversion_of(service_type) {
-            Some(mv) => client.with_microversion(mv),
-            None => client,
-        }
+        // the registry keeps the target, not the defaults: the microversion again
+        self.with_default_microversion(existing, service_type)
     }
 
     /// A new service client for `service_type`, not registered, with its own
@@ -420,20 +415,27 @@ impl HttpClient {
             target,
             defaults: Arc::default(),
         };
-        match self.default_microversion_of(service_type) {
-            Some(mv) => client.with_microversion(mv),
-            None => client,
-        }
+        self.with_default_microversion(client, service_type)
     }
 
-    /// The configuration's default microversion for `service_type`.
-    fn default_microversion_of(&self, service_type: &str) -> Option<Microversion> {
-        let v = self.service_settings(service_type)?.microversion()?;
+    /// `client` with the configuration's default microversion for
+    /// `service_type`, if there is one.
+    fn with_default_microversion(
+        &self,
+        client: ServiceClient,
+        service_type: &str,
+    ) -> ServiceClient {
+        let Some(v) = self
+            .service_settings(service_type)
+            .and_then(|s| s.microversion())
+        else {
+            return client;
+        };
         match v.parse::<Microversion>() {
-            Ok(mv) => Some(mv),
+            Ok(mv) => client.with_microversion(mv),
             Err(e) => {
                 tracing::warn!(target: "apiclient_http", "{service_type}: {e}; no default microversion");
-                None
+                client
             }
         }
     }
