@@ -130,10 +130,7 @@ async fn a_server_that_never_stops_paging_meets_the_page_cap_and_the_deadline() 
         )
     });
     let client = BaseClient::new(&http, "items");
-    let limits = PageLimits {
-        max_pages: 5,
-        deadline: None,
-    };
+    let limits = PageLimits::default().max_pages(5);
     let mut stream = std::pin::pin!(paginate_with(
         client.clone(),
         "/items",
@@ -167,10 +164,9 @@ async fn a_server_that_never_stops_paging_meets_the_page_cap_and_the_deadline() 
         .base_transport(slow)
         .build()
         .unwrap();
-    let limits = PageLimits {
-        max_pages: 1_000_000,
-        deadline: Some(Duration::from_millis(500)),
-    };
+    let limits = PageLimits::default()
+        .max_pages(1_000_000)
+        .deadline(Duration::from_millis(500));
     let t0 = Instant::now();
     let result: Result<Vec<_>, Error> = paginate_with(
         BaseClient::new(&http, "items"),
@@ -678,10 +674,7 @@ fn debug_of_configs_requests_and_errors_shows_no_secret() {
 fn warnings_for_insecure_tls_and_passwords_over_plain_http() {
     let (_, log) = crate::support::with_captured_trace(|| async {
         let _ = HttpClient::builder(Box::new(fixed("http://svc/v1", "t")))
-            .tls(apiclient_http::TlsConfig {
-                insecure: true,
-                ..Default::default()
-            })
+            .tls(apiclient_http::TlsConfig::default().insecure(true))
             .build()
             .unwrap();
         // a password to a non-loopback host over http, through an in-memory transport

@@ -230,10 +230,7 @@ async fn https_goes_through_a_connect_tunnel() {
     let pki = crate::tls::pki();
     let server = crate::tls::serve(&pki).await;
     let proxy = Proxy::start().await;
-    let tls = TlsConfig {
-        cacert: Some(pki.dir.path().join("ca.pem")),
-        ..Default::default()
-    };
+    let tls = TlsConfig::default().cacert(pki.dir.path().join("ca.pem"));
     let http = HttpClient::builder(Box::new(KeystonePlugin::no_auth(&server)))
         .tls(tls)
         .proxy(ProxyConfig::all(&proxy.with_credentials(), ""))

@@ -126,7 +126,7 @@ async fn get(url: &str, tls: TlsConfig) -> Result<String, Error> {
 async fn tls_verification_ca_insecure_and_client_certificates() {
     let pki = pki();
     let url = serve(&pki).await;
-    let path = |f: &str| Some(pki.dir.path().join(f));
+    let path = |f: &str| pki.dir.path().join(f);
 
     let err = get(&url, TlsConfig::default()).await.unwrap_err();
     match &err {
@@ -134,28 +134,18 @@ async fn tls_verification_ca_insecure_and_client_certificates() {
         other => panic!("expected a TLS error, got {other:?}"),
     }
 
-    let with_ca = TlsConfig {
-        cacert: path("ca.pem"),
-        ..Default::default()
-    };
+    let with_ca = TlsConfig::default().cacert(path("ca.pem"));
     assert_eq!(get(&url, with_ca.clone()).await.unwrap(), "client-cert: no");
 
-    let insecure = TlsConfig {
-        insecure: true,
-        ..Default::default()
-    };
+    let insecure = TlsConfig::default().insecure(true);
     assert_eq!(get(&url, insecure).await.unwrap(), "client-cert: no");
 
-    let with_cert = TlsConfig {
-        cert: path("client.pem"),
-        key: path("client.key"),
-        ..with_ca.clone()
-    };
+    let with_cert = with_ca
+        .clone()
+        .cert(path("client.pem"))
+        .key(path("client.key"));
     assert_eq!(get(&url, with_cert).await.unwrap(), "client-cert: yes");
-    let combined = TlsConfig {
-        cert: path("combined.pem"),
-        ..with_ca
-    };
+    let combined = with_ca.cert(path("combined.pem"));
     assert_eq!(get(&url, combined).await.unwrap(), "client-cert: yes");
 }
 
@@ -164,18 +154,9 @@ async fn bad_tls_files_are_configuration_errors() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();
     for tls in [
-        TlsConfig {
-            cacert: Some(dir.path().join("missing.pem")),
-            ..Default::default()
-        },
-        TlsConfig {
-            cacert: Some(dir.path().join("junk.pem")),
-            ..Default::default()
-        },
-        TlsConfig {
-            cert: Some(dir.path().join("junk.pem")),
-            ..Default::default()
-        },
+        TlsConfig::default().cacert(dir.path().join("missing.pem")),
+        TlsConfig::default().cacert(dir.path().join("junk.pem")),
+        TlsConfig::default().cert(dir.path().join("junk.pem")),
     ] {
         let err = HttpClient::builder(Box::new(KeystonePlugin::no_auth("https://x")))
             .tls(tls)
@@ -235,9 +216,6 @@ async fn serve_h2(pki: &Pki) -> String {
 async fn http2_is_negotiated_by_alpn() {
     let pki = pki();
     let url = serve_h2(&pki).await;
-    let tls = TlsConfig {
-        cacert: Some(pki.dir.path().join("ca.pem")),
-        ..Default::default()
-    };
+    let tls = TlsConfig::default().cacert(pki.dir.path().join("ca.pem"));
     assert_eq!(get(&url, tls).await.unwrap(), "HTTP/2.0");
 }

@@ -157,11 +157,9 @@ async fn retry_after_is_honoured_on_429() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_are_bounded_and_post_is_not_replayed() {
     let cloud = FakeCloud::start().await.unwrap();
-    let policy = RetryPolicy {
-        base_delay: Duration::from_millis(10),
-        max_status_retries: 2,
-        ..Default::default()
-    };
+    let policy = RetryPolicy::default()
+        .base_delay(Duration::from_millis(10))
+        .max_status_retries(2);
     let http = builder(&cloud).retry(policy).build().unwrap();
     let compute = http.service_client("compute");
     compute.get("/servers").await.unwrap();
@@ -244,10 +242,7 @@ async fn connection_refused_is_typed() {
     drop(listener);
     let cloud = FakeCloud::start().await.unwrap();
     let http = builder(&cloud)
-        .retry(RetryPolicy {
-            base_delay: Duration::from_millis(5),
-            ..Default::default()
-        })
+        .retry(RetryPolicy::default().base_delay(Duration::from_millis(5)))
         .build()
         .unwrap();
     let dead = ServiceClient::new(&http, apiclient_auth::EndpointFilter::new("compute"))

@@ -39,8 +39,17 @@ pub enum PageStyle {
     },
 }
 
-/// Bounds of one listing.
+/// Bounds of one listing: [`PageLimits::default`] changed with the setters
+/// (new fields may come, so the struct is not built by a literal).
+///
+/// ```
+/// use apiclient_base::PageLimits;
+/// let limits = PageLimits::default().max_pages(50);
+/// assert_eq!(limits.max_pages, 50);
+/// assert_eq!(limits.deadline, None);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PageLimits {
     /// The most pages fetched (default 10 000); reaching it ends the stream
     /// with an error after the last page's items.
@@ -48,6 +57,20 @@ pub struct PageLimits {
     /// The most time the whole listing may take (default: the HTTP client's
     /// operation timeout, if it has one).
     pub deadline: Option<std::time::Duration>,
+}
+
+impl PageLimits {
+    /// The most pages fetched.
+    pub fn max_pages(mut self, n: usize) -> Self {
+        self.max_pages = n;
+        self
+    }
+
+    /// The most time the whole listing may take.
+    pub fn deadline(mut self, d: std::time::Duration) -> Self {
+        self.deadline = Some(d);
+        self
+    }
 }
 
 impl Default for PageLimits {

@@ -41,8 +41,17 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use apiclient_auth::transport::BoxFuture;
 
-/// TLS settings.
+/// TLS settings: [`TlsConfig::default`] changed with the setters (the
+/// fields stay readable; new ones may come, so the struct is not built by a
+/// literal).
+///
+/// ```
+/// use apiclient_http::TlsConfig;
+/// let tls = TlsConfig::default().cacert("/etc/ssl/my-ca.pem").system_roots(false);
+/// assert!(tls.cacert.is_some() && !tls.insecure);
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct TlsConfig {
     /// Extra CA certificates (PEM file), trusted besides the web PKI roots.
     pub cacert: Option<std::path::PathBuf>,
@@ -60,6 +69,36 @@ pub struct TlsConfig {
 }
 
 impl TlsConfig {
+    /// Trust the CA certificates of this PEM file too.
+    pub fn cacert(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.cacert = Some(path.into());
+        self
+    }
+
+    /// Present this client certificate chain (PEM file).
+    pub fn cert(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.cert = Some(path.into());
+        self
+    }
+
+    /// The client certificate's key (PEM file), when not in the `cert` file.
+    pub fn key(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.key = Some(path.into());
+        self
+    }
+
+    /// Verify no server certificate (`--insecure`).
+    pub fn insecure(mut self, on: bool) -> Self {
+        self.insecure = on;
+        self
+    }
+
+    /// Trust the system's certificate store and the environment's bundles.
+    pub fn system_roots(mut self, on: bool) -> Self {
+        self.system_roots = on;
+        self
+    }
+
     /// The CA bundles an environment names: `SSL_CERT_FILE`,
     /// `REQUESTS_CA_BUNDLE` (files) and the PEM files in `SSL_CERT_DIR`
     /// (`:`-separated directories), as OpenSSL, requests and keystoneauth
@@ -177,8 +216,11 @@ pub struct StreamResponse {
     pub idle_timeout: Duration,
 }
 
-/// Transport settings.
+/// Transport settings: [`TransportConfig::default`], its fields changed in
+/// place (new ones may come, so the struct is not built by a literal); the
+/// [`HttpClientBuilder`](crate::HttpClientBuilder) sets each.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct TransportConfig {
     /// TLS.
     pub tls: TlsConfig,

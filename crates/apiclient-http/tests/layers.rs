@@ -151,10 +151,7 @@ fn curl_log_layer_logs_redacted_lines_at_debug() {
 
 #[tokio::test(start_paused = true)]
 async fn retry_layer_backs_off_honours_retry_after_and_spares_post() {
-    let policy = RetryPolicy {
-        max_status_retries: 2,
-        ..Default::default()
-    };
+    let policy = RetryPolicy::default().max_status_retries(2);
     let (mut svc, mut handle) = mock::spawn_layer::<Req, Resp, _>(RetryLayer::new(policy));
     assert_ready_ok!(svc.poll_ready());
     let t0 = tokio::time::Instant::now();

@@ -34,8 +34,21 @@ use crate::transport::{is_closed_before_answer, is_connect_error};
 
 pub use crate::extensions::Reauthenticated;
 
-/// When and how to retry.
+/// When and how to retry: [`RetryPolicy::default`] or [`RetryPolicy::none`],
+/// changed with the setters (the fields stay readable; new ones may come, so
+/// the struct is not built by a literal).
+///
+/// ```
+/// use apiclient_http::RetryPolicy;
+/// use std::time::Duration;
+/// let policy = RetryPolicy::default()
+///     .max_status_retries(5)
+///     .base_delay(Duration::from_millis(200));
+/// assert_eq!(policy.max_status_retries, 5);
+/// assert_eq!(policy.max_connect_retries, 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Statuses that are retried (default 429 and 503).
     pub statuses: Vec<u16>,
@@ -82,6 +95,54 @@ impl RetryPolicy {
             max_closed_retries: 0,
             ..Default::default()
         }
+    }
+
+    /// The statuses that are retried.
+    pub fn statuses(mut self, statuses: impl Into<Vec<u16>>) -> Self {
+        self.statuses = statuses.into();
+        self
+    }
+
+    /// Retries for those statuses.
+    pub fn max_status_retries(mut self, n: u32) -> Self {
+        self.max_status_retries = n;
+        self
+    }
+
+    /// Retries for connect errors.
+    pub fn max_connect_retries(mut self, n: u32) -> Self {
+        self.max_connect_retries = n;
+        self
+    }
+
+    /// Immediate retries when the connection closed before any answer.
+    pub fn max_closed_retries(mut self, n: u32) -> Self {
+        self.max_closed_retries = n;
+        self
+    }
+
+    /// The first backoff; it doubles each retry.
+    pub fn base_delay(mut self, d: Duration) -> Self {
+        self.base_delay = d;
+        self
+    }
+
+    /// The largest backoff.
+    pub fn max_delay(mut self, d: Duration) -> Self {
+        self.max_delay = d;
+        self
+    }
+
+    /// The largest `Retry-After` honoured.
+    pub fn max_retry_after(mut self, d: Duration) -> Self {
+        self.max_retry_after = d;
+        self
+    }
+
+    /// Replay non-idempotent methods too.
+    pub fn retry_non_idempotent(mut self, on: bool) -> Self {
+        self.retry_non_idempotent = on;
+        self
     }
 
     /// The backoff before retry number `n` (0-based), with jitter.
