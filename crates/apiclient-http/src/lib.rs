@@ -88,4 +88,4 @@ pub use microversion::Microversion;
 #[cfg(feature = "keyring")]
 pub use store::KeyringTokenStore;
 pub use store::{FileTokenStore, MemoryTokenStore, TokenStore};
-pub use transport::{ProxyConfig, StreamResponse, TlsConfig, TransportConfig};
+pub use transport::{ProxyConfig, ProxyRules, StreamResponse, TlsConfig, TransportConfig};

@@ -160,8 +160,21 @@ pub enum ProxyConfig {
     FromEnv,
     /// No proxy at all.
     None,
-    /// These rules.
-    Custom(Arc<Matcher>),
+    /// These rules ([`ProxyConfig::all`], [`ProxyConfig::from_env_fn`]).
+    Custom(ProxyRules),
+}
+
+/// Proxy rules: which proxy each URL goes through, and which URLs go
+/// direct. Made by [`ProxyConfig::all`] and [`ProxyConfig::from_env_fn`];
+/// what holds them is this crate's own business (today hyper-util's
+/// matcher, a pre-1.0 type that stays out of the public API).
+#[derive(Clone)]
+pub struct ProxyRules(Arc<Matcher>);
+
+impl std::fmt::Debug for ProxyRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProxyRules")
+    }
 }
 
 impl std::fmt::Debug for ProxyConfig {
@@ -179,32 +192,32 @@ impl ProxyConfig {
     /// become `Proxy-Authorization`), except hosts in `no_proxy` (a
     /// comma-separated list as `NO_PROXY` takes it).
     pub fn all(proxy_url: &str, no_proxy: &str) -> Self {
-        ProxyConfig::Custom(Arc::new(
+        ProxyConfig::Custom(ProxyRules(Arc::new(
             Matcher::builder()
                 .all(proxy_url.to_string())
                 .no(no_proxy.to_string())
                 .build(),
-        ))
+        )))
     }
 
     /// The rules from an environment lookup (`HTTP_PROXY`, ...), e.g. a map in tests.
     pub fn from_env_fn(env: impl Fn(&str) -> Option<String>) -> Self {
         let first = |names: [&str; 2]| names.into_iter().find_map(&env).unwrap_or_default();
-        ProxyConfig::Custom(Arc::new(
+        ProxyConfig::Custom(ProxyRules(Arc::new(
             Matcher::builder()
                 .all(first(["ALL_PROXY", "all_proxy"]))
                 .http(first(["HTTP_PROXY", "http_proxy"]))
                 .https(first(["HTTPS_PROXY", "https_proxy"]))
                 .no(first(["NO_PROXY", "no_proxy"]))
                 .build(),
-        ))
+        )))
     }
 
     fn matcher(&self) -> Option<Arc<Matcher>> {
         match self {
             ProxyConfig::FromEnv => Some(Arc::new(Matcher::from_env())),
             ProxyConfig::None => None,
-            ProxyConfig::Custom(m) => Some(m.clone()),
+            ProxyConfig::Custom(rules) => Some(rules.0.clone()),
         }
     }
 }
@@ -309,7 +322,16 @@ fn system_roots() -> &'static [CertificateDer<'static>] {
 }
 
 /// Build the rustls client configuration.
+#[deprecated(
+    since = "0.1.0",
+    note = "rustls is a pre-1.0 dependency: its types leave the public API; configure TLS with `TlsConfig`"
+)]
 pub fn rustls_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
+    client_tls(tls)
+}
+
+/// The rustls client configuration of `tls`.
+fn client_tls(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -479,7 +501,7 @@ impl HyperTransport {
             proxy: proxy.clone(),
         };
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(rustls_config(&config.tls)?)
+            .with_tls_config(client_tls(&config.tls)?)
             .https_or_http()
             .enable_http1()
             .enable_http2()

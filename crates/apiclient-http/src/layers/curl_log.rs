@@ -24,9 +24,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tower::{Layer, Service};
 
+use super::LayerFuture;
 use crate::body::Body;
-use apiclient_auth::transport::BoxFuture;
-use futures_util::future::Either;
 
 /// `{SHA256}<hex>` of a value.
 pub fn hash_value(value: &[u8]) -> String {
@@ -297,7 +296,7 @@ where
     type Response = Response<Body>;
     type Error = BoxError;
     /// The inner future as it is when the log is off (no allocation), boxed when on.
-    type Future = Either<S::Future, BoxFuture<'static, Result<Response<Body>, BoxError>>>;
+    type Future = LayerFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -305,11 +304,11 @@ where
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         if !tracing::enabled!(target: "apiclient_http::curl", tracing::Level::DEBUG) {
-            return Either::Left(self.inner.call(req));
+            return LayerFuture::inner(self.inner.call(req));
         }
         tracing::debug!(target: "apiclient_http::curl", "{}", format_request(&req, self.insecure));
         let fut = self.inner.call(req);
-        Either::Right(Box::pin(async move {
+        LayerFuture::boxed(async move {
             let res = fut.await;
             match &res {
                 Ok(resp) => {
@@ -321,7 +320,7 @@ where
                 Err(e) => tracing::debug!(target: "apiclient_http::curl", "RESP: error: {e}"),
             }
             res
-        }))
+        })
     }
 }
 

@@ -26,6 +26,71 @@ pub mod timing;
 )]
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
+type Boxed = apiclient_auth::transport::BoxFuture<
+    'static,
+    Result<http::Response<Body>, apiclient_errors::BoxError>,
+>;
+
+pin_project_lite::pin_project! {
+    /// The future of the [`curl_log`] and [`timing`] services: the inner
+    /// service's own future while the layer's work is off (no allocation),
+    /// a boxed one while it is on.
+    pub struct LayerFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Inner { #[pin] future: F },
+        Boxed { future: Boxed },
+    }
+}
+
+impl<F> LayerFuture<F> {
+    /// The inner future, as it is.
+    pub(crate) fn inner(future: F) -> Self {
+        LayerFuture {
+            state: State::Inner { future },
+        }
+    }
+
+    /// The layer's work, boxed.
+    pub(crate) fn boxed(
+        future: impl Future<Output = Result<http::Response<Body>, apiclient_errors::BoxError>>
+        + Send
+        + 'static,
+    ) -> Self {
+        LayerFuture {
+            state: State::Boxed {
+                future: Box::pin(future),
+            },
+        }
+    }
+}
+
+impl<F> Future for LayerFuture<F>
+where
+    F: Future<Output = Result<http::Response<Body>, apiclient_errors::BoxError>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        match self.project().state.project() {
+            StateProj::Inner { future } => future.poll(cx),
+            StateProj::Boxed { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for LayerFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LayerFuture").finish_non_exhaustive()
+    }
+}
+
 /// `req`'s head (method, URI, version, headers, extensions) with `body`.
 pub fn with_body(req: &http::Request<Body>, body: Body) -> http::Request<Body> {
     let mut out = http::Request::new(body);

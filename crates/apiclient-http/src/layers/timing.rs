@@ -12,9 +12,8 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower::{Layer, Service};
 
+use super::LayerFuture;
 use crate::body::Body;
-use apiclient_auth::transport::BoxFuture;
-use futures_util::future::Either;
 
 /// One attempt's timing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +132,7 @@ where
     type Response = Response<Body>;
     type Error = BoxError;
     /// The inner future as it is when timings are off (no allocation), boxed when on.
-    type Future = Either<S::Future, BoxFuture<'static, Result<Response<Body>, BoxError>>>;
+    type Future = LayerFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -144,13 +143,13 @@ where
             a.add();
         }
         if !self.timings.is_enabled() {
-            return Either::Left(self.inner.call(req));
+            return LayerFuture::inner(self.inner.call(req));
         }
         let method = req.method().to_string();
         let url = apiclient_errors::redact::redact_url(&req.uri().to_string()).into_owned();
         let timings = self.timings.clone();
         let fut = self.inner.call(req);
-        Either::Right(Box::pin(async move {
+        LayerFuture::boxed(async move {
             let start = SystemTime::now();
             let t0 = Instant::now();
             let res = fut.await;
@@ -180,7 +179,7 @@ where
                     other
                 }
             }
-        }))
+        })
     }
 }
 
