@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Some(name @ ("placement" | "swift" | "glance" | "cinder")) => service(name, &args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("deny") => licenses_bans_sources(),
+        Some("layering") => no_import_cycles().and_then(|()| runtime_never_imports_configuration()),
         Some("semver") => semver(),
         _ => {
             eprintln!(
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
                  commands:\n  \
                  ci [--no-services]            fmt, clippy, tests (incl. doctests), packaging, deny, semver, rustdoc\n  \
                  deny                          licences, bans, sources (cargo-deny, deny.toml)\n  \
+                 layering                      no import cycle; apiclient-auth's runtime imports no configuration module\n  \
                  semver                        API compatibility with the last release tag (cargo-semver-checks)\n  \
                  keystone start|stop|status|env  a real Keystone on 127.0.0.1\n  \
                  placement start|stop|status|reset  a real Placement behind it (127.0.0.1:8778)\n  \
@@ -109,6 +111,7 @@ fn ci(args: &[String]) -> Result {
     // before any service is installed.
     run(cargo().args(["fmt", "--all", "--check"]))?;
     no_import_cycles()?;
+    runtime_never_imports_configuration()?;
     // The pinned cargo tools the last checks need and this machine lacks
     // (minutes of compiling on a fresh one) install in the background, on one
     // core, while the services start and the workspace compiles. Dropped
@@ -178,6 +181,66 @@ fn no_import_cycles() -> Result {
     run(Command::new("python3")
         .arg(root().join("scripts/check_import_cycles.py"))
         .env("PYTHONDONTWRITEBYTECODE", "1"))
+}
+
+/// apiclient-auth's runtime modules (what authenticates and picks
+/// endpoints) and its configuration modules (options, clouds.yaml, the
+/// registry and loaders, the clap args, the reference's option-carrying
+/// plugin): configuration uses the runtime, never the other way. A runtime
+/// module names no configuration module in its code; a `pub use` that keeps
+/// an old public path is a name, not a use, and is allowed.
+const AUTH_RUNTIME: [&str; 9] = [
+    "access",
+    "catalog",
+    "identity",
+    "oidc",
+    "plugin",
+    "transport",
+    "typed",
+    "user_scope",
+    "wire",
+];
+const AUTH_CONFIGURATION: [&str; 9] = [
+    "args",
+    "base_plugin",
+    "clouds",
+    "from_options",
+    "keystone",
+    "loader",
+    "options",
+    "registry",
+    "specs",
+];
+
+fn runtime_never_imports_configuration() -> Result {
+    let src = root().join("crates/apiclient-auth/src");
+    let mut found = Vec::new();
+    for module in AUTH_RUNTIME {
+        let path = src.join(format!("{module}.rs"));
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") || code.starts_with("pub use ") {
+                continue;
+            }
+            for config in AUTH_CONFIGURATION {
+                if code.contains(&format!("crate::{config}::"))
+                    || code.contains(&format!("crate::{config};"))
+                {
+                    found.push(format!("{}:{}: {}", path.display(), n + 1, code));
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        eprintln!("xtask ci: apiclient-auth's runtime imports none of its configuration modules");
+        return Ok(());
+    }
+    Err(format!(
+        "apiclient-auth's runtime uses its configuration modules:\n{}",
+        found.join("\n")
+    ))
 }
 
 /// Every crate that is not `publish = false` (the libraries and the CLI)

@@ -10,13 +10,13 @@ use apiclient_errors::{AuthorizationFailure, Error, InvalidKind, Receipt};
 use secrecy::SecretString;
 use serde_json::Value;
 
+use crate::from_options::{oidc_of, scope_of, user_of};
 use crate::identity::{ApiVersion, AppCred, KeystoneAuth, Method};
 use crate::loader::{ConfiguredPlugin, PluginLoader};
-use crate::oidc::{OidcFlow, OidcPlugin};
+use crate::oidc::OidcFlow;
 use crate::options::{AuthOptions, COMMON_OPTIONS, OptionSpec, PLUGIN_OPTIONS};
 use crate::plugin::AuthPlugin;
 use crate::typed::{AdminToken, HttpBasic, NoAuth};
-use crate::user_scope::{scope_of, user_of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -339,7 +339,7 @@ impl PluginLoader for BuiltinLoader {
                 o.get("username").unwrap_or_default(),
                 &secret("password"),
             )),
-            Kind::Oidc(flow) => Box::new(OidcPlugin::from_options(name, flow, o)?),
+            Kind::Oidc(flow) => Box::new(oidc_of(name, flow, o)?),
             kind => match keystone_auth(name, kind, o)? {
                 Some(auth) => Box::new(auth),
                 None => {

@@ -81,8 +81,10 @@
 pub mod access;
 #[cfg(feature = "cli")]
 mod args;
+mod base_plugin;
 pub mod catalog;
 pub mod clouds;
+mod from_options;
 mod identity;
 pub mod keystone;
 pub mod loader;
@@ -101,6 +103,8 @@ pub use access::Scope;
 pub use access::{AccessInfo, TokenHeader, TokenScope};
 #[cfg(feature = "cli")]
 pub use args::AuthArgs;
+#[doc(hidden)]
+pub use base_plugin::BaseAuthPlugin;
 pub use catalog::{EndpointFilter, Interface, ServiceCatalog};
 #[doc(hidden)]
 pub use keystone::KeystonePlugin;
@@ -109,8 +113,6 @@ pub use loader::ConfiguredPlugin;
 pub use loader::PluginLoader;
 pub use options::{AuthOptions, ConfigLoader, ResolvedConfig};
 pub use plugin::AuthPlugin;
-#[doc(hidden)]
-pub use plugin::BaseAuthPlugin;
 
 /// The reference library's API (Python's
 /// `keystoneclient.openstack.common.apiclient.auth`), with its semantics
@@ -138,9 +140,9 @@ pub use plugin::BaseAuthPlugin;
 /// assert!(!format!("{plugin:?}").contains("s3cret"));
 /// ```
 pub mod compat {
+    pub use crate::base_plugin::BaseAuthPlugin;
     pub use crate::keystone::KeystonePlugin;
     pub use crate::loader::ConfiguredPlugin;
-    pub use crate::plugin::BaseAuthPlugin;
     pub use crate::registry::PluginRegistry;
 }
 pub use registry::PluginRegistry;

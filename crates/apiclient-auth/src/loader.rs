@@ -31,9 +31,10 @@ use std::sync::{Arc, OnceLock};
 use apiclient_errors::{AuthorizationFailure, EndpointError, Error};
 
 use crate::access::AccessInfo;
+use crate::base_plugin::{BaseAuthPlugin, options_cache_key};
 use crate::catalog::EndpointFilter;
 use crate::options::{AuthOptions, OptionSpec};
-use crate::plugin::{AuthPlugin, BaseAuthPlugin, options_cache_key};
+use crate::plugin::AuthPlugin;
 use crate::transport::{BoxFuture, SharedTransport};
 
 /// Options in, runtime plugin out.

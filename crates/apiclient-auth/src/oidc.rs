@@ -31,11 +31,10 @@ use crate::identity::{
     ApiVersion, CacheKey, KeystoneAuth, Method, json_request, resolve_version, send_checked,
     subject_token, warn_if_plain,
 };
-use crate::options::AuthOptions;
 use crate::plugin::AuthPlugin;
 use crate::transport::{BoxFuture, SharedTransport};
 use crate::typed::basic_authorization;
-use crate::user_scope::{Scope, scope_of};
+use crate::user_scope::Scope;
 
 /// How the access token is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +50,7 @@ pub enum OidcFlow {
 
 /// Where the identity provider's token endpoint is.
 #[derive(Debug, Clone)]
-enum TokenEndpoint {
+pub(crate) enum TokenEndpoint {
     /// Read from the discovery document at this URL.
     Discovery(String),
     /// This URL.
@@ -61,19 +60,19 @@ enum TokenEndpoint {
 /// An OpenID Connect plugin (see the [module](self)).
 #[derive(Clone)]
 pub struct OidcPlugin {
-    name: String,
-    flow: OidcFlow,
-    auth_url: String,
-    identity_provider: String,
-    protocol: String,
-    access_token: Option<SecretString>,
-    token_endpoint: Option<TokenEndpoint>,
-    client_id: String,
-    client_secret: Option<SecretString>,
-    username: Option<String>,
-    password: Option<SecretString>,
-    openid_scope: String,
-    scope: Option<Scope>,
+    pub(crate) name: String,
+    pub(crate) flow: OidcFlow,
+    pub(crate) auth_url: String,
+    pub(crate) identity_provider: String,
+    pub(crate) protocol: String,
+    pub(crate) access_token: Option<SecretString>,
+    pub(crate) token_endpoint: Option<TokenEndpoint>,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: Option<SecretString>,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<SecretString>,
+    pub(crate) openid_scope: String,
+    pub(crate) scope: Option<Scope>,
 }
 
 impl std::fmt::Debug for OidcPlugin {
@@ -91,7 +90,13 @@ impl std::fmt::Debug for OidcPlugin {
 }
 
 impl OidcPlugin {
-    fn base(name: &str, flow: OidcFlow, auth_url: &str, idp: &str, protocol: &str) -> Self {
+    pub(crate) fn base(
+        name: &str,
+        flow: OidcFlow,
+        auth_url: &str,
+        idp: &str,
+        protocol: &str,
+    ) -> Self {
         OidcPlugin {
             name: name.to_string(),
             flow,
@@ -188,33 +193,6 @@ impl OidcPlugin {
     pub fn scope(mut self, scope: Scope) -> Self {
         self.scope = Some(scope);
         self
-    }
-
-    pub(crate) fn from_options(name: &str, flow: OidcFlow, o: &AuthOptions) -> Result<Self, Error> {
-        let get = |n: &str| o.get(n).unwrap_or_default().to_string();
-        let secret = |n: &str| o.expose(n).map(|s| SecretString::from(s.to_string()));
-        let mut p = Self::base(
-            name,
-            flow,
-            &get("auth_url"),
-            &get("identity_provider"),
-            &get("protocol"),
-        );
-        p.access_token = secret("access_token");
-        p.token_endpoint = match (o.get("access_token_endpoint"), o.get("discovery_endpoint")) {
-            (Some(direct), _) => Some(TokenEndpoint::Direct(direct.to_string())),
-            (None, Some(d)) => Some(TokenEndpoint::Discovery(d.to_string())),
-            (None, None) => None,
-        };
-        p.client_id = get("client_id");
-        p.client_secret = secret("client_secret");
-        p.username = o.get("username").map(str::to_string);
-        p.password = secret("password");
-        if let Some(s) = o.get("openid_scope") {
-            p.openid_scope = s.to_string();
-        }
-        p.scope = scope_of(o)?;
-        Ok(p)
     }
 
     /// The access token: given, or from the provider's token endpoint.

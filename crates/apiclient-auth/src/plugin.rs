@@ -1,5 +1,6 @@
-//! The plugin contracts: the runtime plugin ([`AuthPlugin`]), and the
-//! reference library's option-carrying plugin ([`BaseAuthPlugin`]).
+//! The runtime plugin contract ([`AuthPlugin`]). The reference library's
+//! option-carrying plugin, `BaseAuthPlugin`, is configuration and lives with
+//! it (`apiclient_auth::compat::BaseAuthPlugin`).
 //!
 //! A runtime plugin only authenticates: it holds typed credentials
 //! ([`crate::typed::V3Password`], ...) and knows nothing of option names.
@@ -9,11 +10,10 @@
 
 use std::fmt;
 
-use apiclient_errors::{AuthorizationFailure, EndpointError, Error};
+use apiclient_errors::{EndpointError, Error};
 
 use crate::access::AccessInfo;
 use crate::catalog::EndpointFilter;
-use crate::options::{AuthOptions, OptionSpec};
 use crate::transport::{BoxFuture, SharedTransport};
 
 /// A runtime authentication plugin: authenticates, picks endpoints from
@@ -143,66 +143,4 @@ impl<P: AuthPlugin + ?Sized> AuthPlugin for Box<P> {
     fn cache_key(&self) -> String {
         (**self).cache_key()
     }
-}
-
-/// The reference library's plugin (Python's `BaseAuthPlugin`): it carries
-/// its options by name, reads them with [`parse_opts`](Self::parse_opts)
-/// and says whether they suffice. The registry's
-/// [`load_plugin`](crate::PluginRegistry::load_plugin) returns one.
-///
-/// A plugin written against this trait registers with
-/// [`PluginRegistry::register`](crate::PluginRegistry::register) and is
-/// loaded from options like the built-ins.
-pub trait BaseAuthPlugin: AuthPlugin {
-    /// The options it reads, in declaration order.
-    fn option_specs(&self) -> Vec<OptionSpec>;
-
-    /// Its current options.
-    fn opts(&self) -> &AuthOptions;
-
-    /// Its options, mutably.
-    fn opts_mut(&mut self) -> &mut AuthOptions;
-
-    /// Take the values of its options from `opts` (Python's `parse_opts`).
-    fn parse_opts(&mut self, opts: &AuthOptions) {
-        let names: Vec<&'static str> = self.option_specs().iter().map(|s| s.name).collect();
-        let mut mine = opts.clone();
-        mine.retain(&names);
-        *self.opts_mut() = mine;
-    }
-
-    /// Ok when its options suffice to authenticate; otherwise
-    /// `AuthPluginOptionsMissing` naming what is missing, in declaration order.
-    fn sufficient_options(&self) -> Result<(), AuthorizationFailure>;
-}
-
-/// The cache key of a set of options: the plugin name and every
-/// identifying option, never a secret.
-pub(crate) fn options_cache_key(auth_system: &str, o: &AuthOptions) -> String {
-    const PARTS: [&str; 17] = [
-        "auth_url",
-        "username",
-        "user_id",
-        "user_domain_name",
-        "user_domain_id",
-        "project_name",
-        "project_id",
-        "project_domain_name",
-        "project_domain_id",
-        "domain_name",
-        "domain_id",
-        "system_scope",
-        "trust_id",
-        "application_credential_id",
-        "application_credential_name",
-        "identity_provider",
-        "endpoint",
-    ];
-    let mut key = auth_system.to_string();
-    for p in PARTS {
-        if let Some(v) = o.get(p) {
-            key.push_str(&format!("|{p}={v}"));
-        }
-    }
-    key
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use apiclient_errors::{AuthorizationFailure, Error};
 
+use crate::base_plugin::BaseAuthPlugin;
 use crate::keystone::{BUILTIN_PLUGINS, BuiltinLoader};
 pub use crate::loader::PluginFactory;
 use crate::loader::{ConfiguredPlugin, FactoryLoader, PluginLoader};
 use crate::options::{AuthOptions, OptionSpec};
-use crate::plugin::{AuthPlugin, BaseAuthPlugin};
+use crate::plugin::AuthPlugin;
 
 /// Plugin loaders by name. [`PluginRegistry::default`] has the built-ins;
 /// another crate adds its own with [`register_loader`](Self::register_loader)
