@@ -527,7 +527,7 @@ impl<T: ApiObject> Api<T> {
         let path = self.info.list_path().into_owned();
         let resp = self
             .client
-            .request(crate::json::with_query(ApiRequest::get(path), query))
+            .request(ApiRequest::get(path).query_of(query))
             .await?;
         Ok(WithMeta {
             value: decode(&resp, Some(&self.info.plural))?,
@@ -546,7 +546,7 @@ impl<T: ApiObject> Api<T> {
         query: &Q,
     ) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
         let base = self.info.list_path().into_owned();
-        let first = crate::json::with_query(ApiRequest::get(base.clone()), query).full_url();
+        let first = ApiRequest::get(base.clone()).query_of(query).full_url();
         let limit = serde_json::to_value(query).ok().and_then(|q| {
             q.get("limit")
                 .and_then(|l| l.as_u64().or_else(|| l.as_str()?.parse().ok()))
@@ -836,7 +836,7 @@ impl<S: ResourceType, T: ApiObject> Lazy<S, T> {
 }
 
 fn query_pairs<Q: Serialize + ?Sized>(query: &Q) -> Vec<(String, String)> {
-    let url = crate::json::with_query(ApiRequest::get(""), query).full_url();
+    let url = ApiRequest::get("").query_of(query).full_url();
     url.split_once('?')
         .map(|(_, q)| {
             url::form_urlencoded::parse(q.as_bytes())

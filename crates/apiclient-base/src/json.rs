@@ -5,12 +5,10 @@
 //! turns on serde_json's `preserve_order` feature. The bodies this crate
 //! builds are therefore never made of a `Value` it assembled itself: a
 //! struct is serialized straight into its wrapper (its fields in their
-//! declared order), CRUD parameters in the order they were given, and a
-//! query struct's fields in their declared order too.
+//! declared order), CRUD parameters in the order they were given (a query
+//! struct's fields keep theirs in `ApiRequest::query_of` itself).
 
 use apiclient_errors::{Error, InvalidKind};
-use apiclient_http::ApiRequest;
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
@@ -75,62 +73,6 @@ pub(crate) fn to_vec<B: Serialize + ?Sized>(
     })
 }
 
-/// `request` with the pairs of a serializable query in the order its
-/// fields are declared (what `ApiRequest::query_of` adds, in the order of
-/// serde_json's map: sorted unless `preserve_order` is on). A query that is
-/// not a map, or does not serialize, goes to `query_of`, which says why.
-pub(crate) fn with_query<Q: Serialize + ?Sized>(mut request: ApiRequest, query: &Q) -> ApiRequest {
-    let members = serde_json::to_vec(query)
-        .ok()
-        .and_then(|text| serde_json::from_slice::<Members>(&text).ok());
-    let Some(Members(members)) = members else {
-        return request.query_of(query);
-    };
-    for (name, value) in members {
-        match value {
-            Value::Null => {}
-            Value::String(s) => request = request.query(name, s),
-            Value::Array(items) => {
-                for item in items {
-                    let text = match item {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    request = request.query(name.clone(), text);
-                }
-            }
-            other => request = request.query(name, other.to_string()),
-        }
-    }
-    request
-}
-
-/// A JSON object's members in the order they are written (`null`: none).
-struct Members(Vec<(String, Value)>);
-
-impl<'de> Deserialize<'de> for Members {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> Visitor<'de> for Visit {
-            type Value = Members;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object or null")
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<Members, E> {
-                Ok(Members(Vec::new()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-                let mut members = Vec::new();
-                while let Some(member) = map.next_entry::<String, Value>()? {
-                    members.push(member);
-                }
-                Ok(Members(members))
-            }
-        }
-        d.deserialize_any(Visit)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,41 +98,6 @@ mod tests {
         assert_eq!(
             to_vec(None, &body, "body").unwrap(),
             br#"{"name":"web","image_ref":"i","flavor_ref":"f"}"#
-        );
-    }
-
-    #[derive(serde::Serialize)]
-    struct Query {
-        status: &'static str,
-        name: Option<&'static str>,
-        tags: Vec<&'static str>,
-        limit: u32,
-        marker: Option<&'static str>,
-    }
-
-    #[test]
-    fn a_query_keeps_its_field_order() {
-        let q = Query {
-            status: "ACTIVE",
-            name: None,
-            tags: vec!["a", "b"],
-            limit: 2,
-            marker: Some("m"),
-        };
-        assert_eq!(
-            with_query(ApiRequest::get("/servers"), &q).full_url(),
-            "/servers?status=ACTIVE&tags=a&tags=b&limit=2&marker=m"
-        );
-        assert_eq!(
-            with_query(ApiRequest::get("/servers"), &()).full_url(),
-            "/servers"
-        );
-        assert_eq!(
-            with_query(ApiRequest::get("/servers"), &[("z", "1"), ("a", "2")]).full_url(),
-            ApiRequest::get("/servers")
-                .query_of(&[("z", "1"), ("a", "2")])
-                .full_url(),
-            "not a map: as query_of has it"
         );
     }
 

@@ -149,39 +149,37 @@ impl ApiRequest {
     }
 
     /// Add the pairs of a serializable query (a struct with
-    /// `#[derive(Serialize)]`, `None` fields skipped) as query parameters.
+    /// `#[derive(Serialize)]`, `None` fields skipped) as query parameters,
+    /// in the order its fields are declared (a map's, in its own order),
+    /// whatever serde_json's map order: a sequence gives one pair per item.
     pub fn query_of<Q: Serialize + ?Sized>(mut self, query: &Q) -> Self {
-        match serde_json::to_value(query) {
-            Ok(serde_json::Value::Object(map)) => {
-                for (k, v) in map {
-                    match v {
-                        serde_json::Value::Null => {}
-                        serde_json::Value::String(s) => self.query.push((k, s)),
-                        serde_json::Value::Array(items) => {
-                            for item in items {
-                                let text = match item {
-                                    serde_json::Value::String(s) => s,
-                                    other => other.to_string(),
-                                };
-                                self.query.push((k.clone(), text));
-                            }
-                        }
-                        other => self.query.push((k, other.to_string())),
+        let members = serde_json::to_vec(query)
+            .map_err(|e| format!("the query cannot be serialized: {e}"))
+            .and_then(|text| {
+                serde_json::from_slice::<Members>(&text)
+                    .map_err(|_| "a query must serialize to a map".to_string())
+            });
+        let members = match members {
+            Ok(Members(members)) => members,
+            Err(message) => {
+                self.error = Some(Invalid::new(InvalidKind::Query, message));
+                return self;
+            }
+        };
+        for (k, v) in members {
+            match v {
+                serde_json::Value::Null => {}
+                serde_json::Value::String(s) => self.query.push((k, s)),
+                serde_json::Value::Array(items) => {
+                    for item in items {
+                        let text = match item {
+                            serde_json::Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        self.query.push((k.clone(), text));
                     }
                 }
-            }
-            Ok(serde_json::Value::Null) => {}
-            Ok(_) => {
-                self.error = Some(Invalid::new(
-                    InvalidKind::Query,
-                    "a query must serialize to a map",
-                ))
-            }
-            Err(e) => {
-                self.error = Some(Invalid::new(
-                    InvalidKind::Query,
-                    format!("the query cannot be serialized: {e}"),
-                ))
+                other => self.query.push((k, other.to_string())),
             }
         }
         self
@@ -277,5 +275,76 @@ impl ApiRequest {
             req.extensions_mut().insert(t);
         }
         Ok(req)
+    }
+}
+
+/// A JSON object's members in the order they are written (`null`: none):
+/// read from the JSON text, so serde_json's map order (sorted unless
+/// `preserve_order` is on somewhere in the program) does not enter.
+struct Members(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object or null")
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Members, E> {
+                Ok(Members(Vec::new()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, serde_json::Value>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Serialize)]
+    struct Query {
+        status: &'static str,
+        name: Option<&'static str>,
+        tags: Vec<&'static str>,
+        limit: u32,
+        marker: Option<&'static str>,
+    }
+
+    #[test]
+    fn a_query_keeps_its_field_order() {
+        let q = Query {
+            status: "ACTIVE",
+            name: None,
+            tags: vec!["a", "b"],
+            limit: 2,
+            marker: Some("m"),
+        };
+        let req = ApiRequest::get("/servers").query_of(&q);
+        assert_eq!(
+            req.full_url(),
+            "/servers?status=ACTIVE&tags=a&tags=b&limit=2&marker=m"
+        );
+        assert!(req.error.is_none());
+        let unit = ApiRequest::get("/servers").query_of(&());
+        assert_eq!(unit.full_url(), "/servers");
+        assert!(unit.error.is_none());
+        let pairs = ApiRequest::get("/servers").query_of(&[("z", "1"), ("a", "2")]);
+        assert_eq!(
+            pairs.error.map(|e| e.kind()),
+            Some(InvalidKind::Query),
+            "not a map"
+        );
     }
 }
