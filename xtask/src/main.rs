@@ -257,8 +257,8 @@ fn crates_publish() -> Result {
 /// No library turns on, for the program that uses it, a feature only a
 /// test, the fake servers or the CLI needs: serde_json's `preserve_order`
 /// (it changes map order in the whole program), tokio's multi-threaded
-/// runtime, macros and signals, hyper-util's server (apiclient-fake's
-/// loopback servers excepted).
+/// runtime, macros and signals, hyper's and hyper-util's servers
+/// (apiclient-fake's loopback servers excepted).
 fn library_features_stay_lean() -> Result {
     for krate in LIBRARIES {
         let out = cargo()
@@ -276,6 +276,7 @@ fn library_features_stay_lean() -> Result {
         ];
         if krate != "apiclient-fake" {
             forbidden.push("hyper-util feature \"server\"");
+            forbidden.push("hyper feature \"server\"");
         }
         let found: Vec<&str> = forbidden
             .into_iter()
