@@ -253,6 +253,12 @@ impl HttpError {
         self.status
     }
 
+    /// The HTTP status as `http::StatusCode` (`None` for a number outside
+    /// 100–999, which a server can send but `http` does not represent).
+    pub fn status_code(&self) -> Option<http::StatusCode> {
+        http::StatusCode::from_u16(self.status).ok()
+    }
+
     /// The kind of this error.
     pub fn kind(&self) -> HttpErrorKind {
         HttpErrorKind::from_status(self.status)

@@ -290,6 +290,17 @@ impl Error {
         self.as_http().map(HttpError::status)
     }
 
+    /// The HTTP status as `http::StatusCode`, if this is an HTTP error.
+    ///
+    /// ```
+    /// use apiclient_errors::{Error, HttpError};
+    /// let e = Error::from(HttpError::new(409));
+    /// assert_eq!(e.status_code(), Some(http::StatusCode::CONFLICT));
+    /// ```
+    pub fn status_code(&self) -> Option<http::StatusCode> {
+        self.as_http().and_then(HttpError::status_code)
+    }
+
     /// The HTTP error kind, if this is an HTTP error.
     pub fn http_kind(&self) -> Option<HttpErrorKind> {
         self.as_http().map(HttpError::kind)
