@@ -15,8 +15,11 @@ use tower_http::follow_redirect::policy::{Action, Attempt, Policy};
 
 use crate::body::Body;
 
-/// Which redirects are followed.
+/// Which redirects are followed: [`RedirectPolicy::default`] or
+/// [`RedirectPolicy::none`], changed with the setters (new fields may come,
+/// so the struct is not built by a literal).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RedirectPolicy {
     /// The most redirects followed for one request (default 5; 0 follows none).
     pub max_hops: usize,
@@ -34,6 +37,18 @@ impl Default for RedirectPolicy {
 }
 
 impl RedirectPolicy {
+    /// The most redirects followed for one request.
+    pub fn max_hops(mut self, n: usize) -> Self {
+        self.max_hops = n;
+        self
+    }
+
+    /// The methods whose redirects are followed.
+    pub fn methods(mut self, methods: impl Into<Vec<Method>>) -> Self {
+        self.methods = methods.into();
+        self
+    }
+
     /// Follow no redirect.
     pub fn none() -> Self {
         RedirectPolicy {
@@ -96,7 +111,33 @@ impl<E> Policy<Body, E> for Hops {
     }
 }
 
-/// Follows redirects by a [`RedirectPolicy`].
+/// Follows redirects by a [`RedirectPolicy`], for a stack built by hand
+/// (the client's own stack follows them in its retry layer, with the one
+/// copy of each request).
+///
+/// ```
+/// use apiclient_http::Body;
+/// use apiclient_http::layers::redirect::{RedirectLayer, RedirectPolicy};
+/// use tower::{Layer, ServiceExt, service_fn};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let svc = RedirectLayer::new(RedirectPolicy::default()).layer(service_fn(|r: http::Request<Body>| async move {
+///     let to = match r.uri().path() {
+///         "/old" => Some("/new"),                  // same origin: followed
+///         "/away" => Some("http://elsewhere/x"),   // another origin: not followed
+///         _ => None,
+///     };
+///     let resp = match to {
+///         Some(to) => http::Response::builder().status(302).header("location", to),
+///         None => http::Response::builder().status(200),
+///     };
+///     Ok::<_, apiclient_errors::BoxError>(resp.body(Body::empty()).unwrap())
+/// }));
+/// let get = |p: &str| http::Request::get(format!("http://svc{p}")).body(Body::empty()).unwrap();
+/// assert_eq!(svc.clone().oneshot(get("/old")).await.unwrap().status(), 200);
+/// assert_eq!(svc.oneshot(get("/away")).await.unwrap().status(), 302);
+/// # });
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct RedirectLayer {
     policy: std::sync::Arc<RedirectPolicy>,
@@ -112,16 +153,49 @@ impl RedirectLayer {
 }
 
 impl<S> Layer<S> for RedirectLayer {
-    type Service = tower_http::follow_redirect::FollowRedirect<S, Hops>;
+    type Service = FollowRedirects<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        tower_http::follow_redirect::FollowRedirect::with_policy(
-            inner,
-            Hops {
-                policy: self.policy.clone(),
-                hops: 0,
-                extensions: None,
-            },
-        )
+        FollowRedirects {
+            inner: tower_http::follow_redirect::FollowRedirect::with_policy(
+                inner,
+                Hops {
+                    policy: self.policy.clone(),
+                    hops: 0,
+                    extensions: None,
+                },
+            ),
+        }
+    }
+}
+
+/// The service of [`RedirectLayer`] (tower-http's `FollowRedirect` inside,
+/// a pre-1.0 type this crate keeps out of its API).
+#[derive(Debug, Clone)]
+pub struct FollowRedirects<S> {
+    inner: tower_http::follow_redirect::FollowRedirect<S, Hops>,
+}
+
+impl<S, B> tower::Service<Request<Body>> for FollowRedirects<S>
+where
+    S: tower::Service<Request<Body>, Response = http::Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<B>;
+    type Error = S::Error;
+    type Future =
+        apiclient_auth::transport::BoxFuture<'static, Result<http::Response<B>, S::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        Box::pin(self.inner.call(req))
     }
 }
