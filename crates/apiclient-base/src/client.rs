@@ -86,9 +86,15 @@ impl BaseClient {
         self.service.service_type()
     }
 
-    /// The interface (endpoint type).
-    pub fn endpoint_type(&self) -> Interface {
+    /// The interface its endpoints are chosen on.
+    pub fn interface(&self) -> Interface {
         self.service.filter().interface
+    }
+
+    /// The interface, by the reference's name (Python's `endpoint_type`);
+    /// [`interface`](Self::interface) in new code.
+    pub fn endpoint_type(&self) -> Interface {
+        self.interface()
     }
 
     /// The cached endpoint, once resolved.

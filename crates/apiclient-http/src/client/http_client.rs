@@ -313,12 +313,14 @@ impl HttpClient {
         &self.inner.timings
     }
 
-    /// A copy of the timings (Python's `get_timings`).
+    /// A copy of the timings, by the reference's name (Python's
+    /// `get_timings`); `timings().get()` in new code.
     pub fn get_timings(&self) -> Vec<Timing> {
         self.inner.timings.get()
     }
 
-    /// Clear the timings (Python's `reset_timings`).
+    /// Clear the timings, by the reference's name (Python's
+    /// `reset_timings`); `timings().reset()` in new code.
     pub fn reset_timings(&self) {
         self.inner.timings.reset()
     }
