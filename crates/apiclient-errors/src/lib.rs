@@ -43,6 +43,12 @@ use std::time::Duration;
 pub use http_error::{ApiError, HttpError, HttpErrorClass, HttpErrorKind};
 pub use parse::{from_response, parse_retry_after};
 
+/// Not an API: what the crates of apiclient-rs share below their own.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::parse::members_in_order;
+}
+
 /// A boxed error, as errors travel inside tower stacks.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 

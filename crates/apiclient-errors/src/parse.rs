@@ -58,7 +58,7 @@ pub fn from_response(
     let json_like = content_type.starts_with("application/json")
         || (content_type.starts_with("application/") && content_type.contains("+json"))
         || (content_type.is_empty() && trimmed.starts_with('{'));
-    if json_like && let Ok(Members(members)) = serde_json::from_slice::<Members>(body) {
+    if json_like && let Ok(members) = members_in_order(body) {
         let first_key = members.first().map(|(k, _)| k.clone());
         let obj: Map<String, Value> = members.into_iter().collect();
         if let Some(Value::Array(errors)) = obj.get("errors") {
@@ -162,9 +162,15 @@ fn str_field(obj: &Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
-/// A JSON object's members in the order the server wrote them, whatever
-/// serde_json's map order (sorted unless some crate of the program turns on
-/// its `preserve_order` feature): the wrapper of an error is its first key.
+/// The members of the JSON object `text`, in the order they are written,
+/// whatever serde_json's map order (sorted unless some crate of the program
+/// turns on its `preserve_order` feature): the wrapper of an error body is
+/// its first key; a query's parameters keep their fields' order
+/// (apiclient-http). Anything but an object is an error.
+pub fn members_in_order(text: &[u8]) -> Result<Vec<(String, Value)>, serde_json::Error> {
+    serde_json::from_slice::<Members>(text).map(|m| m.0)
+}
+
 struct Members(Vec<(String, Value)>);
 
 impl<'de> serde::Deserialize<'de> for Members {

@@ -153,14 +153,16 @@ impl ApiRequest {
     /// in the order its fields are declared (a map's, in its own order),
     /// whatever serde_json's map order: a sequence gives one pair per item.
     pub fn query_of<Q: Serialize + ?Sized>(mut self, query: &Q) -> Self {
+        // the members as written: serde_json's map order does not enter
         let members = serde_json::to_vec(query)
             .map_err(|e| format!("the query cannot be serialized: {e}"))
-            .and_then(|text| {
-                serde_json::from_slice::<Members>(&text)
-                    .map_err(|_| "a query must serialize to a map".to_string())
+            .and_then(|text| match text.as_slice() {
+                b"null" => Ok(Vec::new()),
+                text => apiclient_errors::__private::members_in_order(text)
+                    .map_err(|_| "a query must serialize to a map".to_string()),
             });
         let members = match members {
-            Ok(Members(members)) => members,
+            Ok(members) => members,
             Err(message) => {
                 self.error = Some(Invalid::new(InvalidKind::Query, message));
                 return self;
@@ -275,37 +277,6 @@ impl ApiRequest {
             req.extensions_mut().insert(t);
         }
         Ok(req)
-    }
-}
-
-/// A JSON object's members in the order they are written (`null`: none):
-/// read from the JSON text, so serde_json's map order (sorted unless
-/// `preserve_order` is on somewhere in the program) does not enter.
-struct Members(Vec<(String, serde_json::Value)>);
-
-impl<'de> serde::Deserialize<'de> for Members {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = Members;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object or null")
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<Members, E> {
-                Ok(Members(Vec::new()))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Members, A::Error> {
-                let mut members = Vec::new();
-                while let Some(member) = map.next_entry::<String, serde_json::Value>()? {
-                    members.push(member);
-                }
-                Ok(Members(members))
-            }
-        }
-        d.deserialize_any(Visit)
     }
 }
 
