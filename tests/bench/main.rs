@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use apiclient_auth::KeystonePlugin;
+use apiclient_auth::typed::{AdminToken, Scope, V3Password};
 use apiclient_base::{BaseClient, PageStyle, Resource, ResourceMeta, paginate};
 use apiclient_http::HttpClient;
 use bytes::Bytes;
@@ -431,11 +431,10 @@ async fn one(variant: Variant, c: &Clients) {
     }
 }
 
-fn plugin(base: &str) -> Box<KeystonePlugin> {
-    Box::new(
-        KeystonePlugin::v3_password(format!("{base}/v3"), "bench", "Default", "pw")
-            .with("project_name", "bench"),
-    )
+fn plugin(base: &str) -> V3Password {
+    V3Password::new(format!("{base}/v3"), "bench", "pw")
+        .user_domain_name("Default")
+        .scope(Scope::project_name("bench", "Default"))
 }
 
 async fn one_baseline(
@@ -782,13 +781,10 @@ fn case_e_child(which: &str, auth_url: &str) {
 }
 
 async fn ours_e(auth_url: &str) -> (f64, f64, u64) {
-    let plugin = KeystonePlugin::new("password")
-        .unwrap()
-        .with("auth_url", auth_url)
-        .with("username", "demo")
-        .with("password", "demopass")
-        .with("project_name", "demo");
-    let http = HttpClient::builder(Box::new(plugin))
+    let plugin = V3Password::new(auth_url, "demo", "demopass")
+        .user_domain_name("Default")
+        .scope(Scope::project_name("demo", "Default"));
+    let http = HttpClient::builder(plugin)
         .timeout(Duration::from_secs(600))
         .build()
         .unwrap();
@@ -1040,13 +1036,10 @@ fn micro(only: Option<&str>) {
                 }
             },
         ));
-        let http = HttpClient::builder(Box::new(KeystonePlugin::admin_token(
-            "http://svc/v2.1",
-            "tok",
-        )))
-        .base_transport(canned.clone())
-        .build()
-        .unwrap();
+        let http = HttpClient::builder(AdminToken::new("http://svc/v2.1", "tok"))
+            .base_transport(canned.clone())
+            .build()
+            .unwrap();
         let compute = BaseClient::new(&http, "compute");
         let n = 200_000;
         for (name, which) in [

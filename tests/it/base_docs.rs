@@ -2,7 +2,7 @@
 //! (apiclient-base has no dev-dependency on apiclient-fake, whose own tests
 //! use apiclient-base: its doctests only compile, and run here.)
 
-use apiclient_auth::KeystonePlugin;
+use apiclient_auth::typed::{Scope, V3Password};
 use apiclient_base::{
     Api, BaseClient, CrudManager, Microversion, Params, ResourceMeta, ResourceType, find_resource,
 };
@@ -11,13 +11,10 @@ use apiclient_http::HttpClient;
 use serde::Deserialize;
 
 async fn demo_client(cloud: &FakeCloud) -> HttpClient {
-    let plugin = KeystonePlugin::new("password")
-        .unwrap()
-        .with("auth_url", cloud.auth_url())
-        .with("username", "demo")
-        .with("password", "demopass")
-        .with("project_name", "demo");
-    HttpClient::builder(Box::new(plugin)).build().unwrap()
+    let plugin = V3Password::new(cloud.auth_url(), "demo", "demopass")
+        .user_domain_name("Default")
+        .scope(Scope::project_name("demo", "Default"));
+    HttpClient::builder(plugin).build().unwrap()
 }
 
 /// lib.rs, "Typed resources first".

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use apiclient_auth::typed::AdminToken;
 use apiclient_auth::{AccessInfo, AuthPlugin, EndpointFilter, KeystonePlugin};
 use apiclient_base::{BaseClient, PageLimits, PageStyle, ResourceMeta, paginate_with};
 use apiclient_errors::{ConnectionErrorKind, Error};
@@ -17,11 +18,8 @@ use serde_json::json;
 
 use crate::support::{builder, json_response, recording};
 
-fn fixed(endpoint: &str, token: &str) -> KeystonePlugin {
-    KeystonePlugin::new("admin_token")
-        .unwrap()
-        .with("endpoint", endpoint)
-        .with("token", token)
+fn fixed(endpoint: &str, token: &str) -> AdminToken {
+    AdminToken::new(endpoint, token)
 }
 
 // ---- 2. the token goes only to its own origin ---------------------------

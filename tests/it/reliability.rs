@@ -132,14 +132,12 @@ fn every_fault_is_typed_bounded_and_recoverable_and_nothing_leaks() {
             "only {fresh} new connections for 20 closed ones"
         );
         // an application credential flow and a wrong password, for the audit
-        let ac = apiclient_auth::KeystonePlugin::new("v3applicationcredential")
-            .unwrap()
-            .with("auth_url", cloud.auth_url())
-            .with("application_credential_id", "ac-1")
-            .with("application_credential_secret", "appcredsecret");
-        let h2 = apiclient_http::HttpClient::builder(Box::new(ac))
-            .build()
-            .unwrap();
+        let ac = apiclient_auth::typed::V3ApplicationCredential::by_id(
+            cloud.auth_url(),
+            "ac-1",
+            "appcredsecret",
+        );
+        let h2 = apiclient_http::HttpClient::builder(ac).build().unwrap();
         h2.service_client("compute").get("/servers").await.unwrap();
         let bad = apiclient_auth::KeystonePlugin::v3_password(
             cloud.auth_url(),

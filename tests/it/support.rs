@@ -3,21 +3,19 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use apiclient_auth::KeystonePlugin;
+use apiclient_auth::typed::{AdminToken, Scope, V3Password};
 use apiclient_fake::FakeCloud;
 use apiclient_http::{HttpClient, HttpClientBuilder};
 
-pub fn demo_plugin(cloud: &FakeCloud) -> KeystonePlugin {
-    KeystonePlugin::new("password")
-        .unwrap()
-        .with("auth_url", cloud.auth_url())
-        .with("username", "demo")
-        .with("password", "demopass")
-        .with("project_name", "demo")
+/// The FakeCloud's demo user, scoped to project demo: the typed plugin.
+pub fn demo_plugin(cloud: &FakeCloud) -> V3Password {
+    V3Password::new(cloud.auth_url(), "demo", "demopass")
+        .user_domain_name("Default")
+        .scope(Scope::project_name("demo", "Default"))
 }
 
 pub fn builder(cloud: &FakeCloud) -> HttpClientBuilder {
-    HttpClient::builder(Box::new(demo_plugin(cloud)))
+    HttpClient::builder(demo_plugin(cloud))
 }
 
 /// A tracing writer that captures everything into a buffer.
@@ -87,11 +85,7 @@ pub fn recording(
         let resp = respond(&req);
         async move { Ok::<_, apiclient_errors::BoxError>(resp) }
     });
-    let plugin = KeystonePlugin::new("admin_token")
-        .unwrap()
-        .with("endpoint", "http://svc/v1")
-        .with("token", "t");
-    let http = HttpClient::builder(Box::new(plugin))
+    let http = HttpClient::builder(AdminToken::new("http://svc/v1", "t"))
         .base_transport(svc)
         .build()
         .unwrap();

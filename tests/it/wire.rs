@@ -341,14 +341,12 @@ fn the_debug_log_is_curl_shaped_and_carries_no_secret() {
             .expose_secret()
             .to_string();
         // the app credential flow too
-        let ac = apiclient_auth::KeystonePlugin::new("v3applicationcredential")
-            .unwrap()
-            .with("auth_url", cloud.auth_url())
-            .with("application_credential_id", "ac-1")
-            .with("application_credential_secret", "appcredsecret");
-        let h2 = apiclient_http::HttpClient::builder(Box::new(ac))
-            .build()
-            .unwrap();
+        let ac = apiclient_auth::typed::V3ApplicationCredential::by_id(
+            cloud.auth_url(),
+            "ac-1",
+            "appcredsecret",
+        );
+        let h2 = apiclient_http::HttpClient::builder(ac).build().unwrap();
         h2.service_client("compute").get("/servers").await.unwrap();
         let t3 = h2
             .token_state()

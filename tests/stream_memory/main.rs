@@ -4,7 +4,7 @@
 //! pollutes the numbers.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use apiclient_auth::KeystonePlugin;
+use apiclient_auth::typed::{Scope, V3Password};
 use apiclient_base::{BaseClient, PageStyle, ResourceMeta, paginate};
 use apiclient_fake::FakeCloud;
 use apiclient_http::HttpClient;
@@ -21,13 +21,10 @@ async fn a_100_000_item_stream_holds_one_page() {
     cloud.set_servers(100_000);
     let collection_bytes = ALLOCATOR.allocated() - before_data;
 
-    let plugin = KeystonePlugin::new("password")
-        .unwrap()
-        .with("auth_url", cloud.auth_url())
-        .with("username", "demo")
-        .with("password", "demopass")
-        .with("project_name", "demo");
-    let http = HttpClient::builder(Box::new(plugin)).build().unwrap();
+    let plugin = V3Password::new(cloud.auth_url(), "demo", "demopass")
+        .user_domain_name("Default")
+        .scope(Scope::project_name("demo", "Default"));
+    let http = HttpClient::builder(plugin).build().unwrap();
     http.authenticate().await.unwrap();
     let client = BaseClient::new(&http, "compute");
 

@@ -344,7 +344,7 @@ impl ConfigLoader {
         {
             let Some(region) = cfg.region_name.as_deref() else {
                 return Err(Error::config(format!(
-                    "the auth URL {url} depends on the region: set one (--os-region-name, OS_REGION_NAME, region_name)"
+                    "the auth URL {url} depends on the region: set one (region_name, or OS_REGION_NAME)"
                 )));
             };
             let url = url.replace("{region_name}", region);

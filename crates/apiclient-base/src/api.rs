@@ -771,10 +771,12 @@ impl<T: ApiObject> Api<T> {
                 "No {} with a name or ID of '{name_or_id}' exists.",
                 self.info.singular
             )))),
-            n => Err(Error::NoUniqueMatch(format!(
-                "Multiple {} matches found for '{name_or_id}' ({n}), use an ID to be more specific.",
-                self.info.singular
-            ))),
+            n => Err(apiclient_errors::Ambiguous::new(
+                self.info.singular.clone(),
+                format!("'{name_or_id}'"),
+            )
+            .with_count(n)
+            .into()),
         }
     }
 

@@ -6,7 +6,7 @@ use std::fmt::Display;
 use std::sync::Arc;
 
 use apiclient_auth::{EndpointFilter, Interface};
-use apiclient_errors::Error;
+use apiclient_errors::{Error, Unsupported, VersionKind};
 use apiclient_http::{ApiRequest, ApiResponse, HttpClient, ServiceClient};
 use http::Method;
 use serde::Serialize;
@@ -194,13 +194,11 @@ pub fn get_class<'a, T>(
         .find(|(k, _)| *k == v)
         .map(|(_, t)| t)
         .ok_or_else(|| {
-            Error::UnsupportedVersion(format!(
-                "Invalid {api_name} client version '{v}'. Must be one of: {}",
-                version_map
-                    .iter()
-                    .map(|(k, _)| *k)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            Error::from(Unsupported::new(
+                VersionKind::Client,
+                api_name,
+                v.clone(),
+                version_map.iter().map(|(k, _)| *k),
             ))
         })
 }

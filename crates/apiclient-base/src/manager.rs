@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use apiclient_errors::{Error, HttpError, InvalidKind};
+use apiclient_errors::{Ambiguous, Error, HttpError, InvalidKind};
 use apiclient_http::ApiResponse;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -511,11 +511,9 @@ fn exactly_one(
             .with_message(format!("No {} matching {}.", meta.name, python_repr(p)))
             .into()),
         1 => Ok(found.remove(0)),
-        n => Err(Error::NoUniqueMatch(format!(
-            "{n} {} match {}",
-            meta.name,
-            python_repr(p)
-        ))),
+        n => Err(Ambiguous::new(meta.name, python_repr(p))
+            .with_count(n)
+            .into()),
     }
 }
 
@@ -667,11 +665,7 @@ pub async fn find_resource(manager: &dyn Findable, name_or_id: &str) -> Result<R
             other => return other,
         }
     }
-    let multiple = || {
-        Error::NoUniqueMatch(format!(
-            "Multiple {lower} matches found for '{name_or_id}', use an ID to be more specific."
-        ))
-    };
+    let multiple = || Error::from(Ambiguous::new(lower.clone(), format!("'{name_or_id}'")));
     if manager.meta().human_id {
         match manager
             .find_by(vec![("human_id".into(), Value::String(name_or_id.into()))])

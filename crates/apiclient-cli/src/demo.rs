@@ -1,9 +1,9 @@
 //! `apiclient demo`: every feature against a fake cloud on loopback.
 
-use apiclient_auth::{AuthPlugin, KeystonePlugin};
+use apiclient_auth::typed::{Scope, V3Password};
 use apiclient_errors::Error;
 use apiclient_fake::{FakeCloud, Fault};
-use apiclient_http::{ApiRequest, HttpClientBuilder};
+use apiclient_http::{ApiRequest, HttpClient};
 use serde_json::Value;
 
 use crate::cli::Cli;
@@ -31,18 +31,11 @@ pub async fn run(cli: &Cli) -> Result<(), CliError> {
     outln!(
         "The curl-style --debug log of every request goes to stderr (tokens hashed, passwords hidden)."
     );
-    // boxed as `dyn AuthPlugin`: what `HttpClientBuilder::new` takes
-    let plugin: Box<dyn AuthPlugin> = Box::new(
-        KeystonePlugin::new("password")
-            .ok_or_else(|| Error::config("the password plugin is missing"))?
-            .with("auth_url", cloud.auth_url())
-            .with("username", "demo")
-            .with("password", "demopass")
-            .with("project_name", "demo")
-            .with("user_domain_name", "Default")
-            .with("project_domain_name", "Default"),
-    );
-    let http = build_client(cli, Some(HttpClientBuilder::new(plugin)), None)?;
+    // the typed plugin: a v3 password, scoped to project demo
+    let plugin = V3Password::new(cloud.auth_url(), "demo", "demopass")
+        .user_domain_name("Default")
+        .scope(Scope::project_name("demo", "Default"));
+    let http = build_client(cli, Some(HttpClient::builder(plugin)), None)?;
     http.timings().set_enabled(true);
     let ctx = Ctx {
         http: http.clone(),

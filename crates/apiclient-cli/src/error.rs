@@ -63,8 +63,26 @@ impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CliError::Usage(m) | CliError::Command(m) => f.write_str(m),
-            CliError::Lib(e) => fmt::Display::fmt(e, f),
+            CliError::Lib(e) => {
+                fmt::Display::fmt(e, f)?;
+                f.write_str(hint(e))
+            }
         }
+    }
+}
+
+/// What a person at the command line can do about a library error the
+/// library itself words without naming flags or variables.
+fn hint(e: &Error) -> &'static str {
+    use apiclient_errors::{AuthorizationFailure, EndpointError};
+    match e {
+        Error::Authorization(AuthorizationFailure::NoAuthConfigured { .. }) => {
+            ". Set them with --os-* options or OS_* variables, or choose a cloud of clouds.yaml with --os-cloud / OS_CLOUD"
+        }
+        Error::Endpoint(EndpointError::Ambiguous { .. }) => {
+            "; choose one with a region (--os-region-name, OS_REGION_NAME) or an interface (--os-interface, OS_INTERFACE)"
+        }
+        _ => "",
     }
 }
 
@@ -112,7 +130,35 @@ mod tests {
         assert_eq!(lib(Error::invalid(InvalidKind::Interface, "x")), 2);
         assert_eq!(lib(Error::MissingArgs { missing: vec![] }), 2);
         assert_eq!(lib(Error::config("x")), 1);
-        assert_eq!(lib(Error::NoUniqueMatch("x".into())), 1);
+        assert_eq!(
+            lib(Error::from(apiclient_errors::Ambiguous::new("server", "x"))),
+            1
+        );
+    }
+
+    #[test]
+    fn the_cli_adds_its_flags_to_errors_the_library_words_without_them() {
+        let e = Error::from(apiclient_errors::EndpointError::Ambiguous {
+            endpoints: vec!["http://a".into(), "http://b".into()],
+        });
+        assert_eq!(
+            e.to_string(),
+            "AmbiguousEndpoints: ['http://a', 'http://b']"
+        );
+        assert_eq!(
+            CliError::from(e).line(false),
+            "AmbiguousEndpoints: ['http://a', 'http://b']; choose one with a region \
+             (--os-region-name, OS_REGION_NAME) or an interface (--os-interface, OS_INTERFACE)"
+        );
+        let e = Error::from(apiclient_errors::AuthorizationFailure::NoAuthConfigured {
+            missing: vec!["auth_url".into()],
+        });
+        assert!(!e.to_string().contains("--os"), "{e}");
+        assert!(
+            CliError::from(e)
+                .line(false)
+                .contains("--os-cloud / OS_CLOUD")
+        );
     }
 
     #[test]

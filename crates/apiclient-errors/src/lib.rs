@@ -87,12 +87,14 @@ pub enum Error {
         /// The missing argument names.
         missing: Vec<String>,
     },
-    /// More than one resource matched a query expected to be unique.
-    #[error("{0}")]
-    NoUniqueMatch(String),
-    /// A requested API version is not supported.
-    #[error("{0}")]
-    UnsupportedVersion(String),
+    /// More than one resource matched a query expected to be unique: which
+    /// resource, which query, how many.
+    #[error(transparent)]
+    NoUniqueMatch(Ambiguous),
+    /// A requested API version (a client version, a microversion range) is
+    /// not one the client or the service offers.
+    #[error(transparent)]
+    UnsupportedVersion(Unsupported),
     /// Input was refused before anything was sent: what kind of input
     /// ([`Invalid::kind`]) and why.
     #[error(transparent)]
@@ -101,7 +103,7 @@ pub enum Error {
     #[error(transparent)]
     Http(Box<HttpError>),
     /// The response could not be decoded as expected (not the JSON asked for).
-    #[error("invalid response from {}: {message}", redact::redact_url(url))]
+    #[error("invalid response{}: {message}", from_url(url))]
     InvalidResponse {
         /// What was wrong.
         message: String,
@@ -248,6 +250,176 @@ impl Invalid {
     }
 }
 
+/// The payload of [`Error::NoUniqueMatch`]: more than one resource matched
+/// a query that was to name one.
+///
+/// ```
+/// use apiclient_errors::{Ambiguous, Error};
+/// let e = Error::from(Ambiguous::new("server", "'web'").with_count(2));
+/// assert!(matches!(&e, Error::NoUniqueMatch(a) if a.count() == Some(2)));
+/// assert_eq!(
+///     e.to_string(),
+///     "Multiple server matches found for 'web' (2), use an ID to be more specific."
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Multiple {resource} matches found for {query}{}, use an ID to be more specific.",
+    .count.map(|n| format!(" ({n})")).unwrap_or_default()
+)]
+pub struct Ambiguous {
+    resource: String,
+    query: String,
+    count: Option<usize>,
+}
+
+impl Ambiguous {
+    /// More than one `resource` (its singular name) matched `query` (as a
+    /// person reads it: `'web'`, `{'name': 'web'}`).
+    pub fn new(resource: impl Into<String>, query: impl Into<String>) -> Self {
+        Ambiguous {
+            resource: resource.into(),
+            query: query.into(),
+            count: None,
+        }
+    }
+
+    /// How many matched, when that is known.
+    pub fn with_count(mut self, n: usize) -> Self {
+        self.count = Some(n);
+        self
+    }
+
+    /// The resource's singular name.
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
+
+    /// The query, as a person reads it.
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+
+    /// How many matched, when that is known.
+    pub fn count(&self) -> Option<usize> {
+        self.count
+    }
+}
+
+/// Which version an [`Unsupported`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum VersionKind {
+    /// A client (major API) version a program chose among those it has
+    /// (Python's `get_client_class`).
+    Client,
+    /// A microversion range none of the service's versions overlaps.
+    Microversion,
+}
+
+/// The payload of [`Error::UnsupportedVersion`]: the version asked for and
+/// those on offer.
+///
+/// ```
+/// use apiclient_errors::{Error, Unsupported, VersionKind};
+/// let e = Error::from(Unsupported::new(VersionKind::Client, "compute", "3", ["1", "2"]));
+/// assert!(matches!(&e, Error::UnsupportedVersion(u) if u.offered() == ["1", "2"]));
+/// assert_eq!(e.to_string(), "Invalid compute client version '3'. Must be one of: 1, 2");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    kind: VersionKind,
+    service: String,
+    requested: String,
+    offered: Vec<String>,
+}
+
+impl Unsupported {
+    /// `requested` (a version, or a range `MIN..MAX`) of `kind` is not
+    /// among `offered` for `service` (an API or service type name).
+    pub fn new<S: Into<String>>(
+        kind: VersionKind,
+        service: impl Into<String>,
+        requested: impl Into<String>,
+        offered: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Unsupported {
+            kind,
+            service: service.into(),
+            requested: requested.into(),
+            offered: offered.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// Which version this is about.
+    pub fn kind(&self) -> VersionKind {
+        self.kind
+    }
+
+    /// The API or service type.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// What was asked for.
+    pub fn requested(&self) -> &str {
+        &self.requested
+    }
+
+    /// What is on offer (empty: nothing).
+    pub fn offered(&self) -> &[String] {
+        &self.offered
+    }
+}
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            VersionKind::Client => write!(
+                f,
+                "Invalid {} client version '{}'. Must be one of: {}",
+                self.service,
+                self.requested,
+                self.offered.join(", ")
+            ),
+            VersionKind::Microversion => write!(
+                f,
+                "the {} service supports no microversion in {} (it offers {})",
+                self.service,
+                self.requested,
+                if self.offered.is_empty() {
+                    "none".to_string()
+                } else {
+                    self.offered.join(", ")
+                }
+            ),
+        }
+    }
+}
+
+impl StdError for Unsupported {}
+
+impl From<Ambiguous> for Error {
+    fn from(e: Ambiguous) -> Self {
+        Error::NoUniqueMatch(e)
+    }
+}
+
+impl From<Unsupported> for Error {
+    fn from(e: Unsupported) -> Self {
+        Error::UnsupportedVersion(e)
+    }
+}
+
+/// ` from <url>` (redacted), or nothing when there is no URL.
+fn from_url(url: &str) -> String {
+    if url.is_empty() {
+        String::new()
+    } else {
+        format!(" from {}", redact::redact_url(url))
+    }
+}
+
 impl From<Invalid> for Error {
     fn from(e: Invalid) -> Self {
         Error::Validation(e)
@@ -273,6 +445,22 @@ impl Error {
     /// ([`Error::Validation`]).
     pub fn invalid(kind: InvalidKind, message: impl Into<String>) -> Self {
         Error::Validation(Invalid::new(kind, message))
+    }
+
+    /// A response that is not what the API promises (a body of the wrong
+    /// shape, a missing header), said by the service client that read it.
+    ///
+    /// ```
+    /// use apiclient_errors::Error;
+    /// let e = Error::invalid_response("the volume has no id");
+    /// assert_eq!(e.to_string(), "invalid response: the volume has no id");
+    /// ```
+    pub fn invalid_response(message: impl Into<String>) -> Self {
+        Error::InvalidResponse {
+            message: message.into(),
+            url: String::new(),
+            source: None,
+        }
     }
 
     /// The kind of refused input, if this is an [`Error::Validation`].
@@ -338,6 +526,12 @@ impl Error {
         self.http_kind() == Some(HttpErrorKind::NotFound)
     }
 
+    /// Whether this is HTTP 409 (a conflict: the resource is not in a state
+    /// that allows the call, or a concurrent update won).
+    pub fn is_conflict(&self) -> bool {
+        self.http_kind() == Some(HttpErrorKind::Conflict)
+    }
+
     /// Whether this is HTTP 401.
     pub fn is_unauthorized(&self) -> bool {
         self.http_kind() == Some(HttpErrorKind::Unauthorized)
@@ -387,7 +581,7 @@ pub enum AuthorizationFailure {
     /// No auth type was named and no plugin's options suffice: `missing`
     /// are those of the closest plugin (usually `password`).
     #[error(
-        "Authentication failed. Missing options: {}. Set them with --os-* options or OS_* variables, or choose a cloud of clouds.yaml with --os-cloud / OS_CLOUD",
+        "Authentication failed. Missing options: {}",
         missing.join(", ")
     )]
     NoAuthConfigured {
@@ -600,7 +794,7 @@ pub enum EndpointError {
     #[error("{0}")]
     NotFound(String),
     /// More than one endpoint matched (`AmbiguousEndpoints`).
-    #[error("AmbiguousEndpoints: [{}]; choose one with a region (--os-region-name, OS_REGION_NAME) or an interface (--os-interface, OS_INTERFACE)", endpoints.iter().map(|e| format!("'{e}'")).collect::<Vec<_>>().join(", "))]
+    #[error("AmbiguousEndpoints: [{}]", endpoints.iter().map(|e| format!("'{e}'")).collect::<Vec<_>>().join(", "))]
     Ambiguous {
         /// The URLs of the endpoints that matched.
         endpoints: Vec<String>,
@@ -638,7 +832,7 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "AmbiguousEndpoints: ['http://a', 'http://b']; choose one with a region (--os-region-name, OS_REGION_NAME) or an interface (--os-interface, OS_INTERFACE)"
+            "AmbiguousEndpoints: ['http://a', 'http://b']"
         );
         assert!(Error::from(e).is_endpoint_error());
     }

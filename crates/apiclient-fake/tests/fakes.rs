@@ -364,15 +364,12 @@ async fn a_mounted_service_is_in_the_catalog_and_answers_behind_the_token() {
         )
         .header("openstack-api-version", "placement 1.39")
     });
-    let plugin = apiclient_auth::KeystonePlugin::new("password")
-        .unwrap()
-        .with("auth_url", cloud.auth_url())
-        .with("username", "demo")
-        .with("password", "demopass")
-        .with("project_name", "demo");
-    let http = apiclient_http::HttpClient::builder(Box::new(plugin))
-        .build()
-        .unwrap();
+    let plugin = apiclient_auth::typed::V3Password::new(cloud.auth_url(), "demo", "demopass")
+        .user_domain_name("Default")
+        .scope(apiclient_auth::typed::Scope::project_name(
+            "demo", "Default",
+        ));
+    let http = apiclient_http::HttpClient::builder(plugin).build().unwrap();
     let placement = http.service_client("placement");
     assert_eq!(
         placement.endpoint().await.unwrap(),

@@ -3,7 +3,7 @@
 //! loopback).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use apiclient_auth::KeystonePlugin;
+use apiclient_auth::typed::{Scope, V3Password};
 use apiclient_base::{Api, Microversion};
 use apiclient_fake::{FakeCloud, FakeHttpClient, Fault, TestResponse};
 use apiclient_http::HttpClient;
@@ -12,13 +12,10 @@ use futures_util::TryStreamExt;
 use serde_json::json;
 
 fn http(cloud: &FakeCloud) -> HttpClient {
-    let plugin = KeystonePlugin::new("password")
-        .unwrap()
-        .with("auth_url", cloud.auth_url())
-        .with("username", "demo")
-        .with("password", "demopass")
-        .with("project_name", "demo");
-    HttpClient::builder(Box::new(plugin)).build().unwrap()
+    let plugin = V3Password::new(cloud.auth_url(), "demo", "demopass")
+        .user_domain_name("Default")
+        .scope(Scope::project_name("demo", "Default"));
+    HttpClient::builder(plugin).build().unwrap()
 }
 
 #[tokio::test]

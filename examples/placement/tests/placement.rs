@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use apiclient_auth::{ExposeSecret, KeystonePlugin};
+use apiclient_auth::ExposeSecret;
+use apiclient_auth::typed::{Scope, V3Password};
 use apiclient_base::{ApiRequest, Method, Microversion};
 use apiclient_http::HttpClient;
 use example_placement::{Inventories, Inventory, NewProvider, Placement, ProviderQuery, Traits};
@@ -32,15 +33,10 @@ fn running() -> bool {
 }
 
 fn admin() -> HttpClient {
-    let plugin = KeystonePlugin::new("v3password")
-        .unwrap()
-        .with("auth_url", "http://127.0.0.1:5000/v3")
-        .with("username", "admin")
-        .with("password", "secret")
-        .with("user_domain_name", "Default")
-        .with("project_name", "admin")
-        .with("project_domain_name", "Default");
-    HttpClient::builder(Box::new(plugin))
+    let plugin = V3Password::new("http://127.0.0.1:5000/v3", "admin", "secret")
+        .user_domain_name("Default")
+        .scope(Scope::project_name("admin", "Default"));
+    HttpClient::builder(plugin)
         .region_name(Some("RegionOne".into()))
         .build()
         .unwrap()

@@ -178,14 +178,11 @@ impl ServiceClient {
                         )
                     })
                     .collect();
-                Error::UnsupportedVersion(format!(
-                    "the {} service supports no microversion in {min}..{max} (it offers {})",
+                Error::from(apiclient_errors::Unsupported::new(
+                    apiclient_errors::VersionKind::Microversion,
                     self.service_type(),
-                    if offered.is_empty() {
-                        "none".to_string()
-                    } else {
-                        offered.join(", ")
-                    }
+                    format!("{min}..{max}"),
+                    offered,
                 ))
             })
     }
