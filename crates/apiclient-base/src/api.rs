@@ -36,7 +36,6 @@ use std::sync::Arc;
 use apiclient_errors::{Error, HttpError, InvalidKind};
 use apiclient_http::microversion::Microversion;
 use apiclient_http::{ApiRequest, ApiResponse, ServiceClient, StreamedResponse};
-use futures_util::Stream;
 use http::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -108,6 +107,32 @@ pub trait ResourceType: DeserializeOwned + Send + Sync + 'static {
 
     /// This resource's name, if it has one ([`Api::find`] matches it).
     fn name(&self) -> Option<&str> {
+        None
+    }
+
+    /// This resource's status (`ACTIVE`, `available`), if it has one: what
+    /// the waiters ([`Api::wait_for_status`], and the failure statuses of
+    /// every [`Wait`](crate::wait::Wait)) read. Default: none.
+    ///
+    /// ```
+    /// use apiclient_base::ResourceType;
+    /// #[derive(serde::Deserialize)]
+    /// struct Volume { id: String, status: String }
+    /// impl ResourceType for Volume {
+    ///     const SINGULAR: &'static str = "volume";
+    ///     const PLURAL: &'static str = "volumes";
+    ///     fn id(&self) -> &str { &self.id }
+    ///     fn status(&self) -> Option<&str> { Some(&self.status) }
+    /// }
+    /// ```
+    fn status(&self) -> Option<&str> {
+        None
+    }
+
+    /// Why this resource failed, if it says (Nova's `fault.message`): what
+    /// a waiter's [`WaitError::FailureState`](crate::wait::WaitError::FailureState)
+    /// carries. Default: none.
+    fn fault(&self) -> Option<&str> {
         None
     }
 
@@ -271,6 +296,10 @@ pub(crate) mod sealed {
         fn object_id(&self, info: &ResourceInfo) -> Option<Cow<'_, str>>;
         /// The name, which [`Api::find`](super::Api::find) matches.
         fn object_name(&self) -> Option<&str>;
+        /// The status, which the waiters read.
+        fn object_status(&self) -> Option<&str>;
+        /// Why it failed, if it says.
+        fn object_fault(&self) -> Option<&str>;
     }
 
     impl<T: ResourceType> Sealed for T {
@@ -279,6 +308,12 @@ pub(crate) mod sealed {
         }
         fn object_name(&self) -> Option<&str> {
             self.name()
+        }
+        fn object_status(&self) -> Option<&str> {
+            self.status()
+        }
+        fn object_fault(&self) -> Option<&str> {
+            self.fault()
         }
     }
 }
@@ -364,8 +399,8 @@ impl<T> Deref for WithMeta<T> {
 /// [`ResourceInfo`] it was made with ([`Api::dynamic`]). Both have the same
 /// calls with the same semantics.
 pub struct Api<T> {
-    client: ServiceClient,
-    info: Arc<ResourceInfo>,
+    pub(crate) client: ServiceClient,
+    pub(crate) info: Arc<ResourceInfo>,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -483,21 +518,18 @@ impl<T: ApiObject> Api<T> {
         &self.info
     }
 
-    /// The path of one resource. An empty id, `.` or `..` is refused: as a
-    /// path segment it would name another resource (the collection, or its
-    /// parent, once a proxy normalises the path), encoded or not.
+    /// The path of one resource, the id one [`segment`](crate::path::segment)
+    /// (percent-encoded but for the unreserved characters). An empty id, `.`
+    /// or `..` is refused: as a path segment it would name another resource
+    /// (the collection, or its parent, once a proxy normalises the path),
+    /// encoded or not.
     fn item_path(&self, id: &str) -> Result<String, Error> {
-        if id.is_empty() || id == "." || id == ".." {
-            return Err(Error::invalid(
+        let id = crate::path::segment(id).map_err(|_| {
+            Error::invalid(
                 InvalidKind::Id,
                 format!("'{id}' is not a {} id", self.info.singular),
-            ));
-        }
-        let id = percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
-            .to_string()
-            .replace("%2D", "-")
-            .replace("%5F", "_")
-            .replace("%2E", ".");
+            )
+        })?;
         Ok(format!("{}/{id}", self.info.collection_path()))
     }
 
@@ -522,7 +554,9 @@ impl<T: ApiObject> Api<T> {
 
     /// One page of the collection with `query` (a serde struct of filters,
     /// `limit`, `marker`, ...; `()` for none). The detailed listing when
-    /// the type has one.
+    /// the type has one. With where the next page is:
+    /// [`list_page`](Self::list_page); every page:
+    /// [`list_all`](Self::list_all).
     pub async fn list<Q: Serialize + ?Sized>(&self, query: &Q) -> Result<WithMeta<Vec<T>>, Error> {
         let path = self.info.list_path().into_owned();
         let resp = self
@@ -532,51 +566,6 @@ impl<T: ApiObject> Api<T> {
         Ok(WithMeta {
             value: decode(&resp, Some(&self.info.plural))?,
             meta: ResponseMeta::of(&resp),
-        })
-    }
-
-    /// Every resource of the collection, page after page (`next` links, or
-    /// `marker` = the last id while pages come back full when `query` has a
-    /// `limit`), one page in memory at a time. Bounded like
-    /// [`paginate`](crate::paginate): a repeated `next` link ends the stream
-    /// with an error, and at most 10 000 pages are fetched; `next` links
-    /// stay on the endpoint's origin (the Auth layer refuses others).
-    pub fn list_all<Q: Serialize + ?Sized>(
-        &self,
-        query: &Q,
-    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
-        let base = self.info.list_path().into_owned();
-        let first = ApiRequest::get(base.clone()).query_of(query).full_url();
-        let limit = serde_json::to_value(query).ok().and_then(|q| {
-            q.get("limit")
-                .and_then(|l| l.as_u64().or_else(|| l.as_str()?.parse().ok()))
-        });
-        let state = ListState {
-            client: self.client.clone(),
-            info: self.info.clone(),
-            next: Some(first),
-            base_query: query_pairs(query),
-            base,
-            limit,
-            page: std::collections::VecDeque::new(),
-            seen: std::collections::HashSet::new(),
-            pages: 0,
-            error: None,
-            _t: PhantomData::<fn() -> T>,
-        };
-        futures_util::stream::unfold(state, |mut st| async move {
-            loop {
-                if let Some(item) = st.page.pop_front() {
-                    return Some((Ok(item), st));
-                }
-                if let Some(e) = st.error.take() {
-                    return Some((Err(e), st));
-                }
-                let url = st.next.take()?;
-                if let Err(e) = st.fetch(url).await {
-                    return Some((Err(e), st));
-                }
-            }
         })
     }
 
@@ -834,103 +823,5 @@ impl<S: ResourceType, T: ApiObject> Lazy<S, T> {
                     .map(WithMeta::into_inner)
             })
             .await
-    }
-}
-
-fn query_pairs<Q: Serialize + ?Sized>(query: &Q) -> Vec<(String, String)> {
-    let url = ApiRequest::get("").query_of(query).full_url();
-    url.split_once('?')
-        .map(|(_, q)| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-struct ListState<T> {
-    client: ServiceClient,
-    info: Arc<ResourceInfo>,
-    next: Option<String>,
-    base: String,
-    base_query: Vec<(String, String)>,
-    limit: Option<u64>,
-    page: std::collections::VecDeque<T>,
-    seen: std::collections::HashSet<String>,
-    pages: usize,
-    error: Option<Error>,
-    _t: PhantomData<fn() -> T>,
-}
-
-/// The most pages one listing fetches.
-const MAX_PAGES: usize = 10_000;
-
-impl<T: ApiObject> ListState<T> {
-    async fn fetch(&mut self, url: String) -> Result<(), Error> {
-        if self.pages >= MAX_PAGES {
-            return Err(Error::InvalidResponse {
-                message: format!("listing stopped after {MAX_PAGES} pages (the page cap)"),
-                url,
-                source: None,
-            });
-        }
-        self.pages += 1;
-        let resp = self.client.request(ApiRequest::get(url.clone())).await?;
-        let body: Value = resp.json()?;
-        let plural = &*self.info.plural;
-        let raw = body
-            .get(plural)
-            .cloned()
-            .unwrap_or(Value::Array(Vec::new()));
-        let items: Vec<T> = serde_json::from_value(raw).map_err(|e| Error::InvalidResponse {
-            message: format!("the '{plural}' list is not the JSON expected"),
-            url: resp.url(),
-            source: Some(Box::new(e)),
-        })?;
-        let next = match crate::pagination::next_link(&body, plural) {
-            Some(n) => Some(n),
-            None => match (self.limit, items.last()) {
-                (Some(limit), Some(last)) if items.len() as u64 >= limit && limit > 0 => {
-                    // (a typed item always has its id; a dynamic one may not)
-                    let Some(marker) = last.object_id(&self.info) else {
-                        self.error = Some(Error::InvalidResponse {
-                            message: format!(
-                                "a full page of '{plural}' whose last item has no '{}': no marker for the next page",
-                                self.info.id_field
-                            ),
-                            url: resp.url(),
-                            source: None,
-                        });
-                        self.page = items.into();
-                        return Ok(());
-                    };
-                    let mut q: Vec<(String, String)> = self
-                        .base_query
-                        .iter()
-                        .filter(|(k, _)| k != "marker")
-                        .cloned()
-                        .collect();
-                    q.push(("marker".into(), marker.into_owned()));
-                    let qs = url::form_urlencoded::Serializer::new(String::new())
-                        .extend_pairs(q.iter())
-                        .finish();
-                    Some(format!("{}?{qs}", self.base))
-                }
-                _ => None,
-            },
-        };
-        self.page = items.into();
-        if let Some(n) = &next
-            && !self.seen.insert(n.clone())
-        {
-            self.error = Some(Error::InvalidResponse {
-                message: format!("pagination loop: the server sent the next page '{n}' twice"),
-                url,
-                source: None,
-            });
-            return Ok(());
-        }
-        self.next = next;
-        Ok(())
     }
 }

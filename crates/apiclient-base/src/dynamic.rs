@@ -66,6 +66,25 @@ impl DynamicResource {
         self.get_str("name")
     }
 
+    /// The `status` member, if it is a string: what the waiters
+    /// ([`Api::wait_for_status`](crate::Api::wait_for_status)) read.
+    pub fn status(&self) -> Option<&str> {
+        self.get_str("status")
+    }
+
+    /// Why the resource failed, if it says: the `message` of a `fault`
+    /// object (Nova's servers), a `fault` string, else a `status_reason`
+    /// string (Magnum, Octavia's amphorae); what a waiter's
+    /// [`WaitError::FailureState`](crate::wait::WaitError::FailureState)
+    /// carries.
+    pub fn fault(&self) -> Option<&str> {
+        match self.0.get("fault") {
+            Some(Value::Object(f)) => f.get("message").and_then(Value::as_str),
+            Some(Value::String(s)) => Some(s),
+            _ => self.get_str("status_reason"),
+        }
+    }
+
     /// The member `key`, if it is a string.
     pub fn get_str(&self, key: &str) -> Option<&str> {
         self.0.get(key).and_then(Value::as_str)
@@ -196,6 +215,14 @@ impl crate::api::sealed::Sealed for DynamicResource {
     fn object_name(&self) -> Option<&str> {
         self.name()
     }
+
+    fn object_status(&self) -> Option<&str> {
+        self.status()
+    }
+
+    fn object_fault(&self) -> Option<&str> {
+        self.fault()
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +251,23 @@ mod tests {
         assert_eq!(rp.object_id(&servers), None);
         assert_eq!(rp.object_name(), Some("rp"));
         assert_eq!(resource(json!({"id": null})).object_id(&servers), None);
+    }
+
+    #[test]
+    fn status_and_fault_of_each_shape() {
+        let nova = resource(
+            json!({"status": "ERROR", "fault": {"code": 500, "message": "No valid host"}}),
+        );
+        assert_eq!(nova.object_status(), Some("ERROR"));
+        assert_eq!(nova.object_fault(), Some("No valid host"));
+        let text = resource(json!({"status": "error", "fault": "disk full"}));
+        assert_eq!(text.fault(), Some("disk full"));
+        let reason = resource(json!({"status": "CREATE_FAILED", "status_reason": "quota"}));
+        assert_eq!(reason.fault(), Some("quota"));
+        let cinder = resource(json!({"status": "available"}));
+        assert_eq!((cinder.status(), cinder.fault()), (Some("available"), None));
+        let odd = resource(json!({"status": 3, "fault": {"code": 1}}));
+        assert_eq!((odd.status(), odd.fault()), (None, None));
     }
 
     #[test]

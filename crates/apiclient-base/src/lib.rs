@@ -53,7 +53,37 @@
 //! [`ResourceInfo`], the collection described by values: the same calls,
 //! the same find semantics. [`Api::get_opt`] is a `get` whose 404 is
 //! `Ok(None)`. [`impl_resource_type!`] writes a [`ResourceType`] impl from
-//! a struct's `id` and `name` fields and the collection's keys.
+//! a struct's `id`, `name` and `status` fields and the collection's keys.
+//!
+//! **The rest of a service client's kit:**
+//! - [`wait`]: [`Api::wait_for_status`], [`Api::wait_for_delete`] and
+//!   [`Api::wait_until`], bounded (a timeout over polls and pauses, a
+//!   backoff, a budget of transient errors), cancel-safe, with typed
+//!   outcomes ([`wait::WaitError`]);
+//! - pages: [`Api::list_page`] gives one [`Page`] (items, response
+//!   metadata, a [`PageToken`] a UI can keep) and [`Api::list_page_from`]
+//!   continues from a token; [`Api::list_all`] streams every item on the
+//!   same page logic;
+//! - [`path`](mod@path): [`path::segment`] encodes one value as one path segment (as
+//!   `Api` does ids) and [`path!`] builds `/v2/images/{}/tags/{}` safely;
+//! - `blocking` (feature `blocking`): the same calls without async, on a
+//!   runtime the blocking client owns.
+//!
+//! ```no_run
+//! use apiclient_base::wait::WaitError;
+//! use apiclient_base::{Api, DynamicResource, path};
+//!
+//! async fn tag_when_active(
+//!     images: &Api<DynamicResource>,
+//!     id: &str,
+//!     tag: &str,
+//! ) -> Result<(), WaitError> {
+//!     images.wait_for_status(id, "active").await?;
+//!     let tag_path = path!("/v2/images/{}/tags/{}", id, tag)?;
+//!     images.client().put(&tag_path, &serde_json::json!({})).await?;
+//!     Ok(())
+//! }
+//! ```
 //!
 //! **The reference API beside it**, in [`compat`], with the Python
 //! library's semantics: [`BaseClient`]; [`Resource`], a bag of attributes
@@ -76,8 +106,12 @@
 //! }
 //! ```
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod api;
+#[cfg(feature = "blocking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+pub mod blocking;
 mod client;
 mod dynamic;
 mod future;
@@ -85,13 +119,17 @@ mod hooks;
 mod json;
 mod macros;
 mod manager;
+mod page;
 mod pagination;
+pub mod path;
 mod resource;
+pub mod wait;
 
 pub use api::{
     Api, ApiObject, Lazy, ResourceInfo, ResourceType, ResponseMeta, UpdateVerb, WithMeta,
 };
 pub use dynamic::DynamicResource;
+pub use page::{Page, PageToken};
 
 /// What [`impl_resource_type!`] expands to: not an API of its own.
 #[doc(hidden)]
@@ -130,11 +168,18 @@ pub use manager::{
 pub use pagination::{PageLimits, PageStyle, page_of, paginate, paginate_with};
 pub use resource::{GetId, Loader, Resource, ResourceMeta, TypedResource, to_slug};
 
-// What a service client needs, from one dependency.
-pub use apiclient_errors::{Error, HttpError, Invalid, InvalidKind};
+// What a service client needs, from one dependency: the errors and their
+// kinds, the HTTP client, and the `bytes` and `http` crates it speaks.
+pub use apiclient_errors::{
+    Ambiguous, ApiError, AuthorizationFailure, ConnectionError, ConnectionErrorKind, EndpointError,
+    Error, HttpError, HttpErrorClass, HttpErrorKind, Invalid, InvalidKind, Unsupported,
+    VersionKind,
+};
 pub use apiclient_http::microversion::Microversion;
 pub use apiclient_http::transfer::{DigestAlgorithm, Hasher, Progress, ProgressFn};
 pub use apiclient_http::{
     ApiRequest, ApiResponse, Body, HttpClient, ServiceClient, StreamedResponse,
 };
+pub use bytes;
+pub use http;
 pub use http::Method;

@@ -13,6 +13,8 @@
 ///     // optional, in any order:
 ///     id: uuid,                            // the id field (default `id`): String, Box<str>, ...
 ///     name: name,                          // the name field: String or Option<String> (default: none)
+///     status: status,                      // the status field (ResourceType::status, the waiters'):
+///                                          // String or Option<String> (default: none)
 ///     path: "/os-keypairs",                // PATH
 ///     detail_path: "/servers/detail",      // DETAIL_PATH
 ///     id_field: "uuid",                    // ID_FIELD (default: the id field's name)
@@ -37,6 +39,7 @@
 ///     singular: "server",
 ///     plural: "servers",
 ///     name: name,
+///     status: status,
 ///     detail_path: "/servers/detail",
 /// });
 ///
@@ -60,13 +63,13 @@
 /// impl_resource_type!(Provider { singular: "resource_provider", plural: "resource_providers", id: uuid, wrapped: false });
 ///
 /// let web = Server { id: "s-1".into(), name: "web-1".into(), status: "ACTIVE".into() };
-/// assert_eq!((web.id(), web.name()), ("s-1", Some("web-1")));
+/// assert_eq!((web.id(), web.name(), web.status()), ("s-1", Some("web-1"), Some("ACTIVE")));
 /// assert_eq!((Server::SINGULAR, Server::PLURAL), ("server", "servers"));
 /// assert_eq!(Server::DETAIL_PATH, Some("/servers/detail"));
 /// assert_eq!(Server::collection_path(), "/servers");
 ///
 /// let unnamed = Image { id: "i-1".into(), name: None };
-/// assert_eq!((unnamed.id(), unnamed.name()), ("i-1", None));
+/// assert_eq!((unnamed.id(), unnamed.name(), unnamed.status()), ("i-1", None, None));
 /// assert_eq!(Image::collection_path(), "/v2/images");
 /// assert!(!Image::WRAPPED);
 /// assert_eq!(Image::UPDATE, UpdateVerb::Patch);
@@ -156,10 +159,20 @@ macro_rules! impl_resource_type {
             $($($rest)*)?);
     };
     (@go [$ty:ty] [$s:expr] [$p:expr] [$id:ident] [$($name:ident)?] [$($idf:expr)?] [$($consts:tt)*]
+        status: $field:ident $(, $($rest:tt)*)?) => {
+        $crate::impl_resource_type!(@go [$ty] [$s] [$p] [$id] [$($name)?] [$($idf)?]
+            [$($consts)*
+                fn status(&self) -> ::core::option::Option<&str> {
+                    $crate::__private::NameField::name_str(&self.$field)
+                }
+            ]
+            $($($rest)*)?);
+    };
+    (@go [$ty:ty] [$s:expr] [$p:expr] [$id:ident] [$($name:ident)?] [$($idf:expr)?] [$($consts:tt)*]
         $key:ident $($rest:tt)*) => {
         ::core::compile_error!(::core::concat!(
             "impl_resource_type!: unknown key `", ::core::stringify!($key),
-            "` (the keys: id, name, path, detail_path, id_field, wrapped, update, update_content_type)"
+            "` (the keys: id, name, status, path, detail_path, id_field, wrapped, update, update_content_type)"
         ));
     };
 
@@ -226,12 +239,12 @@ mod tests {
     #[derive(Debug, serde::Deserialize)]
     struct Nameless {
         id: String,
-        #[allow(dead_code)]
         label: Option<Option<String>>,
     }
     crate::impl_resource_type!(Nameless {
         singular: "thing",
-        plural: "things"
+        plural: "things",
+        status: label,
     });
 
     #[test]
@@ -250,7 +263,12 @@ mod tests {
             id: "t".into(),
             label: None,
         };
-        assert_eq!((n.id(), n.name()), ("t", None));
+        assert_eq!((n.id(), n.name(), n.status()), ("t", None, None));
+        let labelled = Nameless {
+            id: "t".into(),
+            label: Some(Some("ready".into())),
+        };
+        assert_eq!(labelled.status(), Some("ready"));
         let info = ResourceInfo::of::<Nameless>();
         assert_eq!(info, ResourceInfo::new("thing", "things").path("/things"));
         assert_eq!(info.update, UpdateVerb::Put);
