@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use apiclient_auth::KeystonePlugin;
 use apiclient_errors::{BoxError, Error, InvalidKind};
-use apiclient_http::{HttpClient, HttpClientBuilder, HttpService};
+use apiclient_http::{Body, HttpClient, HttpClientBuilder, HttpService};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response};
 use serde_json::Value;
@@ -127,7 +127,11 @@ pub struct Call {
     pub method: String,
     /// The URL relative to the service endpoint, query included (`/servers?limit=1`).
     pub url: String,
-    /// The request headers (credential values included: this is a test fake).
+    /// The request headers (credential values included: this is a test
+    /// fake), with the framing the wire would carry: `content-length` for
+    /// a body of known length (`Body::from_file`, bytes, JSON),
+    /// `transfer-encoding: chunked` for a stream of unknown length, neither
+    /// for no body ([`FakeHttpClient::assert_header`] checks them).
     pub headers: Vec<(String, String)>,
     /// The body: JSON when it parses, else text; None when empty.
     pub body: Option<Value>,
@@ -144,7 +148,7 @@ pub struct FakeRequest {
     pub params: BTreeMap<String, String>,
     /// The query parameters.
     pub query: BTreeMap<String, String>,
-    /// The headers.
+    /// The headers (with the framing of [`Call::headers`]).
     pub headers: HeaderMap,
     /// The JSON body, if any.
     pub body: Option<Value>,
@@ -204,6 +208,28 @@ impl fmt::Debug for FakeHttpClient {
             )
             .field("calls", &s.callstack.len())
             .finish()
+    }
+}
+
+/// The framing headers hyper sends for a body of length `len` (None:
+/// unknown), unless the request set its own.
+fn frame(headers: &mut HeaderMap, len: Option<u64>) {
+    if headers.contains_key(http::header::CONTENT_LENGTH)
+        || headers.contains_key(http::header::TRANSFER_ENCODING)
+    {
+        return;
+    }
+    match len {
+        Some(0) => {}
+        Some(n) => {
+            headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(n));
+        }
+        None => {
+            headers.insert(
+                http::header::TRANSFER_ENCODING,
+                http::HeaderValue::from_static("chunked"),
+            );
+        }
     }
 }
 
@@ -318,13 +344,38 @@ impl FakeHttpClient {
         self.lock().callstack.clear();
     }
 
-    /// The fake as the base transport of an `HttpClient`.
+    /// The fake as the base transport of an `HttpClient`: each request's
+    /// body read whole (after its framing headers are noted, as hyper would
+    /// send them), then answered.
+    ///
+    /// ```
+    /// use apiclient_fake::{FakeHttpClient, TestResponse};
+    /// use apiclient_http::{ApiRequest, Body};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeHttpClient::new();
+    /// fake.on("PUT", "/v2/images/{id}/file", |_| TestResponse::new(204));
+    /// let image = fake.http_client().unwrap().service_client("image");
+    /// let data = vec![0u8; 300_000];
+    /// image.request(ApiRequest::put("/v2/images/1/file").body(data)).await.unwrap();
+    /// fake.assert_header("PUT", "/v2/images/1/file", "content-length", "300000");
+    /// let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from("x"))]);
+    /// image.request(ApiRequest::put("/v2/images/2/file").body(Body::from_stream(stream, None))).await.unwrap();
+    /// fake.assert_header("PUT", "/v2/images/2/file", "transfer-encoding", "chunked");
+    /// # });
+    /// ```
     pub fn service(&self) -> HttpService {
         let fake = self.clone();
-        apiclient_http::buffered_service(move |req: Request<Bytes>| {
-            let result = fake.handle(req);
-            async move { result }
-        })
+        HttpService::new(tower::service_fn(move |req: Request<Body>| {
+            let fake = fake.clone();
+            async move {
+                let (mut parts, body) = req.into_parts();
+                frame(&mut parts.headers, body.len());
+                let bytes = body.collect_limited(usize::MAX).await?;
+                let resp = fake.handle(Request::from_parts(parts, bytes))?;
+                Ok::<_, BoxError>(resp.map(Body::from))
+            }
+        }))
     }
 
     /// A builder whose transport is this fake, authenticated with a fixed

@@ -1,6 +1,7 @@
 //! The replies the fake servers share: the body type, plain and JSON
 //! answers, Keystone's error shape (its 401 is what every service of the
-//! fake answers a bad token with) and Nova's 404.
+//! fake answers a bad token with), Nova's 404 (Cinder's too) and webob's
+//! JSON error (Glance's errors, Cinder's router's).
 
 use std::convert::Infallible;
 
@@ -69,5 +70,24 @@ pub(crate) fn not_found(what: &str) -> Response<RespBody> {
     json_resp(
         StatusCode::NOT_FOUND,
         &json!({"itemNotFound": {"code": 404, "message": format!("{what} could not be found.")}}),
+    )
+}
+
+/// webob's error for a client that accepts JSON (Glance's errors, the
+/// 404 of Cinder's router): `{"message": "<explanation><br /><br />\n<detail>\n\n",
+/// "code": "404 Not Found", "title": "Not Found"}`.
+pub(crate) fn webob_error(
+    status: StatusCode,
+    explanation: &str,
+    detail: &str,
+) -> Response<RespBody> {
+    let title = status.canonical_reason().unwrap_or("Error");
+    json_resp(
+        status,
+        &json!({
+            "message": format!("{explanation}<br /><br />\n{detail}\n\n"),
+            "code": format!("{} {title}", status.as_u16()),
+            "title": title,
+        }),
     )
 }

@@ -402,3 +402,77 @@ async fn a_mounted_service_is_in_the_catalog_and_answers_behind_the_token() {
             .is_unauthorized()
     );
 }
+
+/// The recorded request carries the framing the wire would: the length of
+/// a body of known length, chunked for a stream without one, nothing for
+/// no body.
+#[test]
+fn recorded_requests_carry_their_content_length() {
+    let fake = FakeHttpClient::new();
+    for (method, url) in [
+        ("PUT", "/v2/images/1/file"),
+        ("PUT", "/v2/images/2/file"),
+        ("POST", "/servers"),
+        ("GET", "/servers"),
+    ] {
+        fake.respond(method, url, TestResponse::new(204));
+    }
+    let http = fake.http_client().unwrap();
+    let c = http.service_client("image");
+    rt().block_on(async {
+        c.request(ApiRequest::put("/v2/images/1/file").body(vec![1u8; 300_000]))
+            .await
+            .unwrap();
+        let stream = futures_util::stream::iter(
+            [b"ab".as_slice(), b"cd"].map(|b| Ok::<_, std::io::Error>(bytes::Bytes::from(b))),
+        );
+        c.request(
+            ApiRequest::put("/v2/images/2/file")
+                .body(apiclient_http::Body::from_stream(stream, None)),
+        )
+        .await
+        .unwrap();
+        c.post("/servers", &json!({"a": 1})).await.unwrap();
+        c.get("/servers").await.unwrap();
+    });
+    fake.assert_header("PUT", "/v2/images/1/file", "content-length", "300000");
+    fake.assert_header("PUT", "/v2/images/2/file", "transfer-encoding", "chunked");
+    fake.assert_header("POST", "/servers", "content-length", "7");
+    let calls = fake.callstack();
+    let header = |i: usize, name: &str| calls[i].headers.iter().any(|(k, _)| k == name);
+    assert!(!header(1, "content-length"), "a stream has no length");
+    assert!(
+        !header(3, "content-length") && !header(3, "transfer-encoding"),
+        "no body"
+    );
+    assert_eq!(calls[1].body, Some(json!("abcd")));
+}
+
+/// `FakeCloud::http_client` is the demo user in its project; the builder
+/// takes the seeded users by name and refuses others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fakecloud_clients_in_one_line() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let demo = cloud.http_client().unwrap();
+    assert_eq!(
+        demo.authenticate().await.unwrap().project_id(),
+        Some("p-demo")
+    );
+    let servers = demo
+        .service_client("compute")
+        .get("/servers")
+        .await
+        .unwrap();
+    assert_eq!(servers.status(), 200);
+    let admin = cloud.http_client_builder("admin").unwrap().build().unwrap();
+    assert_eq!(
+        admin.authenticate().await.unwrap().project_id(),
+        Some("p-admin")
+    );
+    let err = cloud.http_client_builder("nobody").unwrap_err();
+    assert!(
+        matches!(err, apiclient_errors::Error::Validation(_)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("nobody"), "{err}");
+}

@@ -148,10 +148,13 @@ fn drip(
 
 /// The answer to a request that `fault` (if one is due) falls on; `normal`
 /// makes its normal answer. An error closes the connection unanswered.
-pub(super) async fn answer(
+pub(super) async fn answer<F>(
     fault: Option<Fault>,
-    normal: impl FnOnce() -> Response<RespBody>,
-) -> Result<Response<RespBody>, BoxError> {
+    normal: impl FnOnce() -> F,
+) -> Result<Response<RespBody>, BoxError>
+where
+    F: Future<Output = Response<RespBody>>,
+{
     Ok(match fault {
         Some(Fault::DropConnection) => return Err("dropped on purpose".into()),
         Some(Fault::Unauthorized | Fault::UnauthorizedAfter(_)) => unauthorized(),
@@ -174,8 +177,7 @@ pub(super) async fn answer(
             Bytes::from_static(b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"),
         ),
         Some(Fault::TruncatedBody) => {
-            let normal = normal();
-            let (p, b) = normal.into_parts();
+            let (p, b) = normal().await.into_parts();
             let bytes = b.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
             let half = bytes.slice(..bytes.len() / 2);
             let mut r = Response::from_parts(p, Truncated(Some(half), false).boxed());
@@ -186,15 +188,15 @@ pub(super) async fn answer(
             r
         }
         Some(Fault::StalledBody(d)) => {
-            let (p, b) = body_bytes(normal()).await;
+            let (p, b) = body_bytes(normal().await).await;
             drip(p, b, 2, d)
         }
         Some(Fault::SlowDrip { chunks, interval }) => {
-            let (p, b) = body_bytes(normal()).await;
+            let (p, b) = body_bytes(normal().await).await;
             drip(p, b, chunks, interval)
         }
         Some(Fault::TruncatedJson) => {
-            let (p, b) = body_bytes(normal()).await;
+            let (p, b) = body_bytes(normal().await).await;
             let mut r = full(
                 p.status,
                 &[("content-type", "application/json".into())],
@@ -210,15 +212,15 @@ pub(super) async fn answer(
             Bytes::from_static(b"<html>this is not JSON</html>"),
         ),
         Some(Fault::CloseConnection) => {
-            let mut r = normal();
+            let mut r = normal().await;
             r.headers_mut()
                 .insert("connection", http::HeaderValue::from_static("close"));
             r
         }
         Some(Fault::Delay(d)) => {
             tokio::time::sleep(d).await;
-            normal()
+            normal().await
         }
-        None => normal(),
+        None => normal().await,
     })
 }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::request::Caller;
 use super::state::{State, TokenInfo};
 use crate::reply::{RespBody, full, json_resp, keystone_error, unauthorized};
 
@@ -88,28 +89,92 @@ fn version_v3(base: &str) -> Value {
            "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}]})
 }
 
-fn catalog(base: &str, project_id: &str) -> Value {
-    let ep = |id: &str, itf: &str, url: String| json!({"id": id, "interface": itf, "region_id": "RegionOne", "url": url, "region": "RegionOne"});
-    json!([
-        {"endpoints": [ep("e1", "public", format!("{base}/v3/")), ep("e2", "internal", format!("{base}/v3/")), ep("e3", "admin", format!("{base}/v3/"))],
-         "id": "s-identity", "type": "identity", "name": "keystone"},
-        {"endpoints": [ep("e4", "public", format!("{base}/v2.1")), ep("e5", "internal", format!("{base}/v2.1")), ep("e6", "admin", format!("{base}/v2.1"))],
-         "id": "s-compute", "type": "compute", "name": "nova"},
-        {"endpoints": [ep("e7", "public", format!("{base}/image"))], "id": "s-image", "type": "image", "name": "glance"},
-        {"endpoints": [ep("e8", "public", format!("{base}/volume/v3/{project_id}"))], "id": "s-volume", "type": "block-storage", "name": "cinderv3"},
-        {"endpoints": [ep("e9", "public", format!("{base}/v1/AUTH_{project_id}"))], "id": "s-object", "type": "object-store", "name": "swift"},
-    ])
+/// A built-in service of the catalog.
+struct Builtin {
+    kind: &'static str,
+    name: &'static str,
+    id: &'static str,
+    /// (interface, URL)
+    urls: Vec<(&'static str, String)>,
 }
 
+/// The built-in services.
+fn builtins(base: &str, project_id: &str) -> Vec<Builtin> {
+    let all = |url: String| {
+        vec![
+            ("public", url.clone()),
+            ("internal", url.clone()),
+            ("admin", url),
+        ]
+    };
+    let b = |kind, name, id, urls| Builtin {
+        kind,
+        name,
+        id,
+        urls,
+    };
+    vec![
+        b(
+            "identity",
+            "keystone",
+            "s-identity",
+            all(format!("{base}/v3/")),
+        ),
+        b("compute", "nova", "s-compute", all(format!("{base}/v2.1"))),
+        b(
+            "image",
+            "glance",
+            "s-image",
+            vec![("public", format!("{base}/image"))],
+        ),
+        b(
+            "block-storage",
+            "cinderv3",
+            "s-volume",
+            vec![("public", format!("{base}/volume/v3/{project_id}"))],
+        ),
+        b(
+            "object-store",
+            "swift",
+            "s-object",
+            vec![("public", format!("{base}/v1/AUTH_{project_id}"))],
+        ),
+    ]
+}
+
+/// The catalog: the built-in services, each mounted service in the place
+/// of the built-in of its type (or after them).
 fn catalog_with_mounts(s: &State, project_id: &str) -> Value {
-    let mut cat = catalog(&s.base, project_id);
-    if let Value::Array(services) = &mut cat {
-        for (i, t) in s.mounted.keys().enumerate() {
-            services.push(json!({"endpoints": [{"id": format!("m{i}"), "interface": "public", "region_id": "RegionOne",
-                "region": "RegionOne", "url": format!("{}/svc/{t}", s.base)}], "id": format!("s-mounted-{i}"), "type": t, "name": t}));
+    let ep = |id: String, itf: &str, url: String| json!({"id": id, "interface": itf, "region_id": "RegionOne", "url": url, "region": "RegionOne"});
+    let mounted = |i: usize, t: &str| {
+        json!({"endpoints": [ep(format!("m{i}"), "public", format!("{}/svc/{t}", s.base))],
+        "id": format!("s-mounted-{i}"), "type": t, "name": t})
+    };
+    let mut services = Vec::new();
+    let mut n = 1;
+    let builtin = builtins(&s.base, project_id);
+    for b in &builtin {
+        if let Some(i) = s.mounted.keys().position(|m| m == b.kind) {
+            services.push(mounted(i, b.kind));
+            continue;
+        }
+        let endpoints: Vec<Value> = b
+            .urls
+            .iter()
+            .map(|(itf, url)| {
+                let e = ep(format!("e{n}"), itf, url.clone());
+                n += 1;
+                e
+            })
+            .collect();
+        services.push(json!({"endpoints": endpoints, "id": b.id, "type": b.kind, "name": b.name}));
+    }
+    for (i, t) in s.mounted.keys().enumerate() {
+        if !builtin.iter().any(|b| b.kind == t) {
+            services.push(mounted(i, t));
         }
     }
-    cat
+    Value::Array(services)
 }
 
 fn token_body(s: &State, t: &TokenInfo, with_catalog: bool) -> Value {
@@ -143,6 +208,22 @@ fn token_body(s: &State, t: &TokenInfo, with_catalog: bool) -> Value {
         }
     }
     json!({"token": tok})
+}
+
+/// Who the request's `X-Auth-Token` belongs to, if it is valid.
+pub(super) fn caller(s: &State, headers: &HeaderMap) -> Option<Caller> {
+    let (_, t) = valid_token(s, headers, "x-auth-token")?;
+    let user = s.users.get(t.user)?;
+    Some(Caller {
+        user_id: user.id.clone(),
+        project_id: t
+            .scope
+            .pointer("/project/id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        admin: user.name == "admin",
+    })
 }
 
 pub(super) fn valid_token<'a>(

@@ -1,4 +1,5 @@
-//! Marker pagination of the fake's lists. A leaf.
+//! Marker pagination of the compute service's lists (Nova's: a `next` link
+//! only when more items follow). A leaf.
 
 use std::collections::BTreeMap;
 
