@@ -478,7 +478,7 @@ async fn two_base_clients_of_one_service_keep_their_own_endpoint_cache() {
 // ---- 1. the token cache trusts only the user's own private files ----------
 
 fn token_for(cloud: &FakeCloud) -> (String, AccessInfo) {
-    let key = crate::support::demo_plugin(cloud).cache_key();
+    let key = crate::support::demo_plugin(cloud).cache_key().unwrap();
     let body = json!({"token": {"expires_at": "2099-01-01T00:00:00Z", "methods": ["password"],
         "user": {"id": "u-planted"}, "project": {"id": "p-planted", "name": "demo"}, "catalog": []}});
     let access = AccessInfo::from_v3(

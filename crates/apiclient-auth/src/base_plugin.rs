@@ -1,6 +1,5 @@
-//! The reference library's option-carrying plugin ([`BaseAuthPlugin`]) and
-//! the cache key of a set of options. Configuration side: a runtime
-//! [`AuthPlugin`] knows nothing of options.
+//! The reference library's option-carrying plugin ([`BaseAuthPlugin`]).
+//! Configuration side: a runtime [`AuthPlugin`] knows nothing of options.
 
 use apiclient_errors::AuthorizationFailure;
 
@@ -36,35 +35,4 @@ pub trait BaseAuthPlugin: AuthPlugin {
     /// Ok when its options suffice to authenticate; otherwise
     /// `AuthPluginOptionsMissing` naming what is missing, in declaration order.
     fn sufficient_options(&self) -> Result<(), AuthorizationFailure>;
-}
-
-/// The cache key of a set of options: the plugin name and every
-/// identifying option, never a secret.
-pub(crate) fn options_cache_key(auth_system: &str, o: &AuthOptions) -> String {
-    const PARTS: [&str; 17] = [
-        "auth_url",
-        "username",
-        "user_id",
-        "user_domain_name",
-        "user_domain_id",
-        "project_name",
-        "project_id",
-        "project_domain_name",
-        "project_domain_id",
-        "domain_name",
-        "domain_id",
-        "system_scope",
-        "trust_id",
-        "application_credential_id",
-        "application_credential_name",
-        "identity_provider",
-        "endpoint",
-    ];
-    let mut key = auth_system.to_string();
-    for p in PARTS {
-        if let Some(v) = o.get(p) {
-            key.push_str(&format!("|{p}={v}"));
-        }
-    }
-    key
 }

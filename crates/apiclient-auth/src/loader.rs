@@ -29,9 +29,10 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use apiclient_errors::{AuthorizationFailure, EndpointError, Error};
+use secrecy::SecretString;
 
 use crate::access::AccessInfo;
-use crate::base_plugin::{BaseAuthPlugin, options_cache_key};
+use crate::base_plugin::BaseAuthPlugin;
 use crate::catalog::EndpointFilter;
 use crate::options::{AuthOptions, OptionSpec};
 use crate::plugin::AuthPlugin;
@@ -204,8 +205,22 @@ impl AuthPlugin for ConfiguredPlugin {
         self.loaded.take().is_some()
     }
 
-    fn cache_key(&self) -> String {
-        options_cache_key(&self.name, &self.opts)
+    /// The key of the runtime plugin its options make (None when they do
+    /// not suffice, or when that plugin has none).
+    fn cache_key(&self) -> Option<String> {
+        self.runtime().ok()?.cache_key()
+    }
+
+    fn credentials_key(&self) -> Option<String> {
+        self.runtime().ok()?.credentials_key()
+    }
+
+    fn rescope(
+        &self,
+        token: &SecretString,
+        transport: SharedTransport,
+    ) -> Option<BoxFuture<'static, Result<AccessInfo, Error>>> {
+        self.runtime().ok()?.rescope(token, transport)
     }
 }
 

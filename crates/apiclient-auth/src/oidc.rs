@@ -377,7 +377,20 @@ impl AuthPlugin for OidcPlugin {
         self.flow != OidcFlow::AccessToken
     }
 
-    fn cache_key(&self) -> String {
+    fn cache_key(&self) -> Option<String> {
+        let mut k = CacheKey::new(&self.credentials_key()?);
+        if let Some(s) = &self.scope {
+            k.scope(s);
+        }
+        Some(k.finish())
+    }
+
+    /// The provider, the client and (password grant) the user; None for a
+    /// given access token, whose user shows only once it is exchanged.
+    fn credentials_key(&self) -> Option<String> {
+        if self.flow == OidcFlow::AccessToken {
+            return None;
+        }
         let mut k = CacheKey::new(&self.name);
         k.part("auth_url", &self.auth_url);
         k.part("identity_provider", &self.identity_provider);
@@ -386,10 +399,21 @@ impl AuthPlugin for OidcPlugin {
         if let Some(u) = &self.username {
             k.part("username", u);
         }
-        if let Some(s) = &self.scope {
-            k.scope(s);
-        }
-        k.finish()
+        Some(k.finish())
+    }
+
+    /// A federated token of the same provider, client and user, re-scoped
+    /// with Keystone's `token` method (no new grant at the provider).
+    fn rescope(
+        &self,
+        token: &SecretString,
+        transport: SharedTransport,
+    ) -> Option<BoxFuture<'static, Result<AccessInfo, Error>>> {
+        self.credentials_key()?;
+        let mut rescope = KeystoneAuth::new(&self.name, self.auth_url.clone(), ApiVersion::V3);
+        rescope.methods.push(Method::Token(token.clone()));
+        rescope.scope = Some(self.scope.clone()?);
+        Some(Box::pin(rescope.run(transport)))
     }
 }
 

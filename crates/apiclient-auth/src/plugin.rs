@@ -11,6 +11,7 @@
 use std::fmt;
 
 use apiclient_errors::{EndpointError, Error};
+use secrecy::SecretString;
 
 use crate::access::AccessInfo;
 use crate::catalog::EndpointFilter;
@@ -29,18 +30,27 @@ use crate::transport::{BoxFuture, SharedTransport};
 /// use apiclient_auth::transport::{BoxFuture, SharedTransport};
 /// use apiclient_auth::{AccessInfo, AuthPlugin, SecretString};
 ///
-/// /// A token from a secrets manager, for one fixed endpoint.
+/// /// The Keystone token a secrets manager hands out for a role.
 /// #[derive(Debug)]
-/// struct Vault { endpoint: String }
+/// struct Vault { url: String, role: String }
 ///
 /// impl AuthPlugin for Vault {
 ///     fn auth_system(&self) -> &str { "vault" }
 ///     fn authenticate(&self, _: SharedTransport) -> BoxFuture<'static, Result<AccessInfo, apiclient_errors::Error>> {
-///         let endpoint = self.endpoint.clone();
-///         Box::pin(async move { Ok(AccessInfo::fixed(SecretString::from("from-vault"), Some(endpoint))) })
+///         Box::pin(async move {
+///             // (asks the secrets manager for the role's token and its body)
+///             let body = br#"{"token": {"expires_at": "2099-01-01T00:00:00Z", "user": {"id": "u-1"}, "methods": ["token"]}}"#;
+///             AccessInfo::from_v3(SecretString::from("from-vault"), body)
+///         })
+///     }
+///     // Without this its tokens are never kept in a token store: only a
+///     // plugin that says whose token it gets shares one. Never a secret.
+///     fn cache_key(&self) -> Option<String> {
+///         Some(format!("vault|url={}|role={}", self.url, self.role))
 ///     }
 /// }
-/// # let _ = Vault { endpoint: "http://svc".into() };
+/// let p = Vault { url: "https://vault.example".into(), role: "reader".into() };
+/// assert_eq!(p.cache_key().as_deref(), Some("vault|url=https://vault.example|role=reader"));
 /// ```
 pub trait AuthPlugin: Send + Sync + fmt::Debug {
     /// The name it is registered under (`v3password`, ...).
@@ -90,10 +100,41 @@ pub trait AuthPlugin: Send + Sync + fmt::Debug {
         false
     }
 
-    /// A key that identifies the credentials (auth URL, user, scope, plugin)
-    /// for a token store; never contains a secret.
-    fn cache_key(&self) -> String {
-        self.auth_system().to_string()
+    /// The key of its tokens in a token store: what identifies the
+    /// credentials and the scope (auth URL, user, scope, plugin), never a
+    /// secret. Two plugins with the same key share stored tokens, so a key
+    /// must differ whenever the credentials or the scope do.
+    ///
+    /// `None` (the default) means "never stored, never loaded": a plugin
+    /// that cannot say whose token it gets (a bare token, a fixed
+    /// credential, a plugin of your own that does not override this) never
+    /// shares a store entry with another.
+    fn cache_key(&self) -> Option<String> {
+        None
+    }
+
+    /// The key of its credentials under any scope (auth URL, user,
+    /// plugin; no scope, never a secret): a stored token of these same
+    /// credentials for another scope may be re-scoped with
+    /// [`rescope`](Self::rescope) instead of authenticating again (a new
+    /// password or passcode). `None` (the default): its tokens are never
+    /// re-scoped, nor offered for re-scoping.
+    fn credentials_key(&self) -> Option<String> {
+        None
+    }
+
+    /// Authenticate to this plugin's scope with `token`, a valid token of
+    /// the same credentials ([`credentials_key`](Self::credentials_key))
+    /// for another scope, as Keystone's `token` method does. `None` (the
+    /// default) when it cannot (no scope to go to, not Keystone v3); a
+    /// failed re-scoping is followed by a normal authentication.
+    fn rescope(
+        &self,
+        token: &SecretString,
+        transport: SharedTransport,
+    ) -> Option<BoxFuture<'static, Result<AccessInfo, Error>>> {
+        let _ = (token, transport);
+        None
     }
 }
 
@@ -140,7 +181,19 @@ impl<P: AuthPlugin + ?Sized> AuthPlugin for Box<P> {
         (**self).invalidate()
     }
 
-    fn cache_key(&self) -> String {
+    fn cache_key(&self) -> Option<String> {
         (**self).cache_key()
+    }
+
+    fn credentials_key(&self) -> Option<String> {
+        (**self).credentials_key()
+    }
+
+    fn rescope(
+        &self,
+        token: &SecretString,
+        transport: SharedTransport,
+    ) -> Option<BoxFuture<'static, Result<AccessInfo, Error>>> {
+        (**self).rescope(token, transport)
     }
 }

@@ -31,7 +31,7 @@ use apiclient_errors::{Error, Receipt};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::access::{AccessInfo, TokenHeader};
-use crate::identity::{ApiVersion, AppCred, CacheKey, KeystoneAuth, Method};
+use crate::identity::{ApiVersion, AppCred, KeystoneAuth, Method};
 use crate::plugin::AuthPlugin;
 use crate::transport::{BoxFuture, SharedTransport};
 use crate::wire::{V2AuthRequest, V3AuthRequest};
@@ -60,8 +60,18 @@ macro_rules! keystone_plugin {
             ) -> BoxFuture<'static, Result<AccessInfo, Error>> {
                 self.0.authenticate(transport)
             }
-            fn cache_key(&self) -> String {
-                self.0.key()
+            fn cache_key(&self) -> Option<String> {
+                keystone_cache_key(&self.0)
+            }
+            fn credentials_key(&self) -> Option<String> {
+                keystone_credentials_key(&self.0)
+            }
+            fn rescope(
+                &self,
+                token: &SecretString,
+                transport: SharedTransport,
+            ) -> Option<BoxFuture<'static, Result<AccessInfo, Error>>> {
+                keystone_rescope(&self.0, token, transport)
             }
         }
 
@@ -136,9 +146,71 @@ impl AuthPlugin for KeystoneAuth {
         !self.methods.iter().all(|m| matches!(m, Method::Token(_)))
     }
 
-    fn cache_key(&self) -> String {
-        self.key()
+    fn cache_key(&self) -> Option<String> {
+        keystone_cache_key(self)
     }
+
+    fn credentials_key(&self) -> Option<String> {
+        keystone_credentials_key(self)
+    }
+
+    fn rescope(
+        &self,
+        token: &SecretString,
+        transport: SharedTransport,
+    ) -> Option<BoxFuture<'static, Result<AccessInfo, Error>>> {
+        keystone_rescope(self, token, transport)
+    }
+}
+
+/// The token-store key of a Keystone authentication (its plugin, auth URL,
+/// user or application credential, scope, and the default domain when it
+/// is not `default`). None for a bare token (`v3token`, `v2token`): whose
+/// token it is shows only once it is used, and a key without the user
+/// would hand one user's stored token to another.
+fn keystone_cache_key(auth: &KeystoneAuth) -> Option<String> {
+    if auth.methods.iter().all(|m| matches!(m, Method::Token(_))) {
+        return None;
+    }
+    let mut key = auth.key();
+    if auth.default_domain != "default" {
+        key.push_str("|default_domain=");
+        key.push_str(&auth.default_domain);
+    }
+    Some(key)
+}
+
+/// The key of a Keystone user's credentials under any scope: for the
+/// methods of a user (password, passcode) on identity v3, whose tokens can
+/// be re-scoped; None for application credentials (their scope is their
+/// own), v2.0, and trust scopes (a trust-scoped token is never re-scoped).
+fn keystone_credentials_key(auth: &KeystoneAuth) -> Option<String> {
+    let of_a_user = auth
+        .methods
+        .iter()
+        .all(|m| matches!(m, Method::Password { .. } | Method::Totp { .. }));
+    if !of_a_user || auth.api == ApiVersion::V2 || matches!(auth.scope, Some(Scope::Trust(_))) {
+        return None;
+    }
+    let mut any_scope = auth.clone();
+    any_scope.scope = None;
+    any_scope.receipt = None;
+    keystone_cache_key(&any_scope)
+}
+
+/// Keystone's `token` method to this authentication's scope (v3).
+fn keystone_rescope(
+    auth: &KeystoneAuth,
+    token: &SecretString,
+    transport: SharedTransport,
+) -> Option<BoxFuture<'static, Result<AccessInfo, Error>>> {
+    keystone_credentials_key(auth)?;
+    let scope = auth.scope.clone()?;
+    let mut rescope = KeystoneAuth::new(&auth.auth_system, auth.auth_url.clone(), ApiVersion::V3)
+        .method(Method::Token(token.clone()));
+    rescope.scope = Some(scope);
+    rescope.default_domain = auth.default_domain.clone();
+    Some(Box::pin(rescope.run(transport)))
 }
 
 keystone_plugin! {
@@ -432,8 +504,18 @@ impl AuthPlugin for V3Multifactor {
     ) -> BoxFuture<'static, Result<AccessInfo, Error>> {
         self.auth.authenticate(transport)
     }
-    fn cache_key(&self) -> String {
-        self.auth.key()
+    fn cache_key(&self) -> Option<String> {
+        keystone_cache_key(&self.auth)
+    }
+    fn credentials_key(&self) -> Option<String> {
+        keystone_credentials_key(&self.auth)
+    }
+    fn rescope(
+        &self,
+        token: &SecretString,
+        transport: SharedTransport,
+    ) -> Option<BoxFuture<'static, Result<AccessInfo, Error>>> {
+        keystone_rescope(&self.auth, token, transport)
     }
 }
 
@@ -471,14 +553,19 @@ impl AdminToken {
 }
 
 /// The runtime of a fixed credential (`admin_token`, `none`, `http_basic`):
-/// no Keystone call, a fixed endpoint, nothing to renew after a 401.
+/// no Keystone call, a fixed endpoint, nothing to renew after a 401, and no
+/// cache key (the default `None`): nothing to store, as its token costs
+/// nothing to reproduce and may be a password in disguise.
 macro_rules! fixed_plugin {
-    ($name:ident, $system:literal, |$s:ident| $access:expr, [$($part:literal => $value:expr),*]) => {
+    ($name:ident, $system:literal, |$s:ident| $access:expr) => {
         impl AuthPlugin for $name {
             fn auth_system(&self) -> &str {
                 $system
             }
-            fn authenticate(&self, _: SharedTransport) -> BoxFuture<'static, Result<AccessInfo, Error>> {
+            fn authenticate(
+                &self,
+                _: SharedTransport,
+            ) -> BoxFuture<'static, Result<AccessInfo, Error>> {
                 let $s = self;
                 let access: AccessInfo = $access;
                 Box::pin(async move { Ok(access) })
@@ -489,23 +576,14 @@ macro_rules! fixed_plugin {
             fn prepare_reauthentication(&mut self) -> bool {
                 false
             }
-            fn cache_key(&self) -> String {
-                let $s = self;
-                let mut k = CacheKey::new($system);
-                k.part("endpoint", &$s.endpoint);
-                $(k.part($part, $value);)*
-                k.finish()
-            }
         }
     };
 }
 
-fixed_plugin!(
-    AdminToken,
-    "admin_token",
-    |p| AccessInfo::fixed(p.token.clone(), Some(p.endpoint.clone())),
-    []
-);
+fixed_plugin!(AdminToken, "admin_token", |p| AccessInfo::fixed(
+    p.token.clone(),
+    Some(p.endpoint.clone())
+));
 
 /// `none`: no token, a fixed endpoint (a standalone service).
 #[derive(Debug, Clone)]
@@ -522,12 +600,10 @@ impl NoAuth {
     }
 }
 
-fixed_plugin!(
-    NoAuth,
-    "none",
-    |p| AccessInfo::fixed(SecretString::from(""), Some(p.endpoint.clone())),
-    []
-);
+fixed_plugin!(NoAuth, "none", |p| AccessInfo::fixed(
+    SecretString::from(""),
+    Some(p.endpoint.clone())
+));
 
 /// `http_basic`: HTTP Basic authentication to a fixed endpoint (a standalone
 /// Ironic, ...): every request carries `Authorization: Basic ...`, and no
@@ -573,7 +649,7 @@ fixed_plugin!(HttpBasic, "http_basic", |p| AccessInfo::fixed(
     SecretString::from(basic_authorization(&p.username, p.password.expose_secret())),
     Some(p.endpoint.clone())
 )
-.with_token_header(TokenHeader::Authorization), ["username" => &p.username]);
+.with_token_header(TokenHeader::Authorization));
 
 /// The `Authorization` value of HTTP Basic authentication (RFC 7617):
 /// `Basic base64(user:password)`. It holds the password: never log it.

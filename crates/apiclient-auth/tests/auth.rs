@@ -528,8 +528,232 @@ fn no_plugin_debug_shows_a_secret() {
         p.parse_opts(&opts);
         let shown = format!("{p:?} {:?} {opts:?}", p.opts());
         assert!(!shown.contains("SECRET"), "{name}: {shown}");
-        assert!(!p.cache_key().contains("SECRET"), "{name}");
+        assert!(
+            !p.cache_key().unwrap_or_default().contains("SECRET"),
+            "{name}"
+        );
+        assert!(
+            !p.credentials_key().unwrap_or_default().contains("SECRET"),
+            "{name}"
+        );
     }
+}
+
+// ---------------------------------------------------------------- cache keys
+
+#[test]
+fn cache_keys_name_the_plugin_url_user_and_scope_and_never_a_secret() {
+    use apiclient_auth::typed::{Scope, V3Password};
+    let alice = V3Password::new("http://k/v3", "alice", "pw-SECRET")
+        .scope(Scope::project_name("p1", "Default"));
+    let key = alice.cache_key().unwrap();
+    assert_eq!(
+        key,
+        "v3password|auth_url=http://k/v3|username=alice|project_name=p1|project_domain_name=Default"
+    );
+    assert!(!key.contains("SECRET"));
+    let bob = V3Password::new("http://k/v3", "bob", "pw-SECRET")
+        .scope(Scope::project_name("p1", "Default"));
+    let other_scope = V3Password::new("http://k/v3", "alice", "pw-SECRET")
+        .scope(Scope::project_name("p2", "Default"));
+    let other_cloud = V3Password::new("http://other/v3", "alice", "pw-SECRET")
+        .scope(Scope::project_name("p1", "Default"));
+    // the same name in another domain is another user
+    let other_domain = V3Password::new("http://k/v3", "alice", "pw-SECRET")
+        .scope(Scope::project_name("p1", "Default"))
+        .default_domain("corp");
+    let keys = [&bob, &other_scope, &other_cloud, &other_domain].map(|p| p.cache_key().unwrap());
+    for (i, k) in keys.iter().enumerate() {
+        assert_ne!(*k, key, "{k}");
+        assert!(keys[i + 1..].iter().all(|o| o != k), "{k}");
+    }
+    // two clients of the same credentials and scope share it
+    let again = V3Password::new("http://k/v3", "alice", "another-pw")
+        .scope(Scope::project_name("p1", "Default"));
+    assert_eq!(again.cache_key().unwrap(), key);
+}
+
+#[test]
+fn plugins_that_cannot_say_whose_token_they_get_have_no_cache_key() {
+    use apiclient_auth::oidc::OidcPlugin;
+    use apiclient_auth::typed::{AdminToken, HttpBasic, NoAuth, V2Token, V3Token};
+    let none: Vec<Box<dyn AuthPlugin>> = vec![
+        Box::new(V3Token::new("http://k/v3", "tok-alice")),
+        Box::new(V2Token::new("http://k/v2.0", "tok-alice")),
+        Box::new(AdminToken::new("http://svc", "tok")),
+        Box::new(NoAuth::new("http://svc")),
+        Box::new(HttpBasic::new("http://svc", "u", "pw")),
+        Box::new(OidcPlugin::access_token(
+            "http://k/v3",
+            "idp",
+            "openid",
+            "at-alice",
+        )),
+    ];
+    for p in &none {
+        assert_eq!(p.cache_key(), None, "{p:?}");
+        assert_eq!(p.credentials_key(), None, "{p:?}");
+    }
+    // the same from options (a loaded plugin's key is its runtime plugin's)
+    let token = plugin(
+        "v3token",
+        &[
+            ("auth_url", "http://k/v3"),
+            ("token", "t"),
+            ("project_id", "p"),
+        ],
+    );
+    assert_eq!(token.cache_key(), None);
+    let password = plugin(
+        "v3password",
+        &[
+            ("auth_url", "http://k/v3"),
+            ("username", "u"),
+            ("password", "p"),
+            ("project_id", "p1"),
+        ],
+    );
+    assert_eq!(
+        password.cache_key().unwrap(),
+        "v3password|auth_url=http://k/v3|username=u|project_id=p1"
+    );
+    let insufficient = plugin("v3password", &[("auth_url", "http://k/v3")]);
+    assert_eq!(insufficient.cache_key(), None);
+    // a grant names the client (and the user): it has a key
+    let cc = OidcPlugin::client_credentials(
+        "http://k/v3",
+        "idp",
+        "openid",
+        "http://idp/.well-known",
+        "cli",
+        "s3cret",
+    );
+    assert_eq!(
+        cc.cache_key().unwrap(),
+        "v3oidcclientcredentials|auth_url=http://k/v3|identity_provider=idp|protocol=openid|client_id=cli"
+    );
+}
+
+/// A plugin of one's own that does not override `cache_key` has none (it
+/// cannot collide with another user's), boxed or not.
+#[test]
+fn a_plugin_of_your_own_has_no_cache_key_unless_it_names_one() {
+    use apiclient_auth::transport::{BoxFuture, SharedTransport};
+    #[derive(Debug)]
+    struct Mine(&'static str);
+    impl AuthPlugin for Mine {
+        fn auth_system(&self) -> &str {
+            self.0
+        }
+        fn authenticate(
+            &self,
+            _: SharedTransport,
+        ) -> BoxFuture<'static, Result<AccessInfo, Error>> {
+            Box::pin(async { Err(Error::config("unused")) })
+        }
+    }
+    assert_eq!(Mine("alice").cache_key(), None);
+    let boxed: Box<dyn AuthPlugin> = Box::new(Mine("bob"));
+    assert_eq!(boxed.cache_key(), None);
+    assert_eq!(boxed.credentials_key(), None);
+    assert!(
+        boxed
+            .rescope(
+                &SecretString::from("t"),
+                keystone_transport(Seen::default())
+            )
+            .is_none()
+    );
+}
+
+#[test]
+fn credentials_keys_leave_out_the_scope_and_only_users_tokens_are_rescoped() {
+    use apiclient_auth::typed::{
+        Scope, User, V3ApplicationCredential, V3Multifactor, V3Password, V3Totp,
+    };
+    let p1 =
+        V3Password::new("http://k/v3", "alice", "pw").scope(Scope::project_name("p1", "Default"));
+    let p2 = V3Password::new("http://k/v3", "alice", "pw").scope(Scope::ProjectId("p2".into()));
+    let unscoped = V3Password::new("http://k/v3", "alice", "pw");
+    let creds = p1.credentials_key().unwrap();
+    assert_eq!(creds, "v3password|auth_url=http://k/v3|username=alice");
+    assert_eq!(p2.credentials_key().unwrap(), creds);
+    assert_eq!(unscoped.credentials_key().unwrap(), creds);
+    assert_eq!(
+        unscoped.cache_key().unwrap(),
+        creds,
+        "unscoped: the key has no scope either"
+    );
+    // another user, another method: other credentials
+    let bob = V3Password::new("http://k/v3", "bob", "pw").scope(Scope::ProjectId("p2".into()));
+    assert_ne!(bob.credentials_key().unwrap(), creds);
+    let totp = V3Totp::new("http://k/v3", "alice", "123456").scope(Scope::ProjectId("p2".into()));
+    assert_ne!(totp.credentials_key().unwrap(), creds);
+    assert!(
+        V3Multifactor::new("http://k/v3", User::name("alice"))
+            .password("pw")
+            .totp("1")
+            .credentials_key()
+            .is_some()
+    );
+    // no re-scoping for an application credential (its scope is its own),
+    // a trust (never re-scoped) or identity v2.0
+    assert_eq!(
+        V3ApplicationCredential::by_id("http://k/v3", "ac", "s").credentials_key(),
+        None
+    );
+    assert_eq!(
+        p1.clone().scope(Scope::Trust("t".into())).credentials_key(),
+        None
+    );
+    let v2 = plugin(
+        "v2password",
+        &[
+            ("auth_url", "http://k/v2.0"),
+            ("username", "u"),
+            ("password", "p"),
+            ("project_name", "demo"),
+        ],
+    );
+    assert!(v2.cache_key().is_some());
+    assert_eq!(v2.credentials_key(), None);
+    let t = keystone_transport(Seen::default());
+    assert!(
+        unscoped
+            .rescope(&SecretString::from("t"), t.clone())
+            .is_none(),
+        "no scope to go to"
+    );
+}
+
+#[test]
+fn rescope_sends_the_token_method_to_the_plugins_scope() {
+    use apiclient_auth::typed::{Scope, V3Password};
+    let seen = Seen::default();
+    let p = V3Password::new("http://127.0.0.1:5000/v3", "alice", "pw-SECRET")
+        .user_domain_name("Default")
+        .scope(Scope::project_name("p2", "Default"));
+    let fut = p
+        .rescope(
+            &SecretString::from("tok-of-p1"),
+            keystone_transport(seen.clone()),
+        )
+        .unwrap();
+    let access = rt().block_on(fut).unwrap();
+    assert_eq!(access.token().expose_secret(), "gAAAAA-subject");
+    let calls = seen.lock().unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].1, "http://127.0.0.1:5000/v3/auth/tokens");
+    let body: Value = serde_json::from_slice(&calls[0].2).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"auth": {"identity": {"methods": ["token"], "token": {"id": "tok-of-p1"}},
+            "scope": {"project": {"name": "p2", "domain": {"name": "Default"}}}}})
+    );
+    assert!(
+        !String::from_utf8_lossy(&calls[0].2).contains("SECRET"),
+        "no password sent"
+    );
 }
 
 // ---------------------------------------------------------------- authenticate over a transport

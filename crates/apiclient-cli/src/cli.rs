@@ -24,7 +24,10 @@ pub struct Cli {
     #[arg(short = 'f', long, value_enum, default_value_t = Format::Table, global = true)]
     pub format: Format,
 
-    /// Keep tokens in a file cache (0600) between runs.
+    /// Keep tokens in a file cache (0600) between runs, shared by the
+    /// processes of this user: one authentication for many processes,
+    /// another scope re-scoped from a cached token (`auth status` shows it,
+    /// `auth revoke` and `cache clear` empty it).
     #[arg(long, global = true)]
     pub token_cache: bool,
 
@@ -53,8 +56,28 @@ pub enum Command {
     Versions(VersionsCmd),
     /// An authenticated request to a service, through the catalog.
     Request(RequestArgs),
+    /// The token cache (--token-cache): what it holds, revoking its token.
+    #[command(subcommand)]
+    Auth(AuthCmd),
+    /// The token cache's files.
+    #[command(subcommand)]
+    Cache(CacheCmd),
     /// Start a fake cloud on loopback and show every feature against it.
     Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCmd {
+    /// What the token cache holds: for which auth URL, user and scope, expiring when (never a token).
+    Status,
+    /// Revoke the cached token of these credentials and scope at Keystone, and forget it.
+    Revoke,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCmd {
+    /// Remove every cached token (only the files the cache wrote).
+    Clear,
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +225,10 @@ mod tests {
         "demo",
         "--token-cache",
         "--content-type",
+        "auth",
+        "status",
+        "cache",
+        "clear",
     ];
 
     proptest! {

@@ -1,7 +1,8 @@
 //! The commands.
 
-use apiclient_auth::{AccessInfo, EndpointFilter, Interface, TokenScope};
+use apiclient_auth::{AccessInfo, EndpointFilter, ExposeSecret, Interface, TokenScope};
 use apiclient_errors::Error;
+use apiclient_http::layers::auth::concat_url;
 use apiclient_http::transfer::Progress;
 use apiclient_http::{ApiRequest, Body, ServiceClient};
 use http::Method;
@@ -10,7 +11,7 @@ use time::format_description::FormatItem;
 use time::macros::format_description;
 
 use crate::cli::RequestArgs;
-use crate::context::Ctx;
+use crate::context::{Ctx, token_cache};
 use crate::error::CliError;
 use crate::output::{self, Format, safe};
 
@@ -62,15 +63,8 @@ pub fn token_fields(access: &AccessInfo) -> Map<String, Value> {
         }
         _ => {}
     }
-    let expires = access
-        .expires_at
-        .and_then(|e| e.checked_to_offset(time::UtcOffset::UTC))
-        .and_then(|e| e.format(OSC_TIME).ok());
-    m.insert("expires".into(), json!(expires));
-    m.insert(
-        "id".into(),
-        json!(apiclient_auth::ExposeSecret::expose_secret(access.token())),
-    );
+    m.insert("expires".into(), json!(expires(access)));
+    m.insert("id".into(), json!(access.token().expose_secret()));
     if let Some(p) = access.project_id() {
         m.insert("project_id".into(), json!(p));
     }
@@ -79,8 +73,10 @@ pub fn token_fields(access: &AccessInfo) -> Map<String, Value> {
     m
 }
 
+/// `token issue`: the client's token, issued now or (with --token-cache) a
+/// valid one from the cache.
 pub async fn token_issue(ctx: &Ctx) -> Result<(), CliError> {
-    let access = ctx.http.authenticate().await?;
+    let access = ctx.http.access().await?;
     // admin_token and none hold a fixed token (or none): nothing was issued.
     if access.user_id.is_none() && access.expires_at.is_none() {
         return Err(CliError::command(
@@ -96,6 +92,140 @@ pub async fn token_revoke(ctx: &Ctx, token: &str) -> Result<(), CliError> {
     identity
         .request(ApiRequest::new(Method::DELETE, "/auth/tokens").header("X-Subject-Token", token))
         .await?;
+    Ok(())
+}
+
+/// When a token expires, as `token issue` prints it.
+fn expires(access: &AccessInfo) -> Option<String> {
+    access
+        .expires_at
+        .and_then(|e| e.checked_to_offset(time::UtcOffset::UTC))
+        .and_then(|e| e.format(OSC_TIME).ok())
+}
+
+/// What a token is scoped to, by name and id.
+fn scope_cell(scope: &TokenScope) -> String {
+    let named = |what: &str, name: &Option<String>, id: &str| match name {
+        Some(name) => format!("{what} {name} ({id})"),
+        None => format!("{what} {id}"),
+    };
+    match scope {
+        TokenScope::Project { id, name, .. } => named("project", name, id),
+        TokenScope::Domain { id, name } => named("domain", name, id),
+        TokenScope::System => "system".into(),
+        _ => "unscoped".into(),
+    }
+}
+
+/// The auth URL a built-in plugin's cache key names (`...|auth_url=URL|...`).
+fn auth_url_of(key: &str) -> &str {
+    key.split('|')
+        .find_map(|part| part.strip_prefix("auth_url="))
+        .unwrap_or_default()
+}
+
+/// `auth status`: the token cache's entries, for which auth URL, user and
+/// scope, expiring when. Never a token, nor anything derived from one.
+pub fn auth_status(format: Format) -> Result<(), CliError> {
+    let store = token_cache()?;
+    let entries = store
+        .entries()
+        .map_err(|e| CliError::command(format!("Cannot read the token cache: {e}")))?;
+    let mut rows = Vec::new();
+    let mut json_rows = Vec::new();
+    for e in &entries {
+        let a = &e.access;
+        let user = match (&a.user_name, &a.user_id) {
+            (Some(name), Some(id)) => format!("{name} ({id})"),
+            (Some(one), None) | (None, Some(one)) => one.clone(),
+            (None, None) => String::new(),
+        };
+        let status = if e.is_expired() { "expired" } else { "valid" };
+        let cells = [
+            auth_url_of(&e.key).to_string(),
+            user,
+            scope_cell(&a.scope),
+            expires(a).unwrap_or_default(),
+            status.to_string(),
+        ];
+        json_rows.push(
+            json!({"Auth URL": cells[0], "User": cells[1], "Scope": cells[2],
+            "Expires": cells[3], "Status": cells[4]}),
+        );
+        rows.push(cells.iter().map(|c| safe(c)).collect());
+    }
+    out!(
+        "{}",
+        output::list(
+            &["Auth URL", "User", "Scope", "Expires", "Status"],
+            &rows,
+            json_rows,
+            format
+        )
+    );
+    Ok(())
+}
+
+/// `auth revoke`: revoke the cached token of these credentials and scope
+/// at Keystone (`DELETE /v3/auth/tokens`, the token revoking itself), then
+/// forget it. Sent without the auth layer: a token Keystone no longer
+/// knows is forgotten as it is, never replaced by a new authentication.
+pub async fn auth_revoke(ctx: &Ctx) -> Result<(), CliError> {
+    let state = ctx.http.token_state();
+    let Some(cached) = state.stored().await else {
+        return Err(CliError::command(
+            "No token is cached for these credentials and scope.",
+        ));
+    };
+    state.install(cached.clone())?;
+    let endpoint = ctx.http.service_client("identity").endpoint().await?;
+    let url = v3_tokens_url(&endpoint);
+    let mut token = http::HeaderValue::from_str(cached.token().expose_secret())
+        .map_err(|_| CliError::command("The cached token is not a valid header value."))?;
+    token.set_sensitive(true);
+    let req = http::Request::delete(&url)
+        .header(http::header::ACCEPT, "application/json")
+        .header("x-auth-token", token.clone())
+        .header("x-subject-token", token)
+        .body(Default::default())
+        .map_err(|e| Error::Config {
+            message: format!("invalid identity endpoint '{endpoint}'"),
+            source: Some(Box::new(e)),
+        })?;
+    let resp = ctx.http.transport().send(req).await?;
+    match resp.status().as_u16() {
+        s if s < 300 => {}
+        s @ (401 | 404) => tracing::warn!(
+            "Keystone does not know the cached token (HTTP {s}): it has expired or was revoked; forgetting it"
+        ),
+        s => {
+            let e = apiclient_errors::from_response(s, resp.headers(), resp.body(), "DELETE", &url);
+            return Err(Error::from(e).into());
+        }
+    }
+    state.forget_stored(&cached).await;
+    Ok(())
+}
+
+/// Keystone's `/v3/auth/tokens` under an identity endpoint of the catalog,
+/// versioned (`.../v3`) or not (`.../identity`, `...:5000/`, `.../v2.0`).
+fn v3_tokens_url(endpoint: &str) -> String {
+    let base = endpoint.trim_end_matches('/');
+    let (parent, last) = base.rsplit_once('/').unwrap_or((base, ""));
+    if last.starts_with("v3") {
+        concat_url(base, "auth/tokens")
+    } else if last == "v2.0" {
+        concat_url(parent, "v3/auth/tokens")
+    } else {
+        concat_url(base, "v3/auth/tokens")
+    }
+}
+
+/// `cache clear`: remove the token cache's entries (only its own files).
+pub fn cache_clear() -> Result<(), CliError> {
+    token_cache()?
+        .clear()
+        .map_err(|e| CliError::command(format!("Cannot clear the token cache: {e}")))?;
     Ok(())
 }
 
@@ -361,4 +491,53 @@ fn print_error_head(args: &RequestArgs, e: Error) -> CliError {
         print_head(h.status(), h.headers());
     }
     e.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_v3_tokens_url_of_any_identity_endpoint() {
+        for (endpoint, url) in [
+            ("http://k:5000/v3/", "http://k:5000/v3/auth/tokens"),
+            ("http://k:5000/v3", "http://k:5000/v3/auth/tokens"),
+            ("http://k:5000/", "http://k:5000/v3/auth/tokens"),
+            ("http://k:5000", "http://k:5000/v3/auth/tokens"),
+            (
+                "https://cloud/identity",
+                "https://cloud/identity/v3/auth/tokens",
+            ),
+            (
+                "https://cloud/identity/v3.14",
+                "https://cloud/identity/v3.14/auth/tokens",
+            ),
+            ("http://k:5000/v2.0", "http://k:5000/v3/auth/tokens"),
+        ] {
+            assert_eq!(v3_tokens_url(endpoint), url, "{endpoint}");
+        }
+    }
+
+    #[test]
+    fn status_cells() {
+        assert_eq!(
+            auth_url_of("v3password|auth_url=http://k/v3|username=u|project_id=p"),
+            "http://k/v3"
+        );
+        assert_eq!(auth_url_of("vault|role=r"), "");
+        let project = TokenScope::Project {
+            id: "p-1".into(),
+            name: Some("demo".into()),
+            domain_id: None,
+            domain_name: None,
+        };
+        assert_eq!(scope_cell(&project), "project demo (p-1)");
+        let domain = TokenScope::Domain {
+            id: "d-1".into(),
+            name: None,
+        };
+        assert_eq!(scope_cell(&domain), "domain d-1");
+        assert_eq!(scope_cell(&TokenScope::System), "system");
+        assert_eq!(scope_cell(&TokenScope::Unscoped), "unscoped");
+    }
 }

@@ -1,5 +1,6 @@
-//! What a command runs with: the HTTP client built from the options, and
-//! the output format; the timing table of `--timing`.
+//! What a command runs with: the HTTP client built from the options (with
+//! the token cache when asked), and the output format; the timing table of
+//! `--timing`.
 
 use std::time::Duration;
 
@@ -7,7 +8,8 @@ use apiclient_auth::{ConfigLoader, PluginRegistry, ResolvedConfig};
 use apiclient_errors::Error;
 use apiclient_http::{FileTokenStore, HttpClient, HttpClientBuilder};
 
-use crate::cli::Cli;
+use crate::cli::{AuthCmd, Cli, Command};
+use crate::error::CliError;
 use crate::output::{self, Format};
 
 /// Everything a command needs.
@@ -42,15 +44,29 @@ pub fn build_client(
     {
         b = b.timeout(t).operation_timeout(t);
     }
-    if cli.token_cache {
-        match FileTokenStore::default_dir() {
-            Some(dir) => b = b.token_store(std::sync::Arc::new(FileTokenStore::new(dir))),
-            None => tracing::warn!(
+    // `auth revoke` is about the cached token: it uses the cache, flag or not
+    if cli.token_cache || matches!(cli.command, Command::Auth(AuthCmd::Revoke)) {
+        match token_cache() {
+            Ok(store) => b = b.token_store(std::sync::Arc::new(store)),
+            Err(_) => tracing::warn!(
                 "--token-cache is off: neither XDG_CACHE_HOME nor HOME is an absolute path"
             ),
         }
     }
     b.build()
+}
+
+/// The token cache of `--token-cache`: the file store in its default
+/// directory (`$XDG_CACHE_HOME/apiclient-rs/tokens`, else
+/// `$HOME/.cache/apiclient-rs/tokens`).
+pub fn token_cache() -> Result<FileTokenStore, CliError> {
+    FileTokenStore::default_dir()
+        .map(FileTokenStore::new)
+        .ok_or_else(|| {
+            CliError::command(
+                "There is no token cache: neither XDG_CACHE_HOME nor HOME is an absolute path.",
+            )
+        })
 }
 
 /// The timing table (like `openstack --timing`).

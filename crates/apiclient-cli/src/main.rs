@@ -6,6 +6,10 @@
 //! apiclient catalog list
 //! apiclient endpoint get compute --interface internal --region RegionOne
 //! apiclient request GET compute /servers/detail
+//! apiclient --token-cache token issue             # one authentication for many processes
+//! apiclient auth status                            # what the token cache holds (never a token)
+//! apiclient auth revoke                            # revoke the cached token, forget it
+//! apiclient cache clear
 //! ```
 
 #[macro_use]
@@ -26,7 +30,7 @@ use apiclient_errors::{AuthorizationFailure, Error};
 use apiclient_http::HttpClient;
 use clap::Parser;
 
-use crate::cli::{CatalogCmd, Cli, Command, EndpointCmd, TokenCmd, VersionsCmd};
+use crate::cli::{AuthCmd, CacheCmd, CatalogCmd, Cli, Command, EndpointCmd, TokenCmd, VersionsCmd};
 use crate::context::{Ctx, build_client, timings_table};
 use crate::error::CliError;
 
@@ -125,8 +129,12 @@ fn ask_for_missing_factor(
 }
 
 async fn run(cli: &Cli) -> Result<(), CliError> {
-    if let Command::Demo = cli.command {
-        return demo::run(cli).await;
+    match cli.command {
+        Command::Demo => return demo::run(cli).await,
+        // the token cache alone: no credentials needed
+        Command::Auth(AuthCmd::Status) => return commands::auth_status(cli.format),
+        Command::Cache(CacheCmd::Clear) => return commands::cache_clear(),
+        _ => {}
     }
     let mut config: Option<ResolvedConfig> = None;
     let mut prompts = 0;
@@ -180,7 +188,8 @@ async fn dispatch(cli: &Cli, http: &HttpClient) -> Result<(), CliError> {
             commands::versions_show(&ctx, service_type).await
         }
         Command::Request(args) => commands::request(&ctx, args).await,
-        Command::Demo => Ok(()),
+        Command::Auth(AuthCmd::Revoke) => commands::auth_revoke(&ctx).await,
+        Command::Demo | Command::Auth(AuthCmd::Status) | Command::Cache(CacheCmd::Clear) => Ok(()),
     }
 }
 

@@ -1,15 +1,19 @@
-//! The shared token state: single-flight authentication and proactive refresh.
+//! The shared token state: single-flight authentication and proactive
+//! refresh within a process, and the token store's part in them (a token
+//! another client or process saved, re-scoping, the store's lock held from
+//! load to save).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use apiclient_auth::access::IdentityVersion;
 use apiclient_auth::transport::SharedTransport;
 use apiclient_auth::{AccessInfo, AuthPlugin, ExposeSecret};
 use apiclient_errors::{AuthorizationFailure, Error};
 use http::HeaderValue;
 
-use crate::store::TokenStore;
+use crate::store::{StoreLock, TokenStore, TryLock};
 use time::OffsetDateTime;
 
 /// A clock, injectable for expiry tests.
@@ -24,6 +28,15 @@ pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 ///   already refreshed the token it used.
 /// - No lock is held across a request to a service: only the authentication
 ///   itself runs under the single-flight lock.
+/// - With a [`TokenStore`]: a token is first looked for in the store (one
+///   another client or process saved; never the token just rejected), then
+///   obtained under the store's lock of the key (when it locks: N processes
+///   that find no entry at once authenticate once, the others wait, bounded
+///   by [`TokenStore::lock_wait`], and read the entry), by re-scoping a
+///   stored token of the same credentials for another scope when the plugin
+///   can ([`AuthPlugin::rescope`]), else by authenticating; then saved. A
+///   plugin without a [`cache_key`](AuthPlugin::cache_key) never touches
+///   the store.
 pub struct TokenState {
     plugin: Mutex<Box<dyn AuthPlugin>>,
     current: RwLock<Option<CurrentToken>>,
@@ -34,7 +47,9 @@ pub struct TokenState {
     clock: Clock,
     authentications: AtomicU64,
     store: Option<Arc<dyn TokenStore>>,
-    store_consulted: std::sync::atomic::AtomicBool,
+    /// Set by [`TokenState::invalidate`]: the next renewal authenticates
+    /// instead of taking a stored token.
+    skip_stored: AtomicBool,
 }
 
 impl std::fmt::Debug for TokenState {
@@ -106,18 +121,21 @@ impl TokenState {
             clock,
             authentications: AtomicU64::new(0),
             store: None,
-            store_consulted: std::sync::atomic::AtomicBool::new(false),
+            skip_stored: AtomicBool::new(false),
         }
     }
 
-    /// Consult `store` before the first authentication and write every new token to it.
+    /// Consult `store` before authenticating and write every new token to it.
     pub fn with_store(mut self, store: Option<Arc<dyn TokenStore>>) -> Self {
         self.store = store;
         self
     }
 
-    fn cache_key(&self) -> Option<String> {
-        self.with_plugin(|p| p.cache_key()).ok()
+    /// The store and the plugin's key in it, when there are both.
+    fn store_key(&self) -> Option<(Arc<dyn TokenStore>, String)> {
+        let store = self.store.clone()?;
+        let key = self.with_plugin(|p| p.cache_key()).ok()??;
+        Some((store, key))
     }
 
     /// How many authentications this state has performed.
@@ -142,11 +160,13 @@ impl TokenState {
         Ok(f(p.as_mut()))
     }
 
-    /// Forget the token (the next request authenticates).
+    /// Forget the token (the next request authenticates, without taking a
+    /// stored token).
     pub fn invalidate(&self) {
         if let Ok(mut c) = self.current.write() {
             *c = None;
         }
+        self.skip_stored.store(true, Ordering::SeqCst);
         let _ = self.with_plugin(|p| p.invalidate());
     }
 
@@ -167,27 +187,145 @@ impl TokenState {
         Ok(token)
     }
 
-    /// A stored record, if the store has a usable one for this plugin: the
-    /// same key, not about to expire, and no endpoint override that the
-    /// plugin's own options do not have. Read off the async threads.
-    async fn load_stored(&self) -> Option<AccessInfo> {
-        let store = self.store.clone()?;
-        if self.store_consulted.swap(true, Ordering::SeqCst) {
-            return None;
-        }
-        let key = self.cache_key()?;
-        let configured = self
-            .with_plugin(|p| p.fixed_endpoint().map(str::to_string))
-            .ok()?;
-        let stored = blocking(move || store.load(&key)).await??;
+    /// `stored` if it is usable now: not about to expire, not the token
+    /// `stale` (just rejected, or the one being replaced), and no endpoint
+    /// override that the plugin's own options do not have.
+    fn usable(&self, stored: AccessInfo, stale: Option<&AccessInfo>) -> Option<AccessInfo> {
         if stored.will_expire_soon(self.skew, (self.clock)()) {
             return None;
         }
+        if stale.is_some_and(|s| s.same_token(&stored)) {
+            return None;
+        }
+        let configured = self
+            .with_plugin(|p| p.fixed_endpoint().map(str::to_string))
+            .ok()?;
         if stored.endpoint_override != configured {
             tracing::warn!(target: "apiclient_http::store", "ignoring a stored token whose endpoint differs from the configuration");
             return None;
         }
         Some(stored)
+    }
+
+    /// The store's usable record for `key`, read off the async threads.
+    async fn load_usable(
+        &self,
+        store: &Arc<dyn TokenStore>,
+        key: &str,
+        stale: Option<&AccessInfo>,
+    ) -> Option<AccessInfo> {
+        let (s, k) = (store.clone(), key.to_string());
+        let stored = blocking(move || s.load(&k)).await??;
+        self.usable(stored, stale)
+    }
+
+    /// Wait for the store's lock of `key`, polling (the wait ends with the
+    /// future: a caller's deadline stops it), and reading the entry between
+    /// polls: the holder is usually authenticating the same credentials, and
+    /// its token, once saved, ends the wait.
+    async fn wait_for_lock(
+        &self,
+        store: &Arc<dyn TokenStore>,
+        key: &str,
+        stale: Option<&AccessInfo>,
+        use_stored: bool,
+    ) -> Waited {
+        const FIRST_PAUSE: Duration = Duration::from_millis(10);
+        const LONGEST_PAUSE: Duration = Duration::from_millis(100);
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Waited::Without;
+        }
+        let wait = store.lock_wait();
+        let until = tokio::time::Instant::now() + wait;
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let (s, k) = (store.clone(), key.to_string());
+            match blocking(move || s.try_lock(&k)).await {
+                Some(TryLock::Acquired(held)) => return Waited::Held(held),
+                Some(TryLock::Busy) => {}
+                _ => return Waited::Without,
+            }
+            if tokio::time::Instant::now() >= until {
+                tracing::warn!(
+                    target: "apiclient_http::store",
+                    "another client held the token cache's lock for {} s; authenticating without it",
+                    wait.as_secs_f64()
+                );
+                return Waited::Without;
+            }
+            let jitter = Duration::from_millis(fastrand::u64(0..=pause.as_millis() as u64 / 2));
+            tokio::time::sleep(pause + jitter).await;
+            pause = (pause * 2).min(LONGEST_PAUSE);
+            if use_stored && let Some(found) = self.load_usable(store, key, stale).await {
+                return Waited::Loaded(Box::new(found));
+            }
+        }
+    }
+
+    /// Under the single-flight lock: a new token for the plugin, `stale`
+    /// being the one to replace. From the store when it has a usable one
+    /// (another client or process saved it), else under the store's lock of
+    /// the key: re-scoped from a token of the same credentials, or
+    /// authenticated; then saved.
+    async fn renew(
+        &self,
+        stale: Option<&AccessInfo>,
+        reason: &'static str,
+    ) -> Result<CurrentToken, Error> {
+        let use_stored = !self.skip_stored.swap(false, Ordering::SeqCst);
+        let Some((store, key)) = self.store_key() else {
+            return self.obtain(None, false, reason).await;
+        };
+        if use_stored && let Some(found) = self.load_usable(&store, &key, stale).await {
+            tracing::debug!(target: "apiclient_http::auth", "using a stored token");
+            return self.install(found);
+        }
+        let held = match self.wait_for_lock(&store, &key, stale, use_stored).await {
+            Waited::Loaded(found) => {
+                tracing::debug!(target: "apiclient_http::auth", "using a token another client stored");
+                return self.install(*found);
+            }
+            Waited::Held(held) => {
+                // saved while this client waited for the lock
+                if use_stored && let Some(found) = self.load_usable(&store, &key, stale).await {
+                    tracing::debug!(target: "apiclient_http::auth", "using a token another client stored");
+                    return self.install(found);
+                }
+                Some(held)
+            }
+            Waited::Without => None,
+        };
+        let token = self.obtain(Some((&store, &key)), use_stored, reason).await;
+        drop(held);
+        token
+    }
+
+    /// A token of the same credentials for another scope, re-scoped to the
+    /// plugin's (None when there is none, or Keystone refused: the caller
+    /// then authenticates).
+    async fn rescoped(&self, store: &Arc<dyn TokenStore>, key: &str) -> Option<AccessInfo> {
+        let credentials = self.with_plugin(|p| p.credentials_key()).ok()??;
+        let (s, k) = (store.clone(), key.to_string());
+        let other = blocking(move || s.load_other_scope(&credentials, &k)).await??;
+        if other.version != IdentityVersion::V3
+            || other.endpoint_override.is_some()
+            || other.will_expire_soon(self.skew, (self.clock)())
+        {
+            return None;
+        }
+        let rescope = self
+            .with_plugin(|p| p.rescope(other.token(), self.transport.clone()))
+            .ok()??;
+        match rescope.await {
+            Ok(access) => {
+                tracing::debug!(target: "apiclient_http::auth", "re-scoped a stored token of the same credentials");
+                Some(access)
+            }
+            Err(e) => {
+                tracing::debug!(target: "apiclient_http::auth", error = %e, "re-scoping a stored token failed; authenticating");
+                None
+            }
+        }
     }
 
     fn fresh(&self, not_generation: Option<u64>) -> Option<CurrentToken> {
@@ -201,7 +339,8 @@ impl TokenState {
         Some(t.clone())
     }
 
-    /// A usable token: the current one, or one from a (single-flight) authentication.
+    /// A usable token: the current one, or one from a (single-flight)
+    /// renewal (the store, a re-scoping, an authentication).
     pub async fn get(&self) -> Result<CurrentToken, Error> {
         if let Some(t) = self.fresh(None) {
             return Ok(t);
@@ -210,17 +349,20 @@ impl TokenState {
         if let Some(t) = self.fresh(None) {
             return Ok(t);
         }
-        if let Some(stored) = self.load_stored().await {
-            tracing::debug!(target: "apiclient_http::auth", "using a stored token");
-            return self.install(stored);
-        }
-        self.authenticate_locked().await
+        let stale = self.access();
+        let reason = if stale.is_some() {
+            "refresh"
+        } else {
+            "initial"
+        };
+        self.renew(stale.as_deref(), reason).await
     }
 
     /// After a 401 with the token of generation `stale`: a newer token if
-    /// someone already refreshed, else one fresh authentication (with the
-    /// plugin's fixed token and endpoint dropped first). `None` when the
-    /// plugin cannot re-authenticate (its options no longer suffice).
+    /// someone already refreshed (this client, or another that stored one),
+    /// else one fresh authentication (with the plugin's fixed token and
+    /// endpoint dropped first). `None` when the plugin cannot
+    /// re-authenticate (its options no longer suffice).
     pub async fn refresh_after_401(&self, stale: u64) -> Result<Option<CurrentToken>, Error> {
         let _guard = self.auth_lock.lock().await;
         if let Some(t) = self.fresh(Some(stale)) {
@@ -230,28 +372,112 @@ impl TokenState {
         if !can {
             return Ok(None);
         }
-        Ok(Some(self.authenticate_locked().await?))
+        let rejected = self.access();
+        Ok(Some(self.renew(rejected.as_deref(), "rejected").await?))
     }
 
-    /// Authenticate now (single-flight with other callers).
+    /// Authenticate now (single-flight with other callers); the new token
+    /// is saved to the store, none is taken from it.
     pub async fn authenticate(&self) -> Result<Arc<AccessInfo>, Error> {
         let _guard = self.auth_lock.lock().await;
-        Ok(self.authenticate_locked().await?.access)
+        let store = self.store_key();
+        let store = store.as_ref().map(|(s, k)| (s, k.as_str()));
+        Ok(self.obtain(store, false, "explicit").await?.access)
     }
 
-    async fn authenticate_locked(&self) -> Result<CurrentToken, Error> {
-        let fut = self.with_plugin(|p| p.authenticate(self.transport.clone()))?;
-        let access = fut.await?;
+    /// The store's record for the plugin's key (its credentials and scope)
+    /// when there is a usable one: what a `status` command shows, and what
+    /// a `revoke` command revokes. None without a store or a key.
+    pub async fn stored(&self) -> Option<AccessInfo> {
+        let (store, key) = self.store_key()?;
+        self.load_usable(&store, &key, None).await
+    }
+
+    /// Forget `revoked` (a token revoked at Keystone, say): the store's
+    /// record for the plugin's key if it still holds that token (under the
+    /// store's lock), and the current token if it is that one. Returns
+    /// whether the store's record went.
+    pub async fn forget_stored(&self, revoked: &AccessInfo) -> bool {
+        let _guard = self.auth_lock.lock().await;
+        if self.access().is_some_and(|a| a.same_token(revoked))
+            && let Ok(mut c) = self.current.write()
+        {
+            *c = None;
+        }
+        let Some((store, key)) = self.store_key() else {
+            return false;
+        };
+        let held = match self.wait_for_lock(&store, &key, None, false).await {
+            Waited::Held(held) => Some(held),
+            _ => None,
+        };
+        let revoked = revoked.clone();
+        let removed = blocking(move || {
+            let holds = store.load(&key).is_some_and(|s| s.same_token(&revoked));
+            if holds {
+                store.remove(&key);
+            }
+            holds
+        })
+        .await
+        .unwrap_or(false);
+        drop(held);
+        removed
+    }
+
+    /// Re-scope (when `rescope` and the plugin can) or authenticate;
+    /// install the token, and save it to `store` under its key. Counted as
+    /// the `apiclient.auth.token.issues` metric, with `reason`.
+    async fn obtain(
+        &self,
+        store: Option<(&Arc<dyn TokenStore>, &str)>,
+        rescope: bool,
+        reason: &'static str,
+    ) -> Result<CurrentToken, Error> {
+        let rescoped = match store {
+            Some((s, k)) if rescope => self.rescoped(s, k).await,
+            _ => None,
+        };
+        let (access, how) = match rescoped {
+            Some(access) => (access, "rescope"),
+            None => {
+                let authenticated =
+                    match self.with_plugin(|p| p.authenticate(self.transport.clone())) {
+                        Ok(fut) => fut.await,
+                        Err(e) => Err(e),
+                    };
+                crate::layers::metrics::token_issued(reason, "authenticate", authenticated.is_ok());
+                (authenticated?, "authenticate")
+            }
+        };
+        if how == "rescope" {
+            crate::layers::metrics::token_issued(reason, how, true);
+        }
         self.authentications.fetch_add(1, Ordering::Relaxed);
         let mut token = self.install(access)?;
         // A fixed credential (admin_token, none, http_basic) costs nothing to
         // reproduce and may be a password in disguise: never stored.
-        let storable = token.access.version != apiclient_auth::access::IdentityVersion::None;
-        if let (true, Some(store), Some(key)) = (storable, self.store.clone(), self.cache_key()) {
-            let access = token.access.clone();
-            blocking(move || store.save(&key, &access)).await;
+        let storable = token.access.version != IdentityVersion::None;
+        if let (true, Some((store, key))) = (storable, store) {
+            let credentials = self.with_plugin(|p| p.credentials_key()).ok().flatten();
+            let (store, key, access) = (store.clone(), key.to_string(), token.access.clone());
+            blocking(move || match credentials {
+                Some(c) => store.save_with_credentials(&key, &c, &access),
+                None => store.save(&key, &access),
+            })
+            .await;
         }
         token.just_authenticated = true;
         Ok(token)
     }
+}
+
+/// How a wait for the store's lock ended.
+enum Waited {
+    /// With the lock.
+    Held(StoreLock),
+    /// With a usable entry another client saved meanwhile.
+    Loaded(Box<AccessInfo>),
+    /// Without either: the store does not lock, or the wait ran out.
+    Without,
 }
