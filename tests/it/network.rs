@@ -466,9 +466,9 @@ fn every_call_is_one_span_with_its_outcome_and_a_global_request_id() {
     assert_eq!(closes.len(), 2, "{log}");
     let first = closes[0];
     for field in [
-        "method=GET",
-        "service_type=\"compute\"",
-        "status=200",
+        "http.request.method=GET",
+        "openstack.service_type=\"compute\"",
+        "http.response.status_code=200",
         "attempts=2",
         "request_id=\"req-span-1\"",
     ] {

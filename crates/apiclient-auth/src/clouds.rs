@@ -62,9 +62,13 @@ pub const PUBLIC_FILES: &[&str] = &[
 
 /// Per-service settings of a cloud: `<service>_endpoint_override`,
 /// `<service>_api_version`, `<service>_interface`,
-/// `<service>_default_microversion` (the service type with `-` as `_`, e.g.
-/// `block_storage_endpoint_override`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `<service>_default_microversion`, and for production use
+/// `<service>_connect_retries`, `<service>_status_code_retries`,
+/// `<service>_retriable_status_codes`, `<service>_rate_limit`,
+/// `<service>_concurrency` (the service type with `-` as `_`, e.g.
+/// `block_storage_endpoint_override`; `rate_limit: {compute: 5}` is
+/// `compute_rate_limit: 5`).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServiceSettings {
     /// A fixed endpoint for the service.
     pub endpoint_override: Option<String>,
@@ -74,6 +78,88 @@ pub struct ServiceSettings {
     pub interface: Option<String>,
     /// The microversion every request asks for by default.
     pub default_microversion: Option<String>,
+    /// Retries of a request whose connection could not be made.
+    pub connect_retries: Option<u32>,
+    /// Retries of a request answered with a retriable status.
+    pub status_code_retries: Option<u32>,
+    /// The retriable statuses (keystoneauth's default is 503).
+    pub retriable_status_codes: Option<Vec<u16>>,
+    /// Requests per second (openstacksdk's `rate_limit`).
+    pub rate_limit: Option<f64>,
+    /// Requests in flight at once (openstacksdk's `concurrency`).
+    pub concurrency: Option<usize>,
+}
+
+/// The fields of [`ServiceSettings`] by their clouds.yaml names, longest
+/// first (so `_default_microversion` is not read as `_microversion`).
+const SERVICE_FIELDS: &[&str] = &[
+    "retriable_status_codes",
+    "default_microversion",
+    "status_code_retries",
+    "endpoint_override",
+    "connect_retries",
+    "api_version",
+    "concurrency",
+    "rate_limit",
+    "interface",
+];
+
+/// The settings that may stand alone at the top of a cloud, as the default
+/// of every service.
+const DEFAULT_FIELDS: &[&str] = &[
+    "retriable_status_codes",
+    "status_code_retries",
+    "connect_retries",
+    "concurrency",
+    "rate_limit",
+];
+
+impl ServiceSettings {
+    /// Set `field` (a clouds.yaml name without the service) from `value`:
+    /// Ok(false) for a name that is not a field, an error for a value that
+    /// is not of the field's type.
+    fn set(&mut self, field: &str, value: &str) -> Result<bool, Error> {
+        fn num<T: std::str::FromStr>(field: &str, v: &str) -> Result<T, Error> {
+            v.trim()
+                .parse()
+                .map_err(|_| Error::config(format!("{field} must be a number, not '{v}'")))
+        }
+        match field {
+            "endpoint_override" => self.endpoint_override = Some(value.to_string()),
+            "api_version" => self.api_version = Some(value.to_string()),
+            "interface" => self.interface = Some(value.to_string()),
+            "default_microversion" => self.default_microversion = Some(value.to_string()),
+            "connect_retries" => self.connect_retries = Some(num(field, value)?),
+            "status_code_retries" => self.status_code_retries = Some(num(field, value)?),
+            "retriable_status_codes" => {
+                self.retriable_status_codes = Some(
+                    value
+                        .split(',')
+                        .filter(|c| !c.trim().is_empty())
+                        .map(|c| num(field, c))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
+            "rate_limit" => {
+                let r: f64 = num(field, value)?;
+                if !(r.is_finite() && r > 0.0) {
+                    return Err(Error::config(format!(
+                        "rate_limit must be a positive number of requests per second, not '{value}'"
+                    )));
+                }
+                self.rate_limit = Some(r);
+            }
+            "concurrency" => {
+                let n: usize = num(field, value)?;
+                if n == 0 {
+                    return Err(Error::config("concurrency must be at least 1"));
+                }
+                self.concurrency = Some(n);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
 }
 
 impl ServiceSettings {
@@ -107,34 +193,64 @@ impl ServiceSettings {
 }
 
 impl CloudConfig {
-    /// The per-service settings of this cloud, by service type as written
-    /// (`compute`, `block_storage`).
+    /// The per-service settings of this cloud, by service type (`compute`,
+    /// `block-storage`); a value that does not parse is left out
+    /// ([`try_services`](Self::try_services) says which).
     pub fn services(&self) -> BTreeMap<String, ServiceSettings> {
+        self.read_services(false).unwrap_or_default()
+    }
+
+    /// The per-service settings, or the first value that is not of its
+    /// field's type (`compute_rate_limit: fast`).
+    ///
+    /// ```
+    /// use apiclient_auth::clouds::CloudConfig;
+    /// let mut cloud = CloudConfig::default();
+    /// cloud.settings.insert("compute_rate_limit".into(), "5".into());
+    /// cloud.settings.insert("block_storage_status_code_retries".into(), "4".into());
+    /// let services = cloud.try_services().unwrap();
+    /// assert_eq!(services["compute"].rate_limit, Some(5.0));
+    /// assert_eq!(services["block-storage"].status_code_retries, Some(4));
+    /// cloud.settings.insert("image_concurrency".into(), "many".into());
+    /// assert!(cloud.try_services().is_err());
+    /// ```
+    pub fn try_services(&self) -> Result<BTreeMap<String, ServiceSettings>, Error> {
+        self.read_services(true)
+    }
+
+    fn read_services(&self, strict: bool) -> Result<BTreeMap<String, ServiceSettings>, Error> {
         let mut out: BTreeMap<String, ServiceSettings> = BTreeMap::new();
         for (k, v) in &self.settings {
-            let (svc, field) = if let Some(s) = k.strip_suffix("_endpoint_override") {
-                (s, 0)
-            } else if let Some(s) = k.strip_suffix("_default_microversion") {
-                (s, 3)
-            } else if let Some(s) = k.strip_suffix("_api_version") {
-                (s, 1)
-            } else if let Some(s) = k.strip_suffix("_interface") {
-                (s, 2)
-            } else {
+            let Some((svc, field)) = SERVICE_FIELDS.iter().find_map(|f| {
+                k.strip_suffix(f)
+                    .and_then(|s| s.strip_suffix('_'))
+                    .filter(|s| !s.is_empty())
+                    .map(|s| (s, *f))
+            }) else {
                 continue;
             };
-            if svc.is_empty() {
-                continue;
-            }
             let e = out.entry(svc.replace('_', "-")).or_default();
-            match field {
-                0 => e.endpoint_override = Some(v.clone()),
-                1 => e.api_version = Some(v.clone()),
-                3 => e.default_microversion = Some(v.clone()),
-                _ => e.interface = Some(v.clone()),
+            match e.set(field, v) {
+                Err(err) if strict => {
+                    return Err(Error::config(format!("{k}: {err}")));
+                }
+                _ => {}
             }
         }
-        out
+        Ok(out)
+    }
+
+    /// The settings every service has unless it has its own: the top-level
+    /// `connect_retries`, `status_code_retries`, `retriable_status_codes`,
+    /// `rate_limit` and `concurrency`; or the first that does not parse.
+    pub fn service_defaults(&self) -> Result<ServiceSettings, Error> {
+        let mut out = ServiceSettings::default();
+        for f in DEFAULT_FIELDS {
+            if let Some(v) = self.settings.get(*f) {
+                out.set(f, v)?;
+            }
+        }
+        Ok(out)
     }
 
     /// The regions the cloud lists (`regions:`), first is the default.
@@ -609,7 +725,31 @@ struct CloudEntry {
     valid_interfaces: List<Setting>,
     verify: Setting,
     #[serde(flatten)]
-    settings: BTreeMap<String, Setting>,
+    settings: BTreeMap<String, Value>,
+}
+
+/// A top-level value of a cloud as settings: a scalar as itself, a list of
+/// scalars joined with `,` (`retriable_status_codes: [502, 503]`), and a
+/// `rate_limit` or `concurrency` mapping by service type as one setting
+/// per service (`rate_limit: {compute: 5}` is `compute_rate_limit: 5`).
+#[cfg(feature = "clouds-yaml")]
+fn settings_of(key: &str, value: &Value) -> Vec<(String, String)> {
+    match value {
+        Value::Sequence(items) => {
+            let items: Vec<String> = items.iter().filter_map(scalar).collect();
+            vec![(key.to_string(), items.join(","))]
+        }
+        Value::Mapping(m) if matches!(key, "rate_limit" | "concurrency") => m
+            .iter()
+            .filter_map(|(svc, v)| {
+                let svc = svc.as_str()?.replace('-', "_");
+                Some((format!("{svc}_{key}"), scalar(v)?))
+            })
+            .collect(),
+        v => scalar(v)
+            .map(|v| vec![(key.to_string(), v)])
+            .unwrap_or_default(),
+    }
 }
 
 #[cfg(feature = "clouds-yaml")]
@@ -646,14 +786,12 @@ fn cloud_from_doc(doc: &Value, name: &str, path: PathBuf) -> Result<CloudConfig,
         }
     }
     for (k, v) in entry.settings {
-        if let Some(v) = v.0 {
-            let key = if k == "endpoint_type" {
-                "interface"
-            } else {
-                &k
-            };
-            out.settings.insert(key.to_string(), v);
-        }
+        let key = if k == "endpoint_type" {
+            "interface"
+        } else {
+            &k
+        };
+        out.settings.extend(settings_of(key, &v));
     }
     // `domain_id`/`domain_name` with a project is openstacksdk's shorthand
     // for both the user's and the project's domain, not a domain scope.

@@ -151,9 +151,13 @@ pub struct ResolvedConfig {
     /// TLS verification off (`--insecure`, or `verify: false` in clouds.yaml).
     pub insecure: bool,
     /// Per-service settings (`<service>_endpoint_override`, `_api_version`,
-    /// `_interface` of clouds.yaml, `OS_<SERVICE>_ENDPOINT_OVERRIDE`), by
-    /// service type.
+    /// `_interface`, `_rate_limit`, `_connect_retries`, ... of clouds.yaml,
+    /// `OS_<SERVICE>_ENDPOINT_OVERRIDE`), by service type.
     pub services: BTreeMap<String, crate::clouds::ServiceSettings>,
+    /// What every service has unless it has its own: clouds.yaml's top-level
+    /// `connect_retries`, `status_code_retries`, `retriable_status_codes`,
+    /// `rate_limit` and `concurrency`.
+    pub service_defaults: crate::clouds::ServiceSettings,
 }
 
 type EnvFn = dyn Fn(&str) -> Option<String> + Send + Sync;
@@ -369,7 +373,8 @@ impl ConfigLoader {
             }
         }
         if let Some(c) = &cloud {
-            cfg.services = c.services();
+            cfg.services = c.try_services()?;
+            cfg.service_defaults = c.service_defaults()?;
         }
         // OS_<SERVICE>_ENDPOINT_OVERRIDE for the service types of the authority
         for t in crate::catalog::known_service_types() {

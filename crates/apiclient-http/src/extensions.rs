@@ -1,10 +1,12 @@
 //! The extensions the client and its layers pass along with a request or a
-//! response: [`Deadline`] and [`AttemptCount`] on a request, [`RequestUrl`]
-//! and [`Reauthenticated`] on a response. A leaf: the client, the auth, retry
+//! response: [`Target`], [`Deadline`] and [`AttemptCount`] on a request,
+//! [`RequestUrl`] and [`Reauthenticated`] on a response. A leaf: the client, the auth, retry
 //! and timing layers all read them, none from another.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use apiclient_auth::EndpointFilter;
 
 use http::Uri;
 
@@ -48,3 +50,39 @@ pub struct RequestUrl(pub Uri);
 /// extension so that a second 401 is returned, not renewed again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reauthenticated;
+
+/// Where an authenticated request goes: a service of the catalog, with the
+/// service client's endpoint cache. The request's URI is the path (and query)
+/// relative to the endpoint.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// What to look for in the catalog.
+    pub filter: Arc<EndpointFilter>,
+    /// The service client's cached endpoint (cleared on re-authentication).
+    pub endpoint: Arc<RwLock<Option<Arc<str>>>>,
+    /// A fixed endpoint that bypasses the catalog.
+    pub endpoint_override: Option<Arc<str>>,
+}
+
+impl Target {
+    /// A target for `filter` with an empty cache.
+    pub fn new(filter: EndpointFilter) -> Self {
+        Target {
+            filter: Arc::new(filter),
+            endpoint: Arc::default(),
+            endpoint_override: None,
+        }
+    }
+
+    pub(crate) fn cached(&self) -> Option<Arc<str>> {
+        self.endpoint_override
+            .clone()
+            .or_else(|| self.endpoint.read().ok().and_then(|e| e.clone()))
+    }
+
+    pub(crate) fn clear(&self) {
+        if let Ok(mut e) = self.endpoint.write() {
+            *e = None;
+        }
+    }
+}

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use apiclient_auth::clouds::ServiceSettings;
 use apiclient_auth::transport::{BoxFuture as AuthFuture, SharedTransport, Transport};
 use apiclient_auth::{AuthPlugin, Interface, PluginRegistry, ResolvedConfig};
 use apiclient_errors::{BoxError, Error};
@@ -19,6 +20,8 @@ use crate::body::Body;
 use crate::layers::auth::AuthLayer;
 use crate::layers::curl_log::CurlLogLayer;
 use crate::layers::defaults::{DEFAULT_USER_AGENT, DefaultsLayer};
+use crate::layers::limits::{Limits, LimitsLayer};
+use crate::layers::metrics::MetricsLayer;
 use crate::layers::redirect::RedirectPolicy;
 use crate::layers::retry::{RetryLayer, RetryPolicy};
 use crate::layers::timing::{TimingLayer, Timings};
@@ -49,6 +52,11 @@ pub struct HttpClientBuilder {
     redirects: RedirectPolicy,
     global_request_id: Option<String>,
     services: std::collections::BTreeMap<String, apiclient_auth::clouds::ServiceSettings>,
+    overall_limits: Limits,
+    limits: Limits,
+    service_limits: Vec<(String, Limits)>,
+    service_retry: Vec<(String, RetryPolicy)>,
+    metrics: bool,
 }
 
 impl std::fmt::Debug for HttpClientBuilder {
@@ -92,6 +100,11 @@ impl HttpClientBuilder {
             redirects: RedirectPolicy::default(),
             global_request_id: None,
             services: std::collections::BTreeMap::new(),
+            overall_limits: Limits::default(),
+            limits: Limits::default(),
+            service_limits: Vec::new(),
+            service_retry: Vec::new(),
+            metrics: true,
         }
     }
 
@@ -103,6 +116,23 @@ impl HttpClientBuilder {
         b.interface = config.interface;
         b.fallback_interfaces = config.fallback_interfaces.clone();
         b.services = config.services.clone();
+        // retries and limits: the cloud's defaults, and each service's own
+        let defaults = &config.service_defaults;
+        b.retry = retry_with(RetryPolicy::default(), defaults);
+        b.limits = limits_with(Limits::default(), defaults);
+        for (service, s) in &config.services {
+            if s.connect_retries.is_some()
+                || s.status_code_retries.is_some()
+                || s.retriable_status_codes.is_some()
+            {
+                b.service_retry
+                    .push((service.clone(), retry_with(b.retry.clone(), s)));
+            }
+            if s.rate_limit.is_some() || s.concurrency.is_some() {
+                b.service_limits
+                    .push((service.clone(), limits_with(b.limits, s)));
+            }
+        }
         b.transport.tls = TlsConfig {
             cacert: config.cacert.as_ref().map(Into::into),
             cert: config.cert.as_ref().map(Into::into),
@@ -224,6 +254,57 @@ impl HttpClientBuilder {
     /// The retry policy.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// The retry policy of one service type instead of the client's
+    /// (clouds.yaml's `<service>_connect_retries`,
+    /// `<service>_status_code_retries`, `<service>_retriable_status_codes`).
+    ///
+    /// ```
+    /// use apiclient_auth::typed::AdminToken;
+    /// use apiclient_http::{HttpClient, RetryPolicy};
+    /// let http = HttpClient::builder(AdminToken::new("http://glance/", "t"))
+    ///     .service_retry("image", RetryPolicy::default().statuses([502, 503, 504]))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = http;
+    /// ```
+    pub fn service_retry(mut self, service_type: &str, policy: RetryPolicy) -> Self {
+        self.service_retry.retain(|(t, _)| t != service_type);
+        self.service_retry.push((service_type.to_string(), policy));
+        self
+    }
+
+    /// Limits of each service type on its own (clouds.yaml's `rate_limit`
+    /// and `concurrency` as numbers): every service gets its own rate and
+    /// cap. See [`limits`](crate::layers::limits).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Limits of one service type instead of [`limits`](Self::limits)
+    /// (clouds.yaml's `rate_limit: {compute: 5}`, `<service>_rate_limit`,
+    /// `<service>_concurrency`).
+    pub fn service_limits(mut self, service_type: &str, limits: Limits) -> Self {
+        self.service_limits.retain(|(t, _)| t != service_type);
+        self.service_limits.push((service_type.to_string(), limits));
+        self
+    }
+
+    /// Limits of all requests of the client together, authentication
+    /// included, whatever their service.
+    pub fn overall_limits(mut self, limits: Limits) -> Self {
+        self.overall_limits = limits;
+        self
+    }
+
+    /// Record metrics through the `metrics` facade (default on; with no
+    /// recorder installed they go nowhere). See
+    /// [`metrics`](crate::layers::metrics).
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
         self
     }
 
@@ -366,14 +447,17 @@ impl HttpClientBuilder {
             Base::Other(base)
         };
         let timings = Timings::new(self.timings);
+        let limits = LimitsLayer::new(self.overall_limits, self.limits, self.service_limits)?;
         let bare_stack = ServiceBuilder::new()
             .layer(
                 DefaultsLayer::new(&self.user_agent)
                     .original_ip(self.original_ip.as_deref())
                     .global_request_id(self.global_request_id.as_deref()),
             )
+            .layer(limits)
             .layer(CurlLogLayer::new(self.transport.tls.insecure))
             .layer(TimingLayer::new(timings.clone()))
+            .layer(MetricsLayer::new(self.metrics))
             .service(base);
         // the plugins' transport is boxed; the main stack composes the
         // layers unboxed (one box and one clone fewer per call)
@@ -387,7 +471,11 @@ impl HttpClientBuilder {
             ServiceBuilder::new()
                 // one copy of each request serves retries, the replay after
                 // a 401 and same-origin redirects (all in the retry layer)
-                .layer(RetryLayer::new(self.retry).follow_redirects(self.redirects))
+                .layer(
+                    RetryLayer::new(self.retry)
+                        .service_policies(self.service_retry)
+                        .follow_redirects(self.redirects),
+                )
                 .layer(AuthLayer::replaying_by_retry(state.clone()))
                 .service(bare_stack),
         );
@@ -411,6 +499,31 @@ impl HttpClientBuilder {
             }),
         })
     }
+}
+
+/// `policy` with the retry settings `s` has.
+fn retry_with(mut policy: RetryPolicy, s: &ServiceSettings) -> RetryPolicy {
+    if let Some(n) = s.connect_retries {
+        policy.max_connect_retries = n;
+    }
+    if let Some(n) = s.status_code_retries {
+        policy.max_status_retries = n;
+    }
+    if let Some(codes) = &s.retriable_status_codes {
+        policy.statuses = codes.clone();
+    }
+    policy
+}
+
+/// `limits` with the limits `s` has.
+fn limits_with(mut limits: Limits, s: &ServiceSettings) -> Limits {
+    if let Some(r) = s.rate_limit {
+        limits.rate = Some(r);
+    }
+    if let Some(n) = s.concurrency {
+        limits.concurrency = Some(n);
+    }
+    limits
 }
 
 /// The innermost service: the hyper transport itself, or whatever replaced

@@ -106,17 +106,18 @@ impl HttpClient {
     /// Send through the stack within the call's deadline; the response as
     /// the stack returned it, with the absolute URL that answered.
     async fn call(&self, req: Request<Body>) -> Result<(Response<Body>, http::Uri), Error> {
-        // the span's fields are computed only when it is enabled
+        // the span's fields are computed only when it is enabled; their
+        // names are the metrics' (OpenTelemetry's HTTP client conventions)
         let span = tracing::info_span!(
             target: "apiclient_http",
             "request",
-            method = %req.method(),
-            url = %apiclient_errors::redact::redact_url(&req.uri().to_string()),
-            service_type = req
+            http.request.method = %req.method(),
+            url.full = %apiclient_errors::redact::redact_url(&req.uri().to_string()),
+            openstack.service_type = req
                 .extensions()
                 .get::<Target>()
                 .map_or("", |t| t.filter.service_type.as_str()),
-            status = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
             request_id = tracing::field::Empty,
             attempts = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
@@ -133,7 +134,7 @@ impl HttpClient {
         span.record("attempts", attempts.get());
         span.record("duration_ms", t0.elapsed().as_millis() as u64);
         if let Ok((resp, _)) = &result {
-            span.record("status", resp.status().as_u16());
+            span.record("http.response.status_code", resp.status().as_u16());
             if let Some(id) = resp
                 .headers()
                 .get("x-openstack-request-id")

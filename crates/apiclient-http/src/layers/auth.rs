@@ -20,10 +20,9 @@
 //! returned at once; the Python client authenticated again first, which costs
 //! an authentication per request to a service the cloud does not have.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use apiclient_auth::EndpointFilter;
 use apiclient_errors::redact::redact_url;
 use apiclient_errors::{AuthorizationFailure, BoxError, Error, InvalidKind};
 use http::{Request, Response, Uri};
@@ -37,41 +36,7 @@ use apiclient_auth::transport::BoxFuture;
 
 pub use crate::extensions::RequestUrl;
 
-/// Where an authenticated request goes: a service of the catalog, with the
-/// service client's endpoint cache. The request's URI is the path (and query)
-/// relative to the endpoint.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// What to look for in the catalog.
-    pub filter: Arc<EndpointFilter>,
-    /// The service client's cached endpoint (cleared on re-authentication).
-    pub endpoint: Arc<RwLock<Option<Arc<str>>>>,
-    /// A fixed endpoint that bypasses the catalog.
-    pub endpoint_override: Option<Arc<str>>,
-}
-
-impl Target {
-    /// A target for `filter` with an empty cache.
-    pub fn new(filter: EndpointFilter) -> Self {
-        Target {
-            filter: Arc::new(filter),
-            endpoint: Arc::default(),
-            endpoint_override: None,
-        }
-    }
-
-    fn cached(&self) -> Option<Arc<str>> {
-        self.endpoint_override
-            .clone()
-            .or_else(|| self.endpoint.read().ok().and_then(|e| e.clone()))
-    }
-
-    fn clear(&self) {
-        if let Ok(mut e) = self.endpoint.write() {
-            *e = None;
-        }
-    }
-}
+pub use crate::extensions::Target;
 
 /// `endpoint` and `path` joined with exactly one `/` (Python's `concat_url`,
 /// except that a trailing slash of the path is kept).
@@ -336,6 +301,7 @@ where
             if fresh.access.same_token(&token.access) && new_endpoint == endpoint {
                 return Ok(resp);
             }
+            super::metrics::reauthenticated(&target.filter.service_type);
             if !replay_here && replayable {
                 resp.extensions_mut().insert(Reauthenticated);
                 return Ok(resp);

@@ -2,7 +2,10 @@
 //! user can rebuild or extend the stack.
 //!
 //! Order, outer to inner (request direction):
-//! [`retry`] → [`auth`] → [`defaults`] → [`curl_log`] → [`timing`] → transport.
+//! [`retry`] → [`auth`] → [`defaults`] → [`limits`] → [`curl_log`] →
+//! [`timing`] → [`metrics`] → transport. Authentication requests take the
+//! inner part (from [`defaults`] on), so they are limited, logged, timed and
+//! counted like every other.
 //! The client's retry layer also follows redirects and replays after a 401
 //! (one copy of each request); [`redirect`] is tower-http's redirect layer
 //! for stacks built by hand.
@@ -15,6 +18,8 @@ use crate::body::Body;
 pub mod auth;
 pub mod curl_log;
 pub mod defaults;
+pub mod limits;
+pub mod metrics;
 pub mod redirect;
 pub mod retry;
 pub mod timing;

@@ -1,16 +1,25 @@
 //! Retries: bounded exponential backoff with jitter for throttling and
 //! unavailability statuses (honouring `Retry-After`), and for connect errors.
 //!
-//! Defaults ([`RetryPolicy::default`]): up to 3 retries for 429 and 503, up to
-//! 2 retries for connect errors (refused, connect timeout, DNS), one
-//! immediate retry when the connection closed before any answer (a server
-//! closing an idle keep-alive connection as the request went out); backoff 0.5 s
-//! doubling to at most 30 s, with "equal jitter" (half fixed, half random);
-//! a `Retry-After` (seconds or HTTP-date) replaces the backoff, capped at 60 s.
-//! Only idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) are
-//! replayed, unless [`RetryPolicy::retry_non_idempotent`] is set, and only
-//! with a replayable body (buffered or re-openable; a one-shot stream is
-//! sent once). The layer is tower's `Retry` with [`Attempts`] as its policy.
+//! Defaults ([`RetryPolicy::default`]): up to 3 retries for 429 and 503 (502
+//! and 504 are yours to add), up to 2 retries for connect errors (refused,
+//! connect timeout, DNS), one immediate retry when the connection closed
+//! before any answer (a server closing an idle keep-alive connection as the
+//! request went out); backoff 0.5 s doubling to at most 60 s (keystoneauth's),
+//! with "equal jitter" (half fixed, half random); a `Retry-After` (seconds or
+//! HTTP-date) replaces the backoff, capped at 60 s, and a 429 without one
+//! backs off all the same.
+//!
+//! A connect error means the request never left: it is retried whatever
+//! its method. An answer, or a connection closed after the request went out,
+//! means the server may have acted on it: only idempotent methods (GET,
+//! HEAD, PUT, DELETE, OPTIONS, TRACE) are then replayed, unless
+//! [`RetryPolicy::retry_non_idempotent`] is set. Every replay needs a
+//! replayable body (buffered or re-openable; a one-shot stream is sent
+//! once), and none waits past the call's [`Deadline`]. The layer is tower's
+//! `Retry` with [`Attempts`] as its policy; a service type can have its own
+//! policy ([`RetryLayer::service_policies`], clouds.yaml's
+//! `<service>_connect_retries` and `<service>_status_code_retries`).
 //!
 //! The copy of the request this layer keeps serves two more replays, so a
 //! call is copied once, not once per concern: the one replay after a 401
@@ -18,10 +27,12 @@
 //! same-origin redirects of a [`RedirectPolicy`] (when set with
 //! [`RetryLayer::follow_redirects`]).
 
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use apiclient_auth::catalog::official_service_type;
 use apiclient_errors::{BoxError, parse_retry_after};
 use http::{Method, Request, Response};
 use tower::Layer;
@@ -29,6 +40,7 @@ use tower::Layer;
 use super::clone_request;
 use super::redirect::{RedirectPolicy, origin};
 use crate::body::Body;
+use crate::extensions::Target;
 use crate::extensions::{Deadline, RequestUrl};
 use crate::transport::{is_closed_before_answer, is_connect_error};
 
@@ -63,7 +75,7 @@ pub struct RetryPolicy {
     pub max_closed_retries: u32,
     /// The first backoff (default 0.5 s); it doubles each retry.
     pub base_delay: Duration,
-    /// The largest backoff (default 30 s).
+    /// The largest backoff (default 60 s).
     pub max_delay: Duration,
     /// The largest `Retry-After` honoured (default 60 s); a longer one is cut to this.
     pub max_retry_after: Duration,
@@ -79,7 +91,7 @@ impl Default for RetryPolicy {
             max_connect_retries: 2,
             max_closed_retries: 1,
             base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
+            max_delay: Duration::from_secs(60),
             max_retry_after: Duration::from_secs(60),
             retry_non_idempotent: false,
         }
@@ -155,6 +167,8 @@ impl RetryPolicy {
         half + half.mul_f64(fastrand::f64())
     }
 
+    /// Whether `method` may be sent again once the server may have acted
+    /// on it (idempotent, or [`retry_non_idempotent`](Self::retry_non_idempotent)).
     fn replayable(&self, method: &Method) -> bool {
         self.retry_non_idempotent
             || matches!(
@@ -198,7 +212,12 @@ impl RetryPolicy {
 pub struct RetryLayer {
     policy: Arc<RetryPolicy>,
     redirects: Option<Arc<RedirectPolicy>>,
+    services: Option<Arc<ServicePolicies>>,
 }
+
+/// Retry policies by service type (official types: `block-storage` also
+/// serves `volumev3` and `block_storage`).
+type ServicePolicies = HashMap<&'static str, Arc<RetryPolicy>>;
 
 impl RetryLayer {
     /// Retry with `policy`.
@@ -206,7 +225,38 @@ impl RetryLayer {
         RetryLayer {
             policy: Arc::new(policy),
             redirects: None,
+            services: None,
         }
+    }
+
+    /// The policy of a request to a service of one of these types (its
+    /// [`Target`]), instead of the layer's own. A type the service-types
+    /// authority does not know is kept as written.
+    ///
+    /// ```
+    /// use apiclient_http::RetryPolicy;
+    /// use apiclient_http::layers::retry::RetryLayer;
+    /// let layer = RetryLayer::new(RetryPolicy::default())
+    ///     .service_policies([("volumev3", RetryPolicy::none())]);
+    /// assert_eq!(layer.policy_for(Some("block-storage")).max_status_retries, 0);
+    /// assert_eq!(layer.policy_for(Some("compute")).max_status_retries, 3);
+    /// assert_eq!(layer.policy_for(None).max_status_retries, 3);
+    /// ```
+    pub fn service_policies<S: AsRef<str>>(
+        mut self,
+        policies: impl IntoIterator<Item = (S, RetryPolicy)>,
+    ) -> Self {
+        let map: ServicePolicies = policies
+            .into_iter()
+            .map(|(t, p)| (service_key(t.as_ref()), Arc::new(p)))
+            .collect();
+        self.services = (!map.is_empty()).then(|| Arc::new(map));
+        self
+    }
+
+    /// The policy a request to `service_type` is retried by.
+    pub fn policy_for(&self, service_type: Option<&str>) -> &RetryPolicy {
+        pick(&self.policy, self.services.as_deref(), service_type)
     }
 
     /// Also follow redirects by `redirects` (same origin, its methods and
@@ -217,12 +267,33 @@ impl RetryLayer {
     }
 }
 
+/// The key of a service type in the policies: its official type, else as
+/// written (leaked once per configured type, at build time).
+fn service_key(service_type: &str) -> &'static str {
+    official_service_type(service_type)
+        .unwrap_or_else(|| Box::leak(service_type.to_string().into_boxed_str()))
+}
+
+fn pick<'a>(
+    default: &'a Arc<RetryPolicy>,
+    services: Option<&'a ServicePolicies>,
+    service_type: Option<&str>,
+) -> &'a Arc<RetryPolicy> {
+    let (Some(services), Some(t)) = (services, service_type) else {
+        return default;
+    };
+    services
+        .get(official_service_type(t).unwrap_or(t))
+        .unwrap_or(default)
+}
+
 impl<S> Layer<S> for RetryLayer {
     type Service = Retry<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         let mut attempts = Attempts::new(self.policy.clone());
         attempts.redirects = self.redirects.clone();
+        attempts.services = self.services.clone();
         tower::retry::Retry::new(attempts, inner)
     }
 }
@@ -243,6 +314,8 @@ pub struct Attempts {
     redirects: Option<Arc<RedirectPolicy>>,
     hops: usize,
     replayed_after_401: bool,
+    /// Per service type; read once, at the first answer of the call.
+    services: Option<Arc<ServicePolicies>>,
 }
 
 impl Attempts {
@@ -256,6 +329,19 @@ impl Attempts {
             redirects: None,
             hops: 0,
             replayed_after_401: false,
+            services: None,
+        }
+    }
+
+    /// The service's own policy, if it has one: taken the first time the
+    /// call is looked at.
+    fn resolve_policy(&mut self, req: &Request<Body>) {
+        if let Some(services) = self.services.take() {
+            let t = req
+                .extensions()
+                .get::<Target>()
+                .map(|t| t.filter.service_type.as_str());
+            self.policy = pick(&self.policy, Some(&services), t).clone();
         }
     }
 
@@ -287,12 +373,21 @@ impl Attempts {
         Some(to)
     }
 
-    fn delay(&mut self, result: &Result<Response<Body>, BoxError>) -> Option<Duration> {
+    /// The wait before the next attempt, if there is one: what the answer
+    /// (or error) and the budgets allow for `method`.
+    fn delay(
+        &mut self,
+        method: &Method,
+        result: &Result<Response<Body>, BoxError>,
+    ) -> Option<(Duration, &'static str)> {
         let policy = &self.policy;
+        // the server may have acted on the request: idempotent methods only
+        let acted_on = |p: &RetryPolicy| p.replayable(method);
         match result {
             Ok(resp)
                 if policy.statuses.contains(&resp.status().as_u16())
-                    && self.status_retries < policy.max_status_retries =>
+                    && self.status_retries < policy.max_status_retries
+                    && acted_on(policy) =>
             {
                 let n = self.status_retries;
                 self.status_retries += 1;
@@ -301,22 +396,25 @@ impl Attempts {
                     .get(http::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                Some(match retry_after {
+                let d = match retry_after {
                     Some(d) => d.min(policy.max_retry_after),
                     None => policy.backoff(n),
-                })
+                };
+                Some((d, "status"))
             }
+            // the request never left: any method
             Err(e) if is_connect_error(e) && self.connect_retries < policy.max_connect_retries => {
                 let n = self.connect_retries;
                 self.connect_retries += 1;
-                Some(policy.backoff(n))
+                Some((policy.backoff(n), "connect"))
             }
             Err(e)
                 if is_closed_before_answer(e)
-                    && self.closed_retries < policy.max_closed_retries =>
+                    && self.closed_retries < policy.max_closed_retries
+                    && acted_on(policy) =>
             {
                 self.closed_retries += 1;
-                Some(Duration::ZERO)
+                Some((Duration::ZERO, "closed"))
             }
             _ => None,
         }
@@ -351,17 +449,16 @@ impl tower::retry::Policy<Request<Body>, Response<Body>, BoxError> for Attempts 
                 return Some(Box::pin(tokio::time::sleep(Duration::ZERO)));
             }
         }
-        if !self.policy.replayable(req.method()) {
-            return None;
-        }
-        let delay = self.delay(result)?;
+        self.resolve_policy(req);
+        let (delay, reason) = self.delay(req.method(), result)?;
         if let Some(deadline) = req.extensions().get::<Deadline>()
             && deadline.would_pass(delay)
         {
             tracing::debug!(target: "apiclient_http::retry", ?delay, "not retrying: the wait would pass the operation deadline");
             return None;
         }
-        tracing::debug!(target: "apiclient_http::retry", method = %req.method(), url = %apiclient_errors::redact::redact_url(&req.uri().to_string()), ?delay, "retrying");
+        tracing::debug!(target: "apiclient_http::retry", method = %req.method(), url = %apiclient_errors::redact::redact_url(&req.uri().to_string()), ?delay, reason, "retrying");
+        crate::layers::metrics::retried(req, reason);
         Some(Box::pin(tokio::time::sleep(delay)))
     }
 
