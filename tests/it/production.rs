@@ -611,3 +611,42 @@ fn token_issues_and_reauthentications_are_counted_by_reason() {
         "{render}"
     );
 }
+
+#[test]
+fn waits_for_a_limit_are_counted_by_kind() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        rt.block_on(async {
+            let (server, _) = recording_server().await;
+            let http = client(&format!("{}/v1", server.url()))
+                .service_limits("compute", Limits::default().rate(4.0))
+                .service_limits("image", Limits::default().concurrency(1))
+                .build()
+                .unwrap();
+            // three at once, polled together: the first goes, two wait
+            let (compute, image) = (http.service_client("compute"), http.service_client("image"));
+            futures_util::future::join_all((0..3).map(|_| compute.get("/s"))).await;
+            futures_util::future::join_all((0..3).map(|_| image.get("/i"))).await;
+        })
+    });
+    let render = handle.render();
+    let all = samples(&render);
+    let waits = |service: &str, limit: &str| {
+        count_of(
+            &all,
+            "apiclient_limit_wait_duration_count",
+            &[
+                ("openstack_service_type", service),
+                ("apiclient_limit", limit),
+            ],
+        )
+    };
+    assert_eq!(waits("compute", "rate"), 2.0, "{render}");
+    assert_eq!(waits("image", "concurrency"), 2.0, "{render}");
+    assert_eq!(waits("compute", "concurrency"), 0.0, "{render}");
+}

@@ -57,16 +57,24 @@ pub(crate) fn pki() -> Pki {
 
 /// An HTTPS server that answers "client-cert: yes|no".
 pub(crate) async fn serve(pki: &Pki) -> String {
+    serve_with(pki, false).await
+}
+
+/// An HTTPS server that answers "client-cert: yes|no"; with `require`, a
+/// client without a certificate of the CA is refused in the handshake.
+async fn serve_with(pki: &Pki, require: bool) -> String {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pki.ca_der.clone()).unwrap();
     let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
         Arc::new(roots),
         provider.clone(),
-    )
-    .allow_unauthenticated()
-    .build()
-    .unwrap();
+    );
+    let verifier = if require {
+        verifier.build().unwrap()
+    } else {
+        verifier.allow_unauthenticated().build().unwrap()
+    };
     let key = PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes()).unwrap();
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -218,4 +226,94 @@ async fn http2_is_negotiated_by_alpn() {
     let url = serve_h2(&pki).await;
     let tls = TlsConfig::default().cacert(pki.dir.path().join("ca.pem"));
     assert_eq!(get(&url, tls).await.unwrap(), "HTTP/2.0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_requires_a_client_certificate_gets_one_from_every_source() {
+    use apiclient_auth::{AuthArgs, ConfigLoader, PluginRegistry};
+    use std::collections::BTreeMap;
+
+    let pki = pki();
+    let url = serve_with(&pki, true).await;
+    let path = |f: &str| pki.dir.path().join(f).display().to_string();
+    let registry = PluginRegistry::default();
+    let answer = |cfg: apiclient_auth::ResolvedConfig| {
+        let registry = &registry;
+        async move {
+            let http = apiclient_http::HttpClientBuilder::from_config(&cfg, registry)?
+                .retry(RetryPolicy::none())
+                .no_proxy()
+                .build()?;
+            Ok::<_, Error>(http.service_client("svc").get("/").await?.text())
+        }
+    };
+    let env = |pairs: &[(&str, String)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    };
+    let base = [
+        ("OS_AUTH_TYPE", "none".to_string()),
+        ("OS_ENDPOINT", url.clone()),
+        ("OS_CACERT", path("ca.pem")),
+    ];
+
+    // no certificate: the handshake is refused, nothing is answered
+    let cfg = ConfigLoader::new()
+        .with_env_map(env(&base))
+        .with_search_dirs(vec![])
+        .resolve(&BTreeMap::new())
+        .unwrap();
+    let err = answer(cfg).await.unwrap_err();
+    assert!(err.is_connection_error(), "{err:?}");
+
+    // OS_CERT / OS_KEY
+    let mut with_env = base.to_vec();
+    with_env.push(("OS_CERT", path("client.pem")));
+    with_env.push(("OS_KEY", path("client.key")));
+    let cfg = ConfigLoader::new()
+        .with_env_map(env(&with_env))
+        .with_search_dirs(vec![])
+        .resolve(&BTreeMap::new())
+        .unwrap();
+    assert_eq!(answer(cfg).await.unwrap(), "client-cert: yes");
+
+    // --os-cert / --os-key
+    let cmd = AuthArgs::augment_args_with(clap::Command::new("tool"), &registry);
+    let m = cmd
+        .try_get_matches_from([
+            "tool".to_string(),
+            "--os-cert".to_string(),
+            path("client.pem"),
+            "--os-key".to_string(),
+            path("client.key"),
+        ])
+        .unwrap();
+    let cfg = AuthArgs::from_matches_with(&m, &registry)
+        .resolve(
+            &ConfigLoader::new()
+                .with_env_map(env(&base))
+                .with_search_dirs(vec![]),
+        )
+        .unwrap();
+    assert_eq!(answer(cfg).await.unwrap(), "client-cert: yes");
+
+    // clouds.yaml's cert and key (one PEM holding both works too)
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("clouds.yaml"),
+        format!(
+            "clouds:\n  c:\n    auth_type: none\n    auth:\n      endpoint: {url}\n    cacert: {}\n    cert: {}\n",
+            path("ca.pem"),
+            path("combined.pem"),
+        ),
+    )
+    .unwrap();
+    let cfg = ConfigLoader::new()
+        .with_env_map(env(&[("OS_CLOUD", "c".to_string())]))
+        .with_search_dirs(vec![dir.path().to_path_buf()])
+        .resolve(&BTreeMap::new())
+        .unwrap();
+    assert_eq!(answer(cfg).await.unwrap(), "client-cert: yes");
 }
