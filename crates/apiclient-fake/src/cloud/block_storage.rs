@@ -13,6 +13,7 @@ use http::{HeaderMap, Response, StatusCode};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
+use super::ids::uuid4;
 use super::request::{Caller, Req, next_query};
 use super::state::{Settle, State, Volume, VolumeFailure};
 use crate::reply::{RespBody, full, json_resp, not_found, webob_error};
@@ -75,17 +76,6 @@ fn cinder_time(t: OffsetDateTime) -> String {
 
 fn now() -> String {
     cinder_time(OffsetDateTime::now_utc())
-}
-
-fn uuid4() -> String {
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        fastrand::u32(..),
-        fastrand::u16(..),
-        fastrand::u16(..0x1000),
-        0x8000 | fastrand::u16(..0x4000),
-        fastrand::u64(..1 << 48)
-    )
 }
 
 /// The version document (`GET /volume/v3/`, and the root's).

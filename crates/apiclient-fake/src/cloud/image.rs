@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::io::AsyncWriteExt;
 
+use super::ids::uuid4;
 use super::request::{Caller, Req, media_type, next_query};
 use super::state::{DataSource, FakeImage, ImageData, State};
 use crate::reply::{BoxError, RespBody, full, json_resp, webob_error};
@@ -88,18 +89,6 @@ fn glance_time(t: OffsetDateTime) -> String {
 
 fn now() -> String {
     glance_time(OffsetDateTime::now_utc())
-}
-
-/// A random version-4 UUID, as Glance gives an image.
-fn uuid4() -> String {
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        fastrand::u32(..),
-        fastrand::u16(..),
-        fastrand::u16(..0x1000),
-        0x8000 | fastrand::u16(..0x4000),
-        fastrand::u64(..1 << 48)
-    )
 }
 
 /// Whether `s` is a UUID (hex, 8-4-4-4-12, dashes optional).

@@ -9,12 +9,13 @@
 //! check), `fault` (what a fault does to an answer), `keystone` (tokens,
 //! catalog, federation), `compute`, `image`, `block_storage`, `mount` (the
 //! streaming mounts' body and service); `state` (what the cloud knows),
-//! `request` (a buffered request and its caller) and `paging` are what
+//! `request` (a buffered request and its caller), `ids` and `paging` are what
 //! they share. The object store is the crate's `object_store`.
 
 mod block_storage;
 mod compute;
 mod fault;
+mod ids;
 mod image;
 mod keystone;
 mod mount;

@@ -15,23 +15,13 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use super::fault::{self, Fault};
+use super::ids::request_id;
 use super::keystone::{self, caller, valid_token};
 use super::mount::MountBody;
 use super::request::{Req, query_pairs};
 use super::state::{Mounted, State};
 use super::{block_storage, compute, image};
 use crate::reply::{BoxError, RespBody, full, json_resp, not_found, unauthorized};
-
-fn request_id() -> String {
-    format!(
-        "req-{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
-        fastrand::u32(..),
-        fastrand::u16(..),
-        fastrand::u16(..0xfff),
-        fastrand::u16(..0xfff),
-        fastrand::u64(..0xffff_ffff_ffff)
-    )
-}
 
 /// The route name of a request, for `FakeCloud::count`: `<METHOD> <path>`
 /// with the ids of the built-in services replaced (`{id}`, `{tag}`,
