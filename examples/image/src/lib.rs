@@ -2,7 +2,10 @@
 //! list (with Glance's relative `next` links), JSON-Patch updates, tags,
 //! delete, streamed upload and download (with the MD5 and the secure hash
 //! verified), and the interoperable import (glance-direct) with a bounded
-//! wait for the image to become active.
+//! wait for the image to become active — the library's waiter
+//! ([`apiclient_base::wait`], re-exported here as [`Wait`], [`WaitError`]
+//! and [`WaitProgress`]); its own paths are built with
+//! [`apiclient_base::path!`], each value one encoded segment.
 //!
 //! ```no_run
 //! # async fn f(http: apiclient_base::HttpClient) -> Result<(), Box<dyn std::error::Error>> {
@@ -30,15 +33,14 @@ mod types;
 pub use types::*;
 
 use std::path::Path;
-use std::time::Duration;
 
+pub use apiclient_base::wait::{Wait, WaitError, WaitProgress};
 use apiclient_base::{
     Api, ApiRequest, Body, Error, HttpClient, InvalidKind, ResourceType, ResponseMeta,
-    ServiceClient, StreamedResponse, UpdateVerb, WithMeta,
+    ServiceClient, StreamedResponse, UpdateVerb, WithMeta, path,
 };
-pub use apiclient_http::transfer::{DigestAlgorithm, Progress, ProgressFn};
+pub use apiclient_base::{DigestAlgorithm, Progress, ProgressFn};
 use futures_util::Stream;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
 /// The media type of a Glance image `PATCH` (JSON-Patch, draft 10 paths).
 pub const JSON_PATCH: &str = "application/openstack-images-v2.1-json-patch";
@@ -56,29 +58,10 @@ impl ResourceType for Image {
     fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
-}
-
-/// What a path segment keeps as it is: RFC 3986's unreserved characters.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// `value` as one path segment; empty, `.` and `..` are refused (they
-/// would name another resource).
-fn segment(what: &str, value: &str) -> Result<String, Error> {
-    if value.is_empty() || value == "." || value == ".." {
-        return Err(Error::invalid(
-            InvalidKind::Other,
-            format!("'{value}' is not a valid image {what}"),
-        ));
+    /// What the library's waiters compare (`active`, `killed`, ...).
+    fn status(&self) -> Option<&str> {
+        Some(self.status.as_str())
     }
-    Ok(percent_encoding::utf8_percent_encode(value, SEGMENT).to_string())
-}
-
-fn image_path(id: &str, tail: &str) -> Result<String, Error> {
-    Ok(format!("/v2/images/{}{tail}", segment("id", id)?))
 }
 
 /// A file as a request body, re-opened for each send; an unreadable file
@@ -110,60 +93,17 @@ pub struct Downloaded {
     pub meta: ResponseMeta,
 }
 
-/// How long and how often [`Images::wait_for_active`] polls: the first
-/// poll at once, then after `first_interval`, doubling up to
-/// `max_interval`, until `timeout` has passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Wait {
-    /// The most time to wait in all.
-    pub timeout: Duration,
-    /// The pause after the first poll.
-    pub first_interval: Duration,
-    /// The longest pause between polls.
-    pub max_interval: Duration,
-}
-
-impl Default for Wait {
-    /// Two minutes, polling after 250 ms, then at most every 5 s.
-    fn default() -> Self {
-        Wait {
-            timeout: Duration::from_secs(120),
-            first_interval: Duration::from_millis(250),
-            max_interval: Duration::from_secs(5),
-        }
-    }
-}
-
-impl Wait {
-    /// Wait at most `timeout` (the default intervals).
-    pub fn at_most(timeout: Duration) -> Self {
-        Wait {
-            timeout,
-            ..Self::default()
-        }
-    }
-
-    /// With these intervals.
-    pub fn intervals(mut self, first: Duration, max: Duration) -> Self {
-        self.first_interval = first;
-        self.max_interval = max.max(first);
-        self
-    }
-}
-
-/// Why an image did not become active.
+/// Why an image did not become active ([`Images::wait_for_active`]): the
+/// library's waiter ended otherwise, or Glance reverted an import.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum WaitError {
-    /// The image reached a status it does not leave (`killed`,
-    /// `deleted`, `pending_delete`), or is gone (a 404: `deleted`).
-    #[error("image {id} is {status} and will not become active")]
-    Failed {
-        /// The image.
-        id: String,
-        /// Its status.
-        status: ImageStatus,
-    },
+pub enum ImageWaitError {
+    /// The wait ended ([`WaitError`]): a failure status
+    /// ([`WaitError::FailureState`]: `killed`, ...), the image gone (a 404:
+    /// [`WaitError::Request`] with `is_not_found()`), the time up with the
+    /// last status ([`WaitError::TimedOut`]), or a request that failed.
+    #[error(transparent)]
+    Wait(#[from] WaitError),
     /// The import failed: Glance reverted the image and named the stores
     /// it failed for (`os_glance_failed_import`).
     #[error("the import of image {id} failed for the store(s) {}", stores.join(", "))]
@@ -175,19 +115,13 @@ pub enum WaitError {
         /// Its status now (usually `queued`).
         status: ImageStatus,
     },
-    /// It was still not active when the time was up.
-    #[error("image {id} is still {status} after {waited:?}")]
-    TimedOut {
-        /// The image.
-        id: String,
-        /// Its last status.
-        status: ImageStatus,
-        /// How long it was waited for.
-        waited: Duration,
-    },
-    /// A request failed.
-    #[error(transparent)]
-    Api(#[from] Error),
+}
+
+impl From<Error> for ImageWaitError {
+    /// A request that failed: [`WaitError::Request`].
+    fn from(e: Error) -> Self {
+        ImageWaitError::Wait(WaitError::Request(e))
+    }
 }
 
 /// The images of a Glance v2 service.
@@ -239,7 +173,6 @@ impl Images {
 
     /// One image.
     pub async fn get(&self, id: &str) -> Result<WithMeta<Image>, Error> {
-        segment("id", id)?;
         self.api.get(id).await
     }
 
@@ -267,7 +200,6 @@ impl Images {
     /// An empty list or a path that is not a JSON pointer to a member is a
     /// [`Error::Validation`], and nothing is sent.
     pub async fn update(&self, id: &str, ops: &[PatchOp]) -> Result<WithMeta<Image>, Error> {
-        segment("id", id)?;
         if ops.is_empty() {
             return Err(Error::invalid(
                 InvalidKind::Body,
@@ -288,26 +220,26 @@ impl Images {
 
     /// Delete it.
     pub async fn delete(&self, id: &str) -> Result<ResponseMeta, Error> {
-        segment("id", id)?;
         self.api.delete(id).await
     }
 
     /// Add a tag (`PUT /v2/images/{id}/tags/{tag}`; an existing one is fine).
     pub async fn add_tag(&self, id: &str, tag: &str) -> Result<ResponseMeta, Error> {
-        let path = image_path(id, &format!("/tags/{}", segment("tag", tag)?))?;
+        let path = path!("/v2/images/{}/tags/{}", id, tag)?;
         let resp = self.service().request(ApiRequest::put(path)).await?;
         Ok(ResponseMeta::of(&resp))
     }
 
     /// Remove a tag (a tag the image does not have is a 404).
     pub async fn remove_tag(&self, id: &str, tag: &str) -> Result<ResponseMeta, Error> {
-        let path = image_path(id, &format!("/tags/{}", segment("tag", tag)?))?;
+        let path = path!("/v2/images/{}/tags/{}", id, tag)?;
         let resp = self.service().request(ApiRequest::delete(path)).await?;
         Ok(ResponseMeta::of(&resp))
     }
 
-    async fn put_data(&self, id: &str, tail: &str, body: Body) -> Result<ResponseMeta, Error> {
-        let request = ApiRequest::put(image_path(id, tail)?)
+    /// `PUT` data to `path` (`/file`, `/stage`), as `application/octet-stream`.
+    async fn put_data(&self, path: String, body: Body) -> Result<ResponseMeta, Error> {
+        let request = ApiRequest::put(path)
             .set_header("Content-Type", "application/octet-stream")
             .body(body);
         let resp = self.service().request(request).await?;
@@ -319,7 +251,8 @@ impl Images {
     /// replayable body (bytes, [`Body::from_file`]) survives the replay
     /// after a 401; a one-shot stream is sent once.
     pub async fn upload(&self, id: &str, body: impl Into<Body>) -> Result<ResponseMeta, Error> {
-        self.put_data(id, "/file", body.into()).await
+        self.put_data(path!("/v2/images/{}/file", id)?, body.into())
+            .await
     }
 
     /// Upload the file at `path`, streamed (re-opened if the request is
@@ -331,7 +264,7 @@ impl Images {
         progress: Option<ProgressFn>,
     ) -> Result<ResponseMeta, Error> {
         let body = file_body(path.as_ref(), progress).await?;
-        self.put_data(id, "/file", body).await
+        self.put_data(path!("/v2/images/{}/file", id)?, body).await
     }
 
     /// The image's data as a stream (`GET /v2/images/{id}/file`), unchecked:
@@ -340,7 +273,7 @@ impl Images {
     /// [`download_to_file`](Self::download_to_file).
     pub async fn download(&self, id: &str) -> Result<StreamedResponse, Error> {
         self.service()
-            .request_streamed(ApiRequest::get(image_path(id, "/file")?))
+            .request_streamed(ApiRequest::get(path!("/v2/images/{}/file", id)?))
             .await
     }
 
@@ -401,7 +334,8 @@ impl Images {
     /// Stage data for an import (`PUT /v2/images/{id}/stage`); the image
     /// becomes `uploading`.
     pub async fn stage(&self, id: &str, body: impl Into<Body>) -> Result<ResponseMeta, Error> {
-        self.put_data(id, "/stage", body.into()).await
+        self.put_data(path!("/v2/images/{}/stage", id)?, body.into())
+            .await
     }
 
     /// Stage the file at `path`, streamed, telling `progress` of the bytes sent.
@@ -412,7 +346,7 @@ impl Images {
         progress: Option<ProgressFn>,
     ) -> Result<ResponseMeta, Error> {
         let body = file_body(path.as_ref(), progress).await?;
-        self.put_data(id, "/stage", body).await
+        self.put_data(path!("/v2/images/{}/stage", id)?, body).await
     }
 
     /// Start an import (`POST /v2/images/{id}/import`; Glance answers 202
@@ -420,80 +354,78 @@ impl Images {
     pub async fn import(&self, id: &str, request: &ImportRequest) -> Result<ResponseMeta, Error> {
         let resp = self
             .service()
-            .request(ApiRequest::post(image_path(id, "/import")?).json(request))
+            .request(ApiRequest::post(path!("/v2/images/{}/import", id)?).json(request))
             .await?;
         Ok(ResponseMeta::of(&resp))
     }
 
     /// The glance-direct import of the file at `path`: stage it, import
-    /// it, wait until the image is active.
+    /// it, wait until the image is active
+    /// ([`wait_for_active`](Self::wait_for_active), as `wait` says).
     pub async fn import_file(
         &self,
         id: &str,
         path: impl AsRef<Path>,
         progress: Option<ProgressFn>,
         wait: &Wait,
-    ) -> Result<Image, WaitError> {
+    ) -> Result<WithMeta<Image>, ImageWaitError> {
         self.stage_file(id, path, progress).await?;
         self.import(id, &ImportRequest::glance_direct()).await?;
         self.wait_for_active(id, wait).await
     }
 
-    /// Poll the image until it is `active` (see [`Wait`]); a failed
-    /// status, a failed import or the timeout is a [`WaitError`].
-    pub async fn wait_for_active(&self, id: &str, wait: &Wait) -> Result<Image, WaitError> {
-        let started = tokio::time::Instant::now();
-        // a timeout too large for the clock is no deadline
-        let deadline = started.checked_add(wait.timeout);
-        let max_interval = wait.max_interval.max(wait.first_interval);
-        let mut interval = wait.first_interval;
-        loop {
-            let image = match self.get(id).await {
-                Ok(image) => image.into_inner(),
-                Err(e) if e.is_not_found() => {
-                    return Err(WaitError::Failed {
-                        id: id.to_string(),
-                        status: ImageStatus::Deleted,
-                    });
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if image.status == ImageStatus::Active {
-                return Ok(image);
-            }
-            if image.status.is_failed() {
-                return Err(WaitError::Failed {
-                    id: image.id,
-                    status: image.status,
-                });
-            }
-            let failed = image.failed_import_stores();
-            if !failed.is_empty()
-                && image.importing_to_stores().is_empty()
-                && image.status != ImageStatus::Importing
-            {
-                return Err(WaitError::ImportFailed {
-                    id: image.id,
-                    stores: failed,
-                    status: image.status,
-                });
-            }
-            let now = tokio::time::Instant::now();
-            let pause = match deadline {
-                Some(deadline) if now >= deadline => {
-                    return Err(WaitError::TimedOut {
-                        id: image.id,
-                        status: image.status,
-                        waited: now - started,
-                    });
-                }
-                Some(deadline) => interval.min(deadline - now),
-                None => interval,
-            };
-            tokio::time::sleep(pause).await;
-            interval = interval.saturating_mul(2).min(max_interval);
+    /// Poll the image until it is `active`, with the library's waiter
+    /// ([`Api::wait_until_with`]): its bounds, backoff and progress
+    /// callback are `wait`'s (its target statuses are not read), and so are
+    /// its failure statuses (by default `killed`, and `error*`). Glance v2
+    /// shows a deleted image (`deleted`, `pending_delete`) as a 404, which
+    /// ends the wait. The active image, with the metadata of the response
+    /// that showed it. A failure status, the image gone (a 404), the
+    /// timeout or a failed request is an [`ImageWaitError::Wait`]; an
+    /// import Glance reverted (`os_glance_failed_import`, no store still
+    /// importing) ends the wait at once with
+    /// [`ImageWaitError::ImportFailed`].
+    ///
+    /// ```no_run
+    /// # async fn f(glance: example_image::Glance, id: &str) -> Result<(), example_image::ImageWaitError> {
+    /// use std::time::Duration;
+    /// use example_image::Wait;
+    /// let wait = Wait::new()
+    ///     .timeout(Duration::from_secs(300))
+    ///     .on_progress(|p| eprintln!("{:?} after {:?}", p.status, p.elapsed));
+    /// let image = glance.images.wait_for_active(id, &wait).await?;
+    /// println!("{} is active, {:?} bytes", image.id, image.size);
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_for_active(
+        &self,
+        id: &str,
+        wait: &Wait,
+    ) -> Result<WithMeta<Image>, ImageWaitError> {
+        let image = self
+            .api
+            .wait_until_with(id, wait, |image| {
+                image.status == ImageStatus::Active || import_reverted(image)
+            })
+            .await?;
+        if image.status == ImageStatus::Active {
+            return Ok(image);
         }
+        let image = image.into_inner();
+        Err(ImageWaitError::ImportFailed {
+            stores: image.failed_import_stores(),
+            id: image.id,
+            status: image.status,
+        })
     }
+}
+
+/// Whether Glance gave up an import of `image`: stores it failed for, none
+/// it is still importing to, and not `importing`.
+fn import_reverted(image: &Image) -> bool {
+    !image.failed_import_stores().is_empty()
+        && image.importing_to_stores().is_empty()
+        && image.status != ImageStatus::Importing
 }
 
 /// A Glance v2 client.

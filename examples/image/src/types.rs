@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use apiclient_http::transfer::DigestAlgorithm;
+use apiclient_base::DigestAlgorithm;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 

@@ -1,19 +1,19 @@
-//! The example Glance client against the fakes: the `FakeCloud`'s image
-//! service (listing, get) and `RawServer`s scripted as Glance, which record
-//! exactly what the client sent.
+//! The example Glance client against `RawServer`s scripted as Glance, which
+//! record exactly what the client sent (its flows against the `FakeCloud`'s
+//! Glance-shaped image service are in `fake_cloud.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use apiclient_auth::typed::{NoAuth, Scope, V3Password};
+use apiclient_auth::typed::NoAuth;
 use apiclient_base::Error;
-use apiclient_fake::{FakeCloud, RawRequest, RawServer};
-use apiclient_http::HttpClient;
+use apiclient_base::HttpClient;
+use apiclient_fake::{RawRequest, RawServer};
 use example_image::{
     ContainerFormat, DigestAlgorithm, DiskFormat, Glance, Image, ImageQuery, ImageStatus,
-    ImportRequest, NewImage, PatchOp, Progress, Visibility, Wait, WaitError,
+    ImageWaitError, ImportRequest, NewImage, PatchOp, Progress, Visibility, Wait, WaitError,
 };
 use futures_util::TryStreamExt;
 use sha2::Digest;
@@ -55,67 +55,6 @@ fn query_of(target: &str) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// The FakeCloud's image service (behind its Keystone, endpoint `/image`):
-/// `list_all` follows its relative `next` links onto the endpoint's path,
-/// `get` decodes an unwrapped image, a missing one is a 404.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn list_all_and_get_on_the_fake_cloud() {
-    let cloud = FakeCloud::builder().images(7).start().await.unwrap();
-    let plugin = V3Password::new(cloud.auth_url(), "demo", "demopass")
-        .user_domain_name("Default")
-        .scope(Scope::project_name("demo", "Default"));
-    let http = HttpClient::builder(plugin)
-        .region_name(Some("RegionOne".into()))
-        .no_proxy()
-        .build()
-        .unwrap();
-    let glance = Glance::new(&http);
-
-    let all: Vec<Image> = glance
-        .images
-        .list_all(&ImageQuery::new().limit(3))
-        .try_collect()
-        .await
-        .unwrap();
-    let ids: Vec<&str> = all.iter().map(|i| i.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        (0..7).map(|i| format!("img-{i:06}")).collect::<Vec<_>>()
-    );
-    assert!(all.iter().all(|i| i.status == ImageStatus::Active));
-    assert_eq!(cloud.count("GET /image/v2/images"), 3, "pages of 3, 3, 1");
-
-    // one page, with its links
-    let page = glance
-        .images
-        .page(&ImageQuery::new().limit(5))
-        .await
-        .unwrap();
-    assert_eq!(page.images.len(), 5);
-    assert_eq!(
-        page.next.as_deref(),
-        Some("/v2/images?limit=5&marker=img-000004")
-    );
-    let rest = glance
-        .images
-        .page_at(page.next.as_deref().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(rest.images.len(), 2);
-    assert_eq!(rest.next, None);
-
-    let one = glance.images.get("img-000002").await.unwrap();
-    assert_eq!(one.name.as_deref(), Some("image-2"));
-    assert_eq!(one.meta().status, 200);
-    assert_eq!(cloud.count("GET /image/v2/images/{id}"), 1);
-
-    let err = glance.images.get("img-999999").await.unwrap_err();
-    assert!(err.is_not_found(), "{err:?}");
-    assert_eq!(err.status(), Some(404));
-    let found = glance.images.find("image-4").await.unwrap();
-    assert_eq!(found.id, "img-000004");
 }
 
 /// Glance's own paging (a full last page still has a `next`, to an empty
@@ -535,9 +474,11 @@ async fn downloads_are_verified_and_a_mismatch_leaves_no_file() {
     }
 }
 
-/// `wait_for_active`: polls with a growing, bounded interval until active;
-/// `killed` and a 404 are `Failed`, a reverted import is `ImportFailed`,
-/// and a stuck import times out within the bound.
+/// `wait_for_active`, on the library's waiter: polls with a growing,
+/// bounded pause until active, telling the progress callback each status;
+/// `killed` is a failure status, a 404 a request error that ends the wait,
+/// a reverted import is `ImportFailed`, and a stuck import times out within
+/// the bound with the last status.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_for_active_is_bounded_and_typed() {
     let polls = Arc::new(AtomicUsize::new(0));
@@ -563,15 +504,44 @@ async fn waiting_for_active_is_bounded_and_typed() {
     .await
     .unwrap();
     let (glance, _http) = glance_at(server.url());
-    let fast = Wait::at_most(Duration::from_secs(5))
-        .intervals(Duration::from_millis(5), Duration::from_millis(20));
+    let fast = Wait::new().timeout(Duration::from_secs(30)).backoff(
+        Duration::from_millis(5),
+        Duration::from_millis(20),
+        2.0,
+    );
 
-    let active = glance.images.wait_for_active("seq", &fast).await.unwrap();
+    // each poll's status and count reach the progress callback
+    let seen = Arc::new(Mutex::new(Vec::<(Option<String>, u32)>::new()));
+    let s = seen.clone();
+    let watched = fast.clone().on_progress(move |p| {
+        s.lock()
+            .unwrap()
+            .push((p.status.map(str::to_string), p.polls))
+    });
+    let active = glance
+        .images
+        .wait_for_active("seq", &watched)
+        .await
+        .unwrap();
     assert_eq!(active.status, ImageStatus::Active);
     assert_eq!(active.property("os_glance_import_task"), Some("t1"));
+    assert_eq!(active.meta().status, 200, "the last poll's metadata");
     assert_eq!(polls.swap(0, Ordering::SeqCst), 4);
-    // no deadline the clock can hold, no interval bound: no overflow
-    let unbounded = Wait::at_most(Duration::MAX).intervals(Duration::from_millis(1), Duration::MAX);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            (Some("queued".to_string()), 1),
+            (Some("uploading".to_string()), 2),
+            (Some("importing".to_string()), 3),
+            (Some("active".to_string()), 4),
+        ]
+    );
+    // no deadline the clock can hold, no pause bound: no overflow
+    let unbounded =
+        Wait::new()
+            .timeout(Duration::MAX)
+            .backoff(Duration::from_millis(1), Duration::MAX, 2.0);
     let active = glance
         .images
         .wait_for_active("seq", &unbounded)
@@ -580,78 +550,85 @@ async fn waiting_for_active_is_bounded_and_typed() {
     assert_eq!(active.status, ImageStatus::Active);
     assert_eq!(polls.swap(0, Ordering::SeqCst), 4);
 
+    // killed: a failure status, after the poll that saw it
     let err = glance
         .images
         .wait_for_active("killed", &fast)
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, WaitError::Failed { status: ImageStatus::Killed, id } if id == "killed"),
+        matches!(&err, ImageWaitError::Wait(WaitError::FailureState { status, .. }) if status == "killed"),
         "{err:?}"
     );
-    polls.store(0, Ordering::SeqCst);
+    assert_eq!(polls.swap(0, Ordering::SeqCst), 2, "importing, then killed");
 
+    // gone: the 404 ends the wait at once
     let err = glance
         .images
         .wait_for_active("gone", &fast)
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            &err,
-            WaitError::Failed {
-                status: ImageStatus::Deleted,
-                ..
-            }
-        ),
+        matches!(&err, ImageWaitError::Wait(WaitError::Request(e)) if e.is_not_found()),
         "{err:?}"
     );
+    assert_eq!(polls.swap(0, Ordering::SeqCst), 1, "no second poll");
 
+    // a reverted import: at once, with the stores
     let err = glance
         .images
         .wait_for_active("reverted", &fast)
         .await
         .unwrap_err();
     match &err {
-        WaitError::ImportFailed { stores, status, .. } => {
+        ImageWaitError::ImportFailed { id, stores, status } => {
+            assert_eq!(id, "reverted");
             assert_eq!(stores, &["fs"]);
             assert_eq!(*status, ImageStatus::Queued);
         }
         other => panic!("{other:?}"),
     }
     assert!(err.to_string().contains("fs"), "{err}");
+    assert_eq!(polls.swap(0, Ordering::SeqCst), 1);
 
-    polls.store(0, Ordering::SeqCst);
+    // stuck: the timeout, with the last status
     let started = std::time::Instant::now();
     let err = glance
         .images
         .wait_for_active(
             "stuck",
-            &Wait::at_most(Duration::from_millis(300))
-                .intervals(Duration::from_millis(10), Duration::from_millis(80)),
+            &Wait::new().timeout(Duration::from_millis(300)).backoff(
+                Duration::from_millis(10),
+                Duration::from_millis(80),
+                2.0,
+            ),
         )
         .await
         .unwrap_err();
     let took = started.elapsed();
     match &err {
-        WaitError::TimedOut { status, waited, .. } => {
-            assert_eq!(*status, ImageStatus::Importing);
+        ImageWaitError::Wait(WaitError::TimedOut {
+            last_status,
+            waited,
+            ..
+        }) => {
+            assert_eq!(last_status.as_deref(), Some("importing"));
             assert!(*waited >= Duration::from_millis(300), "{waited:?}");
         }
         other => panic!("{other:?}"),
     }
-    assert!(took < Duration::from_secs(2), "bounded: {took:?}");
+    assert!(err.to_string().contains("importing"), "{err}");
+    assert!(took < Duration::from_secs(10), "bounded: {took:?}");
     let n = polls.load(Ordering::SeqCst);
     // 10, 20, 40, 80, 80, ... ms: about 6 polls in 300 ms, never a busy loop
-    assert!((4..=10).contains(&n), "{n} polls");
+    assert!((2..=10).contains(&n), "{n} polls");
 }
 
 /// The MD5 of the test data, without another dependency: the client's own
 /// hasher.
 mod md5_hex {
     pub fn md5_of(data: &[u8]) -> String {
-        let mut h =
-            apiclient_http::transfer::Hasher::new(apiclient_http::transfer::DigestAlgorithm::Md5);
+        let mut h = apiclient_base::Hasher::new(apiclient_base::DigestAlgorithm::Md5);
         h.update(data);
         h.finish_hex()
     }
