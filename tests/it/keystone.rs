@@ -797,3 +797,46 @@ async fn v3multifactor_sends_both_factors_at_once_typed_and_from_options() {
             .contains("unknown method 'kerberos'")
     );
 }
+
+/// openstacksdk's reading of `OS_PROJECT_NAME` with `OS_DOMAIN_NAME`: the
+/// domain is the user's and the project's, and the token is a project one
+/// (python-openstackclient issues the same).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_with_a_domain_is_a_project_token_on_a_real_keystone() {
+    let Some(seed) = seed() else { return };
+    let env: BTreeMap<String, String> = [
+        ("OS_AUTH_URL", format!("{MAIN}/v3")),
+        ("OS_USERNAME", "demo".to_string()),
+        (
+            "OS_PASSWORD",
+            seed["demo"]["password"]
+                .as_str()
+                .unwrap_or("demopass")
+                .to_string(),
+        ),
+        ("OS_PROJECT_NAME", "demo".to_string()),
+        ("OS_DOMAIN_NAME", "Default".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let cfg = apiclient_auth::ConfigLoader::new()
+        .with_env_map(env)
+        .with_search_dirs(vec![])
+        .resolve(&BTreeMap::new())
+        .unwrap();
+    let http = apiclient_http::HttpClientBuilder::from_config(
+        &cfg,
+        &apiclient_auth::PluginRegistry::default(),
+    )
+    .unwrap()
+    .no_proxy()
+    .build()
+    .unwrap();
+    let access = http.authenticate().await.unwrap();
+    assert_eq!(access.project_id(), seed["demo"]["project_id"].as_str());
+    assert!(
+        access.domain_id().is_none(),
+        "a project token, not a domain one"
+    );
+}

@@ -243,12 +243,48 @@ fn runtime_never_imports_configuration() -> Result {
     ))
 }
 
+/// Cargo unpacks the overlay registry's packages under
+/// `$CARGO_HOME/registry/src/-<hash of the overlay's path>/` and, finding
+/// them there, never unpacks them again: a dry run from a path an earlier
+/// one used (another checkout of an older commit) would build against that
+/// commit's crates. Our crates are removed from those directories (the
+/// local overlays' only: their names start with `-`) before each dry run.
+fn forget_unpacked_packages() {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
+    let Some(src) = home.map(|h| h.join("registry").join("src")) else {
+        return;
+    };
+    let Ok(sources) = std::fs::read_dir(&src) else {
+        return;
+    };
+    for source in sources.flatten() {
+        if !source.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        let Ok(packages) = std::fs::read_dir(source.path()) else {
+            continue;
+        };
+        for package in packages.flatten() {
+            if package
+                .file_name()
+                .to_string_lossy()
+                .starts_with("apiclient-")
+            {
+                let _ = std::fs::remove_dir_all(package.path());
+            }
+        }
+    }
+}
+
 /// Every crate that is not `publish = false` (the libraries and the CLI)
 /// packages, and builds from its package alone: `cargo publish --workspace
 /// --dry-run` packs them in dependency order and verifies each against the
 /// ones before it through a local overlay registry (target/package). Dirty
 /// trees are allowed: this checks the packages, not the commit.
 fn crates_publish() -> Result {
+    forget_unpacked_packages();
     run(cargo().args(["publish", "--workspace", "--dry-run", "--allow-dirty"]))?;
     eprintln!("xtask ci: every published crate packages and builds from its package");
     Ok(())

@@ -322,6 +322,7 @@ impl ConfigLoader {
                 }
             }
         }
+        domain_shorthand(&mut cfg.auth);
         let session = |name: &str| find_spec(name).and_then(pick);
         cfg.cloud = cloud_name;
         cfg.region_name = session("region_name");
@@ -399,6 +400,30 @@ impl ConfigLoader {
     }
 }
 
+/// openstacksdk's shorthand (its loader's `_handle_domain_id`), whatever the
+/// sources: a domain given with a project names the user's and the
+/// project's domains (those not set), not a domain scope, so
+/// `OS_PROJECT_NAME` with `OS_DOMAIN_NAME` asks for a project token.
+fn domain_shorthand(auth: &mut AuthOptions) {
+    if !(auth.has("project_id") || auth.has("project_name")) {
+        return;
+    }
+    for (short, user, project) in [
+        ("domain_id", "user_domain_id", "project_domain_id"),
+        ("domain_name", "user_domain_name", "project_domain_name"),
+    ] {
+        let Some(v) = auth.get(short).map(str::to_string) else {
+            continue;
+        };
+        for key in [user, project] {
+            if !auth.has(key) {
+                auth.set(key, v.clone());
+            }
+        }
+        auth.remove(short);
+    }
+}
+
 fn truthy(v: &str) -> bool {
     matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
 }
@@ -418,5 +443,78 @@ mod tests {
         assert_eq!(o.get("password"), None, "secrets are not plain");
         assert_eq!(o.expose("password"), Some("pw"));
         assert_eq!(format!("{o:?}"), r#"{"password": "***"}"#);
+    }
+
+    fn resolve(env: &[(&str, &str)], flags: &[(&str, &str)]) -> ResolvedConfig {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let flags = flags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ConfigLoader::new()
+            .with_env_map(env)
+            .with_search_dirs(vec![])
+            .resolve(&flags)
+            .unwrap()
+    }
+
+    /// The domains a project-scoped password request names, and its scope.
+    fn scope_of_request(cfg: &ResolvedConfig) -> serde_json::Value {
+        use crate::base_plugin::BaseAuthPlugin;
+        let mut plugin = crate::loader::ConfiguredPlugin::new("password").unwrap();
+        *plugin.opts_mut() = cfg.auth.clone();
+        plugin.request_body(false).unwrap()["auth"].clone()
+    }
+
+    #[test]
+    fn a_domain_with_a_project_names_their_domains_from_every_source() {
+        let base = [
+            ("OS_AUTH_URL", "http://k/v3"),
+            ("OS_USERNAME", "u"),
+            ("OS_PASSWORD", "p"),
+        ];
+        // the environment alone
+        let mut env = base.to_vec();
+        env.extend([("OS_PROJECT_NAME", "demo"), ("OS_DOMAIN_NAME", "corp")]);
+        let by_env = resolve(&env, &[]);
+        // flags alone (beside the environment's credentials)
+        let by_flags = resolve(&base, &[("project_name", "demo"), ("domain_name", "corp")]);
+        // mixed: the project from a flag, the domain from the environment
+        let mut env_domain = base.to_vec();
+        env_domain.push(("OS_DOMAIN_NAME", "corp"));
+        let mixed = resolve(&env_domain, &[("project_name", "demo")]);
+        for cfg in [&by_env, &by_flags, &mixed] {
+            assert_eq!(cfg.auth.get("domain_name"), None);
+            assert_eq!(cfg.auth.get("user_domain_name"), Some("corp"));
+            assert_eq!(cfg.auth.get("project_domain_name"), Some("corp"));
+            let auth = scope_of_request(cfg);
+            assert_eq!(auth["scope"]["project"]["name"], "demo", "{auth}");
+            assert_eq!(auth["scope"]["project"]["domain"]["name"], "corp", "{auth}");
+            assert_eq!(
+                auth["identity"]["password"]["user"]["domain"]["name"], "corp",
+                "{auth}"
+            );
+        }
+        // a domain set for one of them is kept; the shorthand fills the other
+        let mut own = env.clone();
+        own.push(("OS_USER_DOMAIN_NAME", "users"));
+        let cfg = resolve(&own, &[]);
+        assert_eq!(cfg.auth.get("user_domain_name"), Some("users"));
+        assert_eq!(cfg.auth.get("project_domain_name"), Some("corp"));
+        // ids too
+        let mut ids = base.to_vec();
+        ids.extend([("OS_PROJECT_ID", "p1"), ("OS_DOMAIN_ID", "d1")]);
+        let cfg = resolve(&ids, &[]);
+        assert_eq!(cfg.auth.get("user_domain_id"), Some("d1"));
+        assert_eq!(cfg.auth.get("domain_id"), None);
+        // without a project, a domain is a domain scope as before
+        let mut domain_only = base.to_vec();
+        domain_only.push(("OS_DOMAIN_NAME", "corp"));
+        let cfg = resolve(&domain_only, &[]);
+        assert_eq!(cfg.auth.get("domain_name"), Some("corp"));
+        assert_eq!(scope_of_request(&cfg)["scope"]["domain"]["name"], "corp");
     }
 }
