@@ -3,7 +3,7 @@
 use apiclient_auth::AuthArgs;
 use clap::{Parser, Subcommand};
 
-use crate::output::Format;
+use crate::output::{Kind, OutputArgs};
 
 /// Command-line client for OpenStack-style clouds.
 #[derive(Debug, Parser)]
@@ -20,9 +20,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub timing: bool,
 
-    /// Output format.
-    #[arg(short = 'f', long, value_enum, default_value_t = Format::Table, global = true)]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     /// Keep tokens in a file cache (0600) between runs, shared by the
     /// processes of this user: one authentication for many processes,
@@ -62,8 +61,54 @@ pub enum Command {
     /// The token cache's files.
     #[command(subcommand)]
     Cache(CacheCmd),
+    /// The configuration: the resolved options and where each came from.
+    #[command(subcommand)]
+    Configuration(ConfigurationCmd),
     /// Start a fake cloud on loopback and show every feature against it.
     Demo,
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff, section 1).
+    Man,
+}
+
+impl Command {
+    /// What the command prints as cliff would (its output options are
+    /// checked before anything is sent); None: it prints no such data.
+    pub fn output_kind(&self) -> Option<Kind> {
+        match self {
+            Command::Token(TokenCmd::Issue)
+            | Command::Catalog(CatalogCmd::Show { .. })
+            | Command::Endpoint(EndpointCmd::Show { .. }) => Some(Kind::One),
+            Command::Catalog(CatalogCmd::List)
+            | Command::Endpoint(EndpointCmd::List { .. })
+            | Command::Auth(AuthCmd::Status) => Some(Kind::List),
+            Command::Versions(VersionsCmd::Show { service_type, .. }) => {
+                service_type.is_none().then_some(Kind::List)
+            }
+            Command::Configuration(ConfigurationCmd::Show { .. }) => Some(Kind::Details),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigurationCmd {
+    /// The resolved configuration (flags, OS_* variables, clouds.yaml,
+    /// secure.yaml, defaults) and where each value came from; secrets
+    /// masked unless --unmask.
+    Show {
+        /// Mask secrets (the default).
+        #[arg(long, conflicts_with = "unmask")]
+        mask: bool,
+        /// Show secrets in clear text.
+        #[arg(long)]
+        unmask: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +149,23 @@ pub enum CatalogCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum EndpointCmd {
+    /// List the catalog's endpoints (of the token; no admin API).
+    List {
+        /// Only this service (type or name; aliases accepted).
+        #[arg(long)]
+        service: Option<String>,
+        /// Only this interface: public, internal, admin.
+        #[arg(long)]
+        interface: Option<String>,
+        /// Only this region.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Show one endpoint of the catalog (by id).
+    Show {
+        /// The endpoint's id.
+        endpoint: String,
+    },
     /// Print the URL the library would use for a service.
     Get {
         /// Service type (aliases accepted: volumev3 → block-storage, ...).
@@ -119,10 +181,29 @@ pub enum EndpointCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum VersionsCmd {
-    /// The service's version discovery document.
+    /// Every service's versions, per region and interface (as `openstack
+    /// versions show`); with a service type, that service's version
+    /// discovery document.
     Show {
-        /// Service type.
-        service_type: String,
+        /// A service type: print its version document as the service sends it.
+        #[arg(conflicts_with_all = ["all_interfaces", "interface", "region_name", "service", "status"])]
+        service_type: Option<String>,
+        /// Every interface, not only --interface.
+        #[arg(long, conflicts_with = "interface")]
+        all_interfaces: bool,
+        /// Only this interface (default: public).
+        #[arg(long, value_name = "INTERFACE")]
+        interface: Option<String>,
+        /// Only this region.
+        #[arg(long, value_name = "REGION_NAME")]
+        region_name: Option<String>,
+        /// Only this service (type, name or alias).
+        #[arg(long, value_name = "SERVICE")]
+        service: Option<String>,
+        /// Only versions in this status: SUPPORTED, CURRENT, DEPRECATED,
+        /// EXPERIMENTAL (the status of an unreachable service is ERROR).
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
     },
 }
 
@@ -229,6 +310,26 @@ mod tests {
         "status",
         "cache",
         "clear",
+        "yaml",
+        "csv",
+        "shell",
+        "-c",
+        "id",
+        "--noindent",
+        "--prefix",
+        "--max-width",
+        "--fit-width",
+        "--sort-column",
+        "--sort-ascending",
+        "--sort-descending",
+        "--quote",
+        "configuration",
+        "--unmask",
+        "completion",
+        "bash",
+        "man",
+        "--all-interfaces",
+        "--status",
     ];
 
     proptest! {

@@ -13,7 +13,7 @@ use time::macros::format_description;
 use crate::cli::RequestArgs;
 use crate::context::{Ctx, token_cache};
 use crate::error::CliError;
-use crate::output::{self, Format, safe};
+use crate::output::{Cell, Listing, OutputArgs, ShowOne, safe};
 
 const OSC_TIME: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+0000");
@@ -83,7 +83,11 @@ pub async fn token_issue(ctx: &Ctx) -> Result<(), CliError> {
             "Only an authorized user may issue a new token.",
         ));
     }
-    out!("{}", output::show(&token_fields(&access), ctx.format));
+    let fields = token_fields(&access)
+        .into_iter()
+        .map(|(k, v)| (k, Cell::Plain(v)))
+        .collect();
+    out!("{}", ctx.out.show(&ShowOne { fields })?);
     Ok(())
 }
 
@@ -126,13 +130,12 @@ fn auth_url_of(key: &str) -> &str {
 
 /// `auth status`: the token cache's entries, for which auth URL, user and
 /// scope, expiring when. Never a token, nor anything derived from one.
-pub fn auth_status(format: Format) -> Result<(), CliError> {
+pub fn auth_status(out: &OutputArgs) -> Result<(), CliError> {
     let store = token_cache()?;
     let entries = store
         .entries()
         .map_err(|e| CliError::command(format!("Cannot read the token cache: {e}")))?;
-    let mut rows = Vec::new();
-    let mut json_rows = Vec::new();
+    let mut listing = Listing::new(&["Auth URL", "User", "Scope", "Expires", "Status"]);
     for e in &entries {
         let a = &e.access;
         let user = match (&a.user_name, &a.user_id) {
@@ -141,28 +144,15 @@ pub fn auth_status(format: Format) -> Result<(), CliError> {
             (None, None) => String::new(),
         };
         let status = if e.is_expired() { "expired" } else { "valid" };
-        let cells = [
-            auth_url_of(&e.key).to_string(),
-            user,
-            scope_cell(&a.scope),
-            expires(a).unwrap_or_default(),
-            status.to_string(),
-        ];
-        json_rows.push(
-            json!({"Auth URL": cells[0], "User": cells[1], "Scope": cells[2],
-            "Expires": cells[3], "Status": cells[4]}),
-        );
-        rows.push(cells.iter().map(|c| safe(c)).collect());
+        listing.rows.push(vec![
+            Cell::text(auth_url_of(&e.key)),
+            Cell::text(user),
+            Cell::text(scope_cell(&a.scope)),
+            Cell::text(expires(a).unwrap_or_default()),
+            Cell::text(status),
+        ]);
     }
-    out!(
-        "{}",
-        output::list(
-            &["Auth URL", "User", "Scope", "Expires", "Status"],
-            &rows,
-            json_rows,
-            format
-        )
-    );
+    out!("{}", out.list(&listing)?);
     Ok(())
 }
 
@@ -229,49 +219,124 @@ pub fn cache_clear() -> Result<(), CliError> {
     Ok(())
 }
 
-/// The endpoints as cell lines (region, then `  interface: url`), each safe.
-fn endpoints_lines(endpoints: &[apiclient_auth::catalog::Endpoint]) -> Vec<String> {
-    endpoints
-        .iter()
-        .flat_map(|e| {
-            [
-                safe(e.region.as_deref().unwrap_or("")),
-                format!("  {}: {}", e.interface, safe(&e.url)),
-            ]
-        })
-        .collect()
-}
-
-fn endpoints_json(endpoints: &[apiclient_auth::catalog::Endpoint]) -> Value {
-    Value::Array(
+/// python-openstackclient's endpoints column: for a table, each
+/// endpoint's region (`<none>` without one) then `  interface: url`, and
+/// an empty line after them; for the other formats, the endpoints as
+/// Keystone lists them.
+fn endpoints_cell(endpoints: &[apiclient_auth::catalog::Endpoint]) -> Cell {
+    let mut human = Vec::new();
+    for e in endpoints {
+        human.push(e.region.clone().unwrap_or_else(|| "<none>".into()));
+        human.push(format!("  {}: {}", e.interface, e.url));
+    }
+    if !human.is_empty() {
+        human.push(String::new());
+    }
+    let machine = Value::Array(
         endpoints
             .iter()
             .map(|e| json!({"id": e.id, "interface": e.interface.as_str(), "region_id": e.region, "url": e.url, "region": e.region}))
             .collect(),
-    )
+    );
+    Cell::Formatted { human, machine }
 }
 
 pub async fn catalog_list(ctx: &Ctx) -> Result<(), CliError> {
     let access = ctx.http.access().await?;
-    let services = access.catalog.services();
-    let rows: Vec<Vec<String>> = services
-        .iter()
-        .map(|s| {
-            vec![
-                safe(s.name.as_deref().unwrap_or_default()),
-                safe(&s.service_type),
-                endpoints_lines(&s.endpoints).join("\n"),
-            ]
-        })
-        .collect();
-    let json_rows = services
-        .iter()
-        .map(|s| json!({"Name": s.name, "Type": s.service_type, "Endpoints": endpoints_json(&s.endpoints)}))
-        .collect();
-    out!(
-        "{}",
-        output::list(&["Name", "Type", "Endpoints"], &rows, json_rows, ctx.format)
-    );
+    let mut listing = Listing::new(&["Name", "Type", "Endpoints"]);
+    for s in access.catalog.services() {
+        listing.rows.push(vec![
+            Cell::text(s.name.clone().unwrap_or_default()),
+            Cell::text(s.service_type.clone()),
+            endpoints_cell(&s.endpoints),
+        ]);
+    }
+    out!("{}", ctx.out.list(&listing)?);
+    Ok(())
+}
+
+/// Whether catalog service `s` is the one asked for by type (an alias
+/// too: `volumev3` is `block-storage`) or by name.
+fn service_matches(s: &apiclient_auth::catalog::Service, wanted: &str) -> bool {
+    s.name.as_deref() == Some(wanted)
+        || apiclient_auth::catalog::service_type_candidates(wanted)
+            .contains(&s.service_type.as_str())
+        || apiclient_auth::catalog::service_type_candidates(&s.service_type).contains(&wanted)
+}
+
+/// `endpoint list`: the token's catalog as `openstack endpoint list`
+/// shows Keystone's endpoints (a catalog holds enabled ones only).
+pub async fn endpoint_list(
+    ctx: &Ctx,
+    service: Option<&str>,
+    interface: Option<&str>,
+    region: Option<&str>,
+) -> Result<(), CliError> {
+    let interface: Option<Interface> = interface.map(str::parse).transpose()?;
+    let access = ctx.http.access().await?;
+    let mut listing = Listing::new(&[
+        "ID",
+        "Region",
+        "Service Name",
+        "Service Type",
+        "Enabled",
+        "Interface",
+        "URL",
+    ]);
+    for s in access.catalog.services() {
+        if service.is_some_and(|w| !service_matches(s, w)) {
+            continue;
+        }
+        for e in &s.endpoints {
+            if interface.is_some_and(|i| i != e.interface)
+                || region.is_some_and(|r| e.region.as_deref() != Some(r))
+            {
+                continue;
+            }
+            listing.rows.push(vec![
+                Cell::opt(e.id.clone()),
+                Cell::opt(e.region.clone()),
+                Cell::text(s.name.clone().unwrap_or_default()),
+                Cell::text(s.service_type.clone()),
+                Cell::Plain(Value::Bool(true)),
+                Cell::text(e.interface.as_str()),
+                Cell::text(e.url.clone()),
+            ]);
+        }
+    }
+    out!("{}", ctx.out.list(&listing)?);
+    Ok(())
+}
+
+/// `endpoint show ID`: one endpoint of the catalog, with
+/// `openstack endpoint show`'s fields.
+pub async fn endpoint_show(ctx: &Ctx, id: &str) -> Result<(), CliError> {
+    let access = ctx.http.access().await?;
+    let found = access.catalog.services().iter().find_map(|s| {
+        s.endpoints
+            .iter()
+            .find(|e| e.id.as_deref() == Some(id))
+            .map(|e| (s, e))
+    });
+    let Some((s, e)) = found else {
+        return Err(CliError::command(format!(
+            "No endpoint with an ID of '{id}' exists in the catalog."
+        )));
+    };
+    let one = ShowOne::default()
+        .field("enabled", Cell::Plain(Value::Bool(true)))
+        .field("id", Cell::opt(e.id.clone()))
+        .field("interface", Cell::text(e.interface.as_str()))
+        .field("region", Cell::opt(e.region.clone()))
+        .field("region_id", Cell::opt(e.region.clone()))
+        .field("service_id", Cell::opt(s.id.clone()))
+        .field(
+            "service_name",
+            Cell::text(s.name.clone().unwrap_or_default()),
+        )
+        .field("service_type", Cell::text(s.service_type.clone()))
+        .field("url", Cell::text(e.url.clone()));
+    out!("{}", ctx.out.show(&one)?);
     Ok(())
 }
 
@@ -287,19 +352,12 @@ pub async fn catalog_show(ctx: &Ctx, service: &str) -> Result<(), CliError> {
                 "No service with a type or name of '{service}' exists."
             ))
         })?;
-    let mut m = Map::new();
-    m.insert(
-        "endpoints".into(),
-        if ctx.format == Format::Json {
-            endpoints_json(&found.endpoints)
-        } else {
-            json!(endpoints_lines(&found.endpoints))
-        },
-    );
-    m.insert("id".into(), json!(found.id));
-    m.insert("name".into(), json!(found.name));
-    m.insert("type".into(), json!(found.service_type));
-    out!("{}", output::show(&m, ctx.format));
+    let one = ShowOne::default()
+        .field("endpoints", endpoints_cell(&found.endpoints))
+        .field("id", Cell::opt(found.id.clone()))
+        .field("name", Cell::opt(found.name.clone()))
+        .field("type", Cell::text(found.service_type.clone()));
+    out!("{}", ctx.out.show(&one)?);
     Ok(())
 }
 
@@ -364,6 +422,144 @@ fn print_head(status: u16, headers: &http::HeaderMap) {
 pub async fn versions_show(ctx: &Ctx, service_type: &str) -> Result<(), CliError> {
     let resp = ctx.http.service_client(service_type).get("").await?;
     print_body(resp.body());
+    Ok(())
+}
+
+/// `versions show`'s filters (without a service type).
+#[derive(Debug, Default)]
+pub struct VersionsFilter<'a> {
+    /// Every interface, not only `interface`.
+    pub all_interfaces: bool,
+    /// The interface (default public).
+    pub interface: Option<&'a str>,
+    /// Only this region.
+    pub region: Option<&'a str>,
+    /// Only this service (type, alias or name).
+    pub service: Option<&'a str>,
+    /// Only versions in this status (any case).
+    pub status: Option<&'a str>,
+}
+
+/// `versions show` without a service type (as `openstack versions show`):
+/// every catalog endpoint's versions, discovered concurrently (the
+/// library's per-endpoint discovery, cached), one row per version; an
+/// endpoint that cannot be discovered is a row of status ERROR, its error
+/// a warning on stderr.
+pub async fn versions_list(ctx: &Ctx, f: &VersionsFilter<'_>) -> Result<(), CliError> {
+    let interface: Option<Interface> = if f.all_interfaces {
+        None
+    } else {
+        Some(match f.interface {
+            Some(i) => i.parse()?,
+            None => Interface::Public,
+        })
+    };
+    let status = f.status.map(str::to_uppercase);
+    let access = ctx.http.access().await?;
+    let mut found = Vec::new();
+    for s in access.catalog.services() {
+        if f.service.is_some_and(|w| !service_matches(s, w)) {
+            continue;
+        }
+        for e in &s.endpoints {
+            if interface.is_some_and(|i| i != e.interface)
+                || f.region.is_some_and(|r| e.region.as_deref() != Some(r))
+            {
+                continue;
+            }
+            found.push((s.service_type.clone(), e.clone()));
+        }
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, (service_type, e)) in found.iter().enumerate() {
+        let client = ServiceClient::new(
+            &ctx.http,
+            EndpointFilter::new(service_type.clone())
+                .interface(e.interface)
+                .region(e.region.clone()),
+        )
+        .with_endpoint_override(e.url.clone());
+        tasks.spawn(async move { (i, client.versions().await) });
+    }
+    let mut results: Vec<Option<Result<Vec<apiclient_http::microversion::ApiVersion>, Error>>> =
+        (0..found.len()).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((i, r)) => {
+                if let Some(slot) = results.get_mut(i) {
+                    *slot = Some(r);
+                }
+            }
+            Err(e) => tracing::warn!("a version discovery did not finish: {e}"),
+        }
+    }
+    let mut listing = Listing::new(&[
+        "Region Name",
+        "Service Type",
+        "Interface",
+        "Version",
+        "Status",
+        "Endpoint",
+        "Min Microversion",
+        "Max Microversion",
+    ]);
+    let mut warned = std::collections::BTreeSet::new();
+    for ((service_type, e), result) in found.iter().zip(results) {
+        let row = |version: Option<String>,
+                   st: Option<String>,
+                   min: Option<String>,
+                   max: Option<String>| {
+            vec![
+                Cell::opt(e.region.clone()),
+                Cell::text(service_type.clone()),
+                Cell::text(e.interface.as_str()),
+                Cell::opt(version),
+                Cell::opt(st),
+                Cell::text(e.url.clone()),
+                Cell::opt(min),
+                Cell::opt(max),
+            ]
+        };
+        match result {
+            Some(Ok(versions)) => {
+                for v in versions {
+                    if status
+                        .as_deref()
+                        .is_some_and(|s| v.status.as_deref() != Some(s))
+                    {
+                        continue;
+                    }
+                    listing.rows.push(row(
+                        Some(v.id),
+                        v.status,
+                        v.min_microversion.map(|m| m.to_string()),
+                        v.max_microversion.map(|m| m.to_string()),
+                    ));
+                }
+            }
+            failed => {
+                let why = match failed {
+                    Some(Err(e)) => e.to_string(),
+                    _ => "the discovery did not finish".to_string(),
+                };
+                // once per endpoint URL (several interfaces often share one)
+                if warned.insert(e.url.clone()) {
+                    tracing::warn!(
+                        "cannot discover the versions of {} at {}: {}",
+                        safe(service_type),
+                        safe(&e.url),
+                        safe(&why)
+                    );
+                }
+                if status.as_deref().is_none_or(|s| s == "ERROR") {
+                    listing
+                        .rows
+                        .push(row(None, Some("ERROR".into()), None, None));
+                }
+            }
+        }
+    }
+    out!("{}", ctx.out.list(&listing)?);
     Ok(())
 }
 

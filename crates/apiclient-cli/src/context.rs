@@ -10,14 +10,14 @@ use apiclient_http::{FileTokenStore, HttpClient, HttpClientBuilder};
 
 use crate::cli::{AuthCmd, Cli, Command};
 use crate::error::CliError;
-use crate::output::{self, Format};
+use crate::output::{self, OutputArgs};
 
 /// Everything a command needs.
 pub struct Ctx {
     /// The HTTP client.
     pub http: HttpClient,
-    /// The output format.
-    pub format: Format,
+    /// The output options.
+    pub out: OutputArgs,
 }
 
 /// Build the HTTP client from the options (or from `config`, the options
@@ -83,5 +83,5 @@ pub fn timings_table(http: &HttpClient) -> String {
         .collect();
     let total: f64 = timings.iter().map(|t| t.elapsed.as_secs_f64()).sum();
     rows.push(vec!["Total".into(), format!("{total:.3}")]);
-    output::table(&["URL", "Seconds"], &rows)
+    output::plain_table(&["URL", "Seconds"], &rows)
 }

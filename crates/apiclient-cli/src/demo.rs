@@ -39,7 +39,7 @@ pub async fn run(cli: &Cli) -> Result<(), CliError> {
     http.timings().set_enabled(true);
     let ctx = Ctx {
         http: http.clone(),
-        format: cli.format,
+        out: cli.output.clone(),
     };
 
     step("1. token issue (password plugin, project scope)");

@@ -96,6 +96,12 @@ impl std::error::Error for CliError {
     }
 }
 
+impl From<crate::output::UsageError> for CliError {
+    fn from(e: crate::output::UsageError) -> Self {
+        CliError::Usage(e.0)
+    }
+}
+
 impl From<Error> for CliError {
     fn from(e: Error) -> Self {
         CliError::Lib(e)

@@ -10,6 +10,10 @@
 //! apiclient auth status                            # what the token cache holds (never a token)
 //! apiclient auth revoke                            # revoke the cached token, forget it
 //! apiclient cache clear
+//! apiclient configuration show                    # the options and where each came from
+//! apiclient versions show                         # every service's versions
+//! apiclient token issue -f value -c id            # cliff's formats and options
+//! apiclient completion bash                        # shell completion; `apiclient man`
 //! ```
 
 #[macro_use]
@@ -17,6 +21,8 @@ mod output;
 
 mod cli;
 mod commands;
+mod completion;
+mod configuration;
 mod context;
 mod demo;
 mod error;
@@ -30,9 +36,13 @@ use apiclient_errors::{AuthorizationFailure, Error};
 use apiclient_http::HttpClient;
 use clap::Parser;
 
-use crate::cli::{AuthCmd, CacheCmd, CatalogCmd, Cli, Command, EndpointCmd, TokenCmd, VersionsCmd};
+use crate::cli::{
+    AuthCmd, CacheCmd, CatalogCmd, Cli, Command, ConfigurationCmd, EndpointCmd, TokenCmd,
+    VersionsCmd,
+};
 use crate::context::{Ctx, build_client, timings_table};
 use crate::error::CliError;
+use crate::output::Kind;
 
 /// Logging on stderr: warnings always (`RUST_LOG` replaces that filter), and
 /// with `--debug` the curl-style request log, unprefixed.
@@ -129,11 +139,26 @@ fn ask_for_missing_factor(
 }
 
 async fn run(cli: &Cli) -> Result<(), CliError> {
-    match cli.command {
-        Command::Demo => return demo::run(cli).await,
+    // what the output options cannot do for this command is refused first
+    if let Some(kind) = cli.command.output_kind() {
+        cli.output.check(kind)?;
+    }
+    match &cli.command {
+        Command::Demo => {
+            // it prints a token (one object) and the catalog (a list)
+            cli.output.check(Kind::One)?;
+            cli.output.check(Kind::List)?;
+            return demo::run(cli).await;
+        }
         // the token cache alone: no credentials needed
-        Command::Auth(AuthCmd::Status) => return commands::auth_status(cli.format),
+        Command::Auth(AuthCmd::Status) => return commands::auth_status(&cli.output),
         Command::Cache(CacheCmd::Clear) => return commands::cache_clear(),
+        // no request: the options alone
+        Command::Configuration(ConfigurationCmd::Show { unmask, .. }) => {
+            return configuration::show(cli, &cli.output, *unmask);
+        }
+        Command::Completion { shell } => return completion::completion(*shell),
+        Command::Man => return completion::man(),
         _ => {}
     }
     let mut config: Option<ResolvedConfig> = None;
@@ -167,7 +192,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
 async fn dispatch(cli: &Cli, http: &HttpClient) -> Result<(), CliError> {
     let ctx = Ctx {
         http: http.clone(),
-        format: cli.format,
+        out: cli.output.clone(),
     };
     match &cli.command {
         Command::Token(TokenCmd::Issue) => commands::token_issue(&ctx).await,
@@ -184,12 +209,51 @@ async fn dispatch(cli: &Cli, http: &HttpClient) -> Result<(), CliError> {
             commands::endpoint_get(&ctx, service_type, interface.as_deref(), region.as_deref())
                 .await
         }
-        Command::Versions(VersionsCmd::Show { service_type }) => {
-            commands::versions_show(&ctx, service_type).await
+        Command::Endpoint(EndpointCmd::List {
+            service,
+            interface,
+            region,
+        }) => {
+            commands::endpoint_list(
+                &ctx,
+                service.as_deref(),
+                interface.as_deref(),
+                region.as_deref(),
+            )
+            .await
+        }
+        Command::Endpoint(EndpointCmd::Show { endpoint }) => {
+            commands::endpoint_show(&ctx, endpoint).await
+        }
+        Command::Versions(VersionsCmd::Show {
+            service_type: Some(service_type),
+            ..
+        }) => commands::versions_show(&ctx, service_type).await,
+        Command::Versions(VersionsCmd::Show {
+            service_type: None,
+            all_interfaces,
+            interface,
+            region_name,
+            service,
+            status,
+        }) => {
+            let filter = commands::VersionsFilter {
+                all_interfaces: *all_interfaces,
+                interface: interface.as_deref(),
+                region: region_name.as_deref(),
+                service: service.as_deref(),
+                status: status.as_deref(),
+            };
+            commands::versions_list(&ctx, &filter).await
         }
         Command::Request(args) => commands::request(&ctx, args).await,
         Command::Auth(AuthCmd::Revoke) => commands::auth_revoke(&ctx).await,
-        Command::Demo | Command::Auth(AuthCmd::Status) | Command::Cache(CacheCmd::Clear) => Ok(()),
+        Command::Demo
+        | Command::Auth(AuthCmd::Status)
+        | Command::Cache(CacheCmd::Clear)
+        | Command::Configuration(_)
+        | Command::Completion { .. }
+        | Command::Man => Ok(()),
     }
 }
 

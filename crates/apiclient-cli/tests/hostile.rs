@@ -104,6 +104,14 @@ async fn server_strings_are_escaped_in_tables_values_and_errors() {
                 body.as_bytes(),
             );
         }
+        if req.target.trim_end_matches('/') == "/v2.1" {
+            // a version document of control characters
+            return RawServer::response(
+                200,
+                &[("Content-Type", "application/json")],
+                "{\"version\": {\"id\": \"v2.1\\u001b]0;owned\\u0007\", \"status\": \"CUR\\nRENT\\u009b2J\", \"min_version\": \"2.1\", \"version\": \"2.9\"}}".as_bytes(),
+            );
+        }
         RawServer::response(
             404,
             &[
@@ -118,12 +126,17 @@ async fn server_strings_are_escaped_in_tables_values_and_errors() {
     let env = password_env(&format!("{}/v3", server.url()));
     let env = as_refs(&env);
 
-    for format in ["table", "value"] {
-        for cmd in [
-            &["catalog", "list"][..],
-            &["catalog", "show", "compute"],
-            &["token", "issue"],
+    for format in ["table", "value", "yaml", "json", "csv", "shell"] {
+        for (cmd, list) in [
+            (&["catalog", "list"][..], true),
+            (&["catalog", "show", "compute"], false),
+            (&["token", "issue"], false),
+            (&["endpoint", "list"], true),
+            (&["versions", "show"], true),
         ] {
+            if (format == "csv" && !list) || (format == "shell" && list) {
+                continue;
+            }
             let mut args = cmd.to_vec();
             args.extend(["-f", format]);
             let r = run(&env, &args).await;
@@ -133,11 +146,30 @@ async fn server_strings_are_escaped_in_tables_values_and_errors() {
                 "{args:?} printed a control character: {:?}",
                 r.stdout
             );
+            let escaped = match format {
+                // YAML's escape of ESC, JSON's
+                "yaml" => "\\e",
+                "json" => "\\u001b",
+                _ => "\\x1b",
+            };
             assert!(
-                r.stdout.contains("\\x1b"),
+                r.stdout.contains(escaped),
                 "{args:?}: shown escaped: {}",
                 r.stdout
             );
+            if matches!(format, "json" | "yaml") {
+                assert!(r.stdout.is_ascii(), "{args:?}: {}", r.stdout);
+            }
+            if matches!(format, "value" | "csv" | "shell") {
+                // one line per row (and csv's header) or field: a newline
+                // in a value cannot add one
+                let expected = match (list, format) {
+                    (false, _) => 4,
+                    (true, "csv") => 2,
+                    (true, _) => 1,
+                };
+                assert_eq!(r.stdout.lines().count(), expected, "{args:?}: {}", r.stdout);
+            }
             if format == "table" {
                 let widths: std::collections::BTreeSet<usize> =
                     r.stdout.lines().map(|l| l.chars().count()).collect();
@@ -148,6 +180,17 @@ async fn server_strings_are_escaped_in_tables_values_and_errors() {
     // -f value: one row per line, a newline in a value cannot add a row
     let r = run(&env, &["catalog", "list", "-f", "value"]).await;
     assert!(r.stdout.contains("Region\\nOne\\rX"), "{}", r.stdout);
+    // -f yaml is exact too: the strings as the server sent them
+    let r = run(&env, &["catalog", "list", "-f", "yaml"]).await;
+    assert!(
+        r.stdout.contains("region: \"Region\\nOne\\rX\""),
+        "{}",
+        r.stdout
+    );
+    let r = run(&env, &["versions", "show", "-f", "json"]).await;
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v[0]["Version"], "v2.1\u{1b}]0;owned\u{7}");
+    assert_eq!(v[0]["Status"], "CUR\nRENT\u{9b}2J");
 
     // -f json stays exact JSON: the strings as the server sent them
     let r = run(&env, &["catalog", "list", "-f", "json"]).await;
@@ -611,4 +654,72 @@ async fn a_reader_that_goes_away_is_not_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+/// `eval "$(apiclient token issue -f shell)"` with a server that puts
+/// command substitutions, quotes, backslashes and newlines in its values:
+/// nothing runs, and each variable holds the value as `-f value` shows it
+/// (the value itself when it has no control character).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shell_output_is_safe_to_eval() {
+    let token = "tok$(touch PWNED1)`touch PWNED2`\"\\$HOME'";
+    let user = "u$(touch PWNED3)\n`touch PWNED4`\"'\\;x\u{1b}[2J";
+    let project = "p${HOME}$((6*7))\"; touch PWNED5; \"";
+    let body =
+        json!({"token": {"expires_at": "2099-01-01T00:00:00Z", "issued_at": "2026-01-01T00:00:00Z",
+        "methods": ["password"], "user": {"id": user, "name": "demo"},
+        "project": {"id": project, "name": "demo"}, "catalog": []}})
+        .to_string();
+    let server = RawServer::start(move |_| {
+        RawServer::response(
+            201,
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Subject-Token", token),
+            ],
+            body.as_bytes(),
+        )
+    })
+    .await
+    .unwrap();
+    let env = password_env(&format!("{}/v3", server.url()));
+    let r = run(&as_refs(&env), &["token", "issue", "-f", "shell"]).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count(), 4, "{}", r.stdout);
+    let shown = run(
+        &as_refs(&env),
+        &["token", "issue", "-f", "value", "-c", "user_id"],
+    )
+    .await;
+    let user_shown = shown.stdout.strip_suffix('\n').unwrap().to_string();
+    assert_eq!(
+        user_shown,
+        "u$(touch PWNED3)\\n`touch PWNED4`\"'\\;x\\x1b[2J"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .current_dir(dir.path())
+        .arg("-c")
+        .arg(r#"eval "$("$1" token issue -f shell)" && printf '%s\n%s\n%s' "$id" "$project_id" "$user_id""#)
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_apiclient"));
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let values: Vec<&str> = printed.split('\n').collect();
+    assert_eq!(values, [token, project, user_shown.as_str()]);
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "the eval ran something: {left:?}");
 }
