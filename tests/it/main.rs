@@ -17,6 +17,7 @@ mod network;
 mod oidc;
 mod production;
 mod reliability;
+mod signin;
 mod store;
 mod streaming;
 mod support;

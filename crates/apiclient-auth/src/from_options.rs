@@ -1,14 +1,19 @@
 //! Reading the typed runtime values from options: who authenticates and
-//! what for ([`user_of`], [`scope_of`]) and the OpenID Connect plugins
-//! ([`oidc_of`]). Configuration side: the runtime modules never import it
+//! what for ([`user_of`], [`scope_of`]), the OpenID Connect plugins
+//! ([`oidc_of`]) and the human sign-in plugins ([`signin_of`]). Configuration side: the runtime modules never import it
 //! (`cargo xtask ci` checks that no runtime module of this crate names a
 //! configuration module).
 
-use apiclient_errors::{Error, InvalidKind};
+use std::sync::Arc;
+use std::time::Duration;
+
+use apiclient_errors::{AuthorizationFailure, Error, InvalidKind};
 use secrecy::SecretString;
 
 use crate::oidc::{OidcFlow, OidcPlugin, TokenEndpoint};
 use crate::options::AuthOptions;
+use crate::plugin::AuthPlugin;
+use crate::signin::{OidcAuthorizationCode, OidcDeviceAuthorization, SharedUi, SignInUi, WebSso};
 use crate::user_scope::{Domain, Scope, User};
 
 /// The domain of `prefix` (`user`, `project`) from `<prefix>_domain_id` /
@@ -99,4 +104,116 @@ pub(crate) fn oidc_of(name: &str, flow: OidcFlow, o: &AuthOptions) -> Result<Oid
     }
     p.scope = scope_of(o)?;
     Ok(p)
+}
+
+/// The human sign-in plugins (`crate::signin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignIn {
+    /// `v3oidcdeviceauthz`.
+    Device,
+    /// `v3oidcauthcode`.
+    AuthCode,
+    /// `v3websso`.
+    WebSso,
+}
+
+/// The sign-in plugin of `kind` from the options, showing its prompts
+/// with `ui` (none: [`crate::signin::Silent`]).
+pub(crate) fn signin_of(
+    kind: SignIn,
+    o: &AuthOptions,
+    ui: Option<Arc<dyn SignInUi>>,
+) -> Result<Box<dyn AuthPlugin>, Error> {
+    let get = |n: &str| o.get(n).unwrap_or_default().to_string();
+    let timeout = match o.get("signin_timeout") {
+        Some(t) => Some(
+            t.trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    Error::invalid(
+                        InvalidKind::Other,
+                        format!("signin_timeout '{t}' is not a positive number of seconds"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let ui = ui.map(SharedUi);
+    Ok(match kind {
+        SignIn::Device => {
+            let mut p = OidcDeviceAuthorization::new(
+                &get("auth_url"),
+                &get("identity_provider"),
+                &get("protocol"),
+                &get("discovery_endpoint"),
+                &get("client_id"),
+            );
+            p.client.secret = o
+                .expose("client_secret")
+                .map(|s| SecretString::from(s.to_string()));
+            p.endpoints.device_authorization =
+                o.get("device_authorization_endpoint").map(str::to_string);
+            p.endpoints.token = o.get("access_token_endpoint").map(str::to_string);
+            if let Some(s) = o.get("openid_scope") {
+                p.openid_scope = s.to_string();
+            }
+            p.scope = scope_of(o)?;
+            p.timeout = timeout;
+            if let Some(ui) = ui {
+                p.ui = ui;
+            }
+            Box::new(p)
+        }
+        SignIn::AuthCode => {
+            let mut p = OidcAuthorizationCode::new(
+                &get("auth_url"),
+                &get("identity_provider"),
+                &get("protocol"),
+                &get("discovery_endpoint"),
+                &get("client_id"),
+            );
+            p.client.secret = o
+                .expose("client_secret")
+                .map(|s| SecretString::from(s.to_string()));
+            p.endpoints.authorization = o.get("authorization_endpoint").map(str::to_string);
+            p.endpoints.token = o.get("access_token_endpoint").map(str::to_string);
+            if let Some(s) = o.get("openid_scope") {
+                p.openid_scope = s.to_string();
+            }
+            p.scope = scope_of(o)?;
+            match (o.expose("code"), o.get("redirect_uri")) {
+                (Some(code), Some(uri)) => p = p.code(code, uri),
+                (Some(_), None) => {
+                    return Err(AuthorizationFailure::options_missing(["redirect_uri"]).into());
+                }
+                (None, Some(uri)) => p = p.redirect_uri(uri)?,
+                (None, None) => {}
+            }
+            if let Some(t) = timeout {
+                p.timeout = t;
+            }
+            if let Some(ui) = ui {
+                p.ui = ui;
+            }
+            Box::new(p)
+        }
+        SignIn::WebSso => {
+            let mut p = WebSso::new(&get("auth_url"), &get("protocol"));
+            p.identity_provider = o.get("identity_provider").map(str::to_string);
+            if let Some(uri) = o.get("redirect_uri") {
+                p = p.redirect_uri(uri)?;
+            }
+            p.scope = scope_of(o)?;
+            if let Some(t) = timeout {
+                p.timeout = t;
+            }
+            if let Some(ui) = ui {
+                p.ui = ui;
+            }
+            Box::new(p)
+        }
+    })
 }

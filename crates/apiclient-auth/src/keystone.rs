@@ -1,21 +1,25 @@
 //! The loaders of the built-in plugins (keystoneauth's names): which options
 //! each reads, which suffice, and how they become a typed runtime plugin
-//! ([`crate::typed`], [`crate::oidc`]).
+//! ([`crate::typed`], [`crate::oidc`], [`crate::signin`]); [`SignInLoader`]
+//! gives the sign-in plugins a [`SignInUi`].
 //!
 //! [`KeystonePlugin`] is the reference library's plugin object for a
 //! built-in: options by name (`KeystonePlugin::new("v3password").with(...)`)
 //! that load the typed plugin when it authenticates.
 
+use std::sync::Arc;
+
 use apiclient_errors::{AuthorizationFailure, Error, InvalidKind, Receipt};
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::from_options::{oidc_of, scope_of, user_of};
+use crate::from_options::{SignIn, oidc_of, scope_of, signin_of, user_of};
 use crate::identity::{ApiVersion, AppCred, KeystoneAuth, Method};
 use crate::loader::{ConfiguredPlugin, PluginLoader};
 use crate::oidc::OidcFlow;
 use crate::options::{AuthOptions, COMMON_OPTIONS, OptionSpec, PLUGIN_OPTIONS};
 use crate::plugin::AuthPlugin;
+use crate::signin::SignInUi;
 use crate::typed::{AdminToken, HttpBasic, NoAuth};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +33,7 @@ enum Kind {
     NoAuth,
     HttpBasic,
     Oidc(OidcFlow),
+    SignIn(SignIn),
 }
 
 /// The reference library's plugin object for a built-in (an alias of
@@ -71,11 +76,14 @@ builtins! {
     "v3applicationcredential" => Kind::ApplicationCredential,
     "v3multifactor" => Kind::Multifactor,
     "v3oidcaccesstoken" => Kind::Oidc(OidcFlow::AccessToken),
+    "v3oidcauthcode" => Kind::SignIn(SignIn::AuthCode),
     "v3oidcclientcredentials" => Kind::Oidc(OidcFlow::ClientCredentials),
+    "v3oidcdeviceauthz" => Kind::SignIn(SignIn::Device),
     "v3oidcpassword" => Kind::Oidc(OidcFlow::Password),
     "v3password" => Kind::Password(ApiVersion::V3),
     "v3token" => Kind::Token(ApiVersion::V3),
     "v3totp" => Kind::Totp,
+    "v3websso" => Kind::SignIn(SignIn::WebSso),
 }
 
 const SCOPE: &[&str] = &[
@@ -93,7 +101,9 @@ const SCOPE: &[&str] = &[
 const USER: &[&str] = &["username", "user_id", "user_domain_id", "user_domain_name"];
 
 impl ConfiguredPlugin {
-    /// The built-in plugin `name`, with no options; `None` for an unknown name.
+    /// The built-in plugin `name`, with no options; `None` for an unknown
+    /// name. (A sign-in plugin made so shows its prompts to nobody: give it
+    /// a UI with [`SignInLoader`].)
     pub fn new(name: &str) -> Option<Self> {
         BuiltinLoader::named(name).map(|l| ConfiguredPlugin::with_loader(name, l))
     }
@@ -219,6 +229,51 @@ impl BuiltinLoader {
                 v.extend_from_slice(SCOPE);
                 v
             }
+            Kind::SignIn(SignIn::Device) => [
+                &[
+                    "auth_url",
+                    "identity_provider",
+                    "protocol",
+                    "client_id",
+                    "client_secret",
+                    "discovery_endpoint",
+                    "device_authorization_endpoint",
+                    "access_token_endpoint",
+                    "openid_scope",
+                    "signin_timeout",
+                ][..],
+                SCOPE,
+            ]
+            .concat(),
+            Kind::SignIn(SignIn::AuthCode) => [
+                &[
+                    "auth_url",
+                    "identity_provider",
+                    "protocol",
+                    "client_id",
+                    "client_secret",
+                    "discovery_endpoint",
+                    "authorization_endpoint",
+                    "access_token_endpoint",
+                    "openid_scope",
+                    "redirect_uri",
+                    "code",
+                    "signin_timeout",
+                ][..],
+                SCOPE,
+            ]
+            .concat(),
+            Kind::SignIn(SignIn::WebSso) => [
+                &[
+                    "auth_url",
+                    "identity_provider",
+                    "protocol",
+                    "redirect_uri",
+                    "signin_timeout",
+                ][..],
+                SCOPE,
+            ]
+            .concat(),
         };
         n.dedup();
         n
@@ -299,6 +354,27 @@ impl BuiltinLoader {
                     }
                 }
             }
+            Kind::SignIn(SignIn::WebSso) => {
+                need("auth_url", o.has("auth_url"));
+                need("protocol", o.has("protocol"));
+            }
+            Kind::SignIn(flow) => {
+                need("auth_url", o.has("auth_url"));
+                need("identity_provider", o.has("identity_provider"));
+                need("protocol", o.has("protocol"));
+                need("client_id", o.has("client_id"));
+                let direct = match flow {
+                    SignIn::AuthCode if o.has("code") => o.has("access_token_endpoint"),
+                    SignIn::AuthCode => {
+                        o.has("authorization_endpoint") && o.has("access_token_endpoint")
+                    }
+                    _ => o.has("device_authorization_endpoint") && o.has("access_token_endpoint"),
+                };
+                need("discovery_endpoint", direct || o.has("discovery_endpoint"));
+                if flow == SignIn::AuthCode && o.has("code") {
+                    need("redirect_uri", o.has("redirect_uri"));
+                }
+            }
         }
         missing
     }
@@ -328,6 +404,22 @@ impl PluginLoader for BuiltinLoader {
     }
 
     fn load(&self, name: &str, o: &AuthOptions) -> Result<Box<dyn AuthPlugin>, Error> {
+        self.load_with(name, o, None)
+    }
+
+    fn interactive(&self) -> bool {
+        matches!(self.kind, Kind::SignIn(_))
+    }
+}
+
+impl BuiltinLoader {
+    /// The runtime plugin; a sign-in plugin shows its prompts with `ui`.
+    fn load_with(
+        &self,
+        name: &str,
+        o: &AuthOptions,
+        ui: Option<Arc<dyn SignInUi>>,
+    ) -> Result<Box<dyn AuthPlugin>, Error> {
         self.sufficient_options(o)?;
         let endpoint = || o.get("endpoint").unwrap_or_default().to_string();
         let secret = |n: &str| o.expose(n).unwrap_or_default().to_string();
@@ -340,6 +432,7 @@ impl PluginLoader for BuiltinLoader {
                 &secret("password"),
             )),
             Kind::Oidc(flow) => Box::new(oidc_of(name, flow, o)?),
+            Kind::SignIn(kind) => signin_of(kind, o, ui)?,
             kind => match keystone_auth(name, kind, o)? {
                 Some(auth) => Box::new(auth),
                 None => {
@@ -440,7 +533,9 @@ fn keystone_auth(name: &str, kind: Kind, o: &AuthOptions) -> Result<Option<Keyst
                 }],
             )
         }
-        Kind::AdminToken | Kind::NoAuth | Kind::HttpBasic | Kind::Oidc(_) => return Ok(None),
+        Kind::AdminToken | Kind::NoAuth | Kind::HttpBasic | Kind::Oidc(_) | Kind::SignIn(_) => {
+            return Ok(None);
+        }
     };
     let mut auth = KeystoneAuth::new(name, o.get("auth_url").unwrap_or_default(), api);
     auth.methods = methods;
@@ -450,4 +545,74 @@ fn keystone_auth(name: &str, kind: Kind, o: &AuthOptions) -> Result<Option<Keyst
     }
     auth.receipt = o.expose("receipt").map(Receipt::new);
     Ok(Some(auth))
+}
+
+/// The loader of a human sign-in plugin (`v3oidcdeviceauthz`,
+/// `v3oidcauthcode`, `v3websso`) with the [`SignInUi`] its plugins show
+/// their prompts with (the built-in loader's show nothing).
+/// [`PluginRegistry::with_signin_ui`](crate::PluginRegistry::with_signin_ui)
+/// registers the three.
+///
+/// ```
+/// use apiclient_auth::keystone::SignInLoader;
+/// use apiclient_auth::signin::SignInPrompt;
+/// use apiclient_auth::{AuthOptions, PluginLoader};
+///
+/// let loader = SignInLoader::named("v3oidcdeviceauthz", |p: &SignInPrompt<'_>| eprintln!("{p:?}")).unwrap();
+/// let opts = AuthOptions::new()
+///     .with("auth_url", "https://keystone.example/v3")
+///     .with("identity_provider", "myidp")
+///     .with("protocol", "openid")
+///     .with("client_id", "cli");
+/// let err = loader.sufficient_options(&opts).unwrap_err();
+/// assert_eq!(err.to_string(), "Authentication failed. Missing options: discovery_endpoint");
+/// assert!(loader.interactive());
+/// ```
+#[derive(Clone)]
+pub struct SignInLoader {
+    base: BuiltinLoader,
+    ui: Arc<dyn SignInUi>,
+}
+
+impl std::fmt::Debug for SignInLoader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInLoader")
+            .field("kind", &self.base.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The names of the human sign-in plugins, sorted.
+pub const SIGNIN_PLUGINS: &[&str] = &["v3oidcauthcode", "v3oidcdeviceauthz", "v3websso"];
+
+impl SignInLoader {
+    /// The loader of the sign-in plugin `name` showing its prompts with
+    /// `ui`; `None` when `name` is not one of [`SIGNIN_PLUGINS`].
+    pub fn named(name: &str, ui: impl SignInUi + 'static) -> Option<Self> {
+        Self::shared(name, Arc::new(ui))
+    }
+
+    /// [`named`](Self::named) with a shared UI.
+    pub fn shared(name: &str, ui: Arc<dyn SignInUi>) -> Option<Self> {
+        let base = BuiltinLoader::named(name).filter(|b| matches!(b.kind, Kind::SignIn(_)))?;
+        Some(SignInLoader { base, ui })
+    }
+}
+
+impl PluginLoader for SignInLoader {
+    fn option_specs(&self) -> Vec<OptionSpec> {
+        self.base.option_specs()
+    }
+
+    fn sufficient_options(&self, opts: &AuthOptions) -> Result<(), AuthorizationFailure> {
+        self.base.sufficient_options(opts)
+    }
+
+    fn load(&self, name: &str, opts: &AuthOptions) -> Result<Box<dyn AuthPlugin>, Error> {
+        self.base.load_with(name, opts, Some(self.ui.clone()))
+    }
+
+    fn interactive(&self) -> bool {
+        true
+    }
 }

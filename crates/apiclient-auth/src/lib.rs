@@ -14,6 +14,7 @@
 //! | no auth, a fixed endpoint | [`typed::NoAuth`] | `none` |
 //! | HTTP Basic (standalone Ironic) | [`typed::HttpBasic`] | `http_basic` |
 //! | OpenID Connect via federation | [`oidc::OidcPlugin`] | `v3oidcaccesstoken`, `v3oidcclientcredentials`, `v3oidcpassword` |
+//! | a person signing in: a device code, a browser (PKCE), Keystone's WebSSO | [`signin::OidcDeviceAuthorization`], [`signin::OidcAuthorizationCode`], [`signin::WebSso`] | `v3oidcdeviceauthz`, `v3oidcauthcode`, `v3websso` |
 //!
 //! Loading is apart from running, as in keystoneauth: a [`PluginLoader`]
 //! reads options (`--os-foo-bar` > `OS_FOO_BAR` > clouds.yaml, see
@@ -92,6 +93,7 @@ pub mod oidc;
 pub mod options;
 pub mod plugin;
 pub mod registry;
+pub mod signin;
 mod specs;
 pub mod transport;
 pub mod typed;

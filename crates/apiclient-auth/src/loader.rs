@@ -49,6 +49,13 @@ pub trait PluginLoader: Send + Sync + fmt::Debug {
 
     /// The runtime plugin for `opts`, registered as `name`.
     fn load(&self, name: &str, opts: &AuthOptions) -> Result<Box<dyn AuthPlugin>, Error>;
+
+    /// Whether its plugin signs a person in (a browser, a code to type):
+    /// such a plugin is loaded only when named, never guessed from the
+    /// options given (default `false`).
+    fn interactive(&self) -> bool {
+        false
+    }
 }
 
 /// Makes a fresh reference-style plugin with no options.

@@ -280,37 +280,62 @@ impl OidcPlugin {
 
     async fn run(self, t: SharedTransport) -> Result<AccessInfo, Error> {
         let access_token = self.obtain_access_token(&t).await?;
-        let (_, base) = resolve_version(&t, &self.auth_url, ApiVersion::V3).await?;
-        let url = format!(
-            "{base}/OS-FEDERATION/identity_providers/{}/protocols/{}/auth",
-            segment(&self.identity_provider),
-            segment(&self.protocol)
-        );
-        let mut bearer =
-            http::HeaderValue::from_str(&format!("Bearer {}", access_token.expose_secret()))
-                .map_err(|_| {
-                    AuthorizationFailure::Other(
-                        "the access token is not a valid HTTP header value".into(),
-                    )
-                })?;
-        bearer.set_sensitive(true);
-        let mut req = json_request(http::Method::POST, &url, Bytes::new())?;
-        req.headers_mut()
-            .insert(http::header::AUTHORIZATION, bearer);
-        let resp = send_checked(&t, req, &url).await?;
-        let token = subject_token(&resp, &url)?;
-        let Some(scope) = self.scope.clone() else {
-            return AccessInfo::from_v3(token, resp.body());
-        };
-        let mut rescope = KeystoneAuth::new(&self.name, base, ApiVersion::V3);
-        rescope.methods.push(Method::Token(token));
-        rescope.scope = Some(scope);
-        rescope.run(t).await
+        federate(
+            &t,
+            &self.name,
+            &self.auth_url,
+            &self.identity_provider,
+            &self.protocol,
+            &access_token,
+            self.scope.clone(),
+        )
+        .await
     }
 }
 
+/// Keystone federation: `access_token` (the provider's) exchanged at
+/// `/v3/OS-FEDERATION/identity_providers/{idp}/protocols/{protocol}/auth`
+/// for an unscoped token, rescoped to `scope` with the `token` method when
+/// one is set. `name` is the plugin's auth system.
+pub(crate) async fn federate(
+    t: &SharedTransport,
+    name: &str,
+    auth_url: &str,
+    identity_provider: &str,
+    protocol: &str,
+    access_token: &SecretString,
+    scope: Option<Scope>,
+) -> Result<AccessInfo, Error> {
+    let (_, base) = resolve_version(t, auth_url, ApiVersion::V3).await?;
+    let url = format!(
+        "{base}/OS-FEDERATION/identity_providers/{}/protocols/{}/auth",
+        segment(identity_provider),
+        segment(protocol)
+    );
+    let mut bearer = http::HeaderValue::from_str(&format!(
+        "Bearer {}",
+        access_token.expose_secret()
+    ))
+    .map_err(|_| {
+        AuthorizationFailure::Other("the access token is not a valid HTTP header value".into())
+    })?;
+    bearer.set_sensitive(true);
+    let mut req = json_request(http::Method::POST, &url, Bytes::new())?;
+    req.headers_mut()
+        .insert(http::header::AUTHORIZATION, bearer);
+    let resp = send_checked(t, req, &url).await?;
+    let token = subject_token(&resp, &url)?;
+    let Some(scope) = scope else {
+        return AccessInfo::from_v3(token, resp.body());
+    };
+    let mut rescope = KeystoneAuth::new(name, base, ApiVersion::V3);
+    rescope.methods.push(Method::Token(token));
+    rescope.scope = Some(scope);
+    rescope.run(t.clone()).await
+}
+
 /// A path segment, percent-encoded.
-fn segment(s: &str) -> String {
+pub(crate) fn segment(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes())
         .collect::<String>()
         .replace('+', "%20")

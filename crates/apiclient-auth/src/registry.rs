@@ -7,11 +7,12 @@ use std::sync::Arc;
 use apiclient_errors::{AuthorizationFailure, Error};
 
 use crate::base_plugin::BaseAuthPlugin;
-use crate::keystone::{BUILTIN_PLUGINS, BuiltinLoader};
+use crate::keystone::{BUILTIN_PLUGINS, BuiltinLoader, SIGNIN_PLUGINS, SignInLoader};
 pub use crate::loader::PluginFactory;
 use crate::loader::{ConfiguredPlugin, FactoryLoader, PluginLoader};
 use crate::options::{AuthOptions, OptionSpec};
 use crate::plugin::AuthPlugin;
+use crate::signin::SignInUi;
 
 /// Plugin loaders by name. [`PluginRegistry::default`] has the built-ins;
 /// another crate adds its own with [`register_loader`](Self::register_loader)
@@ -79,6 +80,32 @@ impl PluginRegistry {
         self
     }
 
+    /// This registry with the human sign-in plugins (`v3oidcdeviceauthz`,
+    /// `v3oidcauthcode`, `v3websso`) showing their prompts with `ui` (the
+    /// default registry's show nothing): what a program with a user loads
+    /// by name.
+    ///
+    /// ```
+    /// use apiclient_auth::signin::SignInPrompt;
+    /// use apiclient_auth::PluginRegistry;
+    ///
+    /// let registry = PluginRegistry::default().with_signin_ui(|p: &SignInPrompt<'_>| {
+    ///     if let SignInPrompt::DeviceCode { verification_uri, user_code, .. } = p {
+    ///         eprintln!("Open {verification_uri} and enter the code {user_code}");
+    ///     }
+    /// });
+    /// assert!(registry.loader("v3oidcdeviceauthz").unwrap().interactive());
+    /// ```
+    pub fn with_signin_ui(mut self, ui: impl SignInUi + 'static) -> Self {
+        let ui: Arc<dyn SignInUi> = Arc::new(ui);
+        for name in SIGNIN_PLUGINS {
+            if let Some(loader) = SignInLoader::shared(name, ui.clone()) {
+                self.plugins.insert(name.to_string(), Arc::new(loader));
+            }
+        }
+        self
+    }
+
     /// The loader registered as `name`.
     pub fn loader(&self, name: &str) -> Option<&Arc<dyn PluginLoader>> {
         self.plugins.get(name)
@@ -130,7 +157,8 @@ impl PluginRegistry {
     /// The plugin object for these options (Python's
     /// `load_plugin_from_args`): the named auth system (its options must
     /// suffice), or else every plugin in alphabetical order, the first whose
-    /// options suffice.
+    /// options suffice. A plugin that signs a person in
+    /// ([`PluginLoader::interactive`]) is never guessed: it is named.
     ///
     /// When none suffices, the error names what a user can set: the missing
     /// options of the closest plugin (the fewest missing; `password` on a
@@ -150,7 +178,10 @@ impl PluginRegistry {
         // fewest missing.
         type Rank = (std::cmp::Reverse<usize>, bool, usize);
         let mut closest: Option<(Rank, Vec<String>)> = None;
-        for name in self.plugins.keys() {
+        for (name, loader) in &self.plugins {
+            if loader.interactive() {
+                continue;
+            }
             let mut plugin = self.configured(name)?;
             plugin.parse_opts(opts);
             match plugin.sufficient_options() {

@@ -142,6 +142,28 @@ pub const PLUGIN_OPTIONS: &[OptionSpec] = &[
         aliases: &[],
         secret: true,
     },
+    opt(
+        "device_authorization_endpoint",
+        "OAuth 2.0 device authorization endpoint (v3oidcdeviceauthz; instead of discovery)",
+    ),
+    opt(
+        "authorization_endpoint",
+        "OAuth 2.0 authorization endpoint (v3oidcauthcode; instead of discovery)",
+    ),
+    opt(
+        "redirect_uri",
+        "Loopback URL the browser comes back to (v3oidcauthcode, v3websso; default http://127.0.0.1:0/callback, port 0: any free port)",
+    ),
+    OptionSpec {
+        name: "code",
+        help: "An OAuth 2.0 authorization code obtained beforehand (v3oidcauthcode without a browser; needs redirect_uri)",
+        aliases: &["authorization_code"],
+        secret: true,
+    },
+    opt(
+        "signin_timeout",
+        "Seconds to wait for the user to sign in (v3oidcauthcode, v3websso: default 300; v3oidcdeviceauthz: the code's lifetime)",
+    ),
 ];
 
 /// Options of the session (not of a plugin).

@@ -219,11 +219,14 @@ fn registry_names_and_unknown() {
             "v3applicationcredential",
             "v3multifactor",
             "v3oidcaccesstoken",
+            "v3oidcauthcode",
             "v3oidcclientcredentials",
+            "v3oidcdeviceauthz",
             "v3oidcpassword",
             "v3password",
             "v3token",
-            "v3totp"
+            "v3totp",
+            "v3websso"
         ]
     );
     // token_endpoint is the name users type for admin_token

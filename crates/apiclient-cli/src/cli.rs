@@ -30,6 +30,12 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub token_cache: bool,
 
+    /// Start the system's browser for a browser sign-in (v3oidcauthcode,
+    /// v3websso); also APICLIENT_OPEN_BROWSER=1. Without it the URL is
+    /// printed on stderr.
+    #[arg(long, global = true)]
+    pub open_browser: bool,
+
     /// Seconds allowed for the whole command (every request, retry and
     /// re-authentication in it); at most one day.
     #[arg(long, value_name = "SECONDS", global = true, value_parser = parse_seconds)]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use apiclient_auth::{ConfigLoader, PluginRegistry, ResolvedConfig};
+use apiclient_auth::{ConfigLoader, ResolvedConfig};
 use apiclient_errors::Error;
 use apiclient_http::{FileTokenStore, HttpClient, HttpClientBuilder};
 
@@ -29,10 +29,12 @@ pub fn build_client(
 ) -> Result<HttpClient, Error> {
     let mut b = match (builder, config) {
         (Some(b), _) => b,
-        (None, Some(cfg)) => HttpClientBuilder::from_config(cfg, &PluginRegistry::default())?,
+        (None, Some(cfg)) => {
+            HttpClientBuilder::from_config(cfg, &crate::signin::registry(cli.open_browser))?
+        }
         (None, None) => {
             let cfg = cli.auth.resolve(&ConfigLoader::new())?;
-            HttpClientBuilder::from_config(&cfg, &PluginRegistry::default())?
+            HttpClientBuilder::from_config(&cfg, &crate::signin::registry(cli.open_browser))?
         }
     };
     b = b

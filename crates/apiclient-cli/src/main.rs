@@ -26,6 +26,7 @@ mod configuration;
 mod context;
 mod demo;
 mod error;
+mod signin;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -611,6 +611,26 @@ pub enum AuthorizationFailure {
         /// The method sets any one of which completes the authentication.
         required: Vec<Vec<String>>,
     },
+    /// A person's sign-in (a device code, a browser) was refused: the user
+    /// declined, or the provider did for them (OAuth's `access_denied`).
+    #[error(
+        "The sign-in was refused at {} (access_denied)",
+        redact::redact_url(at)
+    )]
+    SignInRefused {
+        /// Where: the provider's endpoint that said so.
+        at: String,
+    },
+    /// A sign-in's device code expired before the user approved it (OAuth's
+    /// `expired_token`).
+    #[error(
+        "The device code expired before the sign-in was approved at {} (expired_token)",
+        redact::redact_url(at)
+    )]
+    SignInExpired {
+        /// Where: the provider's token endpoint.
+        at: String,
+    },
     /// Any other authentication failure.
     #[error("{0}")]
     Other(String),

@@ -31,7 +31,8 @@ use std::borrow::Cow;
 /// Matches `password` and `*password` (`new_password`, `adminPass` too),
 /// `secret` and `*_secret`/`*secret`, `private_key`, `passphrase`,
 /// `passcode`, Barbican's `payload`, OAuth `access_token`/`refresh_token`,
-/// `token_id`, `auth_key`/`*_key` for Swift temp-URL keys, and
+/// the OAuth grants' `device_code` and PKCE `code_verifier`, `token_id`,
+/// `auth_key`/`*_key` for Swift temp-URL keys, and
 /// `temp_url_sig`. A bare `token` is a secret only as a scalar: callers
 /// decide that (see the curl log).
 pub fn is_secret_key(name: &str) -> bool {
@@ -47,6 +48,8 @@ pub fn is_secret_key(name: &str) -> bool {
         || k == "access_token"
         || k == "refresh_token"
         || k == "id_token"
+        || k == "device_code"
+        || k == "code_verifier"
         || k == "token_id"
         || k == "temp_url_sig"
         || k.contains("temp_url_key")

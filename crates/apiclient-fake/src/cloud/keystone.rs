@@ -1,7 +1,8 @@
 //! The fake Keystone v3: version documents, tokens (password, token and
 //! application-credential methods; scoped, validated, revoked), the
 //! catalog (with the mounted services), and federation (a trusted identity
-//! provider's bearer token for an unscoped token).
+//! provider's bearer token for an unscoped token; WebSSO, its token posted
+//! to a loopback dashboard by the page Keystone answers).
 
 use std::collections::BTreeMap;
 
@@ -42,6 +43,7 @@ pub(super) fn route(
         ("POST", p) if p.starts_with("/v3/OS-FEDERATION/identity_providers/") => {
             federated_auth(s, p, headers)
         }
+        ("GET", p) if p.starts_with("/v3/auth/OS-FEDERATION/") => websso(s, p, query, headers),
         (m @ ("GET" | "HEAD" | "DELETE"), "/v3/auth/tokens") => {
             if valid_token(s, headers, "x-auth-token").is_none() {
                 return unauthorized();
@@ -236,13 +238,8 @@ pub(super) fn valid_token<'a>(
     (!t.revoked && t.expires > OffsetDateTime::now_utc()).then_some((k, t))
 }
 
-fn issue(
-    s: &mut State,
-    user: usize,
-    scope: Value,
-    methods: Vec<String>,
-    nocatalog: bool,
-) -> Response<RespBody> {
+/// A new token of `user`: its id, and its record (kept).
+fn mint(s: &mut State, user: usize, scope: Value, methods: Vec<String>) -> (String, TokenInfo) {
     let now = OffsetDateTime::now_utc();
     let token = format!("gAAAAA{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
     let info = TokenInfo {
@@ -253,8 +250,19 @@ fn issue(
         expires: now + s.token_lifetime,
         revoked: false,
     };
+    s.tokens.insert(token.clone(), info.clone());
+    (token, info)
+}
+
+fn issue(
+    s: &mut State,
+    user: usize,
+    scope: Value,
+    methods: Vec<String>,
+    nocatalog: bool,
+) -> Response<RespBody> {
+    let (token, info) = mint(s, user, scope, methods);
     let body = token_body(s, &info, !nocatalog);
-    s.tokens.insert(token.clone(), info);
     let mut r = json_resp(StatusCode::CREATED, &body);
     if let Ok(v) = http::HeaderValue::from_str(&token) {
         r.headers_mut().insert("x-subject-token", v);
@@ -415,4 +423,129 @@ fn federated_auth(s: &mut State, path: &str, headers: &HeaderMap) -> Response<Re
         Some(token) if check(token) => issue(s, user, Value::Null, vec![protocol], false),
         _ => unauthorized(),
     }
+}
+
+fn decoded(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Whether the fake trusts `origin` as a WebSSO dashboard (Keystone's
+/// `[federation] trusted_dashboard`): any `http://` URL on a loopback host.
+fn trusted_dashboard(origin: &str) -> bool {
+    url::Url::parse(origin).is_ok_and(|u| {
+        u.scheme() == "http"
+            && match u.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            }
+    })
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}
+
+/// `GET /v3/auth/OS-FEDERATION/identity_providers/{idp}/protocols/{protocol}/websso?origin=...`
+/// and `GET /v3/auth/OS-FEDERATION/websso/{protocol}?origin=...` (the
+/// identity provider of that protocol): the browser's request, signed in
+/// at the identity provider (the fake wants `Authorization: Bearer` with a
+/// token the provider's check accepts, as mod_auth_openidc would let
+/// through), answered with Keystone's page whose form POSTs
+/// `token=<unscoped token>` to the origin.
+fn websso(
+    s: &mut State,
+    path: &str,
+    query: &BTreeMap<String, String>,
+    headers: &HeaderMap,
+) -> Response<RespBody> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let found = match parts.as_slice() {
+        [
+            "",
+            "v3",
+            "auth",
+            "OS-FEDERATION",
+            "identity_providers",
+            idp,
+            "protocols",
+            protocol,
+            "websso",
+        ] => {
+            let key = (decoded(idp), decoded(protocol));
+            s.federation.get(&key).cloned().map(|f| (key.1, f))
+        }
+        ["", "v3", "auth", "OS-FEDERATION", "websso", protocol] => {
+            let protocol = decoded(protocol);
+            s.federation
+                .iter()
+                .find(|((_, p), _)| *p == protocol)
+                .map(|(_, f)| (protocol.clone(), f.clone()))
+        }
+        _ => return keystone_error(404, "Not Found", "The resource could not be found."),
+    };
+    let Some((protocol, (check, user))) = found else {
+        return keystone_error(404, "Not Found", "Could not find Identity Provider.");
+    };
+    let Some(origin) = query.get("origin") else {
+        return keystone_error(
+            400,
+            "Bad Request",
+            "Request must have an origin query parameter",
+        );
+    };
+    if !trusted_dashboard(origin) {
+        return keystone_error(
+            401,
+            "Unauthorized",
+            &format!("{origin} is not a trusted dashboard host"),
+        );
+    }
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !bearer.is_some_and(|t| check(t)) {
+        return unauthorized();
+    }
+    let (token, _) = mint(s, user, Value::Null, vec![protocol]);
+    let page = format!(
+        r#"<!DOCTYPE html>
+<html xmlns="http://www.w3.org/1999/xhtml">
+  <head>
+    <title>Keystone WebSSO redirect</title>
+  </head>
+  <body>
+     <form id="sso" name="sso" action="{}" method="post">
+       Please wait...
+       <br/>
+       <input type="hidden" name="token" id="token" value="{}"/>
+       <noscript>
+         <input type="submit" name="submit_no_javascript" id="submit_no_javascript"
+            value="If your JavaScript is disabled, please click to continue"/>
+       </noscript>
+     </form>
+     <script type="text/javascript">
+       window.onload = function() {{
+         document.forms['sso'].submit();
+       }}
+     </script>
+  </body>
+</html>
+"#,
+        html_escape(origin),
+        html_escape(&token)
+    );
+    full(
+        StatusCode::OK,
+        &[("content-type", "text/html; charset=UTF-8".into())],
+        Bytes::from(page),
+    )
 }

@@ -168,6 +168,7 @@ impl FakeCloudBuilder {
 /// | POST | `/v3/auth/tokens` | 201 and `X-Subject-Token`: password, token and application-credential methods; project, domain, system or no scope; `?nocatalog` |
 /// | GET, HEAD, DELETE | `/v3/auth/tokens` | validate (200 with the token), check (200), revoke (204) the `X-Subject-Token` |
 /// | POST | `/v3/OS-FEDERATION/identity_providers/{idp}/protocols/{protocol}/auth` | an unscoped token for a trusted bearer token ([`add_identity_provider`](Self::add_identity_provider)) |
+/// | GET | `/v3/auth/OS-FEDERATION/identity_providers/{idp}/protocols/{protocol}/websso?origin=…`, `/v3/auth/OS-FEDERATION/websso/{protocol}?origin=…` | WebSSO: with `Authorization: Bearer <a token the provider's check accepts>` and a loopback origin, Keystone's page whose form POSTs `token=<unscoped token>` to the origin; 400 without origin, 401 for an untrusted origin or bearer, 404 for an unknown provider |
 ///
 /// **compute** (Nova 2.1 to 2.96, checked and echoed in `OpenStack-API-Version`; 406 outside)
 ///

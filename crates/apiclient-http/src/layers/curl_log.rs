@@ -127,7 +127,9 @@ fn redact_embedded(text: &mut String) {
 
 /// Substrings (lowercase) without which a body cannot hold a secret field:
 /// every secret key contains one of them, and `\u` catches a key spelled
-/// with JSON escapes.
+/// with JSON escapes. `code` is there for OAuth's form bodies
+/// (`code=`, `code_verifier=`, `device_code=`: not JSON, so not shown) and
+/// the device authorization answer's `device_code`.
 const SECRET_HINTS: &[&str] = &[
     "password",
     "secret",
@@ -138,6 +140,7 @@ const SECRET_HINTS: &[&str] = &[
     "payload",
     "token",
     "temp_url",
+    "code",
     "\\u",
 ];
 
