@@ -25,7 +25,7 @@ pub async fn run(cli: &Cli) -> Result<(), CliError> {
             source: Some(Box::new(e)),
         })?;
     outln!(
-        "apiclient demo: a fake cloud (Keystone v3, compute, image) at {}",
+        "apiclient demo: a fake cloud (Keystone v3, compute, image, block storage, object storage) at {}",
         cloud.url()
     );
     outln!(
