@@ -474,7 +474,8 @@ async fn device_authorization_refusal_and_expiry_are_typed() {
         .await
         .unwrap_err();
     assert!(is_expired(&err), "{err:?}");
-    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    // bounded by the short timeout, not the default minutes (generous: a busy machine)
+    assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
     // or with the plugin's own timeout, shorter: a timeout
     idp.set_device_timing(1, 600);
     let (ui, _shown) = user_ui();
@@ -486,7 +487,8 @@ async fn device_authorization_refusal_and_expiry_are_typed() {
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+    // bounded by the short timeout, not the default minutes (generous: a busy machine)
+    assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
     assert_eq!(cloud.count(FEDERATION), 0);
     let shown = format!("{err} {err:?}");
     assert!(
@@ -634,7 +636,8 @@ async fn only_a_wrong_state_before_the_deadline_is_a_timeout() {
     let redirect_uri = browser.await.unwrap();
     assert!(err.is_timeout(), "{err:?}");
     assert!(cause(&err).contains("wrong state"), "{}", cause(&err));
-    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+    // bounded by the short timeout, not the default minutes (generous: a busy machine)
+    assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
     assert!(closed(&redirect_uri));
     assert_eq!(
         idp.requests()
@@ -658,7 +661,8 @@ async fn the_callers_deadline_stops_the_wait_and_closes_the_receiver() {
     let t0 = Instant::now();
     let err = http.authenticate().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+    // bounded by the short timeout, not the default minutes (generous: a busy machine)
+    assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
     let (_, redirect_uri) = browser_url(&mut shown).await;
     assert!(closed(&redirect_uri), "the receiver went with the future");
 }

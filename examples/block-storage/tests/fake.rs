@@ -18,7 +18,9 @@ fn quick() -> Wait {
         .timeout(Duration::from_secs(60))
 }
 
-const DELAY: Duration = Duration::from_millis(300);
+/// Long enough that a waiter's first poll finds the volume in transition,
+/// even on a busy machine.
+const DELAY: Duration = Duration::from_millis(1500);
 
 async fn cinder(cloud: &FakeCloud) -> BlockStorage {
     let http = cloud.http_client().unwrap();

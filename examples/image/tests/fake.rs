@@ -620,8 +620,9 @@ async fn waiting_for_active_is_bounded_and_typed() {
     assert!(err.to_string().contains("importing"), "{err}");
     assert!(took < Duration::from_secs(10), "bounded: {took:?}");
     let n = polls.load(Ordering::SeqCst);
-    // 10, 20, 40, 80, 80, ... ms: about 6 polls in 300 ms, never a busy loop
-    assert!((2..=10).contains(&n), "{n} polls");
+    // 10, 20, 40, 80, 80, ... ms: about 6 polls in 300 ms, never a busy
+    // loop (one, when a busy machine makes the first take the 300 ms)
+    assert!((1..=10).contains(&n), "{n} polls");
 }
 
 /// The MD5 of the test data, without another dependency: the client's own

@@ -290,7 +290,8 @@ async fn an_image_from_create_to_delete() {
 async fn an_import_is_waited_for_until_active() {
     let cloud = FakeCloud::builder()
         .images(0)
-        .status_delay(Duration::from_millis(500))
+        // long enough that the first poll finds it importing, even on a busy machine
+        .status_delay(Duration::from_millis(1500))
         .start()
         .await
         .unwrap();
@@ -326,7 +327,7 @@ async fn an_import_is_waited_for_until_active() {
         .await
         .unwrap();
     assert!(
-        started.elapsed() >= Duration::from_millis(500),
+        started.elapsed() >= Duration::from_millis(1500),
         "waited out the import: {:?}",
         started.elapsed()
     );
