@@ -21,7 +21,7 @@
 //! assert!(!format!("{p:?}").contains("cl1ent-secret"));
 //! ```
 
-use apiclient_errors::{AuthorizationFailure, Error, InvalidKind};
+use apiclient_errors::{AuthorizationFailure, Error};
 use bytes::Bytes;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -32,8 +32,9 @@ use crate::identity::{
     subject_token, warn_if_plain,
 };
 use crate::plugin::AuthPlugin;
+use crate::signin::errors::provider_refused;
+use crate::signin::provider::{Client, OAuthError, access_token, form_post};
 use crate::transport::{BoxFuture, SharedTransport};
-use crate::typed::basic_authorization;
 use crate::user_scope::Scope;
 
 /// How the access token is obtained.
@@ -221,61 +222,31 @@ impl OidcPlugin {
                 return Err(AuthorizationFailure::options_missing(["discovery_endpoint"]).into());
             }
         };
-        let body = {
-            let mut form = url::form_urlencoded::Serializer::new(String::new());
-            match self.flow {
-                OidcFlow::Password => {
-                    form.append_pair("grant_type", "password")
-                        .append_pair("username", self.username.as_deref().unwrap_or_default())
-                        .append_pair(
-                            "password",
-                            self.password
-                                .as_ref()
-                                .map(|p| p.expose_secret())
-                                .unwrap_or_default(),
-                        );
-                }
-                _ => {
-                    form.append_pair("grant_type", "client_credentials");
-                }
-            }
-            form.append_pair("scope", &self.openid_scope);
-            form.finish()
+        let password = self.password.as_ref().map(|p| p.expose_secret());
+        let mut pairs = match self.flow {
+            OidcFlow::Password => vec![
+                ("grant_type", "password"),
+                ("username", self.username.as_deref().unwrap_or_default()),
+                ("password", password.unwrap_or_default()),
+            ],
+            _ => vec![("grant_type", "client_credentials")],
         };
-        let client = basic_authorization(
-            &self.client_id,
-            self.client_secret
-                .as_ref()
-                .map(|s| s.expose_secret())
-                .unwrap_or_default(),
-        );
-        let mut basic = http::HeaderValue::from_str(&client).map_err(|_| {
-            Error::invalid(
-                InvalidKind::Header,
-                "client_id holds characters a header cannot",
-            )
-        })?;
-        basic.set_sensitive(true);
-        let req = http::Request::post(&endpoint)
-            .header(http::header::ACCEPT, "application/json")
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(http::header::AUTHORIZATION, basic)
-            .body(Bytes::from(body))
-            .map_err(|e| Error::Config {
-                message: format!("invalid token endpoint '{endpoint}'"),
-                source: Some(Box::new(e)),
-            })?;
-        let resp = send_idp(t, req, &endpoint).await?;
-        let token: TokenResponse =
-            serde_json::from_slice(resp.body()).map_err(|e| Error::InvalidResponse {
-                message: "the identity provider's token response has no access_token".into(),
-                url: endpoint.clone(),
-                source: Some(Box::new(e)),
-            })?;
-        Ok(SecretString::from(token.access_token))
+        pairs.push(("scope", &self.openid_scope));
+        // these grants authenticate the client with HTTP Basic, an empty
+        // secret included
+        let client = Client {
+            id: self.client_id.clone(),
+            secret: Some(
+                self.client_secret
+                    .clone()
+                    .unwrap_or_else(|| SecretString::from(String::new())),
+            ),
+        };
+        let resp = form_post(t, &endpoint, &client, &pairs).await?;
+        if !resp.status().is_success() {
+            return Err(refused(&resp, &endpoint));
+        }
+        access_token(&resp, &endpoint)
     }
 
     async fn run(self, t: SharedTransport) -> Result<AccessInfo, Error> {
@@ -353,36 +324,22 @@ async fn send_idp(
     if resp.status().is_success() {
         return Ok(resp);
     }
-    let oauth: OAuthError = serde_json::from_slice(resp.body()).unwrap_or_default();
-    let what = match (oauth.error, oauth.error_description) {
-        (Some(e), Some(d)) => format!("{e}: {d}"),
-        (Some(e), None) => e,
-        _ => format!("HTTP {}", resp.status().as_u16()),
-    };
-    Err(AuthorizationFailure::Other(format!(
-        "the OpenID Connect provider at {} refused: {}",
-        apiclient_errors::redact::redact_url(url),
-        apiclient_errors::redact::escape_controls(&what)
-    ))
-    .into())
+    Err(refused(&resp, url))
+}
+
+/// The provider's refusal of a grant of these flows, whatever its OAuth
+/// error: the provider's words, or the status.
+fn refused(resp: &http::Response<Bytes>, url: &str) -> Error {
+    let e = OAuthError::of(resp);
+    match e.error.as_deref() {
+        Some(code) => provider_refused(url, code, e.error_description.as_deref()),
+        None => provider_refused(url, &format!("HTTP {}", resp.status().as_u16()), None),
+    }
 }
 
 #[derive(Deserialize)]
 struct Discovery {
     token_endpoint: String,
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-}
-
-#[derive(Deserialize, Default)]
-struct OAuthError {
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    error_description: Option<String>,
 }
 
 impl AuthPlugin for OidcPlugin {

@@ -52,9 +52,9 @@
 mod authcode;
 mod crypto;
 mod device;
-mod errors;
+pub(crate) mod errors;
 mod keys;
-mod provider;
+pub(crate) mod provider;
 mod receiver;
 mod ui;
 mod wait;
