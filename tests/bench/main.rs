@@ -254,6 +254,8 @@ fn spawn_server() -> ServerProc {
 #[derive(Clone, Copy, PartialEq)]
 enum Variant {
     Baseline,
+    /// Raw hyper decoding into the same struct as `Typed` (its floor).
+    TypedBaseline,
     Reqwest,
     Service,
     Typed,
@@ -264,8 +266,9 @@ enum Variant {
     Transport,
 }
 
-const VARIANTS: [Variant; 7] = [
+const VARIANTS: [Variant; 8] = [
     Variant::Baseline,
+    Variant::TypedBaseline,
     Variant::Reqwest,
     Variant::Service,
     Variant::Typed,
@@ -278,6 +281,7 @@ impl Variant {
     fn name(self) -> &'static str {
         match self {
             Variant::Baseline => "raw hyper-util + serde_json (baseline)",
+            Variant::TypedBaseline => "raw hyper-util → serde struct (typed baseline)",
             Variant::Reqwest => "reqwest 0.12 + serde_json (peer)",
             Variant::Service => "ServiceClient::get + json (log off)",
             Variant::Typed => "Api<T>::get → serde struct",
@@ -401,6 +405,7 @@ async fn one_reqwest(_client: &Peer, _url: &str) {}
 async fn one(variant: Variant, c: &Clients) {
     match variant {
         Variant::Baseline => one_baseline(&c.raw, &c.url).await,
+        Variant::TypedBaseline => one_typed_baseline(&c.raw, &c.url).await,
         Variant::Reqwest => one_reqwest(c.reqwest.as_ref().unwrap(), &c.url).await,
         Variant::Service | Variant::Timings | Variant::CurlLog => {
             let v: Value = c
@@ -453,6 +458,29 @@ async fn one_baseline(
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     let v: Value = serde_json::from_slice(&body).unwrap();
     std::hint::black_box(v);
+}
+
+/// The floor of `Api<T>::get`: raw hyper, the body decoded into the same struct.
+async fn one_typed_baseline(
+    client: &hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        Full<Bytes>,
+    >,
+    url: &str,
+) {
+    #[derive(serde::Deserialize)]
+    struct Wrapped {
+        server: BenchServer,
+    }
+    let req = http::Request::get(url)
+        .header("x-auth-token", "tok-0")
+        .header("accept", "application/json")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let v: Wrapped = serde_json::from_slice(&body).unwrap();
+    std::hint::black_box(v.server);
 }
 
 /// The reference library's path: `Manager::get` → `Resource`.
@@ -1142,6 +1170,10 @@ fn profile(which: &str) {
         "baseline64" => (Variant::Baseline, 64),
         "full64" => (Variant::Service, 64),
         "typed" => (Variant::Typed, 1),
+        "typed64" => (Variant::Typed, 64),
+        "typed-baseline" => (Variant::TypedBaseline, 1),
+        "typed-baseline64" => (Variant::TypedBaseline, 64),
+        "resource" => (Variant::Resource, 1),
         "transport64" => (Variant::Transport, 64),
         "transport" => (Variant::Transport, 1),
         "curl" => (Variant::CurlLog, 1),
@@ -1168,7 +1200,12 @@ fn profile(which: &str) {
                 .finish();
             let _ = tracing::subscriber::set_global_default(subscriber);
         }
-        let n = 40_000 / tasks;
+        // APICLIENT_BENCH_N: the requests in all (fewer under callgrind)
+        let total: usize = std::env::var("APICLIENT_BENCH_N")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(40_000);
+        let n = (total / tasks).max(1);
         let t0 = Instant::now();
         let cpu0 = cpu_seconds("self");
         run_variant(variant, &server, &clients, tasks, n).await;
