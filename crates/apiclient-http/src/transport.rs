@@ -169,7 +169,7 @@ pub enum ProxyConfig {
 /// what holds them is this crate's own business (today hyper-util's
 /// matcher, a pre-1.0 type that stays out of the public API).
 #[derive(Clone)]
-pub struct ProxyRules(Arc<Matcher>);
+pub struct ProxyRules(Option<Arc<Matcher>>);
 
 impl std::fmt::Debug for ProxyRules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -192,34 +192,56 @@ impl ProxyConfig {
     /// become `Proxy-Authorization`), except hosts in `no_proxy` (a
     /// comma-separated list as `NO_PROXY` takes it).
     pub fn all(proxy_url: &str, no_proxy: &str) -> Self {
-        ProxyConfig::Custom(ProxyRules(Arc::new(
+        ProxyConfig::Custom(ProxyRules(Some(Arc::new(
             Matcher::builder()
                 .all(proxy_url.to_string())
                 .no(no_proxy.to_string())
                 .build(),
-        )))
+        ))))
     }
 
     /// The rules from an environment lookup (`HTTP_PROXY`, ...), e.g. a map in tests.
     pub fn from_env_fn(env: impl Fn(&str) -> Option<String>) -> Self {
         let first = |names: [&str; 2]| names.into_iter().find_map(&env).unwrap_or_default();
-        ProxyConfig::Custom(ProxyRules(Arc::new(
+        // No proxy named: no rules to consult on every request.
+        if !names_a_proxy(&env) {
+            return ProxyConfig::Custom(ProxyRules(None));
+        }
+        ProxyConfig::Custom(ProxyRules(Some(Arc::new(
             Matcher::builder()
                 .all(first(["ALL_PROXY", "all_proxy"]))
                 .http(first(["HTTP_PROXY", "http_proxy"]))
                 .https(first(["HTTPS_PROXY", "https_proxy"]))
                 .no(first(["NO_PROXY", "no_proxy"]))
                 .build(),
-        )))
+        ))))
     }
 
+    /// The rules to consult per request; `None` when no proxy applies to
+    /// any URL (then a request costs no matching at all).
     fn matcher(&self) -> Option<Arc<Matcher>> {
         match self {
-            ProxyConfig::FromEnv => Some(Arc::new(Matcher::from_env())),
+            ProxyConfig::FromEnv => names_a_proxy(|name| std::env::var(name).ok())
+                .then(|| Arc::new(Matcher::from_env())),
             ProxyConfig::None => None,
-            ProxyConfig::Custom(rules) => Some(rules.0.clone()),
+            ProxyConfig::Custom(rules) => rules.0.clone(),
         }
     }
+}
+
+/// Whether an environment names a proxy (`NO_PROXY` alone routes nothing
+/// through one).
+fn names_a_proxy(env: impl Fn(&str) -> Option<String>) -> bool {
+    [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+    ]
+    .into_iter()
+    .any(|name| env(name).is_some_and(|v| !v.trim().is_empty()))
 }
 
 /// A request extension: stream the response body instead of buffering it.
@@ -1009,5 +1031,49 @@ impl tower::Service<Request<Body>> for HyperTransport {
                 ))) as BoxError),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An environment that names no proxy gives no rules, so a request
+    /// consults none; one that names a proxy (any of the six names) does.
+    #[test]
+    fn rules_only_when_a_proxy_is_named() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert!(ProxyConfig::from_env_fn(env(&[])).matcher().is_none());
+        assert!(
+            ProxyConfig::from_env_fn(env(&[("NO_PROXY", "example.com"), ("HTTP_PROXY", " ")]))
+                .matcher()
+                .is_none()
+        );
+        assert!(ProxyConfig::None.matcher().is_none());
+        for name in [
+            "ALL_PROXY",
+            "all_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+        ] {
+            let pairs: &'static [(&'static str, &'static str)] =
+                Box::leak(vec![(name, "http://127.0.0.1:3128")].into_boxed_slice());
+            let rules = ProxyConfig::from_env_fn(env(pairs)).matcher();
+            assert!(rules.is_some(), "{name}");
+        }
+        assert!(
+            ProxyConfig::all("http://127.0.0.1:3128", "")
+                .matcher()
+                .is_some()
+        );
     }
 }

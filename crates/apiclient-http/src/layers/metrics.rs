@@ -250,27 +250,124 @@ struct Attempt {
 
 impl Attempt {
     fn record(self, result: &Result<Response<Body>, BoxError>) {
-        let (outcome_name, outcome) = match result {
-            Ok(resp) => (
-                "http.response.status_code",
-                resp.status().as_u16().to_string(),
-            ),
-            Err(e) => ("error.type", error_label(e).to_string()),
+        let outcome = match result {
+            Ok(resp) => Outcome::Status(resp.status().as_u16()),
+            Err(e) => Outcome::Error(error_label(e)),
         };
-        let port = self.uri.port_u16().unwrap_or(match self.uri.scheme_str() {
-            Some("https") => 443,
-            _ => 80,
+        let seconds = self.t0.elapsed().as_secs_f64();
+        let service = self
+            .service
+            .as_deref()
+            .map_or("", |f| f.service_type.as_str());
+        RECENT_KEYS.with(|cell| {
+            let Ok(mut recent) = cell.try_borrow_mut() else {
+                // a recorder that records from inside a record: no cache
+                let key = duration_key(self.method, &self.uri, service, outcome);
+                return metrics::with_recorder(|r| {
+                    r.register_histogram(&key, &DURATION_METADATA)
+                        .record(seconds)
+                });
+            };
+            let at = match recent.iter().position(|k| {
+                k.outcome == outcome
+                    && k.method == self.method
+                    && *k.service == *service
+                    && Some(&k.authority) == self.uri.authority()
+                    && k.https == (self.uri.scheme_str() == Some("https"))
+            }) {
+                Some(at) => at,
+                None => {
+                    let entry = RecentKey {
+                        outcome,
+                        method: self.method,
+                        service: service.into(),
+                        authority: self
+                            .uri
+                            .authority()
+                            .cloned()
+                            .unwrap_or_else(|| http::uri::Authority::from_static("unknown")),
+                        https: self.uri.scheme_str() == Some("https"),
+                        key: duration_key(self.method, &self.uri, service, outcome),
+                    };
+                    if recent.len() < RECENT_KEYS_KEPT {
+                        recent.push(entry);
+                        recent.len() - 1
+                    } else {
+                        // the oldest makes room (a client talks to few origins)
+                        recent.rotate_left(1);
+                        let last = recent.len() - 1;
+                        recent[last] = entry;
+                        last
+                    }
+                }
+            };
+            let key = &recent[at].key;
+            metrics::with_recorder(|r| {
+                r.register_histogram(key, &DURATION_METADATA)
+                    .record(seconds)
+            });
         });
-        histogram!(
-            REQUEST_DURATION,
-            "http.request.method" => self.method,
-            "server.address" => self.uri.host().unwrap_or("").to_string(),
-            "server.port" => port.to_string(),
-            "openstack.service_type" => self.service.map(|f| f.service_type.clone()).unwrap_or_default(),
-            outcome_name => outcome,
-        )
-        .record(self.t0.elapsed().as_secs_f64());
     }
+}
+
+/// How an attempt ended, as its label says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Status(u16),
+    Error(&'static str),
+}
+
+/// The metadata `histogram!` gives [`REQUEST_DURATION`].
+static DURATION_METADATA: metrics::Metadata<'static> =
+    metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+/// The key of one attempt's [`REQUEST_DURATION`] record: its labels in the
+/// order `histogram!` gave them.
+fn duration_key(
+    method: &'static str,
+    uri: &http::Uri,
+    service: &str,
+    outcome: Outcome,
+) -> metrics::Key {
+    let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    });
+    let (outcome_name, outcome) = match outcome {
+        Outcome::Status(code) => ("http.response.status_code", code.to_string()),
+        Outcome::Error(kind) => ("error.type", kind.to_string()),
+    };
+    metrics::Key::from_parts(
+        REQUEST_DURATION,
+        vec![
+            metrics::Label::new("http.request.method", method),
+            metrics::Label::new("server.address", uri.host().unwrap_or("").to_string()),
+            metrics::Label::new("server.port", port.to_string()),
+            metrics::Label::new("openstack.service_type", service.to_string()),
+            metrics::Label::new(outcome_name, outcome),
+        ],
+    )
+}
+
+/// The keys this thread made last, so that an attempt like an earlier one
+/// (same origin, service, method and outcome: almost every one) registers
+/// its record without building labels again. The recorder is asked every
+/// time (the cache holds keys, not handles), so a recorder installed later
+/// still gets every record.
+struct RecentKey {
+    outcome: Outcome,
+    method: &'static str,
+    service: Box<str>,
+    authority: http::uri::Authority,
+    https: bool,
+    key: metrics::Key,
+}
+
+/// How many keys a thread keeps.
+const RECENT_KEYS_KEPT: usize = 32;
+
+thread_local! {
+    static RECENT_KEYS: std::cell::RefCell<Vec<RecentKey>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 pin_project_lite::pin_project! {
@@ -301,5 +398,136 @@ where
             attempt.record(&out);
         }
         Poll::Ready(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A recorder that keeps each histogram record as `labels=value`.
+    #[derive(Default)]
+    struct Keep(Arc<Mutex<Vec<String>>>);
+
+    struct One(String, Arc<Mutex<Vec<String>>>);
+
+    impl metrics::HistogramFn for One {
+        fn record(&self, value: f64) {
+            self.1
+                .lock()
+                .unwrap()
+                .push(format!("{} {}", self.0, value >= 0.0));
+        }
+    }
+
+    impl metrics::Recorder for Keep {
+        fn describe_counter(&self, _: metrics::KeyName, _: Option<Unit>, _: metrics::SharedString) {
+        }
+        fn describe_gauge(&self, _: metrics::KeyName, _: Option<Unit>, _: metrics::SharedString) {}
+        fn describe_histogram(
+            &self,
+            _: metrics::KeyName,
+            _: Option<Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn register_counter(
+            &self,
+            _: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Counter {
+            metrics::Counter::noop()
+        }
+        fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+            metrics::Gauge::noop()
+        }
+        fn register_histogram(
+            &self,
+            key: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Histogram {
+            let labels: Vec<String> = key
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            metrics::Histogram::from_arc(Arc::new(One(
+                format!("{} {}", key.name(), labels.join(",")),
+                self.0.clone(),
+            )))
+        }
+    }
+
+    fn attempt(uri: &str, method: &'static str) -> Attempt {
+        Attempt {
+            method,
+            service: Some(Arc::new(apiclient_auth::EndpointFilter::new("compute"))),
+            uri: uri.parse().unwrap(),
+            t0: Instant::now(),
+        }
+    }
+
+    fn answered(status: u16) -> Result<Response<Body>, BoxError> {
+        Ok(Response::builder()
+            .status(status)
+            .body(Body::empty())
+            .unwrap())
+    }
+
+    /// Every attempt is recorded with its own labels, whether its key was
+    /// made for it or kept from an attempt like it; a recorder sees each.
+    #[test]
+    fn each_attempt_is_recorded_with_its_labels() {
+        let keep = Keep::default();
+        let seen = keep.0.clone();
+        metrics::with_local_recorder(&keep, || {
+            attempt("http://h:8774/v2.1/servers/1", "GET").record(&answered(200));
+            attempt("http://h:8774/v2.1/servers/2", "GET").record(&answered(200));
+            attempt("http://h:8774/v2.1/servers/3", "GET").record(&answered(404));
+            attempt("https://other/v2.1/servers", "POST").record(&answered(200));
+            let refused: BoxError = Box::new(Error::from(apiclient_errors::ConnectionError::new(
+                ConnectionErrorKind::Refused,
+                "http://h:8774/",
+                None,
+            )));
+            attempt("http://h:8774/v2.1/servers/4", "GET").record(&Err(refused));
+        });
+        let d = REQUEST_DURATION;
+        let common = "http.request.method=GET,server.address=h,server.port=8774,openstack.service_type=compute";
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![
+                format!("{d} {common},http.response.status_code=200 true"),
+                format!("{d} {common},http.response.status_code=200 true"),
+                format!("{d} {common},http.response.status_code=404 true"),
+                format!(
+                    "{d} http.request.method=POST,server.address=other,server.port=443,openstack.service_type=compute,http.response.status_code=200 true"
+                ),
+                format!("{d} {common},error.type=connection_refused true"),
+            ]
+        );
+    }
+
+    /// More origins than a thread keeps: each still gets its own labels.
+    #[test]
+    fn many_origins_each_keep_their_labels() {
+        let keep = Keep::default();
+        let seen = keep.0.clone();
+        metrics::with_local_recorder(&keep, || {
+            for round in 0..2 {
+                for port in 0..(RECENT_KEYS_KEPT as u16 + 5) {
+                    attempt(&format!("http://h:{}/x", 9000 + port), "GET")
+                        .record(&answered(200 + round));
+                }
+            }
+        });
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2 * (RECENT_KEYS_KEPT + 5));
+        for (i, line) in seen.iter().enumerate() {
+            let port = 9000 + (i % (RECENT_KEYS_KEPT + 5));
+            let status = 200 + i / (RECENT_KEYS_KEPT + 5);
+            assert!(line.contains(&format!("server.port={port},")), "{line}");
+            assert!(line.contains(&format!("status_code={status} ")), "{line}");
+        }
     }
 }
