@@ -339,6 +339,12 @@ impl TokenState {
         Some(t.clone())
     }
 
+    /// The current token when it is usable now (no renewal due): what
+    /// [`get`](Self::get) returns without waiting.
+    pub(crate) fn current(&self) -> Option<CurrentToken> {
+        self.fresh(None)
+    }
+
     /// A usable token: the current one, or one from a (single-flight)
     /// renewal (the store, a re-scoping, an authentication).
     pub async fn get(&self) -> Result<CurrentToken, Error> {

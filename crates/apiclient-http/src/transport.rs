@@ -910,7 +910,6 @@ impl tower::Service<Request<Body>> for HyperTransport {
     }
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
-        let client = self.client.clone();
         let limit = self.max_response_bytes;
         let timeout = self.timeout;
         let compression = self.compression;
@@ -952,11 +951,17 @@ impl tower::Service<Request<Body>> for HyperTransport {
         }
         // The URL of errors, made into text only when one happens.
         let uri = req.uri().clone();
+        // The request goes to hyper-util now (its future is lazy: nothing is
+        // sent before the first poll, inside the attempt's timeout), so this
+        // future holds hyper-util's, not the request.
+        let pending = self.client.request(req);
         Box::pin(async move {
             let url = || uri.to_string();
             let guard = gate.clone().map(GateGuard);
-            let send = async {
-                let resp = client.request(req).await.map_err(|e| {
+            // one future for the whole attempt (no nested ones: each would
+            // keep its own copy of what it captures)
+            let attempt = async {
+                let resp = pending.await.map_err(|e| {
                     // A local source that failed is the caller's I/O error.
                     if let Some(local) = gate.as_ref().and_then(|g| g.take_source_error()) {
                         return local;
@@ -981,20 +986,19 @@ impl tower::Service<Request<Body>> for HyperTransport {
                 {
                     connected.poison();
                 }
-                if compression && resp.headers().contains_key(http::header::CONTENT_ENCODING) {
-                    decompress(resp).await.map_err(|e| {
-                        Error::from(ConnectionError::new(
-                            ConnectionErrorKind::Other,
-                            url(),
-                            Some(e),
-                        ))
-                    })
-                } else {
-                    Ok(resp.map(Body::wrap))
-                }
-            };
-            let attempt = async {
-                let resp = send.await?;
+                let resp =
+                    if compression && resp.headers().contains_key(http::header::CONTENT_ENCODING) {
+                        // boxed: the rare path keeps its state out of every attempt's
+                        Box::pin(decompress(resp)).await.map_err(|e| {
+                            Error::from(ConnectionError::new(
+                                ConnectionErrorKind::Other,
+                                url(),
+                                Some(e),
+                            ))
+                        })?
+                    } else {
+                        resp.map(Body::wrap)
+                    };
                 if let Some(s) = stream {
                     let (parts, body) = resp.into_parts();
                     let body = IdleTimeout {

@@ -217,24 +217,71 @@ pub(crate) fn peer_stopped_reading(e: &std::io::Error) -> bool {
 /// wait for the answer). A large upload may take longer than `timeout` in
 /// all; a source or a server that stalls cannot. The operation timeout
 /// (`HttpClientBuilder::operation_timeout`) bounds the whole call.
-pub(crate) async fn bounded<T>(
+pub(crate) fn bounded<F: Future>(
     timeout: std::time::Duration,
     gate: Option<&UploadGate>,
-    attempt: impl Future<Output = T>,
-) -> Result<T, tokio::time::error::Elapsed> {
-    let mut attempt = std::pin::pin!(attempt);
-    let Some(gate) = gate else {
-        return tokio::time::timeout(timeout, attempt).await;
+    attempt: F,
+) -> Bounded<'_, F> {
+    let sleep = match gate {
+        Some(g) => {
+            tokio::time::sleep_until(tokio::time::Instant::from_std(g.last_progress() + timeout))
+        }
+        None => tokio::time::sleep(timeout),
     };
-    loop {
-        let idle_until = tokio::time::Instant::from_std(gate.last_progress() + timeout);
-        match tokio::time::timeout_at(idle_until, &mut attempt).await {
-            Ok(out) => return Ok(out),
-            Err(elapsed) => {
-                if gate.last_progress() + timeout <= std::time::Instant::now() {
-                    return Err(elapsed);
-                }
+    Bounded {
+        attempt,
+        sleep,
+        gate,
+        timeout,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`bounded`]: the attempt and its one timer, side by
+    /// side (a hand-written future, so the attempt's state is held once).
+    pub(crate) struct Bounded<'g, F> {
+        #[pin]
+        attempt: F,
+        #[pin]
+        sleep: tokio::time::Sleep,
+        gate: Option<&'g UploadGate>,
+        timeout: std::time::Duration,
+    }
+}
+
+impl<F: Future> Future for Bounded<'_, F> {
+    type Output = Result<F::Output, AttemptTimedOut>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Poll::Ready(out) = this.attempt.poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        loop {
+            std::task::ready!(this.sleep.as_mut().poll(cx));
+            let Some(gate) = this.gate else {
+                return Poll::Ready(Err(AttemptTimedOut));
+            };
+            // an upload that moved since: the wait starts again from then
+            let idle_until = gate.last_progress() + *this.timeout;
+            if idle_until <= std::time::Instant::now() {
+                return Poll::Ready(Err(AttemptTimedOut));
             }
+            this.sleep
+                .as_mut()
+                .reset(tokio::time::Instant::from_std(idle_until));
         }
     }
 }
+
+/// An attempt that ran out of its time (the source of the timeout error).
+#[derive(Debug)]
+pub(crate) struct AttemptTimedOut;
+
+impl std::fmt::Display for AttemptTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for AttemptTimedOut {}

@@ -260,62 +260,159 @@ where
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let Some(target) = req.extensions().get::<Target>().cloned() else {
+            return Box::pin(self.inner.clone().oneshot(req));
+        };
+        // The usual call: a token valid now and an inner stack ready now.
+        // The request goes down at once and only its answer is awaited, so
+        // the future holds the inner one and what a 401 needs, not the
+        // request; the 401's renewal and replay are boxed apart.
+        if let Some(token) = self.state.current() {
+            let mut ready = self.inner.clone();
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            if let Poll::Ready(Ok(())) = ready.poll_ready(&mut cx) {
+                let (first, sent) =
+                    match Sent::prepare(&self.state, target, token, req, self.replay_here) {
+                        Ok(prepared) => prepared,
+                        Err(e) => {
+                            return Box::pin(std::future::ready(Err(Box::new(e) as BoxError)));
+                        }
+                    };
+                let answer = ready.call(first);
+                let (inner, state) = (self.inner.clone(), self.state.clone());
+                return Box::pin(async move {
+                    let resp = answer.await?;
+                    match sent.checked(resp) {
+                        Ok(resp) => Ok(resp),
+                        Err((sent, resp)) => Box::pin(sent.after_401(resp, state, inner)).await,
+                    }
+                });
+            }
+        }
         let inner = self.inner.clone();
         let state = self.state.clone();
         let replay_here = self.replay_here;
         Box::pin(async move {
-            let Some(target) = req.extensions().get::<Target>().cloned() else {
-                return inner.oneshot(req).await;
-            };
             let token = state.get().await?;
-            let endpoint = resolve(&state, &target, &token)?;
-            // the copy for a replay after a 401 (None for a one-shot body),
-            // when this layer replays; else the retry layer's copy serves
-            let replayable = req.body().is_replayable();
-            // the retry layer's replay after a renewal: a 401 now is final
-            let renewed_before = req.extensions().get::<Reauthenticated>().is_some();
-            let replay = if replay_here {
-                clone_request(&req)
-            } else {
-                None
-            };
-            let relative = req.uri().clone();
-            let first = authorize(req, &token, &endpoint)?;
-            let url = RequestUrl(first.uri().clone());
-            let mut resp = inner.clone().oneshot(first).await?;
-            resp.extensions_mut().insert(url.clone());
-            if resp.status() != http::StatusCode::UNAUTHORIZED
-                || token.just_authenticated
-                || renewed_before
-            {
-                return Ok(resp);
+            let (first, sent) = Sent::prepare(&state, target, token, req, replay_here)?;
+            let resp = inner.clone().oneshot(first).await?;
+            match sent.checked(resp) {
+                Ok(resp) => Ok(resp),
+                Err((sent, resp)) => Box::pin(sent.after_401(resp, state, inner)).await,
             }
-            tracing::debug!(target: "apiclient_http::auth", url = %redact_url(&relative.to_string()), "401: re-authenticating once");
-            target.clear();
-            let Some(fresh) = state.refresh_after_401(token.generation).await? else {
-                return Ok(resp);
-            };
-            let Ok(new_endpoint) = resolve(&state, &target, &fresh) else {
-                return Ok(resp);
-            };
-            if fresh.access.same_token(&token.access) && new_endpoint == endpoint {
-                return Ok(resp);
-            }
-            super::metrics::reauthenticated(&target.filter.service_type);
-            if !replay_here && replayable {
-                resp.extensions_mut().insert(Reauthenticated);
-                return Ok(resp);
-            }
-            let Some(replay) = replay else {
-                return Err(Box::new(Error::BodyNotReplayable {
-                    url: url.0.to_string(),
-                }) as BoxError);
-            };
-            let second = authorize(replay, &fresh, &new_endpoint)?;
-            let url = RequestUrl(second.uri().clone());
-            let mut resp = inner.oneshot(second).await?;
-            resp.extensions_mut().insert(url);
-            Ok(resp)
         })
+    }
+}
+
+/// A request sent with a token: what its answer needs to be checked, and
+/// a 401 to be renewed and replayed.
+struct Sent {
+    target: Target,
+    token: CurrentToken,
+    endpoint: Arc<str>,
+    /// The copy for a replay after a 401 (None for a one-shot body), when
+    /// this layer replays; else the retry layer's copy serves.
+    replay: Option<Box<Request<Body>>>,
+    replay_here: bool,
+    replayable: bool,
+    /// The retry layer's replay after a renewal: a 401 now is final.
+    renewed_before: bool,
+    url: RequestUrl,
+}
+
+impl Sent {
+    /// `req` with its endpoint and token, and what its answer will need.
+    fn prepare(
+        state: &TokenState,
+        target: Target,
+        token: CurrentToken,
+        req: Request<Body>,
+        replay_here: bool,
+    ) -> Result<(Request<Body>, Sent), Error> {
+        let endpoint = resolve(state, &target, &token)?;
+        let replayable = req.body().is_replayable();
+        let renewed_before = req.extensions().get::<Reauthenticated>().is_some();
+        let replay = if replay_here {
+            clone_request(&req).map(Box::new)
+        } else {
+            None
+        };
+        let first = authorize(req, &token, &endpoint)?;
+        let url = RequestUrl(first.uri().clone());
+        let sent = Sent {
+            target,
+            token,
+            endpoint,
+            replay,
+            replay_here,
+            replayable,
+            renewed_before,
+            url,
+        };
+        Ok((first, sent))
+    }
+
+    /// The answer, marked with its URL: `Ok` when it is final, `Err` (with
+    /// this request) when it is a 401 to renew the token for.
+    #[allow(clippy::result_large_err)]
+    fn checked(self, mut resp: Response<Body>) -> Result<Response<Body>, (Sent, Response<Body>)> {
+        resp.extensions_mut().insert(self.url.clone());
+        if resp.status() != http::StatusCode::UNAUTHORIZED
+            || self.token.just_authenticated
+            || self.renewed_before
+        {
+            return Ok(resp);
+        }
+        Err((self, resp))
+    }
+
+    /// A 401: one re-authentication, then the replay (here, or marked for
+    /// the retry layer's), unless the renewal changed nothing.
+    async fn after_401<S>(
+        self,
+        mut resp: Response<Body>,
+        state: Arc<TokenState>,
+        inner: S,
+    ) -> Result<Response<Body>, BoxError>
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = BoxError> + Send + 'static,
+        S::Future: Send + 'static,
+    {
+        let Sent {
+            target,
+            token,
+            endpoint,
+            replay,
+            replay_here,
+            replayable,
+            url,
+            ..
+        } = self;
+        tracing::debug!(target: "apiclient_http::auth", url = %redact_url(&url.0.to_string()), "401: re-authenticating once");
+        target.clear();
+        let Some(fresh) = state.refresh_after_401(token.generation).await? else {
+            return Ok(resp);
+        };
+        let Ok(new_endpoint) = resolve(&state, &target, &fresh) else {
+            return Ok(resp);
+        };
+        if fresh.access.same_token(&token.access) && new_endpoint == endpoint {
+            return Ok(resp);
+        }
+        super::metrics::reauthenticated(&target.filter.service_type);
+        if !replay_here && replayable {
+            resp.extensions_mut().insert(Reauthenticated);
+            return Ok(resp);
+        }
+        let Some(replay) = replay else {
+            return Err(Box::new(Error::BodyNotReplayable {
+                url: url.0.to_string(),
+            }) as BoxError);
+        };
+        let second = authorize(*replay, &fresh, &new_endpoint)?;
+        let url = RequestUrl(second.uri().clone());
+        let mut resp = inner.oneshot(second).await?;
+        resp.extensions_mut().insert(url);
+        Ok(resp)
     }
 }
