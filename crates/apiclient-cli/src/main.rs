@@ -74,7 +74,10 @@ fn init_logging(debug: bool) {
     let requests = fmt!()
         .event_format(MessageOnly)
         .with_filter(FilterFn::new(move |m| {
+            // no span: MessageOnly prints none, so none is built for it
+            // (`enabled!` asks with a hint's metadata, neither span nor event)
             debug
+                && !m.is_span()
                 && m.target().starts_with("apiclient_http")
                 && *m.level() > tracing::Level::WARN
                 && *m.level() <= tracing::Level::DEBUG
@@ -87,6 +90,12 @@ fn init_logging(debug: bool) {
 
 /// The `--debug` request log's format: the message alone (the curl lines),
 /// without level, target or span context.
+///
+/// An event whose only field is its message (every curl line) is written
+/// through [`Sanitized`]: the text tracing-subscriber's own formatter makes
+/// of it, but in one piece when there is nothing to escape, as with the curl
+/// log's lines (built once, already redacted and escaped), instead of
+/// character by character. Other events go through the field formatter.
 struct MessageOnly;
 
 impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for MessageOnly
@@ -100,8 +109,97 @@ where
         mut writer: tracing_subscriber::fmt::format::Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> std::fmt::Result {
-        tracing_subscriber::fmt::FormatFields::format_fields(ctx, writer.by_ref(), event)?;
+        let fields = event.metadata().fields();
+        let written = if fields.len() == 1 && fields.field("message").is_some() {
+            let sanitize = writer.sanitizes_ansi_escapes();
+            let mut message = MessageVisitor {
+                out: Sanitized {
+                    out: &mut writer,
+                    sanitize,
+                },
+                result: Ok(()),
+                not_mine: false,
+            };
+            event.record(&mut message);
+            message.result?;
+            !message.not_mine
+        } else {
+            false
+        };
+        if !written {
+            tracing_subscriber::fmt::FormatFields::format_fields(ctx, writer.by_ref(), event)?;
+        }
         writeln!(writer)
+    }
+}
+
+/// Writes an event's message as tracing-subscriber's default field
+/// formatter does (`{:?}` of the value, which for the macros' `format_args!`
+/// message is its text as is), through [`Sanitized`]. An error value is left
+/// to that formatter (`not_mine`), which lists its sources.
+struct MessageVisitor<'a, W> {
+    out: Sanitized<'a, W>,
+    result: std::fmt::Result,
+    not_mine: bool,
+}
+
+impl<W: std::fmt::Write> tracing::field::Visit for MessageVisitor<'_, W> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" && self.result.is_ok() {
+            self.result = std::fmt::Write::write_str(&mut self.out, value);
+        }
+    }
+
+    fn record_error(
+        &mut self,
+        _field: &tracing::field::Field,
+        _value: &(dyn std::error::Error + 'static),
+    ) {
+        self.not_mine = true;
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" && self.result.is_ok() {
+            self.result = std::fmt::Write::write_fmt(&mut self.out, format_args!("{value:?}"));
+        }
+    }
+}
+
+/// A writer that escapes what tracing-subscriber's ANSI sanitizer escapes
+/// (ESC, BEL, BS, FF, DEL as `\x1b`..., C1 controls as `\u{9b}`), and passes
+/// a piece without any of them (one scan of its bytes) on in one write.
+struct Sanitized<'a, W> {
+    out: &'a mut W,
+    sanitize: bool,
+}
+
+impl<W: std::fmt::Write> std::fmt::Write for Sanitized<'_, W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        // C1 controls are U+0080..=U+009F, in UTF-8 0xC2 0x80..=0x9F
+        let candidate = |b: u8| matches!(b, 0x07 | 0x08 | 0x0c | 0x1b | 0x7f | 0xc2);
+        if !self.sanitize || !s.bytes().fold(false, |hit, b| hit | candidate(b)) {
+            return self.out.write_str(s);
+        }
+        let mut start = 0;
+        for (i, c) in s.char_indices() {
+            let escape = match c {
+                '\x1b' => "\\x1b",
+                '\x07' => "\\x07",
+                '\x08' => "\\x08",
+                '\x0c' => "\\x0c",
+                '\x7f' => "\\x7f",
+                '\u{80}'..='\u{9f}' => "",
+                _ => continue,
+            };
+            self.out.write_str(&s[start..i])?;
+            if escape.is_empty() {
+                std::fmt::Write::write_fmt(self.out, format_args!("\\u{{{:x}}}", u32::from(c)))?;
+            } else {
+                self.out.write_str(escape)?;
+            }
+            start = i + c.len_utf8();
+        }
+        self.out.write_str(&s[start..])
     }
 }
 
@@ -295,5 +393,69 @@ fn main() -> ExitCode {
             eprintln!("{}", e.line(cli.debug));
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::prelude::*;
+
+    use super::MessageOnly;
+
+    /// What a subscriber of one fmt layer prints for the events `emit`
+    /// sends: with MessageOnly, or with tracing-subscriber's own format (no
+    /// time, level or target: the fields alone, as MessageOnly).
+    fn printed(message_only: bool, emit: fn()) -> String {
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let out = buf.clone();
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(move || out.clone())
+            .without_time()
+            .with_target(false)
+            .with_level(false)
+            .with_ansi(false);
+        if message_only {
+            let subscriber = tracing_subscriber::registry().with(layer.event_format(MessageOnly));
+            tracing::subscriber::with_default(subscriber, emit);
+        } else {
+            tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), emit);
+        }
+        let text = buf.0.lock().unwrap().clone();
+        String::from_utf8(text).unwrap()
+    }
+
+    #[test]
+    fn message_only_prints_what_the_sanitizing_formatter_prints() {
+        fn emit() {
+            for text in [
+                "REQ: curl -g -i -X 'GET' 'http://h/x' -H 'x-auth-token: {SHA256}00'",
+                "esc\x1b[2J bel\x07 bs\x08 ff\x0c del\x7f csi\u{9b}[1m nel\u{85} end\u{9f}",
+                "kept: tab\there, newline\nhere, cr\r, é ü ✓ \u{a0}\u{200b}",
+                "\u{80}",
+                "",
+            ] {
+                tracing::debug!(target: "apiclient_http::curl", "{}", text);
+                tracing::debug!(target: "apiclient_http::curl", "RESP BODY: {}", text);
+                tracing::info!(target: "apiclient_http", status = 500, "with a field {}", text);
+            }
+            let e = std::io::Error::other("an error\x1b[2J");
+            tracing::warn!(message = &e as &(dyn std::error::Error + 'static));
+        }
+        let expected = printed(false, emit);
+        assert!(expected.contains("esc\\x1b[2J") && expected.contains("\\u{9b}"));
+        assert_eq!(printed(true, emit), expected);
     }
 }

@@ -15,11 +15,11 @@
 //! any header marked sensitive) become `{SHA256}<hex>`; secret fields in
 //! JSON bodies become `***`, in requests and responses alike.
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
 use std::task::{Context, Poll};
 
 use apiclient_errors::BoxError;
-use http::{HeaderMap, Request, Response};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tower::{Layer, Service};
@@ -27,52 +27,91 @@ use tower::{Layer, Service};
 use super::LayerFuture;
 use crate::body::Body;
 
+/// The target every line of this log is emitted on.
+const TARGET: &str = "apiclient_http::curl";
+
 /// `{SHA256}<hex>` of a value.
 pub fn hash_value(value: &[u8]) -> String {
-    format!("{{SHA256}}{}", hex::encode(Sha256::digest(value)))
+    let mut out = String::with_capacity(HASH_LEN);
+    push_hash(&mut out, value);
+    out
+}
+
+/// The length of [`hash_value`]'s text.
+const HASH_LEN: usize = "{SHA256}".len() + 64;
+
+/// Appends `{SHA256}<hex>` of `value` to `out`.
+fn push_hash(out: &mut String, value: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("{SHA256}");
+    for b in Sha256::digest(value) {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
 }
 
 pub use apiclient_errors::redact::is_sensitive_header;
 use apiclient_errors::redact::{escape_controls, is_secret_key, redact_url};
 
-/// Headers as `Name: value` pairs, sorted, with credentials hashed,
-/// borrowing what needs no change.
-fn shown_headers(headers: &HeaderMap) -> Vec<(&str, std::borrow::Cow<'_, str>)> {
-    let mut out: Vec<(&str, std::borrow::Cow<'_, str>)> = headers
+/// Whether a header's value is shown hashed.
+fn is_hashed(name: &HeaderName, value: &HeaderValue) -> bool {
+    value.is_sensitive() || is_sensitive_header(name.as_str())
+}
+
+/// Appends a header's value as the log shows it: credentials hashed,
+/// control characters escaped, invalid UTF-8 replaced; with `quoted`, ready
+/// for a shell's single quotes.
+fn push_header_value(out: &mut String, name: &HeaderName, value: &HeaderValue, quoted: bool) {
+    if is_hashed(name, value) {
+        push_hash(out, value.as_bytes());
+        return;
+    }
+    // borrowed, not copied, when valid UTF-8 without a control character
+    let lossy = String::from_utf8_lossy(value.as_bytes());
+    let text = escape_controls(&lossy);
+    if quoted {
+        push_quoted(out, &text);
+    } else {
+        out.push_str(&text);
+    }
+}
+
+/// A header's value as the log shows it (see [`push_header_value`]).
+fn shown_value(name: &HeaderName, value: &HeaderValue) -> String {
+    let mut out = String::new();
+    push_header_value(&mut out, name, value, false);
+    out
+}
+
+/// The headers in the log's order: by name, then by the value shown (the
+/// shown values are computed only for a name that repeats).
+fn sorted_headers(headers: &HeaderMap) -> Vec<(&HeaderName, &HeaderValue)> {
+    let mut out: Vec<(&HeaderName, &HeaderValue)> = headers.iter().collect();
+    out.sort_unstable_by(|a, b| {
+        a.0.as_str()
+            .cmp(b.0.as_str())
+            .then_with(|| shown_value(a.0, a.1).cmp(&shown_value(b.0, b.1)))
+    });
+    out
+}
+
+/// Room the headers take in a line, about.
+fn headers_len(headers: &HeaderMap) -> usize {
+    headers
         .iter()
         .map(|(k, v)| {
-            let shown = if v.is_sensitive() || is_sensitive_header(k.as_str()) {
-                std::borrow::Cow::Owned(hash_value(v.as_bytes()))
-            } else {
-                match std::str::from_utf8(v.as_bytes()) {
-                    Ok(t) => escape_controls(t),
-                    Err(_) => std::borrow::Cow::Owned(
-                        escape_controls(&String::from_utf8_lossy(v.as_bytes())).into_owned(),
-                    ),
-                }
-            };
-            (k.as_str(), shown)
+            let value = if is_hashed(k, v) { HASH_LEN } else { v.len() };
+            k.as_str().len() + value + 8
         })
-        .collect();
-    out.sort();
-    out
+        .sum()
 }
 
 /// Headers as `Name: value` pairs, sorted, with credentials hashed.
 pub fn redact_headers(headers: &HeaderMap) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| {
-            let shown = if v.is_sensitive() || is_sensitive_header(k.as_str()) {
-                hash_value(v.as_bytes())
-            } else {
-                escape_controls(&String::from_utf8_lossy(v.as_bytes())).into_owned()
-            };
-            (k.as_str().to_string(), shown)
-        })
-        .collect();
-    out.sort();
-    out
+    sorted_headers(headers)
+        .into_iter()
+        .map(|(k, v)| (k.as_str().to_string(), shown_value(k, v)))
+        .collect()
 }
 
 const MASK: &str = "***";
@@ -144,20 +183,112 @@ const SECRET_HINTS: &[&str] = &[
     "\\u",
 ];
 
-fn may_hold_secret(text: &str) -> bool {
-    // one pass, case-insensitive, without a lowercase copy of the body: at
-    // each byte that can start a hint, compare the hints that start with it
-    let hay = text.as_bytes();
-    hay.iter().enumerate().any(|(i, b)| {
-        let first = b.to_ascii_lowercase();
-        SECRET_HINTS.iter().any(|hint| {
-            let h = hint.as_bytes();
-            h[0] == first
-                && hay
-                    .get(i..i + h.len())
-                    .is_some_and(|w| w.eq_ignore_ascii_case(h))
-        })
+/// The first three bytes of each hint (`\u`: two, and any byte), each with
+/// the bits a byte is compared under (`0x20` folds a letter's case; `0xff`
+/// matches any byte).
+const HINT_PREFIXES: [([u8; 3], [u8; 3]); SECRET_HINTS.len()] = hint_prefixes();
+
+const fn hint_prefixes() -> [([u8; 3], [u8; 3]); SECRET_HINTS.len()] {
+    let mut out = [([0u8; 3], [0u8; 3]); SECRET_HINTS.len()];
+    let mut i = 0;
+    while i < SECRET_HINTS.len() {
+        let hint = SECRET_HINTS[i].as_bytes();
+        assert!(hint.len() >= 2, "a hint has two bytes at least");
+        let mut j = 0;
+        while j < 3 {
+            if j < hint.len() {
+                let b = hint[j];
+                assert!(b == b.to_ascii_lowercase(), "hints are lowercase");
+                out[i].0[j] = b;
+                out[i].1[j] = if b.is_ascii_alphabetic() { 0x20 } else { 0 };
+            } else {
+                out[i].0[j] = 0xff;
+                out[i].1[j] = 0xff;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Whether a hint's first three bytes (two for a shorter hint) are `w`,
+/// case-insensitively, branch-free.
+#[inline(always)]
+fn starts_a_hint(w: [u8; 3]) -> bool {
+    HINT_PREFIXES.iter().fold(false, |hit, (p, fold)| {
+        hit | (((w[0] | fold[0]) == p[0]) & ((w[1] | fold[1]) == p[1]) & ((w[2] | fold[2]) == p[2]))
     })
+}
+
+/// The positions [`may_hold_secret`] screens at once.
+const BLOCK: usize = 32;
+
+/// Whether a hint may start at one of the first [`BLOCK`] positions of
+/// `block`: the same comparisons at every position, no branch, so the
+/// compiler makes vector code of it.
+#[inline(always)]
+fn block_may_start_a_hint(block: &[u8; BLOCK + 2]) -> bool {
+    let mut hits = [false; BLOCK];
+    for (k, hit) in hits.iter_mut().enumerate() {
+        *hit = starts_a_hint([block[k], block[k + 1], block[k + 2]]);
+    }
+    hits.iter().fold(false, |any, &hit| any | hit)
+}
+
+/// For each byte, the hints (bit `i`: `SECRET_HINTS[i]`) that start with
+/// it, in either case.
+static HINTS_BY_FIRST_BYTE: [u16; 256] = hints_by_first_byte();
+
+const fn hints_by_first_byte() -> [u16; 256] {
+    assert!(SECRET_HINTS.len() <= 16, "one bit per hint");
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < SECRET_HINTS.len() {
+        let first = SECRET_HINTS[i].as_bytes()[0];
+        table[first.to_ascii_lowercase() as usize] |= 1 << i;
+        table[first.to_ascii_uppercase() as usize] |= 1 << i;
+        i += 1;
+    }
+    table
+}
+
+/// Whether a hint starts at `hay[i]`, in any case.
+fn hint_at(hay: &[u8], i: usize) -> bool {
+    let Some(&first) = hay.get(i) else {
+        return false;
+    };
+    let mut hints = HINTS_BY_FIRST_BYTE[usize::from(first)];
+    while hints != 0 {
+        let hint = SECRET_HINTS[hints.trailing_zeros() as usize].as_bytes();
+        if hay
+            .get(i..i + hint.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(hint))
+        {
+            return true;
+        }
+        hints &= hints - 1;
+    }
+    false
+}
+
+/// Whether `text` holds one of [`SECRET_HINTS`], in any case, without a
+/// lowercase copy of it: blocks of [`BLOCK`] positions are screened for
+/// the first three bytes of a hint (vector code), and only a block where
+/// one shows up is compared exactly.
+fn may_hold_secret(text: &str) -> bool {
+    let hay = text.as_bytes();
+    let mut i = 0;
+    while let Some(block) = hay
+        .get(i..i + BLOCK + 2)
+        .and_then(|b| <&[u8; BLOCK + 2]>::try_from(b).ok())
+    {
+        if block_may_start_a_hint(block) && (i..i + BLOCK).any(|j| hint_at(hay, j)) {
+            return true;
+        }
+        i += BLOCK;
+    }
+    (i..hay.len()).any(|j| hint_at(hay, j))
 }
 
 /// A body as log text, on one line: JSON with secret fields as `***`; other
@@ -166,33 +297,47 @@ fn may_hold_secret(text: &str) -> bool {
 /// key name is shown as received, without re-parsing. Invalid JSON that may
 /// hold a secret is shown as a byte count.
 pub fn redact_body(body: &[u8]) -> String {
+    shown_body(body).into_owned()
+}
+
+/// [`redact_body`], borrowing the body when it is shown as received.
+fn shown_body(body: &[u8]) -> Cow<'_, str> {
     if body.is_empty() {
-        return String::new();
+        return Cow::Borrowed("");
     }
     let text = std::str::from_utf8(body).ok();
     if let Some(t) = text
         && !may_hold_secret(t)
     {
-        return escape_controls(t).into_owned();
+        return escape_controls(t);
     }
     if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
         redact_value(&mut v, false);
-        return v.to_string();
+        let json = v.to_string();
+        // serde_json escapes C0 controls but writes DEL and C1 as they are
+        return match escape_controls(&json) {
+            Cow::Borrowed(_) => Cow::Owned(json),
+            Cow::Owned(escaped) => Cow::Owned(escaped),
+        };
     }
-    match text {
+    Cow::Owned(match text {
         Some(_) => format!(
             "<{} bytes, not shown: not JSON and may hold a secret>",
             body.len()
         ),
         None => format!("<{} bytes of binary data>", body.len()),
-    }
+    })
 }
 
-fn quote(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains('\'') {
-        std::borrow::Cow::Owned(s.replace('\'', "'\\''"))
-    } else {
-        std::borrow::Cow::Borrowed(s)
+/// Appends `s` for a shell's single quotes: each `'` as `'\''`.
+fn push_quoted(out: &mut String, s: &str) {
+    let mut parts = s.split('\'');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for part in parts {
+        out.push_str("'\\''");
+        out.push_str(part);
     }
 }
 
@@ -204,42 +349,73 @@ pub fn streamed_body(len: Option<u64>) -> String {
     }
 }
 
-fn body_text(body: &Body) -> Option<String> {
+/// A body as the log shows it, `None` when there is none to show.
+fn body_text(body: &Body) -> Option<Cow<'_, str>> {
     match body.as_bytes() {
         Some(b) if b.is_empty() => None,
-        Some(b) => Some(redact_body(b)),
+        Some(b) => Some(shown_body(b)),
         None if body.is_buffered() => None,
-        None => Some(streamed_body(body.len())),
+        None => Some(Cow::Owned(streamed_body(body.len()))),
     }
 }
 
-/// The `REQ: curl ...` line for a request.
+/// The `REQ: curl ...` line for a request: built once, in one buffer,
+/// redacted and with every control character escaped.
 pub fn format_request(req: &Request<Body>, insecure: bool) -> String {
-    let mut line = String::from("REQ: curl -g -i");
+    let uri = req.uri().to_string();
+    let redacted = redact_url(&uri);
+    let url = escape_controls(&redacted);
+    let body = body_text(req.body());
+    let mut line = String::with_capacity(
+        48 + url.len() + headers_len(req.headers()) + body.as_ref().map_or(0, |b| b.len() + 8),
+    );
+    line.push_str("REQ: curl -g -i");
     if insecure {
         line.push_str(" --insecure");
     }
-    let _ = write!(
-        line,
-        " -X '{}' '{}'",
-        req.method(),
-        quote(&escape_controls(&redact_url(&req.uri().to_string())))
-    );
-    for (k, v) in shown_headers(req.headers()) {
-        let _ = write!(line, " -H '{}: {}'", k, quote(&v));
+    line.push_str(" -X '");
+    line.push_str(req.method().as_str());
+    line.push_str("' '");
+    push_quoted(&mut line, &url);
+    line.push('\'');
+    for (k, v) in sorted_headers(req.headers()) {
+        line.push_str(" -H '");
+        line.push_str(k.as_str());
+        line.push_str(": ");
+        push_header_value(&mut line, k, v, true);
+        line.push('\'');
     }
-    if let Some(body) = body_text(req.body()) {
-        let _ = write!(line, " -d '{}'", quote(&body));
+    if let Some(body) = body {
+        line.push_str(" -d '");
+        push_quoted(&mut line, &body);
+        line.push('\'');
     }
     line
 }
 
-/// The `RESP: [status] headers` line for a response.
+/// The `RESP: [status] headers` line for a response: built once, in one
+/// buffer, redacted and with every control character escaped.
 pub fn format_response(resp: &Response<Body>) -> String {
-    let mut line = format!("RESP: [{}]", resp.status().as_u16());
-    for (k, v) in shown_headers(resp.headers()) {
-        let _ = write!(line, " {k}: {v}");
+    let mut line = String::with_capacity(16 + headers_len(resp.headers()));
+    line.push_str("RESP: [");
+    line.push_str(resp.status().as_str());
+    line.push(']');
+    for (k, v) in sorted_headers(resp.headers()) {
+        line.push(' ');
+        line.push_str(k.as_str());
+        line.push_str(": ");
+        push_header_value(&mut line, k, v, false);
     }
+    line
+}
+
+/// The `RESP: error: ...` line for a request that got no response, with
+/// control characters escaped.
+fn format_error(e: &BoxError) -> String {
+    let text = e.to_string();
+    let mut line = String::with_capacity(16 + text.len());
+    line.push_str("RESP: error: ");
+    line.push_str(&escape_controls(&text));
     line
 }
 
@@ -306,21 +482,34 @@ where
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        if !tracing::enabled!(target: "apiclient_http::curl", tracing::Level::DEBUG) {
+        // nothing is built unless a subscriber takes DEBUG on this target
+        if !tracing::enabled!(target: TARGET, tracing::Level::DEBUG) {
             return LayerFuture::inner(self.inner.call(req));
         }
-        tracing::debug!(target: "apiclient_http::curl", "{}", format_request(&req, self.insecure));
+        // Each line is built once, redacted and escaped, and is the whole
+        // message (`format_args!("{}", line)`): a formatter writes it in one
+        // piece, and one whose sanitizer finds nothing to escape leaves it
+        // as it is.
+        {
+            let line = format_request(&req, self.insecure);
+            tracing::debug!(target: TARGET, "{}", line);
+        }
         let fut = self.inner.call(req);
         LayerFuture::boxed(async move {
             let res = fut.await;
             match &res {
                 Ok(resp) => {
-                    tracing::debug!(target: "apiclient_http::curl", "{}", format_response(resp));
+                    let line = format_response(resp);
+                    tracing::debug!(target: TARGET, "{}", line);
+                    // borrowed from the response when shown as received
                     if let Some(body) = body_text(resp.body()) {
-                        tracing::debug!(target: "apiclient_http::curl", "RESP BODY: {body}");
+                        tracing::debug!(target: TARGET, "RESP BODY: {}", body);
                     }
                 }
-                Err(e) => tracing::debug!(target: "apiclient_http::curl", "RESP: error: {e}"),
+                Err(e) => {
+                    let line = format_error(e);
+                    tracing::debug!(target: TARGET, "{}", line);
+                }
             }
             res
         })
@@ -341,6 +530,142 @@ mod tests {
             r#"{"server": {"name": "pass", "tok": "en"}}"#
         ));
         assert!(!may_hold_secret(""));
+    }
+
+    /// The hints compared at every byte, as the table-less scan did.
+    fn may_hold_secret_naive(text: &str) -> bool {
+        let hay = text.as_bytes();
+        (0..hay.len()).any(|i| {
+            SECRET_HINTS.iter().any(|hint| {
+                hay.get(i..i + hint.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(hint.as_bytes()))
+            })
+        })
+    }
+
+    #[test]
+    fn the_hint_table_finds_what_every_hint_finds() {
+        let mut cases: Vec<String> = vec![
+            String::new(),
+            "p".into(),
+            "\\".into(),
+            "\\u".into(),
+            "Temp_URL".into(),
+            "tempurl".into(),
+            "passwor".into(),
+            "xPASSPHRASEx".into(),
+            "coDe".into(),
+            "cod".into(),
+            "Private_Key".into(),
+            "private-key".into(),
+            "é token é".into(),
+        ];
+        for hint in SECRET_HINTS {
+            cases.push(hint.to_string());
+            cases.push(hint.to_ascii_uppercase());
+            cases.push(format!("{{\"a{hint}\": 1}}"));
+            cases.push(hint[..hint.len() - 1].to_string());
+            cases.push(format!("{}x", &hint[..hint.len() - 1]));
+        }
+        // and short strings of the hints' letters, at random
+        let alphabet: Vec<char> = "pPaAsSwWoOrRdDcCeEtTkKnNiIvVyYlLmMhHuU_\\{}\"x é"
+            .chars()
+            .collect();
+        let mut rng = fastrand::Rng::with_seed(24);
+        // every hint at every place of a block and across blocks, whole or cut
+        for hint in SECRET_HINTS {
+            for at in 0..70 {
+                let pad = "x".repeat(at);
+                cases.push(format!("{pad}{}{pad}", hint.to_ascii_uppercase()));
+                cases.push(format!("{pad}{hint}"));
+                cases.push(format!("{pad}{}", &hint[..hint.len() - 1]));
+            }
+        }
+        for _ in 0..50_000 {
+            let len = rng.usize(0..100);
+            cases.push(
+                (0..len)
+                    .map(|_| alphabet[rng.usize(..alphabet.len())])
+                    .collect(),
+            );
+        }
+        for t in &cases {
+            assert_eq!(may_hold_secret(t), may_hold_secret_naive(t), "{t:?}");
+        }
+    }
+
+    /// Every line the log builds is free of control characters (C0, DEL,
+    /// C1), whatever the headers, body or error carry: a formatter's
+    /// sanitizer has nothing left to change.
+    #[test]
+    fn no_line_holds_a_control_character() {
+        let clean = |line: &str| !line.chars().any(char::is_control);
+        let mut req = Request::post("http://h/x?a=b")
+            .header(
+                "x-obs",
+                HeaderValue::from_bytes(b"a\xc2\x9b[2Jb\tc").unwrap(),
+            )
+            .header("x-bad-utf8", HeaderValue::from_bytes(b"\xff\xfe").unwrap())
+            .body(Body::from(bytes::Bytes::from_static(
+                "{\"password\": \"p\", \"x\": \"del\u{7f} csi\u{9b}[2J nl\\n\"}".as_bytes(),
+            )))
+            .unwrap();
+        let line = format_request(&req, false);
+        assert!(clean(&line), "{line:?}");
+        assert!(line.contains("del\\x7f csi\\u{9b}[2J"), "{line}");
+        assert!(!line.contains("\"p\""), "{line}");
+        *req.body_mut() = Body::from(bytes::Bytes::from_static(b"text\x1b[2J\r\n"));
+        assert!(clean(&format_request(&req, true)));
+        let mut resp = Response::new(Body::empty());
+        *resp.headers_mut() = req.headers().clone();
+        assert!(clean(&format_response(&resp)));
+        let e: BoxError = "refused\r\nRESP: [200] forged\u{9b}".into();
+        let line = format_error(&e);
+        assert_eq!(line, "RESP: error: refused\\r\\nRESP: [200] forged\\u{9b}");
+    }
+
+    #[test]
+    fn repeated_headers_are_ordered_by_the_value_shown() {
+        let mut h = HeaderMap::new();
+        h.append("set-cookie", "b=2".parse().unwrap());
+        h.append("set-cookie", "a=1".parse().unwrap());
+        h.append("vary", "z".parse().unwrap());
+        h.append("vary", "a".parse().unwrap());
+        h.append("accept", "x".parse().unwrap());
+        let r = redact_headers(&h);
+        let mut hashes = [hash_value(b"b=2"), hash_value(b"a=1")];
+        hashes.sort();
+        assert_eq!(
+            r,
+            vec![
+                ("accept".into(), "x".into()),
+                ("set-cookie".into(), hashes[0].clone()),
+                ("set-cookie".into(), hashes[1].clone()),
+                ("vary".into(), "a".into()),
+                ("vary".into(), "z".into()),
+            ]
+        );
+        let mut resp = Response::new(Body::empty());
+        *resp.headers_mut() = h;
+        assert_eq!(
+            format_response(&resp),
+            format!(
+                "RESP: [200] accept: x set-cookie: {} set-cookie: {} vary: a vary: z",
+                hashes[0], hashes[1]
+            )
+        );
+    }
+
+    #[test]
+    fn quotes_in_a_request_are_closed_and_reopened() {
+        let req = Request::post("http://h/x")
+            .header("x-q", "it's")
+            .body(Body::from(bytes::Bytes::from_static(b"{\"a\": \"b'c\"}")))
+            .unwrap();
+        assert_eq!(
+            format_request(&req, false),
+            "REQ: curl -g -i -X 'POST' 'http://h/x' -H 'x-q: it'\\''s' -d '{\"a\": \"b'\\''c\"}'"
+        );
     }
 
     #[test]
