@@ -25,6 +25,8 @@ use serde_json::{Value, json};
 #[global_allocator]
 static ALLOCATOR: Cap<std::alloc::System> = Cap::new(std::alloc::System, usize::MAX);
 
+mod scale;
+
 const SERVER: ResourceMeta = ResourceMeta::new("Server");
 
 /// The runtime every part of the bench runs on: two workers, as the issue's
@@ -89,6 +91,12 @@ struct ServerState {
     generation: AtomicU64,
     auths: AtomicU64,
     resource: Bytes,
+    /// `/v2.1/slow` requests being answered now, and the most at once (case F).
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+    /// Set once `hold` slow requests were in flight together: the held ones go.
+    released: std::sync::atomic::AtomicBool,
+    release: tokio::sync::Notify,
 }
 
 fn resp(status: u16, body: Bytes) -> http::Response<Full<Bytes>> {
@@ -113,6 +121,8 @@ fn page(query: &str, base: &str) -> Bytes {
         .and_then(|n| n.parse::<usize>().ok())
         .map_or(0, |n| n + 1);
     let end = (start + limit).min(total);
+    // ids sort and parse back as markers: seven digits past 999 999 items
+    let width = if total > 999_999 { 7 } else { 6 };
     let mut out = String::with_capacity((end - start) * 320 + 200);
     out.push_str("{\"servers\": [");
     for i in start..end {
@@ -120,7 +130,7 @@ fn page(query: &str, base: &str) -> Bytes {
             out.push(',');
         }
         out.push_str(&format!(
-            "{{\"id\": \"srv-{i:06}\", \"name\": \"server-{i}\", \"status\": \"ACTIVE\", \"flavor\": {{\"id\": \"m1.small\"}}, \"image\": {{\"id\": \"cirros-0.6.2\"}}, \"addresses\": {{\"private\": [{{\"addr\": \"10.0.{}.{}\", \"version\": 4}}]}}, \"metadata\": {{\"role\": \"bench\", \"tier\": \"web\"}}, \"created\": \"2026-11-29T00:00:00Z\"}}",
+            "{{\"id\": \"srv-{i:0width$}\", \"name\": \"server-{i}\", \"status\": \"ACTIVE\", \"flavor\": {{\"id\": \"m1.small\"}}, \"image\": {{\"id\": \"cirros-0.6.2\"}}, \"addresses\": {{\"private\": [{{\"addr\": \"10.0.{}.{}\", \"version\": 4}}]}}, \"metadata\": {{\"role\": \"bench\", \"tier\": \"web\"}}, \"created\": \"2026-11-29T00:00:00Z\"}}",
             i / 250 % 250,
             i % 250
         ));
@@ -128,7 +138,7 @@ fn page(query: &str, base: &str) -> Bytes {
     out.push(']');
     if end < total {
         out.push_str(&format!(
-            ", \"servers_links\": [{{\"rel\": \"next\", \"href\": \"{base}/v2.1/servers?limit={limit}&total={total}&marker=srv-{:06}\"}}]",
+            ", \"servers_links\": [{{\"rel\": \"next\", \"href\": \"{base}/v2.1/servers?limit={limit}&total={total}&marker=srv-{:0width$}\"}}]",
             end - 1
         ));
     }
@@ -173,20 +183,58 @@ async fn handle(
         }
         ("POST", "/admin/reset") => {
             st.auths.store(0, Ordering::SeqCst);
+            st.max_in_flight.store(0, Ordering::SeqCst);
+            st.released.store(false, Ordering::SeqCst);
             resp(204, Bytes::new())
         }
-        ("GET", "/admin/stats") => resp(200, Bytes::from(json!({"auths": st.auths.load(Ordering::SeqCst)}).to_string())),
+        ("GET", "/admin/stats") => resp(200, Bytes::from(json!({"auths": st.auths.load(Ordering::SeqCst),
+            "in_flight": st.in_flight.load(Ordering::SeqCst), "max_in_flight": st.max_in_flight.load(Ordering::SeqCst)}).to_string())),
         _ if !authed => resp(401, Bytes::from_static(br#"{"error": {"code": 401, "message": "The request you have made requires authentication.", "title": "Unauthorized"}}"#)),
         ("GET", "/v2.1/servers") => resp(200, page(parts.uri.query().unwrap_or(""), &st.base)),
+        ("GET", "/v2.1/slow") => slow(&st, parts.uri.query().unwrap_or("")).await,
         ("GET", _) => resp(200, st.resource.clone()),
         _ => resp(404, Bytes::new()),
     })
 }
 
+/// `GET /v2.1/slow?ms=N[&hold=K][&after=M]`: the ~1 KB resource, answered
+/// once `hold` slow requests are in flight together (then `after` ms more),
+/// or after `ms` at most; the server counts them (case F).
+async fn slow(st: &ServerState, query: &str) -> http::Response<Full<Bytes>> {
+    let q = url_pairs(query);
+    let num = |k: &str| q.get(k).and_then(|v| v.parse::<u64>().ok());
+    let now = st.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    st.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let bound = Duration::from_millis(num("ms").unwrap_or(100));
+    if let Some(hold) = num("hold") {
+        if now >= hold && !st.released.swap(true, Ordering::SeqCst) {
+            st.release.notify_waiters();
+        }
+        let _ = tokio::time::timeout(bound, async {
+            loop {
+                let released = st.release.notified();
+                if st.released.load(Ordering::SeqCst) {
+                    break;
+                }
+                released.await;
+            }
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(num("after").unwrap_or(0))).await;
+    } else {
+        tokio::time::sleep(bound).await;
+    }
+    st.in_flight.fetch_sub(1, Ordering::SeqCst);
+    resp(200, st.resource.clone())
+}
+
 fn run_server() {
     let rt = runtime();
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // a deep accept queue: case F opens 10 000 connections at once
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(16_384).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         println!("{base}");
         let mut server = json!({"id": "srv-000001", "name": "bench-server", "status": "ACTIVE", "flavor": {"id": "m1.small"},
@@ -200,9 +248,20 @@ fn run_server() {
             generation: AtomicU64::new(0),
             auths: AtomicU64::new(0),
             resource: Bytes::from(json!({"server": server}).to_string()),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
+            released: Default::default(),
+            release: tokio::sync::Notify::new(),
         });
         loop {
-            let (tcp, _) = listener.accept().await.unwrap();
+            // out of descriptors (EMFILE): wait and accept again (backpressure)
+            let tcp = match listener.accept().await {
+                Ok((tcp, _)) => tcp,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
             let st = st.clone();
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(move |r| handle(st.clone(), r));
@@ -289,6 +348,17 @@ impl Variant {
             Variant::Timings => "ServiceClient::get + json, timings on",
             Variant::CurlLog => "ServiceClient::get + json, curl log DEBUG",
             Variant::Transport => "HyperTransport alone + serde_json",
+        }
+    }
+
+    /// Issue 24's goal for this variant: (the ratio it is on, its most).
+    fn goal(self) -> Option<(&'static str, f64)> {
+        match self {
+            Variant::Service => Some(("cpu_ratio_to_baseline", 1.10)),
+            Variant::Typed => Some(("cpu_ratio_to_baseline", 1.15)),
+            Variant::Resource => Some(("cpu_ratio_to_baseline", 1.30)),
+            Variant::CurlLog => Some(("cpu_ratio_to_log_off", 1.5)),
+            _ => None,
         }
     }
 }
@@ -494,11 +564,34 @@ async fn one_full(client: &BaseClient) {
 
 struct Row {
     case: String,
-    variant: &'static str,
+    variant: Variant,
     requests: usize,
     seconds: f64,
     client_cpu_us_per_req: f64,
+    /// client CPU µs/request of each counted round
+    rounds: Vec<f64>,
     server_cpu_s: f64,
+}
+
+/// What `apiclient --debug` prints, into a sink: the library's events (no
+/// spans), the message alone. The curl lines come already redacted and
+/// escaped (no control character), so the formatter takes them as they are,
+/// as the CLI's writer does.
+fn curl_log_layer<S>() -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    use tracing_subscriber::Layer;
+    tracing_subscriber::fmt::layer()
+        .without_time()
+        .with_target(false)
+        .with_level(false)
+        .with_ansi(false)
+        .with_ansi_sanitization(false)
+        .with_writer(std::io::sink)
+        .with_filter(tracing_subscriber::filter::FilterFn::new(|m| {
+            !m.is_span() && m.target().starts_with("apiclient_http")
+        }))
 }
 
 type Reload = tracing_subscriber::reload::Handle<
@@ -540,7 +633,31 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Case A: every variant, five interleaved rounds (after a warm-up round), medians reported.
+/// The `q` quantile of `v` (0 ≤ q ≤ 1), linear between the closest ranks
+/// (numpy's default).
+fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let pos = q * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+/// The interquartile spread of per-round samples: (p75 − p25) / median.
+fn spread(v: &[f64]) -> f64 {
+    (quantile(v.to_vec(), 0.75) - quantile(v.to_vec(), 0.25)) / quantile(v.to_vec(), 0.5)
+}
+
+/// A count of case A, overridable from the environment (for finding the
+/// counts that make one run's spread small).
+fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Case A: every variant, interleaved rounds (after a warm-up round), medians
+/// and the interquartile spread of the rounds reported.
 async fn case_a(
     server: &ServerProc,
     reload: &Reload,
@@ -575,28 +692,47 @@ async fn case_a(
             (http, c)
         })
         .collect();
-    let mut samples: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); variants.len()];
-    // many short interleaved rounds: a noisy neighbour hits every variant alike
-    let rounds = 12;
-    for round in 0..rounds {
-        for (i, variant) in variants.iter().enumerate() {
-            let _ = reload.modify(|f| {
-                *f = if *variant == Variant::CurlLog {
-                    tracing_subscriber::filter::LevelFilter::DEBUG
-                } else {
-                    tracing_subscriber::filter::LevelFilter::OFF
-                }
-            });
-            clients[i].0.reset_timings();
-            // round 0 warms up connections, the token and the endpoint cache; it is not counted
-            let per = if round == 0 {
-                50.min(per_task)
+    // Interleaved, strided rounds. A run is a sequence of short blocks, each
+    // one variant's slice of a round, every variant in turn (the order
+    // rotating), so a burst of load on the machine hits every variant alike;
+    // and a round's slices lie at evenly spaced times over the whole run, so
+    // each round's sample sees the same mix of quiet and busy moments and
+    // the spread between rounds is the measurement's own, not the drift of
+    // the machine's load (which every variant and round share).
+    let rounds = env_count("APICLIENT_BENCH_A_ROUNDS", 7).max(1);
+    let slices = env_count("APICLIENT_BENCH_A_SLICES", 24).clamp(1, per_task);
+    let per_slice = per_task / slices;
+    let per_task = per_slice * slices;
+    let select = |variant: Variant| {
+        let _ = reload.modify(|f| {
+            *f = if variant == Variant::CurlLog {
+                tracing_subscriber::filter::LevelFilter::DEBUG
             } else {
-                per_task
-            };
-            let sample = run_variant(*variant, server, &clients[i].1, concurrency, per).await;
-            if round > 0 {
-                samples[i].push(sample);
+                tracing_subscriber::filter::LevelFilter::OFF
+            }
+        });
+    };
+    // warm-up, not counted: connections, the token, the endpoint cache, the heap, the caches
+    for (i, variant) in variants.iter().enumerate() {
+        select(*variant);
+        run_variant(*variant, server, &clients[i].1, concurrency, per_slice).await;
+    }
+    let mut samples = vec![vec![(0.0, 0.0, 0.0); rounds]; variants.len()];
+    for slice in 0..slices {
+        for j in 0..rounds {
+            // the rounds' order rotates too: no round keeps one place in a pass
+            let round = (j + slice) % rounds;
+            for k in 0..variants.len() {
+                let i = (k + slice + j) % variants.len();
+                let variant = variants[i];
+                select(variant);
+                clients[i].0.reset_timings();
+                let (s, c, sc) =
+                    run_variant(variant, server, &clients[i].1, concurrency, per_slice).await;
+                let acc = &mut samples[i][round];
+                acc.0 += s;
+                acc.1 += c;
+                acc.2 += sc;
             }
         }
     }
@@ -607,16 +743,142 @@ async fn case_a(
         .zip(samples)
         .map(|(v, s)| {
             let seconds = median(s.iter().map(|x| x.0).collect());
+            let rounds: Vec<f64> = s.iter().map(|x| x.1 * 1e6 / n as f64).collect();
             Row {
                 case: format!("A: GET ~1 KB resource, {concurrency} task(s)"),
-                variant: v.name(),
+                variant: *v,
                 requests: n,
                 seconds,
-                client_cpu_us_per_req: median(s.iter().map(|x| x.1).collect()) * 1e6 / n as f64,
+                client_cpu_us_per_req: quantile(rounds.clone(), 0.5),
+                rounds,
                 server_cpu_s: median(s.iter().map(|x| x.2).collect()),
             }
         })
         .collect()
+}
+
+/// Case A's rows: printed as a table and returned as summary rows, each
+/// with its ratio and the raw numbers of what it is compared with.
+fn a_summary(rows: &[Row]) -> Vec<Value> {
+    println!(
+        "\n{:<34} {:<46} {:>8} {:>8} {:>7} {:>7} {:>7} {:>8} {:>7} {:>9} {:>8}",
+        "case",
+        "variant",
+        "requests",
+        "req/s",
+        "µs CPU",
+        "spread",
+        "base µs",
+        "vs base",
+        "spread",
+        "vs reqw.",
+        "server s"
+    );
+    let mut summary = Vec::new();
+    for r in rows {
+        let find = |v: Variant| rows.iter().find(|x| x.case == r.case && x.variant == v);
+        // Api<T>::get against the same decoding on raw hyper; the rest against raw hyper + Value
+        let base = find(if r.variant == Variant::Typed {
+            Variant::TypedBaseline
+        } else {
+            Variant::Baseline
+        })
+        .unwrap();
+        let ratio = r.client_cpu_us_per_req / base.client_cpu_us_per_req;
+        let peer = find(Variant::Reqwest);
+        let to_peer = peer.map(|p| r.client_cpu_us_per_req / p.client_cpu_us_per_req);
+        let r_spread = spread(&r.rounds);
+        // the spread of the round-by-round ratio (both sampled in the same rounds)
+        let ratio_rounds: Vec<f64> = r
+            .rounds
+            .iter()
+            .zip(&base.rounds)
+            .map(|(a, b)| a / b)
+            .collect();
+        let ratio_spread = spread(&ratio_rounds);
+        println!(
+            "{:<34} {:<46} {:>8} {:>8.0} {:>7.1} {:>6.1}% {:>7.1} {:>7.2}x {:>6.1}% {:>9} {:>8.2}",
+            r.case,
+            r.variant.name(),
+            r.requests,
+            r.requests as f64 / r.seconds,
+            r.client_cpu_us_per_req,
+            r_spread * 100.0,
+            base.client_cpu_us_per_req,
+            ratio,
+            ratio_spread * 100.0,
+            to_peer.map_or("-".to_string(), |p| format!("{p:.2}x")),
+            r.server_cpu_s
+        );
+        let mut row = json!({"case": r.case, "variant": r.variant.name(), "requests": r.requests, "seconds": r.seconds,
+            "requests_per_second": r.requests as f64 / r.seconds, "client_cpu_us_per_request": r.client_cpu_us_per_req,
+            "client_cpu_spread": r_spread, "client_cpu_us_per_request_by_round": r.rounds,
+            "server_cpu_seconds": r.server_cpu_s,
+            "baseline": base.variant.name(), "baseline_requests": base.requests, "baseline_seconds": base.seconds,
+            "baseline_client_cpu_us_per_request": base.client_cpu_us_per_req,
+            "baseline_client_cpu_spread": spread(&base.rounds),
+            "cpu_ratio_to_baseline": ratio,
+            "cpu_ratio_spread": ratio_spread,
+            "reqwest_client_cpu_us_per_request": peer.map(|p| p.client_cpu_us_per_req),
+            "cpu_ratio_to_reqwest": to_peer});
+        if r.variant == Variant::CurlLog {
+            let off = find(Variant::Service).unwrap();
+            row["log_off_variant"] = json!(off.variant.name());
+            row["log_off_requests"] = json!(off.requests);
+            row["log_off_seconds"] = json!(off.seconds);
+            row["log_off_client_cpu_us_per_request"] = json!(off.client_cpu_us_per_req);
+            row["cpu_ratio_to_log_off"] =
+                json!(r.client_cpu_us_per_req / off.client_cpu_us_per_req);
+        }
+        if let Some((metric, max)) = r.variant.goal() {
+            set_goals(&mut row, &[(metric, max)]);
+        }
+        summary.push(row);
+    }
+    println!(
+        "spread: the interquartile spread of a variant's per-round client CPU/request, (p75 − p25) / median;\n\
+         the second, of its per-round ratio to the baseline; base µs: the baseline's client CPU/request\n\
+         (Api<T>::get: the typed baseline's)"
+    );
+    summary
+}
+
+/// Sets a summary row's `goal` (each metric, its most, the value measured,
+/// whether it is met) and `meets_goal` (all of them).
+fn set_goals(row: &mut Value, goals: &[(&str, f64)]) {
+    let list: Vec<Value> = goals
+        .iter()
+        .map(|(metric, max)| {
+            let value = row[*metric].as_f64();
+            json!({"metric": metric, "max": max, "value": value, "met": value.is_some_and(|v| v <= *max)})
+        })
+        .collect();
+    row["meets_goal"] = json!(list.iter().all(|g| g["met"] == json!(true)));
+    row["goal"] = Value::Array(list);
+}
+
+/// The goals of issue 24, as the summary rows hold them.
+fn goals_table(summary: &[Value]) {
+    println!(
+        "\ngoals (issue 24)\n{:<44} {:<46} {:<24} {:>8} {:>8} {:>4}",
+        "case", "variant", "metric", "value", "goal", "met"
+    );
+    let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+    for row in summary {
+        for g in row["goal"].as_array().into_iter().flatten() {
+            println!(
+                "{:<44} {:<46} {:<24} {:>8} {:>8} {:>4}",
+                cut(row["case"].as_str().unwrap_or(""), 44),
+                cut(row["variant"].as_str().unwrap_or("-"), 46),
+                g["metric"].as_str().unwrap_or(""),
+                g["value"]
+                    .as_f64()
+                    .map_or("-".to_string(), |v| format!("{v:.3}")),
+                format!("≤ {:.2}", g["max"].as_f64().unwrap_or(0.0)),
+                if g["met"] == json!(true) { "yes" } else { "NO" }
+            );
+        }
+    }
 }
 
 // ------------------------------------------------------------------ case B
@@ -683,6 +945,21 @@ fn case_c_child(which: &str, base: &str) {
             let (n, kept) = typed_page::<BenchServer>(&http, baseline).await;
             retained = kept;
             n
+        } else if which == "dynamic-page" {
+            // Api<DynamicResource>: each item a JSON map, no struct
+            let api = apiclient_base::Api::dynamic(
+                http.service_client("compute"),
+                apiclient_base::ResourceInfo::new("server", "servers"),
+            );
+            let page = api
+                .list(&std::collections::BTreeMap::from([
+                    ("limit", "100000"),
+                    ("total", "100000"),
+                ]))
+                .await
+                .unwrap();
+            retained = ALLOCATOR.allocated() - baseline;
+            page.len()
         } else if which == "one-page" {
             // the reference library's path: Manager::list → Resources
             let items: Vec<Resource> = apiclient_base::Manager::new(compute.clone(), SERVER)
@@ -739,7 +1016,7 @@ async fn typed_page<T: apiclient_base::ResourceType>(
 fn case_c(server: &ServerProc) -> Vec<Value> {
     // the page's JSON size, for the ratio
     let json_bytes = page("limit=100000&total=100000", &server.url).len() as f64;
-    ["lean-page", "typed-page", "one-page", "paged"]
+    ["lean-page", "typed-page", "dynamic-page", "one-page", "paged"]
         .iter()
         .map(|which| {
             let out = Command::new(std::env::current_exe().unwrap())
@@ -751,12 +1028,17 @@ fn case_c(server: &ServerProc) -> Vec<Value> {
             v["case"] = json!(match *which {
                 "lean-page" => "C: 100 000 typed structs (5 fields) from one ~30 MB page (Api::list)",
                 "typed-page" => "C: 100 000 typed structs (every field, 2 maps each) from one ~30 MB page (Api::list)",
+                "dynamic-page" => "C: 100 000 DynamicResources from one ~30 MB page (Api::dynamic list)",
                 "one-page" => "C: 100 000 Resources from one ~30 MB page (Value, reference path)",
                 _ => "C: 100 000 Resources as 100 pages of 1 000 (stream)",
             });
             v["json_bytes"] = json!(json_bytes);
             if let Some(peak) = v["peak_heap_bytes"].as_f64() {
                 v["peak_heap_to_json_ratio"] = json!(peak / json_bytes);
+            }
+            if *which == "dynamic-page" {
+                // issue 24: a one-page dynamic listing peaks at most at 3x its JSON
+                set_goals(&mut v, &[("peak_heap_to_json_ratio", 3.0)]);
             }
             v
         })
@@ -942,9 +1224,21 @@ fn case_e() -> Vec<Value> {
         match base {
             None => base = Some((up, down, rss)),
             Some((bu, bd, br)) => {
+                v["baseline"] = json!("raw hyper-util streaming (baseline)");
+                v["baseline_upload_seconds"] = json!(bu);
+                v["baseline_download_seconds"] = json!(bd);
+                v["baseline_peak_rss_mib"] = json!(br);
                 v["upload_time_ratio"] = json!(up / bu);
                 v["download_time_ratio"] = json!(down / bd);
                 v["peak_rss_ratio"] = json!(rss / br);
+                set_goals(
+                    &mut v,
+                    &[
+                        ("upload_time_ratio", 1.05),
+                        ("download_time_ratio", 1.05),
+                        ("peak_rss_mib", 64.0),
+                    ],
+                );
             }
         }
         rows.push(v);
@@ -1194,10 +1488,10 @@ fn profile(which: &str) {
             url,
         };
         if variant == Variant::CurlLog {
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::DEBUG)
-                .with_writer(std::io::sink)
-                .finish();
+            use tracing_subscriber::layer::SubscriberExt;
+            let subscriber = tracing_subscriber::registry()
+                .with(tracing_subscriber::filter::LevelFilter::DEBUG)
+                .with(curl_log_layer());
             let _ = tracing::subscriber::set_global_default(subscriber);
         }
         // APICLIENT_BENCH_N: the requests in all (fewer under callgrind)
@@ -1227,6 +1521,7 @@ fn main() {
         Some("server") => return run_server(),
         Some("case-c") => return case_c_child(&args[1], &args[2]),
         Some("case-e") => return case_e_child(&args[1], &args[2]),
+        Some("case-f") => return scale::child(&args[1..]),
         Some("cloud") => return run_cloud(),
         Some("profile") => return profile(args.get(1).map(String::as_str).unwrap_or("full")),
         Some("c") => {
@@ -1248,7 +1543,17 @@ fn main() {
     // Pin: the measured client on core 0, the server on core 1, so the
     // scheduler does not mix their work (re-exec under taskset once).
     if !pinned() && Command::new("taskset").arg("-V").output().is_ok() {
-        let status = Command::new("taskset")
+        // case F holds 10 000 connections: the soft descriptor limit raised to
+        // the hard one (prlimit; the children inherit it)
+        let (soft, hard) = scale::nofile();
+        let mut cmd = if soft < hard && Command::new("prlimit").arg("-V").output().is_ok() {
+            let mut c = Command::new("prlimit");
+            c.arg(format!("--nofile={hard}:{hard}")).arg("taskset");
+            c
+        } else {
+            Command::new("taskset")
+        };
+        let status = cmd
             .arg("-c")
             .arg("0")
             .arg(std::env::current_exe().unwrap())
@@ -1263,20 +1568,40 @@ fn main() {
     use tracing_subscriber::layer::SubscriberExt;
     let subscriber = tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink));
+        .with(curl_log_layer());
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
+    // `apiclient-bench f`: case F alone (printed, summary.json untouched)
+    if args.first().map(String::as_str) == Some("f") {
+        let f = scale::case_f();
+        scale::print(&f);
+        goals_table(&f);
+        return;
+    }
     let server = spawn_server();
     let rt = runtime();
-    let mut rows = rt.block_on(case_a(&server, &reload, 1, 2000));
-    rows.extend(rt.block_on(case_a(&server, &reload, 64, 60)));
+    let t0 = Instant::now();
+    let mut rows = rt.block_on(case_a(
+        &server,
+        &reload,
+        1,
+        env_count("APICLIENT_BENCH_A_SEQ", 3000),
+    ));
+    rows.extend(rt.block_on(case_a(
+        &server,
+        &reload,
+        64,
+        env_count("APICLIENT_BENCH_A_PER_TASK", 300),
+    )));
+    println!("case A: {:.0} s", t0.elapsed().as_secs_f64());
     // `apiclient-bench a`: case A only (for iterating on the request path)
     let only_a = args.first().map(String::as_str) == Some("a");
-    let (b, c, d, e) = if only_a {
+    let (b, c, d, e, f) = if only_a {
         (
             json!({"case": "B: skipped"}),
             Vec::new(),
             json!({"case": "D: skipped"}),
+            Vec::new(),
             Vec::new(),
         )
     } else {
@@ -1285,42 +1610,11 @@ fn main() {
             case_c(&server),
             rt.block_on(case_d()),
             case_e(),
+            scale::case_f(),
         )
     };
 
-    println!(
-        "\n{:<34} {:<42} {:>7} {:>8} {:>8} {:>8} {:>9} {:>8}",
-        "case", "variant", "requests", "req/s", "µs CPU", "vs base", "vs reqw.", "server s"
-    );
-    let mut summary = Vec::new();
-    let mut cases: Vec<&str> = rows.iter().map(|r| r.case.as_str()).collect();
-    cases.dedup();
-    for case in cases {
-        let chunk: Vec<&Row> = rows.iter().filter(|r| r.case == case).collect();
-        let base_cpu = chunk[0].client_cpu_us_per_req;
-        let peer_cpu = chunk
-            .iter()
-            .find(|r| r.variant == Variant::Reqwest.name())
-            .map(|r| r.client_cpu_us_per_req);
-        for r in chunk {
-            let ratio = r.client_cpu_us_per_req / base_cpu;
-            let to_peer = peer_cpu.map(|p| r.client_cpu_us_per_req / p);
-            println!(
-                "{:<34} {:<42} {:>7} {:>8.0} {:>8.1} {:>7.2}x {:>9} {:>8.2}",
-                r.case,
-                r.variant,
-                r.requests,
-                r.requests as f64 / r.seconds,
-                r.client_cpu_us_per_req,
-                ratio,
-                to_peer.map_or("-".to_string(), |p| format!("{p:.2}x")),
-                r.server_cpu_s
-            );
-            summary.push(json!({"case": r.case, "variant": r.variant, "requests": r.requests, "seconds": r.seconds,
-                "requests_per_second": r.requests as f64 / r.seconds, "client_cpu_us_per_request": r.client_cpu_us_per_req,
-                "cpu_ratio_to_baseline": ratio, "cpu_ratio_to_reqwest": to_peer, "server_cpu_seconds": r.server_cpu_s}));
-        }
-    }
+    let mut summary = a_summary(&rows);
     println!("\n{}", serde_json::to_string_pretty(&b).unwrap());
     for v in &c {
         println!("{}", serde_json::to_string_pretty(v).unwrap());
@@ -1329,11 +1623,20 @@ fn main() {
     for v in &e {
         println!("{}", serde_json::to_string_pretty(v).unwrap());
     }
+    scale::print(&f);
     summary.push(b);
     summary.extend(c);
     summary.push(d);
     summary.extend(e);
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    summary.extend(f);
+    goals_table(&summary);
+    // target/bench of the workspace, or of CARGO_TARGET_DIR when it is set
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+            std::path::PathBuf::from,
+        )
+        .join("bench");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("summary.json"),
