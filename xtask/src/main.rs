@@ -3,10 +3,13 @@
 //! - `cargo xtask ci`: fmt check, clippy (`-D warnings`, all targets), every
 //!   test including doctests (with real Keystones started and stopped around
 //!   them; the services install and start while the workspace compiles),
-//!   the keyring-feature test, `cargo publish --dry-run` of every published
-//!   crate, `cargo xtask deny`, `cargo xtask semver`, cargo-machete (no
-//!   unused dependency), and rustdoc with warnings denied. The pinned cargo
-//!   tools it needs and lacks install in the background while it builds.
+//!   the Swift benchmark (apiclient against curl for 1 GiB, reported, built
+//!   in release at the lowest priority while the tests run; only a client
+//!   error fails CI), the keyring-feature test, `cargo publish --dry-run`
+//!   of every published crate, `cargo xtask deny`, `cargo xtask semver`,
+//!   cargo-machete (no unused dependency), and rustdoc with warnings
+//!   denied. The pinned cargo tools it needs and lacks install in the
+//!   background while it builds.
 //! - `cargo xtask deny`: licences, bans and sources of the whole dependency
 //!   graph (cargo-deny, `deny.toml`; no advisories, no network but cargo's).
 //! - `cargo xtask semver`: cargo-semver-checks of each library crate against
@@ -15,6 +18,8 @@
 //! - `cargo xtask placement|swift|glance|cinder start|stop|status|reset`: the
 //!   real Placement, Swift, Glance and cinder-api behind it.
 //! - `cargo xtask bench`: the benchmarks (release build, loopback).
+//! - `cargo xtask bench swift`: apiclient against curl, one 1 GiB object up
+//!   and down through the running Keystone and Swift (release build).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -43,7 +48,9 @@ fn main() -> ExitCode {
                  swift start|stop|status|reset      a real Swift behind it (127.0.0.1:8080)\n  \
                  glance start|stop|status|reset     a real Glance behind it (127.0.0.1:9292)\n  \
                  cinder start|stop|status|reset     a real cinder-api behind it (127.0.0.1:8776)\n  \
-                 bench                         benchmarks (release, loopback)"
+                 bench                         benchmarks (release, loopback)\n  \
+                 bench swift [--rounds N] [--size-mib N] [--budget-s N]\n                                \
+                 apiclient vs curl, 1 GiB up and down through the running Swift"
             );
             return ExitCode::from(2);
         }
@@ -83,8 +90,12 @@ fn run(cmd: &mut Command) -> Result {
     }
 }
 
+fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
 fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    Command::new(cargo_program())
 }
 
 /// The build directory: `CARGO_TARGET_DIR` (CI sets it) or `target/`.
@@ -120,7 +131,7 @@ fn ci(args: &[String]) -> Result {
     if !release_tags()?.is_empty() {
         wanted.push(&SEMVER_CHECKS);
     }
-    let tools = Installing::start(&wanted)?;
+    let tools = install_in_background(&wanted)?;
     // The real services install and start (minutes on a fresh machine,
     // mostly downloads) while the workspace compiles.
     let services = with_services.then(|| std::thread::spawn(start_services));
@@ -140,8 +151,20 @@ fn ci(args: &[String]) -> Result {
             .unwrap_or_else(|_| Err("the service starter panicked".into())),
         None => Ok(()),
     };
+    // The Swift benchmark's release build (minutes of compiling) goes on
+    // in the background, at the lowest priority, while the tests run.
+    let bench_build = match (&built, &started) {
+        (Ok(()), Ok(())) if with_services => bench_swift_build_in_background(),
+        _ => None,
+    };
     let tests = match (&built, &started) {
         (Ok(()), Ok(())) => run(cargo().args(["test", "--workspace"])),
+        _ => Ok(()),
+    };
+    // While the services still run: the benchmark (dropped unfinished, the
+    // build is killed).
+    let bench = match (&tests, bench_build) {
+        (Ok(()), Some(build)) => bench_swift_in_ci(build),
         _ => Ok(()),
     };
     if with_services {
@@ -151,6 +174,7 @@ fn ci(args: &[String]) -> Result {
     built?;
     started?;
     tests?;
+    bench?;
     // The OS keyring token store is behind a feature; its test skips where
     // the kernel keyring is unavailable.
     run(cargo().args([
@@ -404,32 +428,48 @@ fn install(tools: &[&Tool]) -> Command {
     cmd
 }
 
-/// A `cargo install` running in the background, its output in a log file.
-/// Dropped before `finish` (ci stopped early), it is killed.
-struct Installing {
+/// Starts installing those of `tools` that are not installed (nothing
+/// when all are), with one build job.
+fn install_in_background(tools: &[&Tool]) -> Result<Background> {
+    let missing: Vec<&Tool> = tools.iter().copied().filter(|t| !t.installed()).collect();
+    let what = format!(
+        "cargo install {}",
+        missing
+            .iter()
+            .map(|t| format!("{}@{}", t.krate, t.version))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    if missing.is_empty() {
+        return Ok(Background::nothing(what));
+    }
+    let mut cmd = install(&missing);
+    cmd.env("CARGO_BUILD_JOBS", "1");
+    Background::spawn(cmd, what, "install.log")
+}
+
+/// A command (a `cargo install`, a build) running in the background, its
+/// output in a log file under the build directory's `xtask/`. Dropped
+/// before `finish` (ci stopped early), it is killed.
+struct Background {
     child: Option<Child>,
     what: String,
     log: PathBuf,
 }
 
-impl Installing {
-    /// Starts installing those of `tools` that are not installed (nothing
-    /// when all are), with one build job.
-    fn start(tools: &[&Tool]) -> Result<Self> {
-        let missing: Vec<&Tool> = tools.iter().copied().filter(|t| !t.installed()).collect();
-        let what = missing
-            .iter()
-            .map(|t| format!("{}@{}", t.krate, t.version))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let log = target_dir().join("xtask").join("install.log");
-        if missing.is_empty() {
-            return Ok(Self {
-                child: None,
-                what,
-                log,
-            });
+impl Background {
+    /// Nothing to run: `finish` succeeds at once.
+    fn nothing(what: String) -> Self {
+        Self {
+            child: None,
+            what,
+            log: PathBuf::new(),
         }
+    }
+
+    /// Starts `cmd` in the workspace root, its output in `xtask/<log>`.
+    fn spawn(mut cmd: Command, what: String, log: &str) -> Result<Self> {
+        let log = target_dir().join("xtask").join(log);
         if let Some(dir) = log.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -439,16 +479,15 @@ impl Installing {
         let err = out
             .try_clone()
             .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
-        let child = install(&missing)
-            .env("CARGO_BUILD_JOBS", "1")
+        let child = cmd
             .current_dir(root())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
-            .map_err(|e| format!("cannot run cargo install: {e}"))?;
+            .map_err(|e| format!("cannot run {what}: {e}"))?;
         eprintln!(
-            "xtask ci: installing {what} in the background (log: {})",
+            "xtask ci: {what}: in the background (log: {})",
             log.display()
         );
         Ok(Self {
@@ -458,16 +497,16 @@ impl Installing {
         })
     }
 
-    /// Waits for the install; on failure, shows the end of its log.
+    /// Waits for the command; on failure, shows the end of its log.
     fn finish(mut self) -> Result {
         let Some(mut child) = self.child.take() else {
             return Ok(());
         };
         let status = child
             .wait()
-            .map_err(|e| format!("cannot wait for cargo install: {e}"))?;
+            .map_err(|e| format!("cannot wait for {}: {e}", self.what))?;
         if status.success() {
-            eprintln!("xtask ci: installed {}", self.what);
+            eprintln!("xtask ci: {}: done", self.what);
             return Ok(());
         }
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
@@ -476,14 +515,14 @@ impl Installing {
             eprintln!("{line}");
         }
         Err(format!(
-            "cargo install {} failed with {status} (log: {})",
+            "{} failed with {status} (log: {})",
             self.what,
             self.log.display()
         ))
     }
 }
 
-impl Drop for Installing {
+impl Drop for Background {
     fn drop(&mut self) {
         if let Some(child) = self.child.as_mut() {
             let _ = child.kill();
@@ -728,6 +767,9 @@ fn stop_services() {
 }
 
 fn bench(args: &[String]) -> Result {
+    if args.first().map(String::as_str) == Some("swift") {
+        return bench_swift(&args[1..]);
+    }
     // Release build of the CLI (case D runs it) and the bench binary, then run it.
     run(cargo().args([
         "build",
@@ -744,4 +786,161 @@ fn bench(args: &[String]) -> Result {
         "apiclient-tests/reqwest-peer",
     ]))?;
     run(Command::new(target_dir().join("release/apiclient-bench")).args(args))
+}
+
+/// The Swift benchmark: `tests/bench_swift`, apiclient against curl for one
+/// 1 GiB object up and down through the real Keystone and Swift. Exit
+/// status 0: measured; 1: the client errored; 3: no measurement (no
+/// service, no curl, out of time).
+const BENCH_SWIFT: &str = "apiclient-bench-swift";
+
+/// Its build: `cargo build --release -p apiclient-tests --bin apiclient-bench-swift`.
+const BENCH_SWIFT_BUILD: [&str; 6] = [
+    "build",
+    "--release",
+    "-p",
+    "apiclient-tests",
+    "--bin",
+    BENCH_SWIFT,
+];
+
+/// The most the benchmark may take, its own budget (`--budget-s`) and the
+/// cleanup after it; past it, it is killed.
+const BENCH_SWIFT_BUDGET_S: u64 = 600;
+const BENCH_SWIFT_KILL_AFTER: std::time::Duration = std::time::Duration::from_secs(900);
+
+/// `cargo xtask bench swift [--rounds N] [--size-mib N] [--budget-s N]`:
+/// build it, then run it against the running Keystone and Swift; any
+/// failure is an error.
+fn bench_swift(args: &[String]) -> Result {
+    run(cargo().args(BENCH_SWIFT_BUILD))?;
+    let status = run_bench_swift(args)?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{BENCH_SWIFT} failed with {status}"))
+    }
+}
+
+/// The release build at the lowest priority (`nice -n 19`), in the
+/// background; `None` (said why) when it cannot start.
+fn bench_swift_build_in_background() -> Option<Background> {
+    let mut cmd = Command::new("nice");
+    cmd.args(["-n", "19"])
+        .arg(cargo_program())
+        .args(BENCH_SWIFT_BUILD);
+    let what = format!("the release build of {BENCH_SWIFT}");
+    Background::spawn(cmd, what, "bench-swift-build.log")
+        .map_err(|e| eprintln!("xtask ci: the Swift benchmark is skipped: {e}"))
+        .ok()
+}
+
+/// In CI, once the tests passed and while the services run: the benchmark,
+/// its JSON printed. Only a client error fails CI; a failed build, a
+/// measurement that could not be made or a slow ratio is reported.
+fn bench_swift_in_ci(build: Background) -> Result {
+    if let Err(e) = build.finish() {
+        eprintln!("xtask ci: warning: the Swift benchmark is skipped: {e}");
+        return Ok(());
+    }
+    let status = match run_bench_swift(&[]) {
+        Ok(status) => status,
+        Err(e) => {
+            eprintln!("xtask ci: warning: the Swift benchmark did not run: {e}");
+            return Ok(());
+        }
+    };
+    match status.code() {
+        Some(0) => {
+            eprintln!(
+                "xtask ci: the Swift benchmark measured (not a test: its ratios are reported)"
+            );
+            Ok(())
+        }
+        Some(1) => Err(format!(
+            "the client failed in the Swift benchmark ({BENCH_SWIFT} exited with {status})"
+        )),
+        _ => {
+            eprintln!(
+                "xtask ci: warning: the Swift benchmark measured nothing ({BENCH_SWIFT} exited with {status})"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Runs the built benchmark with the main Keystone's `OS_*` environment,
+/// killed if it outlives `BENCH_SWIFT_KILL_AFTER`.
+fn run_bench_swift(args: &[String]) -> Result<std::process::ExitStatus> {
+    let env = keystone_env()?;
+    let mut cmd = Command::new(target_dir().join("release").join(BENCH_SWIFT));
+    cmd.arg("--budget-s")
+        .arg(BENCH_SWIFT_BUDGET_S.to_string())
+        .args(args)
+        .envs(env)
+        .current_dir(root())
+        .stdin(Stdio::null());
+    eprintln!(
+        "$ {:?} {:?}",
+        cmd.get_program(),
+        cmd.get_args().collect::<Vec<_>>()
+    );
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {BENCH_SWIFT}: {e}"))?;
+    let deadline = std::time::Instant::now() + BENCH_SWIFT_KILL_AFTER;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{BENCH_SWIFT} still ran after {BENCH_SWIFT_KILL_AFTER:?}; killed"
+                ));
+            }
+            Err(e) => return Err(format!("cannot wait for {BENCH_SWIFT}: {e}")),
+        }
+    }
+}
+
+/// The main Keystone's `OS_*` variables, as `cargo xtask keystone env`
+/// prints them (`export NAME=value` lines).
+fn keystone_env() -> Result<Vec<(String, String)>> {
+    let out = Command::new("bash")
+        .arg(root().join("scripts/keystone/run.sh"))
+        .arg("env")
+        .envs(KEYSTONES[0].1.iter().copied())
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run scripts/keystone/run.sh env: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "scripts/keystone/run.sh env failed with {}",
+            out.status
+        ));
+    }
+    let vars: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("export ")?.split_once('='))
+        .map(|(k, v)| {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .or_else(|| v.strip_prefix('"').and_then(|v| v.strip_suffix('"')))
+                .unwrap_or(v);
+            (k.to_string(), v.to_string())
+        })
+        .filter(|(k, _)| k.starts_with("OS_"))
+        .collect();
+    if vars.iter().any(|(k, _)| k == "OS_AUTH_URL") {
+        Ok(vars)
+    } else {
+        Err("scripts/keystone/run.sh env printed no OS_AUTH_URL".into())
+    }
 }
