@@ -229,19 +229,22 @@ impl ProxyConfig {
     }
 }
 
+/// The variables that name a proxy.
+const PROXY_VARIABLES: [&str; 6] = [
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+];
+
 /// Whether an environment names a proxy (`NO_PROXY` alone routes nothing
 /// through one).
 fn names_a_proxy(env: impl Fn(&str) -> Option<String>) -> bool {
-    [
-        "ALL_PROXY",
-        "all_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-    ]
-    .into_iter()
-    .any(|name| env(name).is_some_and(|v| !v.trim().is_empty()))
+    PROXY_VARIABLES
+        .into_iter()
+        .any(|name| env(name).is_some_and(|v| !v.trim().is_empty()))
 }
 
 /// A request extension: stream the response body instead of buffering it.
@@ -1061,14 +1064,7 @@ mod tests {
                 .is_none()
         );
         assert!(ProxyConfig::None.matcher().is_none());
-        for name in [
-            "ALL_PROXY",
-            "all_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-            "HTTPS_PROXY",
-            "https_proxy",
-        ] {
+        for name in PROXY_VARIABLES {
             let pairs: &'static [(&'static str, &'static str)] =
                 Box::leak(vec![(name, "http://127.0.0.1:3128")].into_boxed_slice());
             let rules = ProxyConfig::from_env_fn(env(pairs)).matcher();
