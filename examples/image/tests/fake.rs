@@ -233,10 +233,11 @@ async fn request_shapes() {
         ("DELETE", format!("/v2/images/{ID}/tags/x.y-z_~").as_str())
     );
 
-    // upload from a file, with progress
+    // upload from a file, with progress (a file is read 1 MiB at a time:
+    // 3 MB make several steps)
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("disk.raw");
-    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
     std::fs::write(&file, &data).unwrap();
     let seen = Arc::new(Mutex::new(Vec::<Progress>::new()));
     let s = seen.clone();
@@ -254,13 +255,13 @@ async fn request_shapes() {
         ("PUT", format!("/v2/images/{ID}/file").as_str())
     );
     assert_eq!(req.header("content-type"), Some("application/octet-stream"));
-    assert_eq!(req.header("content-length"), Some("300000"));
+    assert_eq!(req.header("content-length"), Some("3000000"));
     assert!(req.body == data, "the file's bytes, as they are");
     let seen = seen.lock().unwrap().clone();
     assert!(seen.len() > 1, "progress as it went: {seen:?}");
     assert!(seen.windows(2).all(|w| w[0].done() <= w[1].done()));
-    assert_eq!(seen.last().unwrap().done(), 300_000);
-    assert_eq!(seen.last().unwrap().total(), Some(300_000));
+    assert_eq!(seen.last().unwrap().done(), 3_000_000);
+    assert_eq!(seen.last().unwrap().total(), Some(3_000_000));
 
     // a missing file is the caller's I/O error, and nothing is sent
     let sent = server.requests().len();
