@@ -519,15 +519,7 @@ async fn one_baseline(
     >,
     url: &str,
 ) {
-    let req = http::Request::get(url)
-        .header("x-auth-token", "tok-0")
-        .header("accept", "application/json")
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let resp = client.request(req).await.unwrap();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    let v: Value = serde_json::from_slice(&body).unwrap();
-    std::hint::black_box(v);
+    std::hint::black_box(raw_decoded::<Value>(client, url).await);
 }
 
 /// The floor of `Api<T>::get`: raw hyper, the body decoded into the same struct.
@@ -542,6 +534,17 @@ async fn one_typed_baseline(
     struct Wrapped {
         server: BenchServer,
     }
+    std::hint::black_box(raw_decoded::<Wrapped>(client, url).await.server);
+}
+
+/// A GET by raw hyper-util, its body decoded into `T`.
+async fn raw_decoded<T: serde::de::DeserializeOwned>(
+    client: &hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        Full<Bytes>,
+    >,
+    url: &str,
+) -> T {
     let req = http::Request::get(url)
         .header("x-auth-token", "tok-0")
         .header("accept", "application/json")
@@ -549,8 +552,7 @@ async fn one_typed_baseline(
         .unwrap();
     let resp = client.request(req).await.unwrap();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
-    let v: Wrapped = serde_json::from_slice(&body).unwrap();
-    std::hint::black_box(v.server);
+    serde_json::from_slice(&body).unwrap()
 }
 
 /// The reference library's path: `Manager::get` → `Resource`.

@@ -356,13 +356,14 @@ impl Sent {
     /// this request) when it is a 401 to renew the token for.
     #[allow(clippy::result_large_err)]
     fn checked(self, mut resp: Response<Body>) -> Result<Response<Body>, (Sent, Response<Body>)> {
-        resp.extensions_mut().insert(self.url.clone());
         if resp.status() != http::StatusCode::UNAUTHORIZED
             || self.token.just_authenticated
             || self.renewed_before
         {
+            resp.extensions_mut().insert(self.url);
             return Ok(resp);
         }
+        resp.extensions_mut().insert(self.url.clone());
         Err((self, resp))
     }
 
