@@ -17,14 +17,14 @@ use apiclient_auth::typed::{AdminToken, Scope, V3Password};
 use apiclient_base::{BaseClient, PageStyle, Resource, ResourceMeta, paginate};
 use apiclient_http::HttpClient;
 use bytes::Bytes;
-use cap::Cap;
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 
 #[global_allocator]
-static ALLOCATOR: Cap<std::alloc::System> = Cap::new(std::alloc::System, usize::MAX);
+static ALLOCATOR: heap::Counting = heap::Counting::new();
 
+mod heap;
 mod scale;
 
 const SERVER: ResourceMeta = ResourceMeta::new("Server");
@@ -1521,9 +1521,15 @@ fn main() {
         Some("micro") => return micro(args.get(1).map(String::as_str)),
         Some("transport") => return transport_diag(),
         Some("server") => return run_server(),
-        Some("case-c") => return case_c_child(&args[1], &args[2]),
+        Some("case-c") => {
+            ALLOCATOR.count();
+            return case_c_child(&args[1], &args[2]);
+        }
         Some("case-e") => return case_e_child(&args[1], &args[2]),
-        Some("case-f") => return scale::child(&args[1..]),
+        Some("case-f") => {
+            ALLOCATOR.count();
+            return scale::child(&args[1..]);
+        }
         Some("cloud") => return run_cloud(),
         Some("profile") => return profile(args.get(1).map(String::as_str).unwrap_or("full")),
         Some("c") => {
