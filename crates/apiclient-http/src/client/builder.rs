@@ -467,28 +467,31 @@ impl HttpClientBuilder {
             TokenState::new(self.plugin, transport.clone(), self.skew, self.clock)
                 .with_store(self.store),
         );
-        let mut service = boxed(
-            ServiceBuilder::new()
-                // one copy of each request serves retries, the replay after
-                // a 401 and same-origin redirects (all in the retry layer)
-                .layer(
-                    RetryLayer::new(self.retry)
-                        .service_policies(self.service_retry)
-                        .follow_redirects(self.redirects),
-                )
-                .layer(AuthLayer::replaying_by_retry(state.clone()))
-                .service(bare_stack),
-        );
+        let stack: Direct = ServiceBuilder::new()
+            // one copy of each request serves retries, the replay after
+            // a 401 and same-origin redirects (all in the retry layer)
+            .layer(
+                RetryLayer::new(self.retry)
+                    .service_policies(self.service_retry)
+                    .follow_redirects(self.redirects),
+            )
+            .layer(AuthLayer::replaying_by_retry(state.clone()))
+            .service(bare_stack);
+        let mut service = boxed(stack.clone());
+        // without layers of the user's around it, calls take the stack as
+        // it is: no boxed copy of it and no boxed future per call
+        let direct = self.outer_layers.is_empty().then_some(stack);
         for wrap in self.outer_layers {
             service = wrap(service);
         }
         Ok(HttpClient {
             inner: Arc::new(Inner {
                 service,
+                direct,
                 transport,
                 state,
                 timings,
-                last_request_id: arc_swap::ArcSwapOption::empty(),
+                last_request_id: Mutex::new(None),
                 clients: Mutex::new(HashMap::new()),
                 operation_timeout: self.operation_timeout,
                 services: self.services,
@@ -529,7 +532,7 @@ fn limits_with(mut limits: Limits, s: &ServiceSettings) -> Limits {
 /// The innermost service: the hyper transport itself, or whatever replaced
 /// or wrapped it (`base_transport`, `layer_transport`).
 #[derive(Clone)]
-enum Base {
+pub(super) enum Base {
     Hyper(HyperTransport),
     Other(HttpService),
 }
@@ -559,6 +562,22 @@ impl tower::Service<Request<Body>> for Base {
         }
     }
 }
+
+/// The client's stack as a type (retries, auth, then the bare stack), called
+/// as it is when no layer of the user's wraps it.
+pub(super) type Direct = crate::layers::retry::Retry<
+    crate::layers::auth::Auth<
+        crate::layers::defaults::Defaults<
+            crate::layers::limits::LimitsService<
+                crate::layers::curl_log::CurlLog<
+                    crate::layers::timing::TimingService<
+                        crate::layers::metrics::MetricsService<Base>,
+                    >,
+                >,
+            >,
+        >,
+    >,
+>;
 
 /// The bare stack (defaults, log, timing, transport; no auth) as the
 /// transport auth plugins use.

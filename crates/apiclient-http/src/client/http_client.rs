@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 use super::request::ApiRequest;
 use super::response::ApiResponse;
+use super::sending::Sending;
 use super::stack::{HttpService, into_error};
 use super::streamed::StreamedResponse;
 use crate::body::Body;
@@ -43,18 +44,22 @@ async fn within<T>(
 /// redirections, which are not followed (the error names `Location`).
 /// `300 Multiple Choices` (OpenStack's version documents) and
 /// `304 Not Modified` (a conditional GET) are answers, not errors.
-fn is_failure(status: StatusCode) -> bool {
+pub(super) fn is_failure(status: StatusCode) -> bool {
     let s = status.as_u16();
     s >= 400 || ((301..400).contains(&s) && s != 304)
 }
 
 pub(super) struct Inner {
+    /// The stack, boxed (with the user's outer layers, if any).
     pub(super) service: HttpService,
+    /// The same stack unboxed, when the user added no outer layer.
+    pub(super) direct: Option<super::builder::Direct>,
     pub(super) transport: SharedTransport,
     pub(super) state: Arc<TokenState>,
     pub(super) timings: Timings,
-    /// Lock-free: written by every response, read rarely.
-    pub(super) last_request_id: arc_swap::ArcSwapOption<HeaderValue>,
+    /// Written by every response, read rarely: a swap under a lock held
+    /// for a pointer's copy (no allocation, unlike an `Arc` per response).
+    pub(super) last_request_id: Mutex<Option<HeaderValue>>,
     /// The registered service clients, as their targets only: a
     /// `ServiceClient` holds the `HttpClient`, so keeping one here would be
     /// an `Arc` cycle that never frees the pool, the token or the password.
@@ -91,9 +96,14 @@ impl std::fmt::Debug for HttpClient {
 impl HttpClient {
     /// Send a request to an absolute URL, unauthenticated (Python's `request`).
     /// A status of 400 or more, or a redirection (not followed), is an [`Error::Http`].
-    pub async fn request(&self, req: ApiRequest) -> Result<ApiResponse, Error> {
-        let http_req = req.into_http(None)?;
-        self.send(http_req).await
+    pub fn request(
+        &self,
+        req: ApiRequest,
+    ) -> impl Future<Output = Result<ApiResponse, Error>> + Send + '_ {
+        match req.into_http(None) {
+            Ok(req) => self.send(req),
+            Err(e) => Sending::invalid(self, e),
+        }
     }
 
     /// The deadline of a call starting now, if the client has an operation timeout.
@@ -103,12 +113,11 @@ impl HttpClient {
             .map(|t| Deadline(tokio::time::Instant::now() + t))
     }
 
-    /// Send through the stack within the call's deadline; the response as
-    /// the stack returned it, with the absolute URL that answered.
-    async fn call(&self, req: Request<Body>) -> Result<(Response<Body>, http::Uri), Error> {
-        // the span's fields are computed only when it is enabled; their
-        // names are the metrics' (OpenTelemetry's HTTP client conventions)
-        let span = tracing::info_span!(
+    /// The span of a call; its fields are computed only when it is enabled,
+    /// and their names are the metrics' (OpenTelemetry's HTTP client
+    /// conventions).
+    pub(super) fn call_span(&self, req: &Request<Body>) -> tracing::Span {
+        tracing::info_span!(
             target: "apiclient_http",
             "request",
             http.request.method = %req.method(),
@@ -121,13 +130,28 @@ impl HttpClient {
             request_id = tracing::field::Empty,
             attempts = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
-        );
+        )
+    }
+
+    /// Send through the stack within the call's deadline; the response as
+    /// the stack returned it, with the absolute URL that answered.
+    async fn call(&self, req: Request<Body>) -> Result<(Response<Body>, http::Uri), Error> {
+        let span = self.call_span(&req);
         if span.is_disabled() {
             // nobody listens: no counter, no clock, no span to enter
             return self.call_inner(req).await;
         }
+        self.call_traced(req, span).await
+    }
+
+    /// [`call`](Self::call) in `span`, with the attempts, the duration, the
+    /// status and the request id recorded in it.
+    pub(super) async fn call_traced(
+        &self,
+        mut req: Request<Body>,
+        span: tracing::Span,
+    ) -> Result<(Response<Body>, http::Uri), Error> {
         let attempts = AttemptCount::default();
-        let mut req = req;
         req.extensions_mut().insert(attempts.clone());
         let t0 = std::time::Instant::now();
         let result = self.call_inner(req).instrument(span.clone()).await;
@@ -149,10 +173,13 @@ impl HttpClient {
         result
     }
 
-    async fn call_inner(
+    /// The request with its deadline (its own, else the client's operation
+    /// timeout from now) in its extensions, the URL asked for, and that
+    /// deadline.
+    pub(super) fn with_deadline(
         &self,
         mut req: Request<Body>,
-    ) -> Result<(Response<Body>, http::Uri), Error> {
+    ) -> (Request<Body>, http::Uri, Option<Deadline>) {
         let uri = req.uri().clone();
         let deadline = match req.extensions().get::<Deadline>() {
             Some(d) => Some(*d),
@@ -161,52 +188,48 @@ impl HttpClient {
         if let Some(d) = deadline {
             req.extensions_mut().insert(d);
         }
+        (req, uri, deadline)
+    }
+
+    async fn call_inner(&self, req: Request<Body>) -> Result<(Response<Body>, http::Uri), Error> {
+        let (req, uri, deadline) = self.with_deadline(req);
         let call = self.inner.service.clone().oneshot(req);
         let resp = within(deadline, &uri, async {
             call.await.map_err(|e| into_error(e, &uri.to_string()))
         })
         .await?;
-        // The absolute URL that answered (the Auth layer's), else the one asked for.
+        Ok(self.answered(resp, uri))
+    }
+
+    /// An answer of the stack: the absolute URL that answered (the Auth
+    /// layer's, else `asked`), and its request id kept as the last one.
+    pub(super) fn answered(
+        &self,
+        resp: Response<Body>,
+        asked: http::Uri,
+    ) -> (Response<Body>, http::Uri) {
         let uri = resp
             .extensions()
             .get::<RequestUrl>()
             .map(|u| u.0.clone())
-            .unwrap_or(uri);
+            .unwrap_or(asked);
         let request_id = resp.headers().get("x-openstack-request-id").cloned();
-        self.inner.last_request_id.store(request_id.map(Arc::new));
-        Ok((resp, uri))
+        let before = std::mem::replace(
+            &mut *self
+                .inner
+                .last_request_id
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            request_id,
+        );
+        drop(before); // after the lock: the free happens outside it
+        (resp, uri)
     }
 
-    pub(super) async fn send(&self, req: Request<Body>) -> Result<ApiResponse, Error> {
-        let method = req.method().clone();
-        let (resp, uri) = self.call(req).await?;
-        let (parts, body) = resp.into_parts();
-        let body = match body.as_bytes() {
-            Some(b) => b.clone(),
-            None => body
-                .collect_limited(usize::MAX)
-                .await
-                .map_err(|e| into_error(e, &uri.to_string()))?,
-        };
-        let resp = ApiResponse {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-            method,
-            uri,
-        };
-        if is_failure(resp.status) {
-            tracing::debug!(target: "apiclient_http", status = resp.status.as_u16(), "Request returned failure status");
-            return Err(from_response(
-                resp.status.as_u16(),
-                &resp.headers,
-                &resp.body,
-                resp.method.as_str(),
-                &resp.uri.to_string(),
-            )
-            .into());
-        }
-        Ok(resp)
+    /// Send through the stack and read the answer whole (one hand-written
+    /// future: see [`Sending`]).
+    pub(super) fn send(&self, req: Request<Body>) -> Sending<'_> {
+        Sending::new(self, req)
     }
 
     /// Send with a streamed response: an error status is read (at most
@@ -293,8 +316,12 @@ impl HttpClient {
     /// [`ApiResponse::request_id`] (or `WithMeta::request_id` in
     /// `apiclient-base`) instead.
     pub fn last_request_id(&self) -> Option<String> {
-        let last = self.inner.last_request_id.load();
-        last.as_deref()
+        let last = self
+            .inner
+            .last_request_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        last.as_ref()
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     }

@@ -21,6 +21,7 @@ mod builder;
 mod http_client;
 mod request;
 mod response;
+mod sending;
 mod service;
 mod stack;
 mod streamed;

@@ -246,7 +246,13 @@ impl ApiRequest {
         if let Some(e) = self.error {
             return Err(Error::Validation(e));
         }
-        let url = self.full_url();
+        // the URL text moves into the request: no copy unless a query or a
+        // leading '/' is added
+        let url = if self.query.is_empty() {
+            self.url
+        } else {
+            self.full_url()
+        };
         let absolute = url.starts_with("http://") || url.starts_with("https://");
         if target.is_none() && !absolute {
             return Err(Error::invalid(
@@ -260,18 +266,20 @@ impl ApiRequest {
         let uri_text = if target.is_some() && !absolute && !url.starts_with('/') {
             format!("/{url}")
         } else {
-            url.clone()
+            url
         };
-        let mut req = Request::builder()
-            .method(self.method)
-            .uri(uri_text)
-            .body(self.body)
-            .map_err(|e| {
-                Error::invalid(
-                    InvalidKind::Url,
-                    format!("invalid request URL '{url}': {e}"),
-                )
-            })?;
+        let uri = http::Uri::try_from(uri_text.as_str()).map_err(|e| {
+            Error::invalid(
+                InvalidKind::Url,
+                format!(
+                    "invalid request URL '{}': {e}",
+                    apiclient_errors::redact::redact_url(&uri_text)
+                ),
+            )
+        })?;
+        let mut req = Request::new(self.body);
+        *req.method_mut() = self.method;
+        *req.uri_mut() = uri;
         *req.headers_mut() = self.headers;
         if let Some(t) = target {
             req.extensions_mut().insert(t);

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::http_client::HttpClient;
 use super::request::ApiRequest;
 use super::response::ApiResponse;
+use super::sending::Sending;
 use super::streamed::StreamedResponse;
 use crate::layers::auth::Target;
 use crate::microversion::{ApiVersion, Microversion};
@@ -265,10 +266,11 @@ impl ServiceClient {
 
     /// Send a request relative to the endpoint (with the client's default
     /// microversion and headers).
-    pub async fn request(&self, req: ApiRequest) -> Result<ApiResponse, Error> {
-        self.http
-            .client_request(self, self.with_defaults(req))
-            .await
+    pub fn request(
+        &self,
+        req: ApiRequest,
+    ) -> impl Future<Output = Result<ApiResponse, Error>> + Send + '_ {
+        self.http.client_request(self, self.with_defaults(req))
     }
 
     /// Send a request relative to the endpoint and stream the response body
@@ -280,48 +282,48 @@ impl ServiceClient {
     }
 
     /// GET `path`.
-    pub async fn get(&self, path: &str) -> Result<ApiResponse, Error> {
-        self.request(ApiRequest::new(Method::GET, path)).await
+    pub fn get(&self, path: &str) -> impl Future<Output = Result<ApiResponse, Error>> + Send + '_ {
+        self.request(ApiRequest::new(Method::GET, path))
     }
 
     /// HEAD `path`.
-    pub async fn head(&self, path: &str) -> Result<ApiResponse, Error> {
-        self.request(ApiRequest::new(Method::HEAD, path)).await
+    pub fn head(&self, path: &str) -> impl Future<Output = Result<ApiResponse, Error>> + Send + '_ {
+        self.request(ApiRequest::new(Method::HEAD, path))
     }
 
     /// DELETE `path`.
-    pub async fn delete(&self, path: &str) -> Result<ApiResponse, Error> {
-        self.request(ApiRequest::new(Method::DELETE, path)).await
+    pub fn delete(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<ApiResponse, Error>> + Send + '_ {
+        self.request(ApiRequest::new(Method::DELETE, path))
     }
 
     /// POST a JSON body to `path`.
-    pub async fn post<T: Serialize + ?Sized>(
+    pub fn post<T: Serialize + ?Sized>(
         &self,
         path: &str,
         body: &T,
-    ) -> Result<ApiResponse, Error> {
+    ) -> impl Future<Output = Result<ApiResponse, Error>> + Send + '_ {
         self.request(ApiRequest::new(Method::POST, path).json(body))
-            .await
     }
 
     /// PUT a JSON body to `path`.
-    pub async fn put<T: Serialize + ?Sized>(
+    pub fn put<T: Serialize + ?Sized>(
         &self,
         path: &str,
         body: &T,
-    ) -> Result<ApiResponse, Error> {
+    ) -> impl Future<Output = Result<ApiResponse, Error>> + Send + '_ {
         self.request(ApiRequest::new(Method::PUT, path).json(body))
-            .await
     }
 
     /// PATCH a JSON body to `path`.
-    pub async fn patch<T: Serialize + ?Sized>(
+    pub fn patch<T: Serialize + ?Sized>(
         &self,
         path: &str,
         body: &T,
-    ) -> Result<ApiResponse, Error> {
+    ) -> impl Future<Output = Result<ApiResponse, Error>> + Send + '_ {
         self.request(ApiRequest::new(Method::PATCH, path).json(body))
-            .await
     }
 
     /// The HTTP client's last request id.
@@ -334,13 +336,15 @@ impl HttpClient {
     /// Send a request to a service (Python's `client_request`): the URL is
     /// relative to the service client's endpoint, the token is added, and a
     /// 401 causes one re-authentication and replay.
-    pub async fn client_request(
+    pub fn client_request(
         &self,
         client: &ServiceClient,
         req: ApiRequest,
-    ) -> Result<ApiResponse, Error> {
-        let http_req = req.into_http(Some(client.target.clone()))?;
-        self.send(http_req).await
+    ) -> impl Future<Output = Result<ApiResponse, Error>> + Send + '_ {
+        match req.into_http(Some(client.target.clone())) {
+            Ok(req) => self.send(req),
+            Err(e) => Sending::invalid(self, e),
+        }
     }
 
     /// Like [`client_request`](Self::client_request), with the response

@@ -51,7 +51,13 @@ pub fn concat_url(endpoint: &str, path: &str) -> String {
     if path.is_empty() {
         return endpoint.to_string();
     }
-    format!("{}/{}", endpoint.trim_end_matches('/'), path)
+    // one allocation of the final size (no formatter)
+    let endpoint = endpoint.trim_end_matches('/');
+    let mut url = String::with_capacity(endpoint.len() + 1 + path.len());
+    url.push_str(endpoint);
+    url.push('/');
+    url.push_str(path);
+    url
 }
 
 /// Authenticates requests that carry a [`Target`].
@@ -223,7 +229,8 @@ fn authorize(
                 redact_url(endpoint)
             ))
         };
-        let uri = url.parse::<Uri>().map_err(|_| not_absolute())?;
+        // the joined text moves into the URI (no copy)
+        let uri = Uri::try_from(url).map_err(|_| not_absolute())?;
         if uri.scheme().is_none() || uri.authority().is_none() {
             return Err(not_absolute());
         }
@@ -268,9 +275,10 @@ where
         // the future holds the inner one and what a 401 needs, not the
         // request; the 401's renewal and replay are boxed apart.
         if let Some(token) = self.state.current() {
-            let mut ready = self.inner.clone();
+            // ready now: the request goes to this very service (tower's
+            // poll_ready-then-call on one instance), with no copy of it
             let mut cx = Context::from_waker(std::task::Waker::noop());
-            if let Poll::Ready(Ok(())) = ready.poll_ready(&mut cx) {
+            if let Poll::Ready(Ok(())) = self.inner.poll_ready(&mut cx) {
                 let (first, sent) =
                     match Sent::prepare(&self.state, target, token, req, self.replay_here) {
                         Ok(prepared) => prepared,
@@ -278,8 +286,11 @@ where
                             return Box::pin(std::future::ready(Err(Box::new(e) as BoxError)));
                         }
                     };
-                let answer = ready.call(first);
-                let (inner, state) = (self.inner.clone(), self.state.clone());
+                let answer = self.inner.call(first);
+                let state = self.state.clone();
+                // the replay after a 401 needs the service only when it
+                // happens here (not in the retry layer above)
+                let inner = self.replay_here.then(|| self.inner.clone());
                 return Box::pin(async move {
                     let resp = answer.await?;
                     match sent.checked(resp) {
@@ -298,7 +309,7 @@ where
             let resp = inner.clone().oneshot(first).await?;
             match sent.checked(resp) {
                 Ok(resp) => Ok(resp),
-                Err((sent, resp)) => Box::pin(sent.after_401(resp, state, inner)).await,
+                Err((sent, resp)) => Box::pin(sent.after_401(resp, state, Some(inner))).await,
             }
         })
     }
@@ -373,7 +384,7 @@ impl Sent {
         self,
         mut resp: Response<Body>,
         state: Arc<TokenState>,
-        inner: S,
+        inner: Option<S>,
     ) -> Result<Response<Body>, BoxError>
     where
         S: Service<Request<Body>, Response = Response<Body>, Error = BoxError> + Send + 'static,
@@ -405,7 +416,7 @@ impl Sent {
             resp.extensions_mut().insert(Reauthenticated);
             return Ok(resp);
         }
-        let Some(replay) = replay else {
+        let (Some(replay), Some(inner)) = (replay, inner) else {
             return Err(Box::new(Error::BodyNotReplayable {
                 url: url.0.to_string(),
             }) as BoxError);

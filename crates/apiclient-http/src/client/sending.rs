@@ -1,0 +1,267 @@
+//! A buffered call as one hand-written future ([`Sending`]): the stack's
+//! answer within the call's deadline, then its body, then the typed
+//! response or error.
+//!
+//! The same steps as `async fn`s nested five deep made a 4.4 KB future that
+//! every level copied into the next (the request head stayed in each
+//! level's state after it moved on). Here the request is held once, until
+//! the first poll hands it to the stack, and the states after it hold a
+//! boxed future, the URL and the deadline's timer: a few hundred bytes.
+//! Nothing happens before the first poll, as with an `async fn`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use apiclient_auth::transport::BoxFuture;
+use apiclient_errors::{BoxError, ConnectionError, ConnectionErrorKind, Error, from_response};
+use bytes::Bytes;
+use http::{Method, Request, Response, Uri};
+use tower::{Service, ServiceExt};
+
+use super::builder::Direct;
+use super::http_client::{HttpClient, is_failure};
+use super::response::ApiResponse;
+use super::stack::into_error;
+use crate::body::Body;
+use crate::extensions::Deadline;
+
+/// The future of a buffered call ([`HttpClient::request`],
+/// [`ServiceClient::request`](crate::ServiceClient::request) and its verbs):
+/// resolves to the response, or to the typed error of a failure status.
+#[must_use = "futures do nothing unless polled"]
+pub(super) struct Sending<'a> {
+    http: &'a HttpClient,
+    method: Method,
+    stage: Stage,
+}
+
+// the stages hold their parts inline: boxing the large one would cost the
+// allocation this future exists to avoid
+#[allow(clippy::large_enum_variant)]
+enum Stage {
+    /// Not polled yet.
+    Start(Request<Body>),
+    /// The request could not be built: the error, given on the first poll.
+    Invalid(Error),
+    /// The stack has the request.
+    Calling {
+        answer: Answer,
+        uri: Uri,
+        deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    },
+    /// A span listens: the call with its span, boxed whole (rare).
+    Traced(BoxFuture<'static, Result<(Response<Body>, Uri), Error>>),
+    /// The answer's body is not buffered yet (a stack that streams it).
+    Reading {
+        read: BoxFuture<'static, Result<Bytes, BoxError>>,
+        parts: http::response::Parts,
+        uri: Uri,
+    },
+    Done,
+}
+
+/// The stack's future: the unboxed stack's own (inline, no allocation), or
+/// a boxed one.
+#[allow(clippy::large_enum_variant)]
+enum Answer {
+    Direct(<Direct as Service<Request<Body>>>::Future),
+    Boxed(BoxFuture<'static, Result<Response<Body>, BoxError>>),
+}
+
+impl Future for Answer {
+    type Output = Result<Response<Body>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Answer::Direct(f) => Pin::new(f).poll(cx),
+            Answer::Boxed(f) => f.as_mut().poll(cx),
+        }
+    }
+}
+
+/// `service` called with `req`: at once when it is ready now (our stack
+/// always is), else when it becomes ready (tower's `Oneshot`, boxed).
+fn call_when_ready<S, F>(mut service: S, req: Request<Body>, answer: F) -> Answer
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = BoxError> + Send + 'static,
+    S::Future: Send + 'static,
+    F: FnOnce(S::Future) -> Answer,
+{
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    match service.poll_ready(&mut cx) {
+        Poll::Ready(Ok(())) => answer(service.call(req)),
+        Poll::Ready(Err(e)) => Answer::Boxed(Box::pin(std::future::ready(Err(e)))),
+        Poll::Pending => Answer::Boxed(Box::pin(service.oneshot(req))),
+    }
+}
+
+impl<'a> Sending<'a> {
+    pub(super) fn new(http: &'a HttpClient, req: Request<Body>) -> Self {
+        Sending {
+            http,
+            method: req.method().clone(),
+            stage: Stage::Start(req),
+        }
+    }
+
+    pub(super) fn invalid(http: &'a HttpClient, e: Error) -> Self {
+        Sending {
+            http,
+            method: Method::GET,
+            stage: Stage::Invalid(e),
+        }
+    }
+
+    /// The request handed to the stack (or to the traced path).
+    fn start(http: &HttpClient, req: Request<Body>) -> Stage {
+        let span = http.call_span(&req);
+        if !span.is_disabled() {
+            let http = http.clone();
+            return Stage::Traced(Box::pin(async move { http.call_traced(req, span).await }));
+        }
+        let (req, uri, deadline) = http.with_deadline(req);
+        let answer = match &http.inner.direct {
+            Some(direct) => call_when_ready(direct.clone(), req, Answer::Direct),
+            None => call_when_ready(http.inner.service.clone(), req, Answer::Boxed),
+        };
+        Stage::Calling {
+            answer,
+            uri,
+            deadline: deadline.map(|Deadline(at)| Box::pin(tokio::time::sleep_until(at))),
+        }
+    }
+
+    /// The answer, as a typed response or error (its body in hand).
+    fn finish(
+        &self,
+        parts: http::response::Parts,
+        body: Bytes,
+        uri: Uri,
+    ) -> Result<ApiResponse, Error> {
+        let resp = ApiResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+            method: self.method.clone(),
+            uri,
+        };
+        if is_failure(resp.status) {
+            tracing::debug!(target: "apiclient_http", status = resp.status.as_u16(), "Request returned failure status");
+            return Err(from_response(
+                resp.status.as_u16(),
+                &resp.headers,
+                &resp.body,
+                resp.method.as_str(),
+                &resp.uri.to_string(),
+            )
+            .into());
+        }
+        Ok(resp)
+    }
+
+    /// The response, finished at once when its body is buffered (the
+    /// usual case); else `None`, with the body's read as the next stage.
+    fn take_body(&mut self, resp: Response<Body>, uri: Uri) -> Option<Result<ApiResponse, Error>> {
+        let (parts, body) = resp.into_parts();
+        if let Some(b) = body.as_bytes() {
+            let b = b.clone();
+            return Some(self.finish(parts, b, uri));
+        }
+        self.stage = Stage::Reading {
+            read: Box::pin(body.collect_limited(usize::MAX)),
+            parts,
+            uri,
+        };
+        None
+    }
+}
+
+impl Future for Sending<'_> {
+    type Output = Result<ApiResponse, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.stage {
+                Stage::Start(_) | Stage::Invalid(_) => {
+                    match std::mem::replace(&mut this.stage, Stage::Done) {
+                        Stage::Start(req) => this.stage = Sending::start(this.http, req),
+                        Stage::Invalid(e) => return Poll::Ready(Err(e)),
+                        _ => {}
+                    }
+                }
+                Stage::Calling {
+                    answer,
+                    uri,
+                    deadline,
+                } => {
+                    let result = match Pin::new(answer).poll(cx) {
+                        Poll::Ready(r) => r,
+                        Poll::Pending => {
+                            if let Some(d) = deadline
+                                && d.as_mut().poll(cx).is_ready()
+                            {
+                                let what = uri.to_string();
+                                this.stage = Stage::Done;
+                                return Poll::Ready(Err(ConnectionError::new(
+                                    ConnectionErrorKind::Deadline,
+                                    what,
+                                    None,
+                                )
+                                .into()));
+                            }
+                            return Poll::Pending;
+                        }
+                    };
+                    let uri = std::mem::take(uri);
+                    this.stage = Stage::Done;
+                    let resp = match result {
+                        Ok(resp) => resp,
+                        Err(e) => return Poll::Ready(Err(into_error(e, &uri.to_string()))),
+                    };
+                    let (resp, uri) = this.http.answered(resp, uri);
+                    if let Some(done) = this.take_body(resp, uri) {
+                        return Poll::Ready(done);
+                    }
+                }
+                Stage::Traced(call) => {
+                    let (resp, uri) = match call.as_mut().poll(cx) {
+                        Poll::Ready(Ok(answer)) => answer,
+                        Poll::Ready(Err(e)) => {
+                            this.stage = Stage::Done;
+                            return Poll::Ready(Err(e));
+                        }
+                        Poll::Pending => return Poll::Pending,
+                    };
+                    this.stage = Stage::Done;
+                    // the traced call has been `answered` already
+                    if let Some(done) = this.take_body(resp, uri) {
+                        return Poll::Ready(done);
+                    }
+                }
+                Stage::Reading { read, .. } => {
+                    let read = match read.as_mut().poll(cx) {
+                        Poll::Ready(r) => r,
+                        Poll::Pending => return Poll::Pending,
+                    };
+                    let Stage::Reading { parts, uri, .. } =
+                        std::mem::replace(&mut this.stage, Stage::Done)
+                    else {
+                        return Poll::Pending;
+                    };
+                    return Poll::Ready(match read {
+                        Ok(body) => this.finish(parts, body, uri),
+                        Err(e) => Err(into_error(e, &uri.to_string())),
+                    });
+                }
+                Stage::Done => {
+                    return Poll::Ready(Err(Error::invalid(
+                        apiclient_errors::InvalidKind::State,
+                        "a request future was polled after it completed",
+                    )));
+                }
+            }
+        }
+    }
+}
