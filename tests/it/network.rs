@@ -417,6 +417,7 @@ async fn same_origin_redirects_are_followed_with_the_token_others_are_errors() {
 
 #[test]
 fn every_call_is_one_span_with_its_outcome_and_a_global_request_id() {
+    let _asked = crate::support::every_dispatcher_asked();
     let cap = Capture::default();
     let sub = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
@@ -499,4 +500,97 @@ async fn typed_tower_and_tower_http_layers_compose_with_the_stack() {
         .unwrap();
     http.service_client("svc").get("/x").await.unwrap();
     assert_eq!(server.requests()[0].header("x-layer"), Some("typed"));
+}
+
+/// An outer layer that is not ready on its first poll (it wakes the task
+/// and is ready on the next): the call waits for readiness as tower's
+/// `Oneshot` does, instead of being sent at once.
+#[derive(Clone)]
+struct NotReadyAtFirst {
+    inner: apiclient_http::HttpService,
+    polled: bool,
+    pending: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl tower::Service<http::Request<apiclient_http::Body>> for NotReadyAtFirst {
+    type Response = http::Response<apiclient_http::Body>;
+    type Error = apiclient_errors::BoxError;
+    type Future = <apiclient_http::HttpService as tower::Service<
+        http::Request<apiclient_http::Body>,
+    >>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        if !self.polled {
+            self.polled = true;
+            self.pending
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            cx.waker().wake_by_ref();
+            return std::task::Poll::Pending;
+        }
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<apiclient_http::Body>) -> Self::Future {
+        assert!(self.polled, "called before it said it was ready");
+        self.inner.call(req)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outer_layer_not_ready_at_once_is_waited_for_then_called() {
+    let server = RawServer::start(|_| RawServer::response(200, &[], b"{\"ok\":true}"))
+        .await
+        .unwrap();
+    let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let p = pending.clone();
+    let http = HttpClient::builder(Box::new(KeystonePlugin::no_auth(server.url())))
+        .with_layer(tower::layer::layer_fn(move |inner| NotReadyAtFirst {
+            inner,
+            polled: false,
+            pending: p.clone(),
+        }))
+        .build()
+        .unwrap();
+    let svc = http.service_client("svc");
+    for _ in 0..3 {
+        let resp = svc.get("/x").await.unwrap();
+        assert_eq!(resp.json::<serde_json::Value>().unwrap()["ok"], true);
+    }
+    // every call met the layer not ready, and still went out once
+    assert_eq!(pending.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrency_limit_of_one_around_the_stack_serves_parallel_calls_in_turn() {
+    // the server answers each request after 100 ms, so the calls overlap
+    // and all but one find the limit taken when they start
+    let server = RawServer::start(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        RawServer::response(200, &[], b"{}")
+    })
+    .await
+    .unwrap();
+    let http = HttpClient::builder(Box::new(KeystonePlugin::no_auth(server.url())))
+        .with_layer(tower::limit::ConcurrencyLimitLayer::new(1))
+        .build()
+        .unwrap();
+    let svc = http.service_client("svc");
+    let calls = (0..4).map(|_| {
+        let svc = svc.clone();
+        tokio::spawn(async move { svc.get("/x").await.map(|r| r.status()) })
+    });
+    let done = tokio::time::timeout(
+        Duration::from_secs(60),
+        futures_util::future::join_all(calls),
+    )
+    .await
+    .expect("the limited calls all end");
+    for r in done {
+        assert_eq!(r.unwrap().unwrap(), 200);
+    }
+    assert_eq!(server.requests().len(), 4);
 }

@@ -89,6 +89,7 @@ async fn put(http: &HttpClient, path: &str, body: Body) -> Result<String, Error>
 /// reliability suite does), so the curl log runs at DEBUG for the whole test.
 #[test]
 fn a_gibibyte_up_and_down_through_the_full_stack() {
+    let _asked = crate::support::every_dispatcher_asked();
     let capture = Capture::default();
     let sub = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)

@@ -45,8 +45,21 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
     }
 }
 
+/// Hold this while a test's scoped subscriber (`set_default`) must see
+/// every event. While only one dispatcher exists, tracing-core decides a
+/// callsite's interest, once, from the default of the thread that first
+/// hits it: a callsite first hit by a concurrent test without a subscriber
+/// then stays off for the test that has one (its curl log lines went
+/// missing when the two ran at once). A second, inert dispatcher makes
+/// tracing-core ask every live dispatcher instead.
+#[must_use = "hold it until the test ends"]
+pub fn every_dispatcher_asked() -> tracing::Dispatch {
+    tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default())
+}
+
 /// Run `f` on a current-thread runtime with every tracing event at TRACE captured.
 pub fn with_captured_trace<F: std::future::Future>(f: impl FnOnce() -> F) -> (F::Output, String) {
+    let _asked = every_dispatcher_asked();
     let cap = Capture::default();
     let sub = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)

@@ -108,6 +108,11 @@ impl std::io::Write for Buf {
 
 #[test]
 fn curl_log_layer_logs_redacted_lines_at_debug() {
+    // a second, inert dispatcher: while only one exists, tracing-core takes
+    // a callsite's interest from the default of the thread that first hits
+    // it, and a concurrent test without a subscriber would turn the curl
+    // log's callsites off for this one
+    let _asked = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let buf = Buf::default();
     let b2 = buf.clone();
     let sub = tracing_subscriber::fmt()
