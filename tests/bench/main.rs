@@ -1405,6 +1405,82 @@ fn micro(only: Option<&str>) {
     });
 }
 
+/// A file read whole as an upload body reads it (`apiclient-bench file
+/// [MiB]`, on /dev/shm): `Body::from_file` against tokio's `File` through a
+/// 1 MiB `ReaderStream` (what `from_file` did before) and a plain blocking
+/// read loop (the floor); client CPU and wall time per GiB, interleaved
+/// rounds; diagnostic.
+fn file_diag(mib: u64) {
+    use http_body_util::BodyExt;
+    let path = std::path::Path::new("/dev/shm/apiclient-bench-file");
+    {
+        let mut f = std::fs::File::create(path).unwrap();
+        let block = vec![0x5au8; 1 << 20];
+        for _ in 0..mib {
+            std::io::Write::write_all(&mut f, &block).unwrap();
+        }
+    }
+    let rt = runtime();
+    let per_gib = |s: f64| s * 1024.0 / mib as f64;
+    let mut rows: Vec<(&str, Vec<f64>, Vec<f64>)> = vec![
+        ("Body::from_file", vec![], vec![]),
+        ("tokio File + ReaderStream 1 MiB", vec![], vec![]),
+        ("std read loop 1 MiB (floor)", vec![], vec![]),
+    ];
+    for _round in 0..5 {
+        for (i, row) in rows.iter_mut().enumerate() {
+            let (c0, t0) = (cpu_seconds("self"), Instant::now());
+            let n: u64 = rt.block_on(async {
+                match i {
+                    0 => {
+                        let mut body = apiclient_http::Body::from_file(path).await.unwrap();
+                        let mut n = 0;
+                        while let Some(f) = body.frame().await {
+                            n += f.unwrap().into_data().map_or(0, |d| d.len() as u64);
+                        }
+                        n
+                    }
+                    1 => {
+                        let f = tokio::fs::File::open(path).await.unwrap();
+                        let mut s = tokio_util::io::ReaderStream::with_capacity(f, 1 << 20);
+                        let mut n = 0;
+                        while let Some(b) = s.next().await {
+                            n += b.unwrap().len() as u64;
+                        }
+                        n
+                    }
+                    _ => tokio::task::spawn_blocking(move || {
+                        let mut f = std::fs::File::open(path).unwrap();
+                        let mut buf = vec![0u8; 1 << 20];
+                        let mut n = 0;
+                        loop {
+                            let k = std::io::Read::read(&mut f, &mut buf).unwrap();
+                            if k == 0 {
+                                break n;
+                            }
+                            n += k as u64;
+                        }
+                    })
+                    .await
+                    .unwrap(),
+                }
+            });
+            assert_eq!(n, mib << 20);
+            row.1.push(per_gib(cpu_seconds("self") - c0));
+            row.2.push(per_gib(t0.elapsed().as_secs_f64()));
+        }
+    }
+    let _ = std::fs::remove_file(path);
+    println!("reading a {mib} MiB file on /dev/shm, median of 5 rounds, per GiB");
+    for (name, cpu, wall) in &rows {
+        println!(
+            "{name:34} cpu {:6.3} s  wall {:6.3} s",
+            median(cpu.clone()),
+            median(wall.clone())
+        );
+    }
+}
+
 /// Raw hyper-util against `HyperTransport` on loopback (`apiclient-bench transport`); diagnostic.
 fn transport_diag() {
     let server = spawn_server();
@@ -1520,6 +1596,9 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("micro") => return micro(args.get(1).map(String::as_str)),
         Some("transport") => return transport_diag(),
+        Some("file") => {
+            return file_diag(args.get(1).and_then(|m| m.parse().ok()).unwrap_or(1024));
+        }
         Some("server") => return run_server(),
         Some("case-c") => {
             ALLOCATOR.count();

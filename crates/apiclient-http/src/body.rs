@@ -81,8 +81,88 @@ impl Default for Body {
     }
 }
 
-/// How much of a file one read takes (tokio's file reads stop at 2 MiB).
+/// How much of a file one read takes.
 const FILE_READ: usize = 1024 * 1024;
+
+/// A file as a stream of chunks of [`FILE_READ`] bytes (the last one
+/// shorter), each read on tokio's blocking pool into the buffer that
+/// becomes the chunk (tokio's `File` reads into its own buffer and copies
+/// out), with the next read started as a chunk is handed on.
+struct FileChunks {
+    /// The read under way: the file back, with its chunk (empty at the end).
+    reading: Option<tokio::task::JoinHandle<(Option<std::fs::File>, std::io::Result<Vec<u8>>)>>,
+    /// The file to open first (the first read opens it).
+    path: Option<Arc<PathBuf>>,
+}
+
+impl FileChunks {
+    fn new(path: Arc<PathBuf>) -> Self {
+        FileChunks {
+            reading: None,
+            path: Some(path),
+        }
+    }
+
+    /// One chunk of `file`: up to [`FILE_READ`] bytes, fewer only at its end.
+    fn read(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
+        use std::io::Read as _;
+        let mut chunk = vec![0u8; FILE_READ];
+        let mut filled = 0;
+        while filled < chunk.len() {
+            match file.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        chunk.truncate(filled);
+        Ok(chunk)
+    }
+
+    fn read_next(&mut self, mut file: std::fs::File) {
+        self.reading = Some(tokio::task::spawn_blocking(move || {
+            let chunk = FileChunks::read(&mut file);
+            (Some(file), chunk)
+        }));
+    }
+}
+
+impl Stream for FileChunks {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(path) = self.path.take() {
+            // the first read opens the file (a blocking call too)
+            self.reading = Some(tokio::task::spawn_blocking(
+                move || match std::fs::File::open(&*path) {
+                    Ok(mut file) => {
+                        let chunk = FileChunks::read(&mut file);
+                        (Some(file), chunk)
+                    }
+                    Err(e) => (None, Err(e)),
+                },
+            ));
+        }
+        let Some(reading) = self.reading.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let done = std::task::ready!(Pin::new(reading).poll(cx));
+        self.reading = None;
+        match done {
+            Ok((file, Ok(chunk))) if !chunk.is_empty() => {
+                // a full chunk: there may be more, read while this one goes
+                if let Some(file) = file.filter(|_| chunk.len() == FILE_READ) {
+                    self.read_next(file);
+                }
+                Poll::Ready(Some(Ok(Bytes::from(chunk))))
+            }
+            Ok((_, Ok(_))) => Poll::Ready(None),
+            Ok((_, Err(e))) => Poll::Ready(Some(Err(e))),
+            Err(join) => Poll::Ready(Some(Err(std::io::Error::other(join)))),
+        }
+    }
+}
 
 impl Body {
     /// An empty body.
@@ -141,18 +221,16 @@ impl Body {
 
     /// The file at `path`, re-opened each time the body is sent; its length
     /// (from the file's metadata now) is sent as `Content-Length`. It is
-    /// read 1 MiB at a time: each read is a trip to tokio's blocking pool,
-    /// and smaller ones cost a 1 GiB upload twice curl's CPU.
+    /// read 1 MiB at a time on tokio's blocking pool, straight into the
+    /// chunk that is sent, and one chunk ahead: the next read runs while
+    /// the last chunk goes out (see [`FileChunks`]).
     pub async fn from_file(path: impl Into<PathBuf>) -> std::io::Result<Self> {
         let path: PathBuf = path.into();
         let len = tokio::fs::metadata(&path).await?.len();
         let path = Arc::new(path);
         Ok(Body::reopenable(Some(len), move || {
-            let path = path.clone();
             let failed = path.clone();
-            futures_util::stream::once(async move { tokio::fs::File::open(&*path).await })
-                .map_ok(|f| tokio_util::io::ReaderStream::with_capacity(f, FILE_READ))
-                .try_flatten()
+            FileChunks::new(path.clone())
                 // a file that cannot be read is the caller's I/O error, naming it
                 .map_err(move |source| apiclient_errors::Error::Io {
                     operation: "read",
