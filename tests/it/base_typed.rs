@@ -169,6 +169,40 @@ async fn unwrapped_bodies_and_another_id_field() {
     assert_eq!(api.get("u-1").await.unwrap().uuid, "u-1");
 }
 
+#[tokio::test]
+async fn the_wrapper_key_is_found_however_it_is_written_and_wherever_it_is() {
+    let fake = FakeHttpClient::new();
+    // other members before and after it, and the key written with an escape
+    // (the decoder compares keys without keeping them)
+    fake.on("GET", "/items/{id}", |req| {
+        TestResponse::text(
+            200,
+            format!(
+                r#"{{"links":[{{"rel":"self"}}],"\u0069tem":{{"id":"{}","name":"n"}},"item_x":{{"id":"other"}}}}"#,
+                req.params["id"]
+            ),
+        )
+    });
+    fake.on("GET", "/items", |_| {
+        TestResponse::text(
+            200,
+            r#"{"item":{"id":"wrong"},"items":[{"id":"a","name":"x"}]}"#,
+        )
+    });
+    let api: Api<Item> = Api::new(fake.http_client().unwrap().service_client("compute"));
+    let got = api.get("i-9").await.unwrap();
+    assert_eq!((got.id.as_str(), got.name.as_str()), ("i-9", "n"));
+    let listed = api.list(&()).await.unwrap().into_inner();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, "a");
+    // no such member: a typed error naming it
+    fake.on("GET", "/items/none", |_| {
+        TestResponse::text(200, r#"{"items":[]}"#)
+    });
+    let err = api.get("none").await.unwrap_err();
+    assert!(err.to_string().contains("no 'item'"), "{err}");
+}
+
 /// Glance's media type for an image update.
 const GLANCE_PATCH: &str = "application/openstack-images-v2.1-json-patch";
 

@@ -479,14 +479,38 @@ impl<'de, T: DeserializeOwned> serde::de::Visitor<'de> for Member<'_, T> {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
         let mut found = None;
-        while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if k == self.key && found.is_none() {
+        while let Some(is_key) = map.next_key_seed(IsKey(self.key))? {
+            if is_key && found.is_none() {
                 found = Some(map.next_value::<T>()?);
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
         }
         Ok(found)
+    }
+}
+
+/// Whether an object's key is this one, read without making it a `String`
+/// (serde's `Cow<str>` always allocates one).
+struct IsKey<'k>(&'k str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for IsKey<'_> {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for IsKey<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
     }
 }
 
@@ -530,7 +554,12 @@ impl<T: ApiObject> Api<T> {
                 format!("'{id}' is not a {} id", self.info.singular),
             )
         })?;
-        Ok(format!("{}/{id}", self.info.collection_path()))
+        let collection = self.info.collection_path();
+        let mut path = String::with_capacity(collection.len() + 1 + id.as_str().len());
+        path.push_str(&collection);
+        path.push('/');
+        id.push_to(&mut path);
+        Ok(path)
     }
 
     /// The JSON of `body`, wrapped in the singular key when the type is;

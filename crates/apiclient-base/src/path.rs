@@ -57,6 +57,12 @@ impl<'a> Segment<'a> {
     pub fn as_str(&self) -> &'a str {
         self.0
     }
+
+    /// Append the encoded segment to `out` (what `Display` writes, without
+    /// the formatter).
+    pub(crate) fn push_to(&self, out: &mut String) {
+        out.extend(percent_encoding::utf8_percent_encode(self.0, UNRESERVED));
+    }
 }
 
 impl fmt::Display for Segment<'_> {

@@ -127,20 +127,24 @@ pub fn headers_for(service_type: &str, version: Microversion) -> Vec<(&'static s
 /// The microversion a response says it was served with (from
 /// `OpenStack-API-Version` or a legacy header), when it says.
 pub fn from_response(headers: &http::HeaderMap) -> Option<Microversion> {
+    // names made once: a lookup by `&str` parses the name on every call
+    const OPENSTACK_API_VERSION: http::HeaderName =
+        http::HeaderName::from_static("openstack-api-version");
+    const LEGACY: [http::HeaderName; 3] = [
+        http::HeaderName::from_static("x-openstack-nova-api-version"),
+        http::HeaderName::from_static("x-openstack-ironic-api-version"),
+        http::HeaderName::from_static("x-openstack-manila-api-version"),
+    ];
     if let Some(v) = headers
-        .get("openstack-api-version")
+        .get(&OPENSTACK_API_VERSION)
         .and_then(|v| v.to_str().ok())
     {
         let version = v.rsplit(' ').next().unwrap_or(v);
         return version.parse().ok();
     }
-    [
-        "x-openstack-nova-api-version",
-        "x-openstack-ironic-api-version",
-        "x-openstack-manila-api-version",
-    ]
-    .iter()
-    .find_map(|h| headers.get(*h)?.to_str().ok()?.parse().ok())
+    LEGACY
+        .iter()
+        .find_map(|h| headers.get(h)?.to_str().ok()?.parse().ok())
 }
 
 /// One API version of a service's version document.

@@ -161,7 +161,7 @@ impl HttpClient {
             span.record("http.response.status_code", resp.status().as_u16());
             if let Some(id) = resp
                 .headers()
-                .get("x-openstack-request-id")
+                .get(&super::response::X_OPENSTACK_REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
             {
                 span.record(
@@ -213,7 +213,10 @@ impl HttpClient {
             .get::<RequestUrl>()
             .map(|u| u.0.clone())
             .unwrap_or(asked);
-        let request_id = resp.headers().get("x-openstack-request-id").cloned();
+        let request_id = resp
+            .headers()
+            .get(&super::response::X_OPENSTACK_REQUEST_ID)
+            .cloned();
         let before = std::mem::replace(
             &mut *self
                 .inner

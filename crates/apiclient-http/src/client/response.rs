@@ -84,14 +84,22 @@ impl ApiResponse {
     }
 }
 
+/// `x-openstack-request-id`, as a name made once (a lookup by `&str` parses
+/// the name on every call).
+pub(crate) const X_OPENSTACK_REQUEST_ID: http::HeaderName =
+    http::HeaderName::from_static("x-openstack-request-id");
+
+/// The names services give the request id, in the order they are looked for.
+const REQUEST_ID_HEADERS: [http::HeaderName; 3] = [
+    X_OPENSTACK_REQUEST_ID,
+    http::HeaderName::from_static("x-compute-request-id"),
+    http::HeaderName::from_static("x-trans-id"),
+];
+
 /// The request id an answer carries, under any of the names services use.
 pub(super) fn request_id_of(headers: &HeaderMap) -> Option<&str> {
-    [
-        "x-openstack-request-id",
-        "x-compute-request-id",
-        "x-trans-id",
-    ]
-    .iter()
-    .find_map(|h| headers.get(*h))
-    .and_then(|v| v.to_str().ok())
+    REQUEST_ID_HEADERS
+        .iter()
+        .find_map(|h| headers.get(h))
+        .and_then(|v| v.to_str().ok())
 }
