@@ -84,13 +84,17 @@ impl Default for Body {
 /// How much of a file one read takes.
 const FILE_READ: usize = 1024 * 1024;
 
+/// A read of [`FileChunks`]: the file back (none if it did not open), and
+/// the chunk (empty at the end of the file).
+type ChunkRead = (Option<std::fs::File>, std::io::Result<Vec<u8>>);
+
 /// A file as a stream of chunks of [`FILE_READ`] bytes (the last one
 /// shorter), each read on tokio's blocking pool into the buffer that
 /// becomes the chunk (tokio's `File` reads into its own buffer and copies
 /// out), with the next read started as a chunk is handed on.
 struct FileChunks {
     /// The read under way: the file back, with its chunk (empty at the end).
-    reading: Option<tokio::task::JoinHandle<(Option<std::fs::File>, std::io::Result<Vec<u8>>)>>,
+    reading: Option<tokio::task::JoinHandle<ChunkRead>>,
     /// The file to open first (the first read opens it).
     path: Option<Arc<PathBuf>>,
 }
