@@ -5,9 +5,10 @@
 //! The same steps as `async fn`s nested five deep made a 4.4 KB future that
 //! every level copied into the next (the request head stayed in each
 //! level's state after it moved on). Here the request is held once, until
-//! the first poll hands it to the stack, and the states after it hold a
-//! boxed future, the URL and the deadline's timer: a few hundred bytes.
-//! Nothing happens before the first poll, as with an `async fn`.
+//! the first poll hands it to the stack, and the states after it hold the
+//! stack's future (inline when no layer of the user's wraps the stack, else
+//! boxed), the URL and the deadline's timer: 0.6 KB in all. Nothing happens
+//! before the first poll, as with an `async fn`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -58,6 +59,7 @@ enum Stage {
         parts: http::response::Parts,
         uri: Uri,
     },
+    /// Finished (or failed): polled again, an error, never a panic.
     Done,
 }
 
