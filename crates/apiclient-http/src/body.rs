@@ -227,7 +227,7 @@ impl Body {
     /// (from the file's metadata now) is sent as `Content-Length`. It is
     /// read 1 MiB at a time on tokio's blocking pool, straight into the
     /// chunk that is sent, and one chunk ahead: the next read runs while
-    /// the last chunk goes out (see [`FileChunks`]).
+    /// the last chunk goes out.
     pub async fn from_file(path: impl Into<PathBuf>) -> std::io::Result<Self> {
         let path: PathBuf = path.into();
         let len = tokio::fs::metadata(&path).await?.len();

@@ -9,13 +9,13 @@ use std::time::Duration;
 use apiclient_auth::clouds::ServiceSettings;
 use apiclient_auth::transport::{BoxFuture as AuthFuture, SharedTransport, Transport};
 use apiclient_auth::{AuthPlugin, Interface, PluginRegistry, ResolvedConfig};
-use apiclient_errors::{BoxError, Error};
+use apiclient_errors::Error;
 use bytes::Bytes;
 use http::{Request, Response};
 use tower::{ServiceBuilder, ServiceExt};
 
 use super::http_client::{HttpClient, Inner};
-use super::stack::{HttpService, StackLayer, boxed, into_error};
+use super::stack::{Base, Direct, HttpService, StackLayer, boxed, into_error};
 use crate::body::Body;
 use crate::layers::auth::AuthLayer;
 use crate::layers::curl_log::CurlLogLayer;
@@ -528,56 +528,6 @@ fn limits_with(mut limits: Limits, s: &ServiceSettings) -> Limits {
     }
     limits
 }
-
-/// The innermost service: the hyper transport itself, or whatever replaced
-/// or wrapped it (`base_transport`, `layer_transport`).
-#[derive(Clone)]
-pub(super) enum Base {
-    Hyper(HyperTransport),
-    Other(HttpService),
-}
-
-impl tower::Service<Request<Body>> for Base {
-    type Response = Response<Body>;
-    type Error = BoxError;
-    type Future = futures_util::future::Either<
-        <HyperTransport as tower::Service<Request<Body>>>::Future,
-        <HttpService as tower::Service<Request<Body>>>::Future,
-    >;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), BoxError>> {
-        match self {
-            Base::Hyper(h) => h.poll_ready(cx),
-            Base::Other(s) => s.poll_ready(cx),
-        }
-    }
-
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        match self {
-            Base::Hyper(h) => futures_util::future::Either::Left(h.call(req)),
-            Base::Other(s) => futures_util::future::Either::Right(s.call(req)),
-        }
-    }
-}
-
-/// The client's stack as a type (retries, auth, then the bare stack), called
-/// as it is when no layer of the user's wraps it.
-pub(super) type Direct = crate::layers::retry::Retry<
-    crate::layers::auth::Auth<
-        crate::layers::defaults::Defaults<
-            crate::layers::limits::LimitsService<
-                crate::layers::curl_log::CurlLog<
-                    crate::layers::timing::TimingService<
-                        crate::layers::metrics::MetricsService<Base>,
-                    >,
-                >,
-            >,
-        >,
-    >,
->;
 
 /// The bare stack (defaults, log, timing, transport; no auth) as the
 /// transport auth plugins use.

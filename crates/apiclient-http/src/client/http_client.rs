@@ -14,9 +14,6 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use tower::ServiceExt;
 use tracing::Instrument;
 
-use super::request::ApiRequest;
-use super::response::ApiResponse;
-use super::sending::Sending;
 use super::stack::{HttpService, into_error};
 use super::streamed::StreamedResponse;
 use crate::body::Body;
@@ -53,7 +50,7 @@ pub(super) struct Inner {
     /// The stack, boxed (with the user's outer layers, if any).
     pub(super) service: HttpService,
     /// The same stack unboxed, when the user added no outer layer.
-    pub(super) direct: Option<super::builder::Direct>,
+    pub(super) direct: Option<super::stack::Direct>,
     pub(super) transport: SharedTransport,
     pub(super) state: Arc<TokenState>,
     pub(super) timings: Timings,
@@ -94,18 +91,6 @@ impl std::fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
-    /// Send a request to an absolute URL, unauthenticated (Python's `request`).
-    /// A status of 400 or more, or a redirection (not followed), is an [`Error::Http`].
-    pub fn request(
-        &self,
-        req: ApiRequest,
-    ) -> impl Future<Output = Result<ApiResponse, Error>> + Send + '_ {
-        match req.into_http(None) {
-            Ok(req) => self.send(req),
-            Err(e) => Sending::invalid(self, e),
-        }
-    }
-
     /// The deadline of a call starting now, if the client has an operation timeout.
     pub fn deadline(&self) -> Option<Deadline> {
         self.inner
@@ -229,12 +214,6 @@ impl HttpClient {
         (resp, uri)
     }
 
-    /// Send through the stack and read the answer whole (one hand-written
-    /// future: see [`Sending`]).
-    pub(super) fn send(&self, req: Request<Body>) -> Sending<'_> {
-        Sending::new(self, req)
-    }
-
     /// Send with a streamed response: an error status is read (at most
     /// 1 MiB) into the usual typed error; a success comes back with its
     /// body unread.
@@ -316,7 +295,7 @@ impl HttpClient {
     /// The `x-openstack-request-id` of the last response (None when it had
     /// none): the reference's API. It is one slot per client, so under
     /// concurrency it may belong to another call; read a result's own
-    /// [`ApiResponse::request_id`] (or `WithMeta::request_id` in
+    /// [`ApiResponse::request_id`](crate::ApiResponse::request_id) (or `WithMeta::request_id` in
     /// `apiclient-base`) instead.
     pub fn last_request_id(&self) -> Option<String> {
         let last = self

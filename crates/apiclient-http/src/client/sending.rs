@@ -20,12 +20,32 @@ use bytes::Bytes;
 use http::{Method, Request, Response, Uri};
 use tower::{Service, ServiceExt};
 
-use super::builder::Direct;
 use super::http_client::{HttpClient, is_failure};
+use super::request::ApiRequest;
 use super::response::ApiResponse;
-use super::stack::into_error;
+use super::stack::{Direct, into_error};
 use crate::body::Body;
 use crate::extensions::Deadline;
+
+impl HttpClient {
+    /// Send a request to an absolute URL, unauthenticated (Python's `request`).
+    /// A status of 400 or more, or a redirection (not followed), is an [`Error::Http`].
+    pub fn request(
+        &self,
+        req: ApiRequest,
+    ) -> impl Future<Output = Result<ApiResponse, Error>> + Send + '_ {
+        match req.into_http(None) {
+            Ok(req) => self.send(req),
+            Err(e) => Sending::invalid(self, e),
+        }
+    }
+
+    /// Send through the stack and read the answer whole (one hand-written
+    /// future: see [`Sending`]).
+    pub(super) fn send(&self, req: Request<Body>) -> Sending<'_> {
+        Sending::new(self, req)
+    }
+}
 
 /// The future of a buffered call ([`HttpClient::request`],
 /// [`ServiceClient::request`](crate::ServiceClient::request) and its verbs):

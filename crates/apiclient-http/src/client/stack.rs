@@ -9,6 +9,7 @@ use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
 
 use crate::body::Body;
+use crate::transport::HyperTransport;
 
 /// The type-erased stack: a request with its [`Body`] in, a response out
 /// (buffered unless the request asked for
@@ -108,3 +109,53 @@ pub(crate) fn into_error(e: BoxError, url: &str) -> Error {
         }
     }
 }
+
+/// The innermost service: the hyper transport itself, or whatever replaced
+/// or wrapped it (`base_transport`, `layer_transport`).
+#[derive(Clone)]
+pub(super) enum Base {
+    Hyper(HyperTransport),
+    Other(HttpService),
+}
+
+impl tower::Service<Request<Body>> for Base {
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = futures_util::future::Either<
+        <HyperTransport as tower::Service<Request<Body>>>::Future,
+        <HttpService as tower::Service<Request<Body>>>::Future,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        match self {
+            Base::Hyper(h) => h.poll_ready(cx),
+            Base::Other(s) => s.poll_ready(cx),
+        }
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        match self {
+            Base::Hyper(h) => futures_util::future::Either::Left(h.call(req)),
+            Base::Other(s) => futures_util::future::Either::Right(s.call(req)),
+        }
+    }
+}
+
+/// The client's stack as a type (retries, auth, then the bare stack), called
+/// as it is when no layer of the user's wraps it.
+pub(super) type Direct = crate::layers::retry::Retry<
+    crate::layers::auth::Auth<
+        crate::layers::defaults::Defaults<
+            crate::layers::limits::LimitsService<
+                crate::layers::curl_log::CurlLog<
+                    crate::layers::timing::TimingService<
+                        crate::layers::metrics::MetricsService<Base>,
+                    >,
+                >,
+            >,
+        >,
+    >,
+>;
