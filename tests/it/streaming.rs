@@ -266,6 +266,39 @@ async fn object_store_basics_etag_check_listing_and_idle_timeout() {
     assert!(err.is_timeout(), "{err:?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_idle_timeout_counts_from_the_last_chunk_not_from_the_start() {
+    let cloud = FakeCloud::start().await.unwrap();
+    let http = client(&cloud);
+    let compute = http.service_client("compute");
+    let whole = compute.get("/servers").await.unwrap().body().len() as u64;
+    // 30 pieces 100 ms apart: 3 s in all, past the 2 s idle timeout, but
+    // never 2 s without data
+    cloud.set_fault_prefix("/v2.1");
+    cloud.inject(
+        Fault::SlowDrip {
+            chunks: 30,
+            interval: Duration::from_millis(100),
+        },
+        1,
+    );
+    let t0 = std::time::Instant::now();
+    let resp = http
+        .client_request_streamed(
+            &compute,
+            ApiRequest::get("/servers"),
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap();
+    let n = resp.copy_to(&mut tokio::io::sink()).await.unwrap();
+    assert_eq!(n, whole, "the whole body, however slowly");
+    assert!(
+        t0.elapsed() >= Duration::from_secs(2),
+        "it did drip past the timeout"
+    );
+}
+
 fn md5_of(b: &[u8]) -> Vec<u8> {
     use md5::Digest as _;
     md5::Md5::digest(b).to_vec()

@@ -830,11 +830,17 @@ impl tower::Service<http::Uri> for ProxyConnector {
     }
 }
 
-/// A response body whose every read must come within `idle`.
+/// A response body whose every read must come within `idle`. The timer is
+/// not moved on each chunk (a trip to tokio's timer wheel per chunk, up to
+/// a hundred thousand times per GiB): each chunk notes the time, and when
+/// the timer fires it is moved to `idle` after the last chunk, or ends the
+/// body if that time has passed.
 struct IdleTimeout {
     inner: Body,
     idle: Duration,
     sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// When the last chunk came (or the body was made).
+    last_data: tokio::time::Instant,
     url: String,
     /// The request body's gate, ended when this answer is read or dropped.
     _gate: Option<GateGuard>,
@@ -851,8 +857,7 @@ impl http_body::Body for IdleTimeout {
         let this = &mut *self;
         match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                let deadline = tokio::time::Instant::now() + this.idle;
-                this.sleep.as_mut().reset(deadline);
+                this.last_data = tokio::time::Instant::now();
                 Poll::Ready(frame.map(|f| {
                     f.map_err(|e| {
                         let kind = classify(&*e, false);
@@ -864,15 +869,19 @@ impl http_body::Body for IdleTimeout {
                     })
                 }))
             }
-            Poll::Pending => match this.sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    Poll::Ready(Some(Err(Box::new(Error::from(ConnectionError::new(
-                        ConnectionErrorKind::Timeout,
-                        this.url.clone(),
-                        Some(format!("no data for {:?}", this.idle).into()),
-                    ))) as BoxError)))
+            Poll::Pending => loop {
+                std::task::ready!(this.sleep.as_mut().poll(cx));
+                let due = this.last_data + this.idle;
+                if due > tokio::time::Instant::now() {
+                    // data came since the timer was set: wait from the last
+                    this.sleep.as_mut().reset(due);
+                    continue;
                 }
-                Poll::Pending => Poll::Pending,
+                return Poll::Ready(Some(Err(Box::new(Error::from(ConnectionError::new(
+                    ConnectionErrorKind::Timeout,
+                    this.url.clone(),
+                    Some(format!("no data for {:?}", this.idle).into()),
+                ))) as BoxError)));
             },
         }
     }
@@ -1008,6 +1017,7 @@ impl tower::Service<Request<Body>> for HyperTransport {
                         inner: body,
                         idle: s.idle_timeout,
                         sleep: Box::pin(tokio::time::sleep(s.idle_timeout)),
+                        last_data: tokio::time::Instant::now(),
                         url: url(),
                         _gate: guard,
                     };
