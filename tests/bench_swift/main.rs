@@ -6,8 +6,9 @@
 //! `object-store` endpoint in the catalog, creates a container of its own,
 //! and then, in interleaved rounds (curl first in even rounds, ours first
 //! in odd ones), uploads one generated file on tmpfs (`/dev/shm`, else
-//! `/tmp`) as `obj-curl` with `curl -T` and as `obj-ours` with a re-openable
-//! file body, and downloads each into a sink (`curl -o /dev/null`, ours
+//! `/tmp`) as `obj-curl-<round>` with `curl -T` and as `obj-ours-<round>`
+//! with a re-openable file body (new objects each round: no upload replaces
+//! an object just read), and downloads each into a sink (`curl -o /dev/null`, ours
 //! `request_streamed` copied into `tokio::io::sink`). Curl gets the
 //! client's token on its standard input (`-H @-`), never on its command
 //! line. Wall time and CPU time of each transfer are kept; the medians give
@@ -23,8 +24,11 @@
 //! 2 bad usage; 3 the measurement could not be made (no `OS_*`
 //! environment, no curl, curl failed, a transfer timed out, a local file).
 //!
-//! `apiclient-bench-swift [--rounds N] [--size-mib N] [--budget-s N]` (3
-//! rounds of 1024 MiB; no transfer goes on past the budget, 900 s from the
+//! `apiclient-bench-swift [--rounds N] [--size-mib N] [--budget-s N]
+//! [--settle-s N]` (4 rounds of 1024 MiB, so each client goes first as
+//! often as second; a pause of 2 s before each transfer, as a transfer that
+//! starts while Swift still finishes the last one was seen to take up to
+//! twice as long; no transfer goes on past the budget, 900 s from the
 //! start: a measurement failure).
 
 use std::io::{Read, Write};
@@ -74,6 +78,10 @@ fn client_error(what: &str, e: apiclient_errors::Error) -> Failure {
 struct Options {
     rounds: usize,
     size: u64,
+    /// The pause before each transfer (`--settle-s`): Swift's servers were
+    /// seen to take up to twice as long for a transfer that started as the
+    /// last one ended, whichever client made it.
+    settle: Duration,
     /// No transfer starts or goes on past it (`--budget-s`, from the start).
     deadline: Instant,
 }
@@ -93,8 +101,9 @@ impl Options {
 fn options() -> Result<Options, String> {
     let start = Instant::now();
     let mut o = Options {
-        rounds: 3,
+        rounds: 4,
         size: 1024 * MIB,
+        settle: Duration::from_secs(2),
         deadline: start + Duration::from_secs(900),
     };
     let mut args = std::env::args().skip(1);
@@ -109,9 +118,10 @@ fn options() -> Result<Options, String> {
             "--rounds" => o.rounds = number("--rounds")? as usize,
             "--size-mib" => o.size = number("--size-mib")? * MIB,
             "--budget-s" => o.deadline = start + Duration::from_secs(number("--budget-s")?),
+            "--settle-s" => o.settle = Duration::from_secs(number("--settle-s")?),
             other => {
                 return Err(format!(
-                    "unknown argument {other:?}\nusage: apiclient-bench-swift [--rounds N] [--size-mib N] [--budget-s N]"
+                    "unknown argument {other:?}\nusage: apiclient-bench-swift [--rounds N] [--size-mib N] [--budget-s N] [--settle-s N]"
                 ));
             }
         }
@@ -218,18 +228,34 @@ fn sweep(rt: &tokio::runtime::Runtime, swift: &ServiceClient) {
     }
 }
 
-/// The container's objects, then the container; a 404 is no news.
+/// The container's objects (as it lists them), then the container; a 404
+/// is no news.
 fn remove_container(rt: &tokio::runtime::Runtime, swift: &ServiceClient, container: &str) {
-    for path in [
-        format!("/{container}/obj-curl"),
-        format!("/{container}/obj-ours"),
-        format!("/{container}"),
-    ] {
-        if let Err(f) = bounded(rt, "cleanup", SMALL_LIMIT, swift.delete(&path))
-            && !f.message().contains("404")
-        {
-            eprintln!("bench swift: cleanup of {path}: {}", f.message());
-        }
+    let listing = ApiRequest::get(format!("/{container}")).query("format", "json");
+    let objects: Vec<String> = bounded(rt, "listing objects", SMALL_LIMIT, swift.request(listing))
+        .map(|resp| {
+            serde_json::from_slice::<Vec<Value>>(resp.body())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|o| o.get("name")?.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let paths = objects
+        .iter()
+        .map(|o| format!("/{container}/{o}"))
+        .chain([format!("/{container}")]);
+    for path in paths {
+        remove(rt, swift, &path);
+    }
+}
+
+/// DELETE `path`; a 404 is no news.
+fn remove(rt: &tokio::runtime::Runtime, swift: &ServiceClient, path: &str) {
+    if let Err(f) = bounded(rt, "cleanup", SMALL_LIMIT, swift.delete(path))
+        && !f.message().contains("404")
+    {
+        eprintln!("bench swift: cleanup of {path}: {}", f.message());
     }
 }
 
@@ -607,8 +633,13 @@ fn measure(
     b: &mut Bench,
 ) -> Outcome<()> {
     let file_arg = file.to_string_lossy().into_owned();
-    let curl_url = format!("{}/{container}/obj-curl", endpoint.trim_end_matches('/'));
-    let ours_path = format!("/{container}/obj-ours");
+    // Each round writes objects of its own: a PUT never replaces an object
+    // just read (Swift's object server was seen to take twice as long for
+    // the first upload of a round that overwrote the object the last round
+    // had just downloaded, whichever client made it). A round's objects are
+    // deleted once it is measured; the last round's stay for the ETag check.
+    let curl_object = |round: usize| format!("/{container}/obj-curl-{round}");
+    let ours_object = |round: usize| format!("/{container}/obj-ours-{round}");
     let mib = |s: &Sample| s.bytes as f64 / MIB as f64 / s.wall;
     // every transfer moved the whole object (ours short: a client error)
     let whole = |is_curl: bool, what: &str, s: &Sample| -> Outcome<()> {
@@ -628,6 +659,8 @@ fn measure(
         })
     };
     for round in 0..o.rounds {
+        let curl_url = format!("{}{}", endpoint.trim_end_matches('/'), curl_object(round));
+        let ours_path = ours_object(round);
         // curl first in even rounds, ours first in odd ones
         let order = if round % 2 == 0 {
             [true, false]
@@ -635,6 +668,7 @@ fn measure(
             [false, true]
         };
         for is_curl in order {
+            std::thread::sleep(o.settle);
             let s = if is_curl {
                 let s = curl(
                     token,
@@ -661,6 +695,7 @@ fn measure(
             );
         }
         for is_curl in order {
+            std::thread::sleep(o.settle);
             let s = if is_curl {
                 let s = curl(
                     token,
@@ -686,7 +721,12 @@ fn measure(
                 s.cpu
             );
         }
+        if round + 1 < o.rounds {
+            remove(rt, swift, &curl_object(round));
+            remove(rt, swift, &ours_path);
+        }
     }
+    let last = o.rounds.saturating_sub(1);
     // both objects hold the same bytes: Swift's ETag (their MD5) says so
     let etag = |path: String| -> Outcome<String> {
         let resp = bounded(rt, "HEAD of an object", SMALL_LIMIT, swift.head(&path))?;
@@ -698,8 +738,8 @@ fn measure(
             .trim_matches('"')
             .to_string())
     };
-    let curl_etag = etag(format!("/{container}/obj-curl"))?;
-    let ours_etag = etag(ours_path)?;
+    let curl_etag = etag(curl_object(last))?;
+    let ours_etag = etag(ours_object(last))?;
     let same = !curl_etag.is_empty() && curl_etag == ours_etag;
     b.same_etag = Some(same);
     if !same {

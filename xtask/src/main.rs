@@ -49,7 +49,7 @@ fn main() -> ExitCode {
                  glance start|stop|status|reset     a real Glance behind it (127.0.0.1:9292)\n  \
                  cinder start|stop|status|reset     a real cinder-api behind it (127.0.0.1:8776)\n  \
                  bench                         benchmarks (release, loopback)\n  \
-                 bench swift [--rounds N] [--size-mib N] [--budget-s N]\n                                \
+                 bench swift [--rounds N] [--size-mib N] [--budget-s N] [--settle-s N]\n                                \
                  apiclient vs curl, 1 GiB up and down through the running Swift"
             );
             return ExitCode::from(2);
@@ -809,7 +809,7 @@ const BENCH_SWIFT_BUILD: [&str; 6] = [
 const BENCH_SWIFT_BUDGET_S: u64 = 600;
 const BENCH_SWIFT_KILL_AFTER: std::time::Duration = std::time::Duration::from_secs(900);
 
-/// `cargo xtask bench swift [--rounds N] [--size-mib N] [--budget-s N]`:
+/// `cargo xtask bench swift [--rounds N] [--size-mib N] [--budget-s N] [--settle-s N]`:
 /// build it, then run it against the running Keystone and Swift; any
 /// failure is an error.
 fn bench_swift(args: &[String]) -> Result {
