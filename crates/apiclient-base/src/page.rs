@@ -153,26 +153,26 @@ fn names_a_link(key: &str, plural: &str) -> bool {
 /// body that is JSON but not an object has no items and no link.
 fn page_of<T: ApiObject>(body: &[u8], plural: &str) -> Result<(Vec<T>, Option<String>), PageError> {
     use serde_json::value::RawValue;
-    let members: Vec<(std::borrow::Cow<'_, str>, &RawValue)> =
-        match serde_json::from_slice::<ObjectMembers<'_>>(body) {
-            Ok(ObjectMembers(m)) => m,
-            // not an object: what `Value` made of it had no members either
-            Err(e) if e.is_data() => {
-                serde_json::from_slice::<serde::de::IgnoredAny>(body)
-                    .map_err(PageError::NotJson)?;
-                Vec::new()
-            }
-            Err(e) => return Err(PageError::NotJson(e)),
-        };
+    // each member's value as its text, borrowed from the body (a repeated
+    // key keeps its last value, as `Value` did)
+    let members: std::collections::HashMap<String, &RawValue> = match serde_json::from_slice(body) {
+        Ok(m) => m,
+        // not an object: what `Value` made of it had no members either
+        Err(e) if e.is_data() => {
+            serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(PageError::NotJson)?;
+            Default::default()
+        }
+        Err(e) => return Err(PageError::NotJson(e)),
+    };
     let mut list = None;
     let mut links = serde_json::Map::new();
     for (key, raw) in members {
         if key == plural {
-            list = Some(raw); // the last of a duplicated key, as `Value` keeps it
+            list = Some(raw);
         } else if names_a_link(&key, plural)
             && let Ok(v) = serde_json::from_str::<Value>(raw.get())
         {
-            links.insert(key.into_owned(), v);
+            links.insert(key, v);
         }
     }
     let items = match list {
@@ -181,55 +181,6 @@ fn page_of<T: ApiObject>(body: &[u8], plural: &str) -> Result<(Vec<T>, Option<St
     };
     let link = crate::pagination::next_link(&Value::Object(links), plural);
     Ok((items, link))
-}
-
-/// A JSON object's members in order, each value as its text (borrowed from
-/// the body: no copy, no tree).
-struct ObjectMembers<'a>(Vec<(std::borrow::Cow<'a, str>, &'a serde_json::value::RawValue)>);
-
-impl<'de> Deserialize<'de> for ObjectMembers<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Members;
-        impl<'de> serde::de::Visitor<'de> for Members {
-            type Value = ObjectMembers<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(key) = map.next_key::<KeyText<'de>>()? {
-                    out.push((key.0, map.next_value()?));
-                }
-                Ok(ObjectMembers(out))
-            }
-        }
-        d.deserialize_map(Members)
-    }
-}
-
-/// An object key: borrowed from the body when it has no escape.
-struct KeyText<'a>(std::borrow::Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for KeyText<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Key;
-        impl<'de> serde::de::Visitor<'de> for Key {
-            type Value = KeyText<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an object key")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<KeyText<'de>, E> {
-                Ok(KeyText(std::borrow::Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<KeyText<'de>, E> {
-                Ok(KeyText(std::borrow::Cow::Owned(v.to_string())))
-            }
-        }
-        d.deserialize_str(Key)
-    }
 }
 
 /// The page at `url`: its items, and the next page's URL.
