@@ -591,3 +591,69 @@ async fn refused_input_is_typed_by_kind_and_nothing_is_sent() {
     );
     assert_eq!(cloud.count("GET /v2.1/servers"), 0, "nothing was sent");
 }
+
+/// The client's own stack (retries and auth fused into one future, when no
+/// layer of the user's wraps it) and the same stack of tower layers (boxed,
+/// under a layer of the user's) retry, renew and replay alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fused_stack_and_the_layered_stack_retry_renew_and_replay_alike() {
+    for layered in [false, true] {
+        let cloud = FakeCloud::start().await.unwrap();
+        let policy = RetryPolicy::default()
+            .base_delay(Duration::from_millis(10))
+            .max_status_retries(2);
+        let mut b = builder(&cloud).retry(policy);
+        if layered {
+            b = b.with_layer(tower::layer::util::Identity::new());
+        }
+        let http = b.build().unwrap();
+        let compute = http.service_client("compute");
+        let path = if layered { "layered" } else { "fused" };
+
+        // no token yet: the call waits for the one authentication
+        let all: Value = compute.get("/servers").await.unwrap().json().unwrap();
+        assert_eq!(cloud.count(AUTH), 1, "{path}");
+        let before = count_servers(&all);
+
+        // a 401: one renewal, the body replayed once
+        cloud.inject(Fault::Unauthorized, 1);
+        let created = compute
+            .post("/servers", &json!({"server": {"name": "replayed"}}))
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 202, "{path}");
+        assert!(
+            created.url().ends_with("/v2.1/servers"),
+            "{path}: {}",
+            created.url()
+        );
+        assert_eq!(cloud.count(AUTH), 2, "{path}");
+        assert_eq!(cloud.count("POST /v2.1/servers"), 2, "{path}");
+        let all: Value = compute.get("/servers").await.unwrap().json().unwrap();
+        assert_eq!(count_servers(&all), before + 1, "{path}: created once");
+
+        // 503s: a GET is retried within the budget, a POST is not replayed
+        cloud.reset_counts();
+        // (3 for the GET and its 2 retries, 1 for the POST: none left over)
+        cloud.inject(Fault::ServiceUnavailable, 4);
+        let err = compute.get("/servers").await.unwrap_err();
+        assert_eq!(err.status(), Some(503), "{path}");
+        assert_eq!(cloud.count("GET /v2.1/servers"), 3, "{path}: 1 + 2 retries");
+        let err = compute
+            .post("/servers", &json!({"server": {"name": "x"}}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(503), "{path}");
+        assert_eq!(cloud.count("POST /v2.1/servers"), 1, "{path}: not replayed");
+
+        // a second 401 after the renewal is the answer
+        cloud.reset_counts();
+        cloud.inject(Fault::Unauthorized, 2);
+        let err = compute.get("/servers").await.unwrap_err();
+        assert!(err.is_unauthorized(), "{path}: {err:?}");
+        assert_eq!(cloud.count(AUTH), 1, "{path}: exactly one renewal");
+        assert_eq!(cloud.count("GET /v2.1/servers"), 2, "{path}");
+        assert!(compute.get("/servers").await.is_ok(), "{path}");
+        assert!(http.last_request_id().is_some(), "{path}");
+    }
+}

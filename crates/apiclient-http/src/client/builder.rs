@@ -467,20 +467,26 @@ impl HttpClientBuilder {
             TokenState::new(self.plugin, transport.clone(), self.skew, self.clock)
                 .with_store(self.store),
         );
-        let stack: Direct = ServiceBuilder::new()
-            // one copy of each request serves retries, the replay after
-            // a 401 and same-origin redirects (all in the retry layer)
-            .layer(
-                RetryLayer::new(self.retry)
-                    .service_policies(self.service_retry)
-                    .follow_redirects(self.redirects),
-            )
-            .layer(AuthLayer::replaying_by_retry(state.clone()))
-            .service(bare_stack);
-        let mut service = boxed(stack.clone());
-        // without layers of the user's around it, calls take the stack as
-        // it is: no boxed copy of it and no boxed future per call
-        let direct = self.outer_layers.is_empty().then_some(stack);
+        // one copy of each request serves retries, the replay after a 401
+        // and same-origin redirects (all in the retry layer)
+        let retry = RetryLayer::new(self.retry)
+            .service_policies(self.service_retry)
+            .follow_redirects(self.redirects);
+        // without layers of the user's around it, a call takes the stack as
+        // its parts, retries and auth fused into one future (`DirectCall`)
+        let direct = self.outer_layers.is_empty().then(|| Direct {
+            attempts: retry.attempts(),
+            state: state.clone(),
+            bare: bare_stack.clone(),
+        });
+        // the same stack of tower layers, boxed: for the user's layers and
+        // for traced calls
+        let mut service = boxed(
+            ServiceBuilder::new()
+                .layer(retry)
+                .layer(AuthLayer::replaying_by_retry(state.clone()))
+                .service(bare_stack),
+        );
         for wrap in self.outer_layers {
             service = wrap(service);
         }

@@ -198,6 +198,15 @@ impl HttpClient {
             .get::<RequestUrl>()
             .map(|u| u.0.clone())
             .unwrap_or(asked);
+        self.answered_at(resp, uri)
+    }
+
+    /// An answer from `uri`: its request id noted as the last one.
+    pub(super) fn answered_at(
+        &self,
+        resp: Response<Body>,
+        uri: http::Uri,
+    ) -> (Response<Body>, http::Uri) {
         let request_id = resp
             .headers()
             .get(&super::response::X_OPENSTACK_REQUEST_ID)

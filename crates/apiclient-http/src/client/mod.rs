@@ -11,6 +11,8 @@
 //! - `request`: `ApiRequest`;
 //! - `response`: `ApiResponse`; `streamed`: `StreamedResponse` with its
 //!   progress, digest checks and part file;
+//! - `direct`: the client's own stack called as one future (retries and auth
+//!   fused over the bare stack) when no layer of the user's wraps it;
 //! - `stack`: the stack as one type (`HttpService`), boxing, the typed error
 //!   of a stack error: a leaf the others share.
 //!
@@ -18,6 +20,7 @@
 //! the crate's `extensions` leaf.
 
 mod builder;
+mod direct;
 mod http_client;
 mod request;
 mod response;

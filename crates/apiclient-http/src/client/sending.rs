@@ -12,7 +12,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use apiclient_auth::transport::BoxFuture;
 use apiclient_errors::{BoxError, ConnectionError, ConnectionErrorKind, Error, from_response};
@@ -20,10 +20,11 @@ use bytes::Bytes;
 use http::{Method, Request, Response, Uri};
 use tower::{Service, ServiceExt};
 
+use super::direct::DirectCall;
 use super::http_client::{HttpClient, is_failure};
 use super::request::ApiRequest;
 use super::response::ApiResponse;
-use super::stack::{Direct, into_error};
+use super::stack::into_error;
 use crate::body::Body;
 use crate::extensions::Deadline;
 
@@ -83,36 +84,45 @@ enum Stage {
     Done,
 }
 
-/// The stack's future: the unboxed stack's own (inline, no allocation), or
-/// a boxed one.
+/// The stack's answer in the making: the client's own stack as one future
+/// (inline, no allocation), or the boxed stack's.
 #[allow(clippy::large_enum_variant)]
 enum Answer {
-    Direct(<Direct as Service<Request<Body>>>::Future),
+    Direct(DirectCall),
     Boxed(BoxFuture<'static, Result<Response<Body>, BoxError>>),
 }
 
-impl Future for Answer {
-    type Output = Result<Response<Body>, BoxError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.get_mut() {
-            Answer::Direct(f) => Pin::new(f).poll(cx),
-            Answer::Boxed(f) => f.as_mut().poll(cx),
+impl Answer {
+    /// The answer, with the absolute URL that answered (else `asked`).
+    fn poll_answer(
+        &mut self,
+        http: &HttpClient,
+        asked: &mut Uri,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(Response<Body>, Uri), BoxError>> {
+        match self {
+            Answer::Direct(call) => {
+                let Some(direct) = &http.inner.direct else {
+                    return Poll::Ready(Err("the client's stack is boxed".into()));
+                };
+                let (resp, url) = ready!(call.poll_answer(direct, cx))?;
+                let url = url.unwrap_or_else(|| std::mem::take(asked));
+                Poll::Ready(Ok(http.answered_at(resp, url)))
+            }
+            Answer::Boxed(f) => {
+                let resp = ready!(f.as_mut().poll(cx))?;
+                Poll::Ready(Ok(http.answered(resp, std::mem::take(asked))))
+            }
         }
     }
 }
 
-/// `service` called with `req`: at once when it is ready now (our stack
-/// always is), else when it becomes ready (tower's `Oneshot`, boxed).
-fn call_when_ready<S, F>(mut service: S, req: Request<Body>, answer: F) -> Answer
-where
-    S: Service<Request<Body>, Response = Response<Body>, Error = BoxError> + Send + 'static,
-    S::Future: Send + 'static,
-    F: FnOnce(S::Future) -> Answer,
-{
+/// `service` called with `req`: at once when it is ready now, else when it
+/// becomes ready (tower's `Oneshot`, boxed).
+fn call_when_ready(mut service: super::stack::HttpService, req: Request<Body>) -> Answer {
     let mut cx = Context::from_waker(std::task::Waker::noop());
     match service.poll_ready(&mut cx) {
-        Poll::Ready(Ok(())) => answer(service.call(req)),
+        Poll::Ready(Ok(())) => Answer::Boxed(Box::pin(service.call(req))),
         Poll::Ready(Err(e)) => Answer::Boxed(Box::pin(std::future::ready(Err(e)))),
         Poll::Pending => Answer::Boxed(Box::pin(service.oneshot(req))),
     }
@@ -144,8 +154,8 @@ impl<'a> Sending<'a> {
         }
         let (req, uri, deadline) = http.with_deadline(req);
         let answer = match &http.inner.direct {
-            Some(direct) => call_when_ready(direct.clone(), req, Answer::Direct),
-            None => call_when_ready(http.inner.service.clone(), req, Answer::Boxed),
+            Some(direct) => Answer::Direct(DirectCall::new(direct, req)),
+            None => call_when_ready(http.inner.service.clone(), req),
         };
         Stage::Calling {
             answer,
@@ -218,7 +228,7 @@ impl Future for Sending<'_> {
                     uri,
                     deadline,
                 } => {
-                    let result = match Pin::new(answer).poll(cx) {
+                    let result = match answer.poll_answer(this.http, uri, cx) {
                         Poll::Ready(r) => r,
                         Poll::Pending => {
                             if let Some(d) = deadline
@@ -236,13 +246,12 @@ impl Future for Sending<'_> {
                             return Poll::Pending;
                         }
                     };
-                    let uri = std::mem::take(uri);
+                    let asked = std::mem::take(uri);
                     this.stage = Stage::Done;
-                    let resp = match result {
-                        Ok(resp) => resp,
-                        Err(e) => return Poll::Ready(Err(into_error(e, &uri.to_string()))),
+                    let (resp, uri) = match result {
+                        Ok(answered) => answered,
+                        Err(e) => return Poll::Ready(Err(into_error(e, &asked.to_string()))),
                     };
-                    let (resp, uri) = this.http.answered(resp, uri);
                     if let Some(done) = this.take_body(resp, uri) {
                         return Poll::Ready(done);
                     }

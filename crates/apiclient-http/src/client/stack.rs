@@ -144,18 +144,26 @@ impl tower::Service<Request<Body>> for Base {
     }
 }
 
-/// The client's stack as a type (retries, auth, then the bare stack), called
-/// as it is when no layer of the user's wraps it.
-pub(super) type Direct = crate::layers::retry::Retry<
-    crate::layers::auth::Auth<
-        crate::layers::defaults::Defaults<
-            crate::layers::limits::LimitsService<
-                crate::layers::curl_log::CurlLog<
-                    crate::layers::timing::TimingService<
-                        crate::layers::metrics::MetricsService<Base>,
-                    >,
-                >,
-            >,
+/// The stack under the retry and auth layers (defaults, limits, curl log,
+/// timing, metrics, transport), as a type.
+pub(super) type Bare = crate::layers::defaults::Defaults<
+    crate::layers::limits::LimitsService<
+        crate::layers::curl_log::CurlLog<
+            crate::layers::timing::TimingService<crate::layers::metrics::MetricsService<Base>>,
         >,
     >,
 >;
+
+/// The client's stack as its parts, when no layer of the user's wraps it:
+/// the retry and auth layers' work is then one future
+/// ([`DirectCall`](super::direct::DirectCall)) over the bare stack, with the
+/// same policies as the tower layers the boxed stack is built of.
+#[derive(Clone)]
+pub(super) struct Direct {
+    /// A fresh retry count under the client's policies (copied per call).
+    pub(super) attempts: crate::layers::retry::Attempts,
+    /// The token.
+    pub(super) state: std::sync::Arc<crate::token::TokenState>,
+    /// The stack under retries and auth.
+    pub(super) bare: Bare,
+}

@@ -315,9 +315,43 @@ where
     }
 }
 
+/// A request made ready to send by [`prepare_now`], for a caller that
+/// drives its answer itself (the client's own stack, which fuses this
+/// layer's work with the retry layer's into one future). Made and taken
+/// apart at once, never kept.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Prepared {
+    /// Joined to its endpoint, with the token: send it, then settle its
+    /// answer with the [`Sent`].
+    Ready(Request<Body>, Sent),
+    /// No [`Target`]: the request goes as it is, unauthenticated.
+    Plain(Request<Body>),
+    /// No token usable now (none yet, or one due for renewal): the layer's
+    /// own path, which waits for one.
+    Wait(Request<Body>),
+    /// The request cannot be sent (no endpoint, a foreign origin, ...).
+    Failed(Error),
+}
+
+/// What [`Auth`] does before it sends, when it need not wait: `req` with
+/// its endpoint and the current token. A 401 is left to the retry layer
+/// to replay (as with [`AuthLayer::replaying_by_retry`]).
+pub(crate) fn prepare_now(state: &TokenState, req: Request<Body>) -> Prepared {
+    let Some(target) = req.extensions().get::<Target>().cloned() else {
+        return Prepared::Plain(req);
+    };
+    let Some(token) = state.current() else {
+        return Prepared::Wait(req);
+    };
+    match Sent::prepare(state, target, token, req, false) {
+        Ok((first, sent)) => Prepared::Ready(first, sent),
+        Err(e) => Prepared::Failed(e),
+    }
+}
+
 /// A request sent with a token: what its answer needs to be checked, and
 /// a 401 to be renewed and replayed.
-struct Sent {
+pub(crate) struct Sent {
     target: Target,
     token: CurrentToken,
     endpoint: Arc<str>,
@@ -376,6 +410,40 @@ impl Sent {
         }
         resp.extensions_mut().insert(self.url.clone());
         Err((self, resp))
+    }
+
+    /// The answer, with the URL that answered kept beside it rather than
+    /// in the response (a map allocated per response for nobody, when the
+    /// caller drives the call itself); a redirection still carries it, for
+    /// the retry layer's redirect policy. `Err` as in [`checked`](Self::checked).
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn settled(
+        self,
+        mut resp: Response<Body>,
+    ) -> Result<(Response<Body>, Uri), (Sent, Response<Body>)> {
+        if resp.status() != http::StatusCode::UNAUTHORIZED
+            || self.token.just_authenticated
+            || self.renewed_before
+        {
+            if resp.status().is_redirection() {
+                resp.extensions_mut().insert(self.url.clone());
+            }
+            return Ok((resp, self.url.0));
+        }
+        resp.extensions_mut().insert(self.url.clone());
+        Err((self, resp))
+    }
+
+    /// A 401 [`settled`](Self::settled) returned: the renewal, boxed (its
+    /// answer carries its [`RequestUrl`], and is marked [`Reauthenticated`]
+    /// when the retry layer should replay it).
+    pub(crate) fn renewal(
+        self,
+        resp: Response<Body>,
+        state: Arc<TokenState>,
+    ) -> BoxFuture<'static, Result<Response<Body>, BoxError>> {
+        type NoService = tower::util::BoxCloneSyncService<Request<Body>, Response<Body>, BoxError>;
+        Box::pin(self.after_401::<NoService>(resp, state, None))
     }
 
     /// A 401: one re-authentication, then the replay (here, or marked for

@@ -259,6 +259,14 @@ impl RetryLayer {
         pick(&self.policy, self.services.as_deref(), service_type)
     }
 
+    /// A fresh count under this layer's policies: the state of one call.
+    pub(crate) fn attempts(&self) -> Attempts {
+        let mut attempts = Attempts::new(self.policy.clone());
+        attempts.redirects = self.redirects.clone();
+        attempts.services = self.services.clone();
+        attempts
+    }
+
     /// Also follow redirects by `redirects` (same origin, its methods and
     /// hops), with the same copy of the request.
     pub fn follow_redirects(mut self, redirects: RedirectPolicy) -> Self {
@@ -291,10 +299,7 @@ impl<S> Layer<S> for RetryLayer {
     type Service = Retry<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        let mut attempts = Attempts::new(self.policy.clone());
-        attempts.redirects = self.redirects.clone();
-        attempts.services = self.services.clone();
-        tower::retry::Retry::new(attempts, inner)
+        tower::retry::Retry::new(self.attempts(), inner)
     }
 }
 

@@ -1,0 +1,189 @@
+//! The client's own stack called as one future ([`DirectCall`]): the retry
+//! layer's and the auth layer's work for a call with no layer of the user's
+//! around the stack.
+//!
+//! Through tower, a call cloned the whole stack twice (once to call it,
+//! once in tower's `Retry` for the replays), boxed the auth layer's future
+//! and put the URL that answered into a map allocated on every response.
+//! Here the call holds the retry count, the one copy of the request every
+//! replay is made from, and the attempt in flight; the stack under auth is
+//! called as its own type. The policies are the layers' own: [`Attempts`]
+//! decides every retry, replay after a 401 and redirect, and the auth
+//! layer's [`prepare_now`], [`Sent::settled`] and [`Sent::renewal`] do the
+//! token's work, so both paths behave alike (the boxed stack, built of the
+//! tower layers, serves calls wrapped in a layer of the user's and traced
+//! calls).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use apiclient_auth::transport::BoxFuture;
+use apiclient_errors::BoxError;
+use http::{Request, Response, Uri};
+use tower::retry::Policy;
+use tower::{Layer, Service, ServiceExt};
+
+use super::stack::{Bare, Direct};
+use crate::body::Body;
+use crate::extensions::RequestUrl;
+use crate::layers::auth::{AuthLayer, Prepared, Sent, prepare_now};
+use crate::layers::retry::Attempts;
+
+/// An answer, with the absolute URL that answered when the call knows it.
+pub(super) type Answered = (Response<Body>, Option<Uri>);
+
+/// One call through the [`Direct`] stack: its attempts, one at a time.
+/// Polled with the stack it was made from (the caller holds it).
+pub(super) struct DirectCall {
+    attempts: Attempts,
+    /// The copy every further attempt is made from (None for a one-shot
+    /// body: it is sent once).
+    replay: Option<Request<Body>>,
+    step: Step,
+}
+
+/// The attempt in flight, or the wait before the next one.
+#[allow(clippy::large_enum_variant)]
+enum Step {
+    /// Sent; `sent` settles the answer when auth prepared the request.
+    Attempt {
+        answer: AttemptFuture,
+        sent: Option<Sent>,
+    },
+    /// The backoff before the next attempt.
+    Waiting(Pin<Box<tokio::time::Sleep>>),
+    /// Finished.
+    Done,
+}
+
+/// The bare stack's future (inline), or a boxed one: a stack not ready at
+/// once, a wait for a token, a renewal after a 401.
+#[allow(clippy::large_enum_variant)]
+enum AttemptFuture {
+    Inline(<Bare as Service<Request<Body>>>::Future),
+    Boxed(BoxFuture<'static, Result<Response<Body>, BoxError>>),
+}
+
+impl Future for AttemptFuture {
+    type Output = Result<Response<Body>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            AttemptFuture::Inline(f) => Pin::new(f).poll(cx),
+            AttemptFuture::Boxed(f) => f.as_mut().poll(cx),
+        }
+    }
+}
+
+/// `req` sent down the bare stack: at once when it is ready now (it is,
+/// unless a layer of the user's wraps the transport), else when it becomes
+/// ready.
+fn send(bare: &Bare, req: Request<Body>) -> AttemptFuture {
+    let mut bare = bare.clone();
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    match bare.poll_ready(&mut cx) {
+        Poll::Ready(Ok(())) => AttemptFuture::Inline(bare.call(req)),
+        Poll::Ready(Err(e)) => AttemptFuture::Boxed(Box::pin(std::future::ready(Err(e)))),
+        Poll::Pending => AttemptFuture::Boxed(Box::pin(bare.oneshot(req))),
+    }
+}
+
+/// The URL a boxed attempt's answer carries.
+fn carried_url(resp: &Response<Body>) -> Option<Uri> {
+    resp.extensions().get::<RequestUrl>().map(|u| u.0.clone())
+}
+
+impl DirectCall {
+    /// The call of `req` on `direct`, its first attempt sent.
+    pub(super) fn new(direct: &Direct, req: Request<Body>) -> Self {
+        let mut attempts = direct.attempts.clone();
+        let replay = attempts.clone_request(&req);
+        DirectCall {
+            attempts,
+            replay,
+            step: attempt(direct, req),
+        }
+    }
+
+    /// The final answer (after the retries the policy allows), with the
+    /// URL that answered.
+    pub(super) fn poll_answer(
+        &mut self,
+        direct: &Direct,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Answered, BoxError>> {
+        loop {
+            match &mut self.step {
+                Step::Attempt { answer, sent } => {
+                    let result = ready!(Pin::new(answer).poll(cx));
+                    let (mut result, url) = match (result, sent.take()) {
+                        (Ok(resp), Some(sent)) => match sent.settled(resp) {
+                            Ok((resp, url)) => (Ok(resp), Some(url)),
+                            Err((sent, resp)) => {
+                                // a 401: one renewal, as the auth layer does
+                                let renewal = sent.renewal(resp, direct.state.clone());
+                                self.step = Step::Attempt {
+                                    answer: AttemptFuture::Boxed(renewal),
+                                    sent: None,
+                                };
+                                continue;
+                            }
+                        },
+                        (Ok(resp), None) => {
+                            let url = carried_url(&resp);
+                            (Ok(resp), url)
+                        }
+                        (Err(e), _) => (Err(e), None),
+                    };
+                    let wait = match self.replay.as_mut() {
+                        Some(replay) => self.attempts.retry(replay, &mut result),
+                        None => None,
+                    };
+                    match wait {
+                        Some(wait) => self.step = Step::Waiting(wait),
+                        None => {
+                            self.step = Step::Done;
+                            return Poll::Ready(result.map(|resp| (resp, url)));
+                        }
+                    }
+                }
+                Step::Waiting(wait) => {
+                    ready!(wait.as_mut().poll(cx));
+                    let Some(req) = self.replay.take() else {
+                        self.step = Step::Done;
+                        continue;
+                    };
+                    // a copy for the attempt after this one, as tower's retry keeps
+                    self.replay = self.attempts.clone_request(&req);
+                    self.step = attempt(direct, req);
+                }
+                Step::Done => {
+                    return Poll::Ready(Err(
+                        "a call was polled after its answer, or lost its request".into(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// One attempt: the auth layer's work, then the bare stack.
+fn attempt(direct: &Direct, req: Request<Body>) -> Step {
+    let (answer, sent) = match prepare_now(&direct.state, req) {
+        Prepared::Ready(req, sent) => (send(&direct.bare, req), Some(sent)),
+        Prepared::Plain(req) => (send(&direct.bare, req), None),
+        Prepared::Wait(req) => {
+            // no token usable now: the auth layer's own path, which waits
+            // for one (single-flight) and settles the answer itself
+            let mut auth =
+                AuthLayer::replaying_by_retry(direct.state.clone()).layer(direct.bare.clone());
+            (AttemptFuture::Boxed(auth.call(req)), None)
+        }
+        Prepared::Failed(e) => (
+            AttemptFuture::Boxed(Box::pin(std::future::ready(Err(Box::new(e) as BoxError)))),
+            None,
+        ),
+    };
+    Step::Attempt { answer, sent }
+}
