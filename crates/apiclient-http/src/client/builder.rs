@@ -497,7 +497,7 @@ impl HttpClientBuilder {
                 transport,
                 state,
                 timings,
-                last_request_id: Mutex::new(None),
+                last_request_id: Mutex::new(Default::default()),
                 clients: Mutex::new(HashMap::new()),
                 operation_timeout: self.operation_timeout,
                 services: self.services,

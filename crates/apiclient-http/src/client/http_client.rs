@@ -10,7 +10,7 @@ use apiclient_auth::clouds::ServiceSettings;
 use apiclient_auth::transport::SharedTransport;
 use apiclient_auth::{AccessInfo, Interface};
 use apiclient_errors::{ConnectionError, ConnectionErrorKind, Error, from_response};
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use tower::ServiceExt;
 use tracing::Instrument;
 
@@ -46,6 +46,56 @@ pub(super) fn is_failure(status: StatusCode) -> bool {
     s >= 400 || ((301..400).contains(&s) && s != 304)
 }
 
+/// The last response's request id, as a copy of its bytes: the header's
+/// value is a slice of the buffer the connection read the answer into, and
+/// keeping it would keep that whole buffer alive (and share its reference
+/// count with the connection's task). An OpenStack id (`req-` and a UUID,
+/// 40 bytes) is kept inline; a longer one on the heap.
+#[derive(Debug, Default)]
+pub(super) enum LastRequestId {
+    /// The last response had none.
+    #[default]
+    None,
+    /// Up to 64 bytes, inline.
+    Inline { len: u8, bytes: [u8; 64] },
+    /// A longer one.
+    Long(Box<[u8]>),
+}
+
+impl LastRequestId {
+    /// `id` in place of the one before, which is returned (to be dropped
+    /// outside the lock).
+    pub(super) fn set(&mut self, id: Option<&[u8]>) -> LastRequestId {
+        let new = match id {
+            None => LastRequestId::None,
+            Some(id) if id.len() <= 64 => {
+                let mut bytes = [0u8; 64];
+                bytes[..id.len()].copy_from_slice(id);
+                LastRequestId::Inline {
+                    len: id.len() as u8,
+                    bytes,
+                }
+            }
+            Some(id) => LastRequestId::Long(id.into()),
+        };
+        std::mem::replace(self, new)
+    }
+
+    /// The id, when there is one and it is text (visible ASCII, as
+    /// `HeaderValue::to_str` reads it).
+    pub(super) fn get(&self) -> Option<&str> {
+        let bytes = match self {
+            LastRequestId::None => return None,
+            LastRequestId::Inline { len, bytes } => bytes.get(..usize::from(*len))?,
+            LastRequestId::Long(b) => b,
+        };
+        if !bytes.iter().all(|&b| b == b'\t' || (32..127).contains(&b)) {
+            return None;
+        }
+        std::str::from_utf8(bytes).ok()
+    }
+}
+
 pub(super) struct Inner {
     /// The stack, boxed (with the user's outer layers, if any).
     pub(super) service: HttpService,
@@ -54,9 +104,9 @@ pub(super) struct Inner {
     pub(super) transport: SharedTransport,
     pub(super) state: Arc<TokenState>,
     pub(super) timings: Timings,
-    /// Written by every response, read rarely: a swap under a lock held
-    /// for a pointer's copy (no allocation, unlike an `Arc` per response).
-    pub(super) last_request_id: Mutex<Option<HeaderValue>>,
+    /// Written by every response, read rarely: a copy under a lock (no
+    /// allocation, no reference to the response).
+    pub(super) last_request_id: Mutex<LastRequestId>,
     /// The registered service clients, as their targets only: a
     /// `ServiceClient` holds the `HttpClient`, so keeping one here would be
     /// an `Arc` cycle that never frees the pool, the token or the password.
@@ -207,19 +257,17 @@ impl HttpClient {
         resp: Response<Body>,
         uri: http::Uri,
     ) -> (Response<Body>, http::Uri) {
-        let request_id = resp
+        let id = resp
             .headers()
             .get(&super::response::X_OPENSTACK_REQUEST_ID)
-            .cloned();
-        let before = std::mem::replace(
-            &mut *self
-                .inner
-                .last_request_id
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-            request_id,
-        );
-        drop(before); // after the lock: the free happens outside it
+            .map(http::HeaderValue::as_bytes);
+        let before = self
+            .inner
+            .last_request_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .set(id);
+        drop(before); // after the lock: a long id's free happens outside it
         (resp, uri)
     }
 
@@ -307,13 +355,11 @@ impl HttpClient {
     /// [`ApiResponse::request_id`](crate::ApiResponse::request_id) (or `WithMeta::request_id` in
     /// `apiclient-base`) instead.
     pub fn last_request_id(&self) -> Option<String> {
-        let last = self
-            .inner
+        self.inner
             .last_request_id
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        last.as_ref()
-            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get()
             .map(str::to_string)
     }
 
@@ -342,5 +388,41 @@ impl HttpClient {
     /// `reset_timings`); `timings().reset()` in new code.
     pub fn reset_timings(&self) {
         self.inner.timings.reset()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LastRequestId;
+
+    /// The slot keeps a copy of any id (inline up to 64 bytes, else in a
+    /// `String`), hands back the one it replaced, and forgets on `None`.
+    #[test]
+    fn the_last_request_id_is_a_copy_of_any_length() {
+        let mut slot = LastRequestId::default();
+        assert_eq!(slot.get(), None);
+        let id = "req-1e537363-8069-40a8-995b-fed732fce4e3";
+        assert!(matches!(slot.set(Some(id.as_bytes())), LastRequestId::None));
+        assert_eq!(slot.get(), Some(id));
+        let sixty_four = "x".repeat(64);
+        let before = slot.set(Some(sixty_four.as_bytes()));
+        assert_eq!(before.get(), Some(id));
+        assert!(matches!(slot, LastRequestId::Inline { len: 64, .. }));
+        assert_eq!(slot.get(), Some(sixty_four.as_str()));
+        let long = "y".repeat(65);
+        slot.set(Some(long.as_bytes()));
+        assert!(matches!(slot, LastRequestId::Long(_)));
+        assert_eq!(slot.get(), Some(long.as_str()));
+        slot.set(Some(b""));
+        assert_eq!(slot.get(), Some(""));
+        // a value that is not text is there but not readable, as with to_str
+        slot.set(Some("req-\u{e9}".as_bytes()));
+        assert_eq!(slot.get(), None);
+        slot.set(Some(b"req\x01"));
+        assert_eq!(slot.get(), None);
+        slot.set(Some(b"req-1\tx"));
+        assert_eq!(slot.get(), Some("req-1\tx"));
+        slot.set(None);
+        assert_eq!(slot.get(), None);
     }
 }
