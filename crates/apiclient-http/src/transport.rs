@@ -297,7 +297,7 @@ impl Default for TransportConfig {
 #[derive(Clone)]
 pub struct HyperTransport {
     /// Shared: one reference count per call instead of a clone of every part.
-    client: Arc<Client<HttpsConnector<ProxyConnector>, Body>>,
+    client: Arc<Client<SharedConnector, Body>>,
     proxy: Option<Arc<Matcher>>,
     compression: bool,
     timeout: Duration,
@@ -537,7 +537,7 @@ impl HyperTransport {
             .pool_idle_timeout(config.pool_idle_timeout)
             .pool_timer(hyper_util::rt::TokioTimer::new())
             .timer(hyper_util::rt::TokioTimer::new())
-            .build(https);
+            .build(SharedConnector(Arc::new(https)));
         Ok(HyperTransport {
             client: Arc::new(client),
             proxy,
@@ -789,6 +789,30 @@ impl hyper::rt::Write for ProxiedIo {
 impl Connection for ProxiedIo {
     fn connected(&self) -> Connected {
         self.io.connected().proxy(self.http_proxy)
+    }
+}
+
+/// The connector as the pool holds it: hyper-util copies its connector for
+/// every request (for the connection it may have to make), and a reference
+/// count costs less than a copy of the TLS configuration, the proxy rules
+/// and the TCP settings. The connector itself is copied only when a
+/// connection is made.
+#[derive(Clone)]
+pub(crate) struct SharedConnector(Arc<HttpsConnector<ProxyConnector>>);
+
+impl tower::Service<http::Uri> for SharedConnector {
+    type Response = <HttpsConnector<ProxyConnector> as tower::Service<http::Uri>>::Response;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<Self::Response, BoxError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // the copy made per connection is the one asked (in `call`)
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, dst: http::Uri) -> Self::Future {
+        let connector = (*self.0).clone();
+        Box::pin(tower::ServiceExt::oneshot(connector, dst))
     }
 }
 

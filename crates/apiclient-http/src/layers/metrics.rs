@@ -272,7 +272,9 @@ impl Attempt {
                 k.outcome == outcome
                     && k.method == self.method
                     && *k.service == *service
-                    && Some(&k.authority) == self.uri.authority()
+                    // byte for byte: `Authority`'s own `==` ignores case,
+                    // and the label keeps the host as written
+                    && Some(k.authority.as_str()) == self.uri.authority().map(|a| a.as_str())
                     && k.https == (self.uri.scheme_str() == Some("https"))
             }) {
                 Some(at) => at,
@@ -491,6 +493,8 @@ mod tests {
                 None,
             )));
             attempt("http://h:8774/v2.1/servers/4", "GET").record(&Err(refused));
+            // the host as written: not the key of the same host in lower case
+            attempt("http://H:8774/v2.1/servers/5", "GET").record(&answered(200));
         });
         let d = REQUEST_DURATION;
         let common = "http.request.method=GET,server.address=h,server.port=8774,openstack.service_type=compute";
@@ -504,6 +508,10 @@ mod tests {
                     "{d} http.request.method=POST,server.address=other,server.port=443,openstack.service_type=compute,http.response.status_code=200 true"
                 ),
                 format!("{d} {common},error.type=connection_refused true"),
+                format!(
+                    "{d} {},http.response.status_code=200 true",
+                    common.replace("server.address=h", "server.address=H")
+                ),
             ]
         );
     }
