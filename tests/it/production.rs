@@ -684,3 +684,72 @@ fn waits_for_a_limit_are_counted_by_kind() {
     assert_eq!(waits("image", "concurrency"), 2.0, "{render}");
     assert_eq!(waits("compute", "concurrency"), 0.0, "{render}");
 }
+
+/// The client's own stack (its layers' work done inline by the call) and
+/// the same stack under a layer of the user's (the tower layers) apply a
+/// service's own retry policy and record the same series: each attempt
+/// with its service type and status, each retry with its service.
+#[test]
+fn the_fused_and_the_layered_stack_retry_and_record_alike() {
+    use apiclient_fake::{FakeCloud, Fault};
+    for layered in [false, true] {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let path = if layered { "layered" } else { "fused" };
+        metrics::with_local_recorder(&recorder, || {
+            rt.block_on(async {
+                let cloud = FakeCloud::start().await.unwrap();
+                // compute retries a 502 (not the default's) and not a 503
+                let mut b = crate::support::builder(&cloud).service_retry(
+                    "compute",
+                    RetryPolicy::default()
+                        .statuses([502])
+                        .base_delay(Duration::from_millis(10)),
+                );
+                if layered {
+                    b = b.with_layer(tower::layer::util::Identity::new());
+                }
+                let compute = b.build().unwrap().service_client("compute");
+                compute.get("/servers").await.unwrap();
+                cloud.inject(Fault::BadGatewayHtml, 1);
+                compute.get("/servers").await.unwrap();
+                cloud.inject(Fault::ServiceUnavailable, 1);
+                let err = compute.get("/servers").await.unwrap_err();
+                assert_eq!(err.status(), Some(503), "{path}");
+                assert_eq!(cloud.count("GET /v2.1/servers"), 4, "{path}");
+            })
+        });
+        let render = handle.render();
+        let all = samples(&render);
+        let attempts = |status: &str| {
+            count_of(
+                &all,
+                "http_client_request_duration_count",
+                &[
+                    ("http_request_method", "GET"),
+                    ("openstack_service_type", "compute"),
+                    ("http_response_status_code", status),
+                ],
+            )
+        };
+        assert_eq!(attempts("200"), 2.0, "{path}: {render}");
+        assert_eq!(attempts("502"), 1.0, "{path}: {render}");
+        assert_eq!(attempts("503"), 1.0, "{path}: {render}");
+        assert_eq!(
+            count_of(
+                &all,
+                "apiclient_request_retries",
+                &[
+                    ("openstack_service_type", "compute"),
+                    ("apiclient_retry_reason", "status"),
+                ]
+            ),
+            1.0,
+            "{path}: {render}"
+        );
+    }
+}

@@ -945,7 +945,17 @@ impl tower::Service<Request<Body>> for HyperTransport {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        self.send(req)
+    }
+}
+
+impl HyperTransport {
+    /// One attempt of `req` (the service's `call`, which needs no `&mut`).
+    pub(crate) fn send(
+        &self,
+        mut req: Request<Body>,
+    ) -> BoxFuture<'static, Result<Response<Body>, BoxError>> {
         let limit = self.max_response_bytes;
         let timeout = self.timeout;
         let compression = self.compression;

@@ -15,7 +15,7 @@ use http::{Request, Response};
 use tower::{ServiceBuilder, ServiceExt};
 
 use super::http_client::{HttpClient, Inner};
-use super::stack::{Base, Direct, HttpService, StackLayer, boxed, into_error};
+use super::stack::{Base, Direct, Fused, HttpService, StackLayer, boxed, into_error};
 use crate::body::Body;
 use crate::layers::auth::AuthLayer;
 use crate::layers::curl_log::CurlLogLayer;
@@ -448,12 +448,21 @@ impl HttpClientBuilder {
         };
         let timings = Timings::new(self.timings);
         let limits = LimitsLayer::new(self.overall_limits, self.limits, self.service_limits)?;
+        let defaults = DefaultsLayer::new(&self.user_agent)
+            .original_ip(self.original_ip.as_deref())
+            .global_request_id(self.global_request_id.as_deref());
+        // the bare stack's work done inline by a call (see `Fused`)
+        let fused = match &base {
+            Base::Hyper(transport) if limits.passes_through() => Some(Fused {
+                defaults: defaults.shared(),
+                timings: timings.clone(),
+                metrics: self.metrics,
+                transport: transport.clone(),
+            }),
+            _ => None,
+        };
         let bare_stack = ServiceBuilder::new()
-            .layer(
-                DefaultsLayer::new(&self.user_agent)
-                    .original_ip(self.original_ip.as_deref())
-                    .global_request_id(self.global_request_id.as_deref()),
-            )
+            .layer(defaults)
             .layer(limits)
             .layer(CurlLogLayer::new(self.transport.tls.insecure))
             .layer(TimingLayer::new(timings.clone()))
@@ -478,6 +487,7 @@ impl HttpClientBuilder {
             attempts: retry.attempts(),
             state: state.clone(),
             bare: bare_stack.clone(),
+            fused,
         });
         // the same stack of tower layers, boxed: for the user's layers and
         // for traced calls

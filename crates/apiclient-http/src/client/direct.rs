@@ -6,8 +6,11 @@
 //! once in tower's `Retry` for the replays), boxed the auth layer's future
 //! and put the URL that answered into a map allocated on every response.
 //! Here the call holds the retry count, the one copy of the request every
-//! replay is made from, and the attempt in flight; the stack under auth is
-//! called as its own type. The policies are the layers' own: [`Attempts`]
+//! replay is made from, the service client's target (beside the request,
+//! not in an extension map allocated for it and copied with it), and the
+//! attempt in flight. The stack under auth is called as its own type, or,
+//! while its limits, curl log and timings are off, its work is done inline
+//! ([`Fused`]). The policies are the layers' own: [`Attempts`]
 //! decides every retry, replay after a 401 and redirect, and the auth
 //! layer's [`prepare_now`], [`Sent::settled`] and [`Sent::renewal`] do the
 //! token's work, so both paths behave alike (the boxed stack, built of the
@@ -24,10 +27,11 @@ use http::{Request, Response, Uri};
 use tower::retry::Policy;
 use tower::{Layer, Service, ServiceExt};
 
-use super::stack::{Bare, Direct};
+use super::stack::{Bare, Direct, Fused};
 use crate::body::Body;
-use crate::extensions::RequestUrl;
+use crate::extensions::{RequestUrl, Target};
 use crate::layers::auth::{AuthLayer, Prepared, Sent, prepare_now};
+use crate::layers::metrics::{Attempt, MetricsFuture};
 use crate::layers::retry::Attempts;
 
 /// An answer, with the absolute URL that answered when the call knows it.
@@ -36,6 +40,8 @@ pub(super) type Answered = (Response<Body>, Option<Uri>);
 /// One call through the [`Direct`] stack: its attempts, one at a time.
 /// Polled with the stack it was made from (the caller holds it).
 pub(super) struct DirectCall {
+    /// The service client's target (None: a request to an absolute URL).
+    target: Option<Target>,
     attempts: Attempts,
     /// The copy every further attempt is made from (None for a one-shot
     /// body: it is sent once).
@@ -61,6 +67,7 @@ enum Step {
 /// once, a wait for a token, a renewal after a 401.
 #[allow(clippy::large_enum_variant)]
 enum AttemptFuture {
+    Fused(MetricsFuture<BoxFuture<'static, Result<Response<Body>, BoxError>>>),
     Inline(<Bare as Service<Request<Body>>>::Future),
     Boxed(BoxFuture<'static, Result<Response<Body>, BoxError>>),
 }
@@ -70,16 +77,49 @@ impl Future for AttemptFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.get_mut() {
+            AttemptFuture::Fused(f) => Pin::new(f).poll(cx),
             AttemptFuture::Inline(f) => Pin::new(f).poll(cx),
             AttemptFuture::Boxed(f) => f.as_mut().poll(cx),
         }
     }
 }
 
+/// `req` (to `target`'s service) sent: the bare stack's work inline while
+/// its log and timings are off, else down the bare stack itself (with the
+/// target in the request's extensions, where its layers read it).
+fn send(direct: &Direct, mut req: Request<Body>, target: Option<&Target>) -> AttemptFuture {
+    if let Some(fused) = &direct.fused
+        && !fused.timings.is_enabled()
+        && !crate::layers::curl_log::enabled()
+    {
+        return send_fused(fused, req, target);
+    }
+    if let Some(t) = target
+        && req.extensions().get::<Target>().is_none()
+    {
+        req.extensions_mut().insert(t.clone());
+    }
+    send_bare(&direct.bare, req)
+}
+
+/// The bare stack's work inline: its default headers, its metrics, the
+/// transport.
+fn send_fused(fused: &Fused, mut req: Request<Body>, target: Option<&Target>) -> AttemptFuture {
+    crate::layers::defaults::apply(&fused.defaults, req.headers_mut());
+    let attempt = fused.metrics.then(|| {
+        let service = match target {
+            Some(t) => Some(t.filter.clone()),
+            None => req.extensions().get::<Target>().map(|t| t.filter.clone()),
+        };
+        Attempt::start(&req, service)
+    });
+    AttemptFuture::Fused(MetricsFuture::new(fused.transport.send(req), attempt))
+}
+
 /// `req` sent down the bare stack: at once when it is ready now (it is,
 /// unless a layer of the user's wraps the transport), else when it becomes
 /// ready.
-fn send(bare: &Bare, req: Request<Body>) -> AttemptFuture {
+fn send_bare(bare: &Bare, req: Request<Body>) -> AttemptFuture {
     let mut bare = bare.clone();
     let mut cx = Context::from_waker(std::task::Waker::noop());
     match bare.poll_ready(&mut cx) {
@@ -95,14 +135,19 @@ fn carried_url(resp: &Response<Body>) -> Option<Uri> {
 }
 
 impl DirectCall {
-    /// The call of `req` on `direct`, its first attempt sent.
-    pub(super) fn new(direct: &Direct, req: Request<Body>) -> Self {
+    /// The call of `req` on `direct` (to `target`'s service, else to the
+    /// one its extensions name, if any), its first attempt sent.
+    pub(super) fn new(direct: &Direct, req: Request<Body>, target: Option<Target>) -> Self {
+        let target = target.or_else(|| req.extensions().get::<Target>().cloned());
         let mut attempts = direct.attempts.clone();
+        attempts.for_target(target.as_ref());
         let replay = attempts.clone_request(&req);
+        let step = attempt(direct, target.as_ref(), req);
         DirectCall {
+            target,
             attempts,
             replay,
-            step: attempt(direct, req),
+            step,
         }
     }
 
@@ -156,7 +201,7 @@ impl DirectCall {
                     };
                     // a copy for the attempt after this one, as tower's retry keeps
                     self.replay = self.attempts.clone_request(&req);
-                    self.step = attempt(direct, req);
+                    self.step = attempt(direct, self.target.as_ref(), req);
                 }
                 Step::Done => {
                     return Poll::Ready(Err(
@@ -168,14 +213,20 @@ impl DirectCall {
     }
 }
 
-/// One attempt: the auth layer's work, then the bare stack.
-fn attempt(direct: &Direct, req: Request<Body>) -> Step {
-    let (answer, sent) = match prepare_now(&direct.state, req) {
-        Prepared::Ready(req, sent) => (send(&direct.bare, req), Some(sent)),
-        Prepared::Plain(req) => (send(&direct.bare, req), None),
-        Prepared::Wait(req) => {
+/// One attempt: the auth layer's work, then the bare stack's.
+fn attempt(direct: &Direct, target: Option<&Target>, req: Request<Body>) -> Step {
+    let (answer, sent) = match prepare_now(&direct.state, target, req) {
+        Prepared::Ready(req, sent) => (send(direct, req, target), Some(sent)),
+        Prepared::Plain(req) => (send(direct, req, None), None),
+        Prepared::Wait(mut req) => {
             // no token usable now: the auth layer's own path, which waits
-            // for one (single-flight) and settles the answer itself
+            // for one (single-flight) and settles the answer itself; it
+            // reads the target from the request
+            if let Some(t) = target
+                && req.extensions().get::<Target>().is_none()
+            {
+                req.extensions_mut().insert(t.clone());
+            }
             let mut auth =
                 AuthLayer::replaying_by_retry(direct.state.clone()).layer(direct.bare.clone());
             (AttemptFuture::Boxed(auth.call(req)), None)

@@ -151,15 +151,14 @@ impl HttpClient {
     /// The span of a call; its fields are computed only when it is enabled,
     /// and their names are the metrics' (OpenTelemetry's HTTP client
     /// conventions).
-    pub(super) fn call_span(&self, req: &Request<Body>) -> tracing::Span {
+    pub(super) fn call_span(&self, req: &Request<Body>, target: Option<&Target>) -> tracing::Span {
         tracing::info_span!(
             target: "apiclient_http",
             "request",
             http.request.method = %req.method(),
             url.full = %apiclient_errors::redact::redact_url(&req.uri().to_string()),
-            openstack.service_type = req
-                .extensions()
-                .get::<Target>()
+            openstack.service_type = target
+                .or_else(|| req.extensions().get::<Target>())
                 .map_or("", |t| t.filter.service_type.as_str()),
             http.response.status_code = tracing::field::Empty,
             request_id = tracing::field::Empty,
@@ -171,7 +170,7 @@ impl HttpClient {
     /// Send through the stack within the call's deadline; the response as
     /// the stack returned it, with the absolute URL that answered.
     async fn call(&self, req: Request<Body>) -> Result<(Response<Body>, http::Uri), Error> {
-        let span = self.call_span(&req);
+        let span = self.call_span(&req, None);
         if span.is_disabled() {
             // nobody listens: no counter, no clock, no span to enter
             return self.call_inner(req).await;

@@ -243,6 +243,17 @@ impl ApiRequest {
     }
 
     pub(super) fn into_http(self, target: Option<Target>) -> Result<Request<Body>, Error> {
+        let mut req = self.into_request(target.is_some())?;
+        if let Some(t) = target {
+            req.extensions_mut().insert(t);
+        }
+        Ok(req)
+    }
+
+    /// The request as sent: to an absolute URL, or (`relative`, for a
+    /// service client's [`Target`], which the caller carries) to a path
+    /// under the endpoint.
+    pub(super) fn into_request(self, relative: bool) -> Result<Request<Body>, Error> {
         if let Some(e) = self.error {
             return Err(Error::Validation(e));
         }
@@ -254,7 +265,7 @@ impl ApiRequest {
             self.full_url()
         };
         let absolute = url.starts_with("http://") || url.starts_with("https://");
-        if target.is_none() && !absolute {
+        if !relative && !absolute {
             return Err(Error::invalid(
                 InvalidKind::Url,
                 format!(
@@ -263,7 +274,7 @@ impl ApiRequest {
                 ),
             ));
         }
-        let uri_text = if target.is_some() && !absolute && !url.starts_with('/') {
+        let uri_text = if relative && !absolute && !url.starts_with('/') {
             format!("/{url}")
         } else {
             url
@@ -281,9 +292,6 @@ impl ApiRequest {
         *req.method_mut() = self.method;
         *req.uri_mut() = uri;
         *req.headers_mut() = self.headers;
-        if let Some(t) = target {
-            req.extensions_mut().insert(t);
-        }
         Ok(req)
     }
 }

@@ -26,7 +26,7 @@ use super::request::ApiRequest;
 use super::response::ApiResponse;
 use super::stack::into_error;
 use crate::body::Body;
-use crate::extensions::Deadline;
+use crate::extensions::{Deadline, Target};
 
 impl HttpClient {
     /// Send a request to an absolute URL, unauthenticated (Python's `request`).
@@ -44,7 +44,14 @@ impl HttpClient {
     /// Send through the stack and read the answer whole (one hand-written
     /// future: see [`Sending`]).
     pub(super) fn send(&self, req: Request<Body>) -> Sending<'_> {
-        Sending::new(self, req)
+        Sending::new(self, req, None)
+    }
+
+    /// [`send`](Self::send) a request relative to `target`'s endpoint (the
+    /// target travels beside the request, into its extensions only for
+    /// the layers that read it there).
+    pub(super) fn send_to(&self, req: Request<Body>, target: Target) -> Sending<'_> {
+        Sending::new(self, req, Some(target))
     }
 }
 
@@ -62,8 +69,9 @@ pub(super) struct Sending<'a> {
 // allocation this future exists to avoid
 #[allow(clippy::large_enum_variant)]
 enum Stage {
-    /// Not polled yet.
-    Start(Request<Body>),
+    /// Not polled yet: the request, and the service client's target when
+    /// it is not in the request's extensions.
+    Start(Request<Body>, Option<Target>),
     /// The request could not be built: the error, given on the first poll.
     Invalid(Error),
     /// The stack has the request.
@@ -129,11 +137,11 @@ fn call_when_ready(mut service: super::stack::HttpService, req: Request<Body>) -
 }
 
 impl<'a> Sending<'a> {
-    pub(super) fn new(http: &'a HttpClient, req: Request<Body>) -> Self {
+    pub(super) fn new(http: &'a HttpClient, req: Request<Body>, target: Option<Target>) -> Self {
         Sending {
             http,
             method: req.method().clone(),
-            stage: Stage::Start(req),
+            stage: Stage::Start(req, target),
         }
     }
 
@@ -146,19 +154,29 @@ impl<'a> Sending<'a> {
     }
 
     /// The request handed to the stack (or to the traced path).
-    fn start(http: &HttpClient, req: Request<Body>) -> Stage {
-        let span = http.call_span(&req);
+    fn start(http: &HttpClient, mut req: Request<Body>, target: Option<Target>) -> Stage {
+        let span = http.call_span(&req, target.as_ref());
+        if span.is_disabled()
+            && let Some(direct) = &http.inner.direct
+        {
+            let (req, uri, deadline) = http.with_deadline(req);
+            return Stage::Calling {
+                answer: Answer::Direct(DirectCall::new(direct, req, target)),
+                uri,
+                deadline: deadline.map(|Deadline(at)| Box::pin(tokio::time::sleep_until(at))),
+            };
+        }
+        // the tower layers read the target from the request
+        if let Some(t) = target {
+            req.extensions_mut().insert(t);
+        }
         if !span.is_disabled() {
             let http = http.clone();
             return Stage::Traced(Box::pin(async move { http.call_traced(req, span).await }));
         }
         let (req, uri, deadline) = http.with_deadline(req);
-        let answer = match &http.inner.direct {
-            Some(direct) => Answer::Direct(DirectCall::new(direct, req)),
-            None => call_when_ready(http.inner.service.clone(), req),
-        };
         Stage::Calling {
-            answer,
+            answer: call_when_ready(http.inner.service.clone(), req),
             uri,
             deadline: deadline.map(|Deadline(at)| Box::pin(tokio::time::sleep_until(at))),
         }
@@ -216,9 +234,11 @@ impl Future for Sending<'_> {
         let this = self.get_mut();
         loop {
             match &mut this.stage {
-                Stage::Start(_) | Stage::Invalid(_) => {
+                Stage::Start(..) | Stage::Invalid(_) => {
                     match std::mem::replace(&mut this.stage, Stage::Done) {
-                        Stage::Start(req) => this.stage = Sending::start(this.http, req),
+                        Stage::Start(req, target) => {
+                            this.stage = Sending::start(this.http, req, target)
+                        }
                         Stage::Invalid(e) => return Poll::Ready(Err(e)),
                         _ => {}
                     }

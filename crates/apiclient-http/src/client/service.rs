@@ -341,8 +341,8 @@ impl HttpClient {
         client: &ServiceClient,
         req: ApiRequest,
     ) -> impl Future<Output = Result<ApiResponse, Error>> + Send + '_ {
-        match req.into_http(Some(client.target.clone())) {
-            Ok(req) => self.send(req),
+        match req.into_request(true) {
+            Ok(req) => self.send_to(req, client.target.clone()),
             Err(e) => Sending::invalid(self, e),
         }
     }

@@ -166,4 +166,24 @@ pub(super) struct Direct {
     pub(super) state: std::sync::Arc<crate::token::TokenState>,
     /// The stack under retries and auth.
     pub(super) bare: Bare,
+    /// The same stack's work done inline, when its transport is hyper's own
+    /// and no limit is set (see [`Fused`]).
+    pub(super) fused: Option<Fused>,
+}
+
+/// What the bare stack does to a request when its limits, curl log and
+/// timings are off (the usual case): its default headers, its metrics,
+/// then the transport. A call does it inline, with no request extension
+/// for the layers to read its target from; whenever the log or the
+/// timings are on, it goes through the layers instead.
+#[derive(Clone)]
+pub(super) struct Fused {
+    /// The defaults layer's headers.
+    pub(super) defaults: std::sync::Arc<[(http::HeaderName, http::HeaderValue)]>,
+    /// The timing layer's switch (and list).
+    pub(super) timings: crate::layers::timing::Timings,
+    /// Whether the metrics layer records.
+    pub(super) metrics: bool,
+    /// The transport.
+    pub(super) transport: HyperTransport,
 }

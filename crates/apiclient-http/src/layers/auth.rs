@@ -324,7 +324,7 @@ pub(crate) enum Prepared {
     /// Joined to its endpoint, with the token: send it, then settle its
     /// answer with the [`Sent`].
     Ready(Request<Body>, Sent),
-    /// No [`Target`]: the request goes as it is, unauthenticated.
+    /// No target: the request goes as it is, unauthenticated.
     Plain(Request<Body>),
     /// No token usable now (none yet, or one due for renewal): the layer's
     /// own path, which waits for one.
@@ -333,11 +333,16 @@ pub(crate) enum Prepared {
     Failed(Error),
 }
 
-/// What [`Auth`] does before it sends, when it need not wait: `req` with
-/// its endpoint and the current token. A 401 is left to the retry layer
-/// to replay (as with [`AuthLayer::replaying_by_retry`]).
-pub(crate) fn prepare_now(state: &TokenState, req: Request<Body>) -> Prepared {
-    let Some(target) = req.extensions().get::<Target>().cloned() else {
+/// What [`Auth`] does before it sends, when it need not wait: `req` (to
+/// `target`, which the caller keeps beside it) with its endpoint and the
+/// current token. A 401 is left to the retry layer to replay (as with
+/// [`AuthLayer::replaying_by_retry`]).
+pub(crate) fn prepare_now(
+    state: &TokenState,
+    target: Option<&Target>,
+    req: Request<Body>,
+) -> Prepared {
+    let Some(target) = target.cloned() else {
         return Prepared::Plain(req);
     };
     let Some(token) = state.current() else {

@@ -467,6 +467,11 @@ pub struct CurlLog<S> {
     insecure: bool,
 }
 
+/// Whether a subscriber takes the log's lines (DEBUG on its target).
+pub(crate) fn enabled() -> bool {
+    tracing::enabled!(target: TARGET, tracing::Level::DEBUG)
+}
+
 impl<S> Service<Request<Body>> for CurlLog<S>
 where
     S: Service<Request<Body>, Response = Response<Body>, Error = BoxError>,
@@ -483,7 +488,7 @@ where
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         // nothing is built unless a subscriber takes DEBUG on this target
-        if !tracing::enabled!(target: TARGET, tracing::Level::DEBUG) {
+        if !enabled() {
             return LayerFuture::inner(self.inner.call(req));
         }
         // Each line is built once, redacted and escaped, and is the whole

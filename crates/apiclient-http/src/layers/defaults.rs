@@ -70,6 +70,22 @@ impl DefaultsLayer {
     }
 }
 
+impl DefaultsLayer {
+    /// The headers this layer adds, shared.
+    pub(crate) fn shared(&self) -> std::sync::Arc<[(HeaderName, HeaderValue)]> {
+        self.headers.clone().into()
+    }
+}
+
+/// `defaults` into `headers`, each unless the request has its own.
+pub(crate) fn apply(defaults: &[(HeaderName, HeaderValue)], headers: &mut http::HeaderMap) {
+    for (k, v) in defaults {
+        if !headers.contains_key(k) {
+            headers.insert(k.clone(), v.clone());
+        }
+    }
+}
+
 impl<S> Layer<S> for DefaultsLayer {
     type Service = Defaults<S>;
 
@@ -102,11 +118,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        for (k, v) in self.headers.iter() {
-            if !req.headers().contains_key(k) {
-                req.headers_mut().insert(k.clone(), v.clone());
-            }
-        }
+        apply(&self.headers, req.headers_mut());
         self.inner.call(req)
     }
 }

@@ -232,6 +232,13 @@ impl LimitsLayer {
     }
 }
 
+impl LimitsLayer {
+    /// Whether no limit is set (the layer then passes requests as they are).
+    pub(crate) fn passes_through(&self) -> bool {
+        self.set.is_none()
+    }
+}
+
 impl<S> Layer<S> for LimitsLayer {
     type Service = LimitsService<S>;
 

@@ -133,11 +133,13 @@ fn error_label(e: &BoxError) -> &'static str {
 }
 
 /// Count a retry of `req` for `reason`.
-pub(crate) fn retried<B>(req: &Request<B>, reason: &'static str) {
+/// `service`: the request's service type when the caller knows it (else
+/// the request's [`Target`] tells).
+pub(crate) fn retried<B>(req: &Request<B>, service: Option<&str>, reason: &'static str) {
     counter!(
         RETRIES,
         "http.request.method" => method_label(req.method()),
-        "openstack.service_type" => service_label(req),
+        "openstack.service_type" => service.map_or_else(|| service_label(req), str::to_string),
         "apiclient.retry.reason" => reason,
     )
     .increment(1);
@@ -224,14 +226,8 @@ where
                 attempt: None,
             };
         }
-        // what the labels need, cheaply (reference counts); the labels
-        // themselves are made when the attempt ends
-        let attempt = Attempt {
-            method: method_label(req.method()),
-            service: req.extensions().get::<Target>().map(|t| t.filter.clone()),
-            uri: req.uri().clone(),
-            t0: Instant::now(),
-        };
+        let service = req.extensions().get::<Target>().map(|t| t.filter.clone());
+        let attempt = Attempt::start(&req, service);
         MetricsFuture {
             inner: self.inner.call(req),
             attempt: Some(attempt),
@@ -239,9 +235,16 @@ where
     }
 }
 
+impl<F> MetricsFuture<F> {
+    /// `inner`, recorded as `attempt` when it ends (if given).
+    pub(crate) fn new(inner: F, attempt: Option<Attempt>) -> Self {
+        MetricsFuture { inner, attempt }
+    }
+}
+
 /// One attempt in flight: what its record will say.
 #[derive(Debug)]
-struct Attempt {
+pub(crate) struct Attempt {
     method: &'static str,
     service: Option<std::sync::Arc<apiclient_auth::EndpointFilter>>,
     uri: http::Uri,
@@ -249,6 +252,21 @@ struct Attempt {
 }
 
 impl Attempt {
+    /// An attempt of `req` to a service of `service`'s type, starting now:
+    /// what the labels need, cheaply (reference counts); the labels
+    /// themselves are made when it ends.
+    pub(crate) fn start(
+        req: &Request<Body>,
+        service: Option<std::sync::Arc<apiclient_auth::EndpointFilter>>,
+    ) -> Self {
+        Attempt {
+            method: method_label(req.method()),
+            service,
+            uri: req.uri().clone(),
+            t0: Instant::now(),
+        }
+    }
+
     fn record(self, result: &Result<Response<Body>, BoxError>) {
         let outcome = match result {
             Ok(resp) => Outcome::Status(resp.status().as_u16()),

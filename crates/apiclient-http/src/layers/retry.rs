@@ -321,6 +321,9 @@ pub struct Attempts {
     replayed_after_401: bool,
     /// Per service type; read once, at the first answer of the call.
     services: Option<Arc<ServicePolicies>>,
+    /// The service the retries are counted for, when the caller keeps the
+    /// target beside the request ([`for_target`](Self::for_target)).
+    service: Option<Arc<apiclient_auth::EndpointFilter>>,
 }
 
 impl Attempts {
@@ -335,7 +338,20 @@ impl Attempts {
             hops: 0,
             replayed_after_401: false,
             services: None,
+            service: None,
         }
+    }
+
+    /// The count of a call to `target`'s service whose request does not
+    /// carry its [`Target`] (the client's own stack keeps it beside): the
+    /// service's policy, resolved now, and the service its retries are
+    /// counted for.
+    pub(crate) fn for_target(&mut self, target: Option<&Target>) {
+        if let Some(services) = self.services.take() {
+            let t = target.map(|t| t.filter.service_type.as_str());
+            self.policy = pick(&self.policy, Some(&services), t).clone();
+        }
+        self.service = target.map(|t| t.filter.clone());
     }
 
     /// The service's own policy, if it has one: taken the first time the
@@ -463,7 +479,8 @@ impl tower::retry::Policy<Request<Body>, Response<Body>, BoxError> for Attempts 
             return None;
         }
         tracing::debug!(target: "apiclient_http::retry", method = %req.method(), url = %apiclient_errors::redact::redact_url(&req.uri().to_string()), ?delay, reason, "retrying");
-        crate::layers::metrics::retried(req, reason);
+        let service = self.service.as_deref().map(|f| f.service_type.as_str());
+        crate::layers::metrics::retried(req, service, reason);
         Some(Box::pin(tokio::time::sleep(delay)))
     }
 
