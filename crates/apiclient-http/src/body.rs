@@ -343,54 +343,83 @@ impl Body {
             }
             return Ok(b.clone());
         }
-        let hint = http_body::Body::size_hint(&self);
-        if usize::try_from(hint.lower()).unwrap_or(usize::MAX) > limit {
-            return Err(Box::new(LimitExceeded { limit }));
-        }
-        // One chunk (the usual small answer) is kept as it came, never
-        // copied; more are copied once into a buffer sized by the length the
-        // server announced (bounded by the limit and 256 MiB), so a large
-        // body peaks at its own size, not twice it.
-        let announced = hint.exact().unwrap_or(hint.lower());
-        let capacity = |have: usize| {
-            usize::try_from(announced)
-                .unwrap_or(usize::MAX)
-                .min(limit)
-                .min(256 * 1024 * 1024)
-                .max(have)
-        };
+        let mut whole = Gathered::new(limit, &http_body::Body::size_hint(&self))?;
         let mut body = std::pin::pin!(self);
-        let (mut first, mut buf): (Option<Bytes>, Option<bytes::BytesMut>) = (None, None);
-        let mut total = 0usize;
         while let Some(frame) = body.frame().await {
-            let Ok(data) = frame?.into_data() else {
-                continue; // trailers
-            };
-            total = total.saturating_add(data.len());
-            if total > limit {
-                return Err(Box::new(LimitExceeded { limit }));
+            if let Ok(data) = frame?.into_data() {
+                whole.push(data)?;
             }
-            match (&mut buf, first.take()) {
-                (Some(b), _) => b.extend_from_slice(&data),
-                (None, None) => first = Some(data),
-                (None, Some(f)) => {
-                    let mut b = bytes::BytesMut::with_capacity(capacity(total));
-                    b.extend_from_slice(&f);
-                    b.extend_from_slice(&data);
-                    buf = Some(b);
-                }
-            }
+            // else trailers
         }
-        Ok(match (buf, first) {
-            (Some(b), _) => b.freeze(),
-            (None, Some(f)) => f,
-            (None, None) => Bytes::new(),
-        })
+        Ok(whole.finish())
     }
 
     /// The body as a stream of chunks.
     pub fn into_stream(self) -> impl Stream<Item = Result<Bytes, BoxError>> + Send + 'static {
         http_body_util::BodyDataStream::new(self)
+    }
+}
+
+/// A body read whole, chunk by chunk, within a limit. One chunk (the
+/// usual small answer) is kept as it came, never copied; more are copied
+/// once into a buffer sized by the length the server announced (bounded by
+/// the limit and 256 MiB), so a large body peaks at its own size, not twice
+/// it.
+pub(crate) struct Gathered {
+    first: Option<Bytes>,
+    buf: Option<bytes::BytesMut>,
+    total: usize,
+    limit: usize,
+    announced: u64,
+}
+
+impl Gathered {
+    /// Ready for a body of this size hint: an error at once when its
+    /// smallest size is past `limit`.
+    pub(crate) fn new(limit: usize, hint: &SizeHint) -> Result<Self, LimitExceeded> {
+        if usize::try_from(hint.lower()).unwrap_or(usize::MAX) > limit {
+            return Err(LimitExceeded { limit });
+        }
+        Ok(Gathered {
+            first: None,
+            buf: None,
+            total: 0,
+            limit,
+            announced: hint.exact().unwrap_or(hint.lower()),
+        })
+    }
+
+    /// The next chunk.
+    pub(crate) fn push(&mut self, data: Bytes) -> Result<(), LimitExceeded> {
+        self.total = self.total.saturating_add(data.len());
+        if self.total > self.limit {
+            return Err(LimitExceeded { limit: self.limit });
+        }
+        match (&mut self.buf, self.first.take()) {
+            (Some(b), _) => b.extend_from_slice(&data),
+            (None, None) => self.first = Some(data),
+            (None, Some(f)) => {
+                let capacity = usize::try_from(self.announced)
+                    .unwrap_or(usize::MAX)
+                    .min(self.limit)
+                    .min(256 * 1024 * 1024)
+                    .max(self.total);
+                let mut b = bytes::BytesMut::with_capacity(capacity);
+                b.extend_from_slice(&f);
+                b.extend_from_slice(&data);
+                self.buf = Some(b);
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole body.
+    pub(crate) fn finish(self) -> Bytes {
+        match (self.buf, self.first) {
+            (Some(b), _) => b.freeze(),
+            (None, Some(f)) => f,
+            (None, None) => Bytes::new(),
+        }
     }
 }
 

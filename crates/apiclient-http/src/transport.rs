@@ -936,6 +936,222 @@ async fn decompress(resp: Response<hyper::body::Incoming>) -> Result<Response<Bo
     .map_err(|e| -> BoxError { e.into() })
 }
 
+/// No answer came: the typed error. A connection closed before any answer
+/// (likely a keep-alive connection the server closed as the request went
+/// out) is marked so that the retry layer may send the request again.
+fn unanswered(e: hyper_util::client::legacy::Error, url: String) -> Error {
+    let kind = classify(&e, e.is_connect());
+    let source: BoxError = if kind == ConnectionErrorKind::Closed && !e.is_connect() {
+        Box::new(ClosedBeforeAnswer(Box::new(e)))
+    } else {
+        Box::new(e)
+    };
+    Error::from(ConnectionError::new(kind, url, Some(source)))
+}
+
+/// The answer's body could not be read whole: too large, or cut.
+fn unread(e: BoxError, limit: usize, url: String) -> Error {
+    if e.is::<LimitExceeded>() {
+        Error::ResponseTooLarge {
+            limit: limit as u64,
+            url,
+        }
+    } else {
+        let kind = classify(&*e, false);
+        Error::from(ConnectionError::new(kind, url, Some(e)))
+    }
+}
+
+/// The attempt ran out of its time.
+fn timed_out(elapsed: crate::upload::AttemptTimedOut, url: String) -> BoxError {
+    Box::new(Error::from(ConnectionError::new(
+        ConnectionErrorKind::Timeout,
+        url,
+        Some(Box::new(elapsed)),
+    )))
+}
+
+/// A compressed answer, decoded and read whole (the rare path, boxed).
+async fn decoded_whole(
+    resp: Response<hyper::body::Incoming>,
+    limit: usize,
+    url: String,
+) -> Result<Response<Body>, BoxError> {
+    let resp = decompress(resp).await.map_err(|e| {
+        Error::from(ConnectionError::new(
+            ConnectionErrorKind::Other,
+            url.clone(),
+            Some(e),
+        ))
+    })?;
+    let (parts, body) = resp.into_parts();
+    let bytes = body
+        .collect_limited(limit)
+        .await
+        .map_err(|e| unread(e, limit, url))?;
+    Ok(Response::from_parts(parts, Body::from(bytes)))
+}
+
+/// One attempt of a request with no body whose answer is read whole (the
+/// usual GET, HEAD or DELETE), as [`HyperTransport::send`] makes it but as
+/// a named future: no box around the attempt, and the answer's body read
+/// straight from hyper's. Made by [`HyperTransport::exchange`].
+pub(crate) struct Exchange {
+    stage: ExchangeStage,
+    /// The attempt's timeout.
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// The URL, for errors.
+    uri: http::Uri,
+    limit: usize,
+    compression: bool,
+}
+
+// held inline: boxing the large stage would cost the allocation the
+// exchange exists to avoid
+#[allow(clippy::large_enum_variant)]
+enum ExchangeStage {
+    /// Sent; the answer's head is awaited.
+    Asked(hyper_util::client::legacy::ResponseFuture),
+    /// The head is in; the body is read.
+    Reading {
+        parts: http::response::Parts,
+        body: hyper::body::Incoming,
+        whole: crate::body::Gathered,
+    },
+    /// A compressed answer: decoded and read on the general path.
+    Decoding(BoxFuture<'static, Result<Response<Body>, BoxError>>),
+    /// Over.
+    Done,
+}
+
+impl HyperTransport {
+    /// `req` as an [`Exchange`] when it has no body and its answer is read
+    /// whole; else `req` back, for [`send`](Self::send).
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn exchange(&self, mut req: Request<Body>) -> Result<Exchange, Request<Body>> {
+        if !req.body().is_empty() || req.extensions().get::<StreamResponse>().is_some() {
+            return Err(req);
+        }
+        self.proxy_credentials(&mut req);
+        if self.compression && !req.headers().contains_key(http::header::ACCEPT_ENCODING) {
+            req.headers_mut().insert(
+                http::header::ACCEPT_ENCODING,
+                http::HeaderValue::from_static("gzip,deflate"),
+            );
+        }
+        let uri = req.uri().clone();
+        Ok(Exchange {
+            stage: ExchangeStage::Asked(self.client.request(req)),
+            sleep: Box::pin(tokio::time::sleep(self.timeout)),
+            uri,
+            limit: self.max_response_bytes,
+            compression: self.compression,
+        })
+    }
+
+    /// Plain http through a forward proxy: its credentials go on the request.
+    fn proxy_credentials(&self, req: &mut Request<Body>) {
+        if req.uri().scheme_str() == Some("http")
+            && let Some(auth) = self
+                .proxy
+                .as_ref()
+                .and_then(|m| m.intercept(req.uri()))
+                .and_then(|i| i.basic_auth().cloned())
+        {
+            let mut auth = auth;
+            auth.set_sensitive(true);
+            req.headers_mut()
+                .insert(http::header::PROXY_AUTHORIZATION, auth);
+        }
+    }
+}
+
+impl Exchange {
+    /// Over, with the error `e` made of the URL.
+    fn fail(
+        &mut self,
+        e: impl FnOnce(String) -> BoxError,
+    ) -> Poll<Result<Response<Body>, BoxError>> {
+        self.stage = ExchangeStage::Done;
+        Poll::Ready(Err(e(self.uri.to_string())))
+    }
+}
+
+impl Future for Exchange {
+    type Output = Result<Response<Body>, BoxError>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let limit = this.limit;
+        loop {
+            match &mut this.stage {
+                ExchangeStage::Asked(asked) => match std::pin::Pin::new(asked).poll(cx) {
+                    Poll::Ready(Ok(resp)) => {
+                        if this.compression
+                            && resp.headers().contains_key(http::header::CONTENT_ENCODING)
+                        {
+                            let url = this.uri.to_string();
+                            this.stage =
+                                ExchangeStage::Decoding(Box::pin(decoded_whole(resp, limit, url)));
+                            continue;
+                        }
+                        let size = http_body::Body::size_hint(resp.body());
+                        let whole = match crate::body::Gathered::new(limit, &size) {
+                            Ok(whole) => whole,
+                            Err(e) => {
+                                return this.fail(|url| Box::new(unread(Box::new(e), limit, url)));
+                            }
+                        };
+                        let (parts, body) = resp.into_parts();
+                        this.stage = ExchangeStage::Reading { parts, body, whole };
+                    }
+                    Poll::Ready(Err(e)) => return this.fail(|url| Box::new(unanswered(e, url))),
+                    Poll::Pending => break,
+                },
+                ExchangeStage::Reading { body, whole, .. } => {
+                    match http_body::Body::poll_frame(std::pin::Pin::new(body), cx) {
+                        Poll::Ready(Some(Ok(frame))) => {
+                            if let Ok(data) = frame.into_data()
+                                && let Err(e) = whole.push(data)
+                            {
+                                return this.fail(|url| Box::new(unread(Box::new(e), limit, url)));
+                            }
+                        }
+                        Poll::Ready(Some(Err(e))) => {
+                            return this.fail(|url| Box::new(unread(Box::new(e), limit, url)));
+                        }
+                        Poll::Ready(None) => {
+                            let ExchangeStage::Reading { parts, whole, .. } =
+                                std::mem::replace(&mut this.stage, ExchangeStage::Done)
+                            else {
+                                break;
+                            };
+                            let body = Body::from(whole.finish());
+                            return Poll::Ready(Ok(Response::from_parts(parts, body)));
+                        }
+                        Poll::Pending => break,
+                    }
+                }
+                ExchangeStage::Decoding(decoding) => match decoding.as_mut().poll(cx) {
+                    Poll::Ready(out) => {
+                        this.stage = ExchangeStage::Done;
+                        return Poll::Ready(out);
+                    }
+                    Poll::Pending => break,
+                },
+                ExchangeStage::Done => {
+                    return Poll::Ready(Err("an exchange was polled after it ended".into()));
+                }
+            }
+        }
+        // waiting on the server: the attempt's time runs
+        if this.sleep.as_mut().poll(cx).is_ready() {
+            return this.fail(|url| timed_out(crate::upload::AttemptTimedOut, url));
+        }
+        Poll::Pending
+    }
+}
+
 impl tower::Service<Request<Body>> for HyperTransport {
     type Response = Response<Body>;
     type Error = BoxError;
@@ -959,19 +1175,7 @@ impl HyperTransport {
         let limit = self.max_response_bytes;
         let timeout = self.timeout;
         let compression = self.compression;
-        // Plain http through a forward proxy: its credentials go on the request.
-        if req.uri().scheme_str() == Some("http")
-            && let Some(auth) = self
-                .proxy
-                .as_ref()
-                .and_then(|m| m.intercept(req.uri()))
-                .and_then(|i| i.basic_auth().cloned())
-        {
-            let mut auth = auth;
-            auth.set_sensitive(true);
-            req.headers_mut()
-                .insert(http::header::PROXY_AUTHORIZATION, auth);
-        }
+        self.proxy_credentials(&mut req);
         let stream = req.extensions().get::<StreamResponse>().copied();
         // An upload is gated: it stops once the answer arrives (see `upload`).
         let gate = UploadGate::needed(req.body()).then(|| Arc::new(UploadGate::default()));
@@ -1012,16 +1216,7 @@ impl HyperTransport {
                     if let Some(local) = gate.as_ref().and_then(|g| g.take_source_error()) {
                         return local;
                     }
-                    let kind = classify(&e, e.is_connect());
-                    // Closed before any answer: likely a keep-alive connection the
-                    // server closed as we sent; the retry layer may send it again.
-                    let source: BoxError = if kind == ConnectionErrorKind::Closed && !e.is_connect()
-                    {
-                        Box::new(ClosedBeforeAnswer(Box::new(e)))
-                    } else {
-                        Box::new(e)
-                    };
-                    Error::from(ConnectionError::new(kind, url(), Some(source)))
+                    unanswered(e, url())
                 })?;
                 if let Some(g) = &gate {
                     g.answered();
@@ -1058,28 +1253,17 @@ impl HyperTransport {
                     return Ok(Response::from_parts(parts, Body::wrap(body)));
                 }
                 let (parts, body) = resp.into_parts();
-                let bytes = body.collect_limited(limit).await.map_err(|e| {
-                    if e.is::<LimitExceeded>() {
-                        Error::ResponseTooLarge {
-                            limit: limit as u64,
-                            url: url(),
-                        }
-                    } else {
-                        let kind = classify(&*e, false);
-                        Error::from(ConnectionError::new(kind, url(), Some(e)))
-                    }
-                })?;
+                let bytes = body
+                    .collect_limited(limit)
+                    .await
+                    .map_err(|e| unread(e, limit, url()))?;
                 drop(guard);
                 Ok::<_, Error>(Response::from_parts(parts, Body::from(bytes)))
             };
             match bounded(timeout, gate.as_deref(), attempt).await {
                 Ok(Ok(resp)) => Ok(resp),
                 Ok(Err(e)) => Err(Box::new(e) as BoxError),
-                Err(elapsed) => Err(Box::new(Error::from(ConnectionError::new(
-                    ConnectionErrorKind::Timeout,
-                    url(),
-                    Some(Box::new(elapsed)),
-                ))) as BoxError),
+                Err(elapsed) => Err(timed_out(elapsed, url())),
             }
         })
     }

@@ -33,6 +33,7 @@ use crate::extensions::{RequestUrl, Target};
 use crate::layers::auth::{AuthLayer, Prepared, Sent, prepare_now};
 use crate::layers::metrics::{Attempt, MetricsFuture};
 use crate::layers::retry::Attempts;
+use crate::transport::Exchange;
 
 /// An answer, with the absolute URL that answered when the call knows it.
 pub(super) type Answered = (Response<Body>, Option<Uri>);
@@ -67,7 +68,7 @@ enum Step {
 /// once, a wait for a token, a renewal after a 401.
 #[allow(clippy::large_enum_variant)]
 enum AttemptFuture {
-    Fused(MetricsFuture<BoxFuture<'static, Result<Response<Body>, BoxError>>>),
+    Fused(MetricsFuture<Transfer>),
     Inline(<Bare as Service<Request<Body>>>::Future),
     Boxed(BoxFuture<'static, Result<Response<Body>, BoxError>>),
 }
@@ -80,6 +81,25 @@ impl Future for AttemptFuture {
             AttemptFuture::Fused(f) => Pin::new(f).poll(cx),
             AttemptFuture::Inline(f) => Pin::new(f).poll(cx),
             AttemptFuture::Boxed(f) => f.as_mut().poll(cx),
+        }
+    }
+}
+
+/// The transport's attempt: a bodiless request's exchange (inline), or the
+/// transport's boxed future.
+#[allow(clippy::large_enum_variant)]
+enum Transfer {
+    Exchange(Exchange),
+    Boxed(BoxFuture<'static, Result<Response<Body>, BoxError>>),
+}
+
+impl Future for Transfer {
+    type Output = Result<Response<Body>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Transfer::Exchange(x) => Pin::new(x).poll(cx),
+            Transfer::Boxed(f) => f.as_mut().poll(cx),
         }
     }
 }
@@ -113,7 +133,11 @@ fn send_fused(fused: &Fused, mut req: Request<Body>, target: Option<&Target>) ->
         };
         Attempt::start(&req, service)
     });
-    AttemptFuture::Fused(MetricsFuture::new(fused.transport.send(req), attempt))
+    let transfer = match fused.transport.exchange(req) {
+        Ok(exchange) => Transfer::Exchange(exchange),
+        Err(req) => Transfer::Boxed(fused.transport.send(req)),
+    };
+    AttemptFuture::Fused(MetricsFuture::new(transfer, attempt))
 }
 
 /// `req` sent down the bare stack: at once when it is ready now (it is,
