@@ -657,3 +657,64 @@ async fn the_fused_stack_and_the_layered_stack_retry_renew_and_replay_alike() {
         assert!(http.last_request_id().is_some(), "{path}");
     }
 }
+
+/// With only the curl log listening (no span), the client's own stack logs
+/// each attempt as the layered stack does: the request with its default
+/// headers and its token hashed, the answer's status, headers and body.
+#[test]
+fn the_curl_log_is_the_same_on_the_fused_and_the_layered_stack() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let mut lines = Vec::new();
+    for layered in [false, true] {
+        let _asked = crate::support::every_dispatcher_asked();
+        let cap = crate::support::Capture::default();
+        let sub = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target("apiclient_http::curl", tracing::Level::DEBUG),
+            )
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(cap.clone())
+                    .with_ansi(false),
+            );
+        let _guard = tracing::subscriber::set_default(sub);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let port = rt.block_on(async {
+            let cloud = FakeCloud::start().await.unwrap();
+            let mut b = builder(&cloud);
+            if layered {
+                b = b.with_layer(tower::layer::util::Identity::new());
+            }
+            let http = b.build().unwrap();
+            let compute = http.service_client("compute");
+            compute.get("/servers").await.unwrap();
+            cloud.inject(Fault::ServiceUnavailable, 1);
+            compute.get("/servers").await.unwrap();
+            cloud.addr().port()
+        });
+        let text = cap.text();
+        let path = if layered { "layered" } else { "fused" };
+        let get = format!("REQ: curl -g -i -X 'GET' 'http://127.0.0.1:{port}/v2.1/servers'");
+        // the first call, its 503 and its retry; the token's request
+        assert_eq!(text.matches(&get).count(), 3, "{path}: {text}");
+        assert_eq!(
+            text.matches("REQ: curl -g -i -X 'POST'").count(),
+            1,
+            "{path}: {text}"
+        );
+        assert_eq!(text.matches("RESP: [200]").count(), 2, "{path}: {text}");
+        assert_eq!(text.matches("RESP: [503]").count(), 1, "{path}: {text}");
+        assert!(text.contains("-H 'user-agent: "), "{path}: {text}");
+        assert!(
+            text.contains("-H 'x-auth-token: {SHA256}"),
+            "{path}: {text}"
+        );
+        assert!(text.contains("RESP BODY: {\"servers\""), "{path}: {text}");
+        lines.push(text.matches("apiclient_http::curl: ").count());
+    }
+    assert_eq!(lines[0], lines[1], "as many lines on both stacks");
+}

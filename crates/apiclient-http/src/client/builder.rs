@@ -457,6 +457,7 @@ impl HttpClientBuilder {
                 defaults: defaults.shared(),
                 timings: timings.clone(),
                 metrics: self.metrics,
+                insecure: self.transport.tls.insecure,
                 transport: transport.clone(),
             }),
             _ => None,

@@ -9,7 +9,7 @@
 //! replay is made from, the service client's target (beside the request,
 //! not in an extension map allocated for it and copied with it), and the
 //! attempt in flight. The stack under auth is called as its own type, or,
-//! while its limits, curl log and timings are off, its work is done inline
+//! while no limit is set and its timings are off, its work is done inline
 //! ([`Fused`]). The policies are the layers' own: [`Attempts`]
 //! decides every retry, replay after a 401 and redirect, and the auth
 //! layer's [`prepare_now`], [`Sent::settled`] and [`Sent::renewal`] do the
@@ -68,7 +68,11 @@ enum Step {
 /// once, a wait for a token, a renewal after a 401.
 #[allow(clippy::large_enum_variant)]
 enum AttemptFuture {
-    Fused(MetricsFuture<Transfer>),
+    /// The bare stack's work inline; `log`: the curl log's answer lines.
+    Fused {
+        future: MetricsFuture<Transfer>,
+        log: bool,
+    },
     Inline(<Bare as Service<Request<Body>>>::Future),
     Boxed(BoxFuture<'static, Result<Response<Body>, BoxError>>),
 }
@@ -78,7 +82,13 @@ impl Future for AttemptFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.get_mut() {
-            AttemptFuture::Fused(f) => Pin::new(f).poll(cx),
+            AttemptFuture::Fused { future, log } => {
+                let res = ready!(Pin::new(future).poll(cx));
+                if *log {
+                    crate::layers::curl_log::log_answer(&res);
+                }
+                Poll::Ready(res)
+            }
             AttemptFuture::Inline(f) => Pin::new(f).poll(cx),
             AttemptFuture::Boxed(f) => f.as_mut().poll(cx),
         }
@@ -110,7 +120,6 @@ impl Future for Transfer {
 fn send(direct: &Direct, mut req: Request<Body>, target: Option<&Target>) -> AttemptFuture {
     if let Some(fused) = &direct.fused
         && !fused.timings.is_enabled()
-        && !crate::layers::curl_log::enabled()
     {
         return send_fused(fused, req, target);
     }
@@ -122,10 +131,14 @@ fn send(direct: &Direct, mut req: Request<Body>, target: Option<&Target>) -> Att
     send_bare(&direct.bare, req)
 }
 
-/// The bare stack's work inline: its default headers, its metrics, the
-/// transport.
+/// The bare stack's work inline, in its layers' order: its default
+/// headers, its curl log, its metrics, the transport.
 fn send_fused(fused: &Fused, mut req: Request<Body>, target: Option<&Target>) -> AttemptFuture {
     crate::layers::defaults::apply(&fused.defaults, req.headers_mut());
+    let log = crate::layers::curl_log::enabled();
+    if log {
+        crate::layers::curl_log::log_request(&req, fused.insecure);
+    }
     let attempt = fused.metrics.then(|| {
         let service = match target {
             Some(t) => Some(t.filter.clone()),
@@ -137,7 +150,10 @@ fn send_fused(fused: &Fused, mut req: Request<Body>, target: Option<&Target>) ->
         Ok(exchange) => Transfer::Exchange(exchange),
         Err(req) => Transfer::Boxed(fused.transport.send(req)),
     };
-    AttemptFuture::Fused(MetricsFuture::new(transfer, attempt))
+    AttemptFuture::Fused {
+        future: MetricsFuture::new(transfer, attempt),
+        log,
+    }
 }
 
 /// `req` sent down the bare stack: at once when it is ready now (it is,

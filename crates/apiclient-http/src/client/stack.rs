@@ -171,11 +171,11 @@ pub(super) struct Direct {
     pub(super) fused: Option<Fused>,
 }
 
-/// What the bare stack does to a request when its limits, curl log and
-/// timings are off (the usual case): its default headers, its metrics,
-/// then the transport. A call does it inline, with no request extension
-/// for the layers to read its target from; whenever the log or the
-/// timings are on, it goes through the layers instead.
+/// What the bare stack does to a request when no limit is set and its
+/// timings are off (the usual case): its default headers, its curl log
+/// (when a subscriber takes it), its metrics, then the transport. A call
+/// does it inline, with no request extension for the layers to read its
+/// target from; while timings are on, it goes through the layers instead.
 #[derive(Clone)]
 pub(super) struct Fused {
     /// The defaults layer's headers.
@@ -184,6 +184,8 @@ pub(super) struct Fused {
     pub(super) timings: crate::layers::timing::Timings,
     /// Whether the metrics layer records.
     pub(super) metrics: bool,
+    /// Whether TLS verification is off (the curl log's `--insecure`).
+    pub(super) insecure: bool,
     /// The transport.
     pub(super) transport: HyperTransport,
 }

@@ -472,6 +472,35 @@ pub(crate) fn enabled() -> bool {
     tracing::enabled!(target: TARGET, tracing::Level::DEBUG)
 }
 
+// Each line is built once, redacted and escaped, and is the whole message
+// (`format_args!("{}", line)`): a formatter writes it in one piece, and one
+// whose sanitizer finds nothing to escape leaves it as it is.
+
+/// The request's line (the layer's first half, for a caller that sends
+/// the request itself).
+pub(crate) fn log_request(req: &Request<Body>, insecure: bool) {
+    let line = format_request(req, insecure);
+    tracing::debug!(target: TARGET, "{}", line);
+}
+
+/// The answer's lines, or the error's (the layer's second half).
+pub(crate) fn log_answer(res: &Result<Response<Body>, BoxError>) {
+    match res {
+        Ok(resp) => {
+            let line = format_response(resp);
+            tracing::debug!(target: TARGET, "{}", line);
+            // borrowed from the response when shown as received
+            if let Some(body) = body_text(resp.body()) {
+                tracing::debug!(target: TARGET, "RESP BODY: {}", body);
+            }
+        }
+        Err(e) => {
+            let line = format_error(e);
+            tracing::debug!(target: TARGET, "{}", line);
+        }
+    }
+}
+
 impl<S> Service<Request<Body>> for CurlLog<S>
 where
     S: Service<Request<Body>, Response = Response<Body>, Error = BoxError>,
@@ -491,31 +520,11 @@ where
         if !enabled() {
             return LayerFuture::inner(self.inner.call(req));
         }
-        // Each line is built once, redacted and escaped, and is the whole
-        // message (`format_args!("{}", line)`): a formatter writes it in one
-        // piece, and one whose sanitizer finds nothing to escape leaves it
-        // as it is.
-        {
-            let line = format_request(&req, self.insecure);
-            tracing::debug!(target: TARGET, "{}", line);
-        }
+        log_request(&req, self.insecure);
         let fut = self.inner.call(req);
         LayerFuture::boxed(async move {
             let res = fut.await;
-            match &res {
-                Ok(resp) => {
-                    let line = format_response(resp);
-                    tracing::debug!(target: TARGET, "{}", line);
-                    // borrowed from the response when shown as received
-                    if let Some(body) = body_text(resp.body()) {
-                        tracing::debug!(target: TARGET, "RESP BODY: {}", body);
-                    }
-                }
-                Err(e) => {
-                    let line = format_error(e);
-                    tracing::debug!(target: TARGET, "{}", line);
-                }
-            }
+            log_answer(&res);
             res
         })
     }
