@@ -31,7 +31,7 @@ use super::stack::{Bare, Direct, Fused};
 use crate::body::Body;
 use crate::extensions::{RequestUrl, Target};
 use crate::layers::auth::{AuthLayer, Prepared, Sent, prepare_now};
-use crate::layers::metrics::{Attempt, MetricsFuture};
+use crate::layers::metrics::Attempt;
 use crate::layers::retry::Attempts;
 use crate::transport::Exchange;
 
@@ -68,22 +68,36 @@ enum Step {
 /// once, a wait for a token, a renewal after a 401.
 #[allow(clippy::large_enum_variant)]
 enum AttemptFuture {
-    /// The bare stack's work inline; `log`: the curl log's answer lines.
+    /// The bare stack's work inline: the transport's attempt, its metrics
+    /// (recorded for the call's service) and, when `log`, the curl log's
+    /// answer lines.
     Fused {
-        future: MetricsFuture<Transfer>,
+        transfer: Transfer,
+        attempt: Option<Attempt>,
         log: bool,
     },
     Inline(<Bare as Service<Request<Body>>>::Future),
     Boxed(BoxFuture<'static, Result<Response<Body>, BoxError>>),
 }
 
-impl Future for AttemptFuture {
-    type Output = Result<Response<Body>, BoxError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.get_mut() {
-            AttemptFuture::Fused { future, log } => {
-                let res = ready!(Pin::new(future).poll(cx));
+impl AttemptFuture {
+    /// The attempt's answer; a fused attempt's metrics are recorded for
+    /// `service`, the call's service type.
+    fn poll_answer(
+        &mut self,
+        cx: &mut Context<'_>,
+        service: Option<&str>,
+    ) -> Poll<Result<Response<Body>, BoxError>> {
+        match self {
+            AttemptFuture::Fused {
+                transfer,
+                attempt,
+                log,
+            } => {
+                let res = ready!(Pin::new(transfer).poll(cx));
+                if let Some(attempt) = attempt.take() {
+                    attempt.record_for(&res, service);
+                }
                 if *log {
                     crate::layers::curl_log::log_answer(&res);
                 }
@@ -139,9 +153,10 @@ fn send_fused(fused: &Fused, mut req: Request<Body>, target: Option<&Target>) ->
     if log {
         crate::layers::curl_log::log_request(&req, fused.insecure);
     }
+    // labelled with the call's service when it ends (no copy of it here)
     let attempt = fused.metrics.then(|| {
         let service = match target {
-            Some(t) => Some(t.filter.clone()),
+            Some(_) => None,
             None => req.extensions().get::<Target>().map(|t| t.filter.clone()),
         };
         Attempt::start(&req, service)
@@ -151,7 +166,8 @@ fn send_fused(fused: &Fused, mut req: Request<Body>, target: Option<&Target>) ->
         Err(req) => Transfer::Boxed(fused.transport.send(req)),
     };
     AttemptFuture::Fused {
-        future: MetricsFuture::new(transfer, attempt),
+        transfer,
+        attempt,
         log,
     }
 }
@@ -201,13 +217,19 @@ impl DirectCall {
         loop {
             match &mut self.step {
                 Step::Attempt { answer, sent } => {
-                    let result = ready!(Pin::new(answer).poll(cx));
+                    let service = self.target.as_ref().map(|t| t.filter.service_type.as_str());
+                    let result = ready!(answer.poll_answer(cx, service));
                     let (mut result, url) = match (result, sent.take()) {
                         (Ok(resp), Some(sent)) => match sent.settled(resp) {
                             Ok((resp, url)) => (Ok(resp), Some(url)),
                             Err((sent, resp)) => {
                                 // a 401: one renewal, as the auth layer does
-                                let renewal = sent.renewal(resp, direct.state.clone());
+                                let Some(target) = self.target.clone() else {
+                                    // (a prepared request always has its target)
+                                    self.step = Step::Done;
+                                    return Poll::Ready(Ok((resp, None)));
+                                };
+                                let renewal = sent.renewal(resp, direct.state.clone(), target);
                                 self.step = Step::Attempt {
                                     answer: AttemptFuture::Boxed(renewal),
                                     sent: None,
@@ -222,7 +244,11 @@ impl DirectCall {
                         (Err(e), _) => (Err(e), None),
                     };
                     let wait = match self.replay.as_mut() {
-                        Some(replay) => self.attempts.retry(replay, &mut result),
+                        Some(replay) => {
+                            let service =
+                                self.target.as_ref().map(|t| t.filter.service_type.as_str());
+                            self.attempts.retry_for(replay, &mut result, service)
+                        }
                         None => None,
                     };
                     match wait {

@@ -280,8 +280,8 @@ where
             let mut cx = Context::from_waker(std::task::Waker::noop());
             if let Poll::Ready(Ok(())) = self.inner.poll_ready(&mut cx) {
                 let (first, sent) =
-                    match Sent::prepare(&self.state, target, token, req, self.replay_here) {
-                        Ok(prepared) => prepared,
+                    match Sent::prepare(&self.state, &target, token, req, self.replay_here) {
+                        Ok((first, sent)) => (first, sent.to(target)),
                         Err(e) => {
                             return Box::pin(std::future::ready(Err(Box::new(e) as BoxError)));
                         }
@@ -305,7 +305,8 @@ where
         let replay_here = self.replay_here;
         Box::pin(async move {
             let token = state.get().await?;
-            let (first, sent) = Sent::prepare(&state, target, token, req, replay_here)?;
+            let (first, sent) = Sent::prepare(&state, &target, token, req, replay_here)?;
+            let sent = sent.to(target);
             let resp = inner.clone().oneshot(first).await?;
             match sent.checked(resp) {
                 Ok(resp) => Ok(resp),
@@ -342,7 +343,7 @@ pub(crate) fn prepare_now(
     target: Option<&Target>,
     req: Request<Body>,
 ) -> Prepared {
-    let Some(target) = target.cloned() else {
+    let Some(target) = target else {
         return Prepared::Plain(req);
     };
     let Some(token) = state.current() else {
@@ -357,7 +358,9 @@ pub(crate) fn prepare_now(
 /// A request sent with a token: what its answer needs to be checked, and
 /// a 401 to be renewed and replayed.
 pub(crate) struct Sent {
-    target: Target,
+    /// The target, for a renewal; the client's own stack keeps it itself
+    /// and gives it to [`renewal`](Self::renewal).
+    target: Option<Target>,
     token: CurrentToken,
     endpoint: Arc<str>,
     /// The copy for a replay after a 401 (None for a one-shot body), when
@@ -374,12 +377,12 @@ impl Sent {
     /// `req` with its endpoint and token, and what its answer will need.
     fn prepare(
         state: &TokenState,
-        target: Target,
+        target: &Target,
         token: CurrentToken,
         req: Request<Body>,
         replay_here: bool,
     ) -> Result<(Request<Body>, Sent), Error> {
-        let endpoint = resolve(state, &target, &token)?;
+        let endpoint = resolve(state, target, &token)?;
         let replayable = req.body().is_replayable();
         let renewed_before = req.extensions().get::<Reauthenticated>().is_some();
         let replay = if replay_here {
@@ -390,7 +393,7 @@ impl Sent {
         let first = authorize(req, &token, &endpoint)?;
         let url = RequestUrl(first.uri().clone());
         let sent = Sent {
-            target,
+            target: None,
             token,
             endpoint,
             replay,
@@ -446,9 +449,16 @@ impl Sent {
         self,
         resp: Response<Body>,
         state: Arc<TokenState>,
+        target: Target,
     ) -> BoxFuture<'static, Result<Response<Body>, BoxError>> {
         type NoService = tower::util::BoxCloneSyncService<Request<Body>, Response<Body>, BoxError>;
-        Box::pin(self.after_401::<NoService>(resp, state, None))
+        Box::pin(self.to(target).after_401::<NoService>(resp, state, None))
+    }
+
+    /// This, with the target its renewal needs.
+    fn to(mut self, target: Target) -> Sent {
+        self.target = Some(target);
+        self
     }
 
     /// A 401: one re-authentication, then the replay (here, or marked for
@@ -473,6 +483,11 @@ impl Sent {
             url,
             ..
         } = self;
+        // every caller gives the target (`to`): without it there is no
+        // endpoint to renew for, and the 401 is the answer
+        let Some(target) = target else {
+            return Ok(resp);
+        };
         tracing::debug!(target: "apiclient_http::auth", url = %redact_url(&url.0.to_string()), "401: re-authenticating once");
         target.clear();
         let Some(fresh) = state.refresh_after_401(token.generation).await? else {

@@ -235,12 +235,6 @@ where
     }
 }
 
-impl<F> MetricsFuture<F> {
-    /// `inner`, recorded as `attempt` when it ends (if given).
-    pub(crate) fn new(inner: F, attempt: Option<Attempt>) -> Self {
-        MetricsFuture { inner, attempt }
-    }
-}
 
 /// One attempt in flight: what its record will say.
 #[derive(Debug)]
@@ -268,15 +262,24 @@ impl Attempt {
     }
 
     fn record(self, result: &Result<Response<Body>, BoxError>) {
+        self.record_for(result, None)
+    }
+
+    /// The attempt's record, for the service type `service` when the
+    /// caller knows it (else the one it started with).
+    pub(crate) fn record_for(
+        self,
+        result: &Result<Response<Body>, BoxError>,
+        service: Option<&str>,
+    ) {
         let outcome = match result {
             Ok(resp) => Outcome::Status(resp.status().as_u16()),
             Err(e) => Outcome::Error(error_label(e)),
         };
         let seconds = self.t0.elapsed().as_secs_f64();
-        let service = self
-            .service
-            .as_deref()
-            .map_or("", |f| f.service_type.as_str());
+        let service = service
+            .or_else(|| self.service.as_deref().map(|f| f.service_type.as_str()))
+            .unwrap_or("");
         RECENT_KEYS.with(|cell| {
             let Ok(mut recent) = cell.try_borrow_mut() else {
                 // a recorder that records from inside a record: no cache

@@ -321,9 +321,6 @@ pub struct Attempts {
     replayed_after_401: bool,
     /// Per service type; read once, at the first answer of the call.
     services: Option<Arc<ServicePolicies>>,
-    /// The service the retries are counted for, when the caller keeps the
-    /// target beside the request ([`for_target`](Self::for_target)).
-    service: Option<Arc<apiclient_auth::EndpointFilter>>,
 }
 
 impl Attempts {
@@ -338,20 +335,18 @@ impl Attempts {
             hops: 0,
             replayed_after_401: false,
             services: None,
-            service: None,
         }
     }
 
     /// The count of a call to `target`'s service whose request does not
     /// carry its [`Target`] (the client's own stack keeps it beside): the
-    /// service's policy, resolved now, and the service its retries are
-    /// counted for.
+    /// service's policy, resolved now. Its retries are then counted with
+    /// [`retry_for`](Self::retry_for).
     pub(crate) fn for_target(&mut self, target: Option<&Target>) {
         if let Some(services) = self.services.take() {
             let t = target.map(|t| t.filter.service_type.as_str());
             self.policy = pick(&self.policy, Some(&services), t).clone();
         }
-        self.service = target.map(|t| t.filter.clone());
     }
 
     /// The service's own policy, if it has one: taken the first time the
@@ -450,6 +445,25 @@ impl tower::retry::Policy<Request<Body>, Response<Body>, BoxError> for Attempts 
         req: &mut Request<Body>,
         result: &mut Result<Response<Body>, BoxError>,
     ) -> Option<Self::Future> {
+        self.retry_for(req, result, None)
+    }
+
+    fn clone_request(&mut self, req: &Request<Body>) -> Option<Request<Body>> {
+        // one copy for every replay: retries, the replay after a 401, redirects
+        clone_request(req)
+    }
+}
+
+impl Attempts {
+    /// [`Policy::retry`](tower::retry::Policy::retry), with the service
+    /// type its retries are counted for when the caller keeps the request's
+    /// target beside it (else the request's [`Target`] tells).
+    pub(crate) fn retry_for(
+        &mut self,
+        req: &mut Request<Body>,
+        result: &mut Result<Response<Body>, BoxError>,
+        service: Option<&str>,
+    ) -> Option<Pin<Box<tokio::time::Sleep>>> {
         if let Ok(resp) = result {
             // the one replay with a renewed token, for any method
             if resp.extensions().get::<Reauthenticated>().is_some() && !self.replayed_after_401 {
@@ -479,13 +493,7 @@ impl tower::retry::Policy<Request<Body>, Response<Body>, BoxError> for Attempts 
             return None;
         }
         tracing::debug!(target: "apiclient_http::retry", method = %req.method(), url = %apiclient_errors::redact::redact_url(&req.uri().to_string()), ?delay, reason, "retrying");
-        let service = self.service.as_deref().map(|f| f.service_type.as_str());
         crate::layers::metrics::retried(req, service, reason);
         Some(Box::pin(tokio::time::sleep(delay)))
-    }
-
-    fn clone_request(&mut self, req: &Request<Body>) -> Option<Request<Body>> {
-        // one copy for every replay: retries, the replay after a 401, redirects
-        clone_request(req)
     }
 }
