@@ -191,20 +191,26 @@ fn carried_url(resp: &Response<Body>) -> Option<Uri> {
 }
 
 impl DirectCall {
-    /// The call of `req` on `direct` (to `target`'s service, else to the
-    /// one its extensions name, if any), its first attempt sent.
-    pub(super) fn new(direct: &Direct, req: Request<Body>, target: Option<Target>) -> Self {
-        let target = target.or_else(|| req.extensions().get::<Target>().cloned());
-        let mut attempts = direct.attempts.clone();
-        attempts.for_target(target.as_ref());
-        let replay = attempts.clone_request(&req);
-        let step = attempt(direct, target.as_ref(), req);
+    /// A call on `direct` to `target`'s service (None: to an absolute URL,
+    /// or to the target its request carries), not sent yet: see
+    /// [`send`](Self::send). Made where it stays (it is large), then sent.
+    pub(super) fn new(direct: &Direct, target: Option<Target>) -> Self {
         DirectCall {
             target,
-            attempts,
-            replay,
-            step,
+            attempts: direct.attempts.clone(),
+            replay: None,
+            step: Step::Done,
         }
+    }
+
+    /// The call's first attempt, of `req`.
+    pub(super) fn send(&mut self, direct: &Direct, req: Request<Body>) {
+        if self.target.is_none() {
+            self.target = req.extensions().get::<Target>().cloned();
+        }
+        self.attempts.for_target(self.target.as_ref());
+        self.replay = self.attempts.clone_request(&req);
+        self.step = attempt(direct, self.target.as_ref(), req);
     }
 
     /// The final answer (after the retries the policy allows), with the

@@ -153,18 +153,28 @@ impl<'a> Sending<'a> {
         }
     }
 
-    /// The request handed to the stack (or to the traced path).
-    fn start(http: &HttpClient, mut req: Request<Body>, target: Option<Target>) -> Stage {
+    /// The request handed to the stack (or to the traced path): the next
+    /// stage, written in place (the call's state is large; built elsewhere
+    /// and moved in, it would be copied whole).
+    fn start(stage: &mut Stage, http: &HttpClient, mut req: Request<Body>, target: Option<Target>) {
         let span = http.call_span(&req, target.as_ref());
         if span.is_disabled()
             && let Some(direct) = &http.inner.direct
         {
             let (req, uri, deadline) = http.with_deadline(req);
-            return Stage::Calling {
-                answer: Answer::Direct(DirectCall::new(direct, req, target)),
+            *stage = Stage::Calling {
+                answer: Answer::Direct(DirectCall::new(direct, target)),
                 uri,
                 deadline: deadline.map(|Deadline(at)| Box::pin(tokio::time::sleep_until(at))),
             };
+            if let Stage::Calling {
+                answer: Answer::Direct(call),
+                ..
+            } = stage
+            {
+                call.send(direct, req);
+            }
+            return;
         }
         // the tower layers read the target from the request
         if let Some(t) = target {
@@ -172,14 +182,15 @@ impl<'a> Sending<'a> {
         }
         if !span.is_disabled() {
             let http = http.clone();
-            return Stage::Traced(Box::pin(async move { http.call_traced(req, span).await }));
+            *stage = Stage::Traced(Box::pin(async move { http.call_traced(req, span).await }));
+            return;
         }
         let (req, uri, deadline) = http.with_deadline(req);
-        Stage::Calling {
+        *stage = Stage::Calling {
             answer: call_when_ready(http.inner.service.clone(), req),
             uri,
             deadline: deadline.map(|Deadline(at)| Box::pin(tokio::time::sleep_until(at))),
-        }
+        };
     }
 
     /// The answer, as a typed response or error (its body in hand).
@@ -234,13 +245,15 @@ impl Future for Sending<'_> {
         let this = self.get_mut();
         loop {
             match &mut this.stage {
-                Stage::Start(..) | Stage::Invalid(_) => {
-                    match std::mem::replace(&mut this.stage, Stage::Done) {
-                        Stage::Start(req, target) => {
-                            this.stage = Sending::start(this.http, req, target)
-                        }
-                        Stage::Invalid(e) => return Poll::Ready(Err(e)),
-                        _ => {}
+                Stage::Start(req, target) => {
+                    // the request and target out, not the whole stage
+                    let req = std::mem::replace(req, Request::new(Body::empty()));
+                    let target = target.take();
+                    Sending::start(&mut this.stage, this.http, req, target);
+                }
+                Stage::Invalid(_) => {
+                    if let Stage::Invalid(e) = std::mem::replace(&mut this.stage, Stage::Done) {
+                        return Poll::Ready(Err(e));
                     }
                 }
                 Stage::Calling {

@@ -235,7 +235,6 @@ where
     }
 }
 
-
 /// One attempt in flight: what its record will say.
 #[derive(Debug)]
 pub(crate) struct Attempt {
