@@ -129,8 +129,9 @@ impl Future for Transfer {
 }
 
 /// `req` (to `target`'s service) sent: the bare stack's work inline while
-/// its log and timings are off, else down the bare stack itself (with the
-/// target in the request's extensions, where its layers read it).
+/// its timings are off (and no limit is set: else there is no [`Fused`]),
+/// else down the bare stack itself (with the target in the request's
+/// extensions, where its layers read it).
 fn send(direct: &Direct, mut req: Request<Body>, target: Option<&Target>) -> AttemptFuture {
     if let Some(fused) = &direct.fused
         && !fused.timings.is_enabled()
