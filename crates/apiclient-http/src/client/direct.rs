@@ -47,6 +47,8 @@ pub(super) struct DirectCall {
     /// The copy every further attempt is made from (None for a one-shot
     /// body: it is sent once).
     replay: Option<Request<Body>>,
+    /// The URL asked, when there is no copy to read it from.
+    asked: Option<Uri>,
     step: Step,
 }
 
@@ -200,7 +202,18 @@ impl DirectCall {
             target,
             attempts: direct.attempts.clone(),
             replay: None,
+            asked: None,
             step: Step::Done,
+        }
+    }
+
+    /// The URL asked (the last one, after a redirect), for an answer that
+    /// names none and for errors.
+    pub(super) fn asked(&self) -> Uri {
+        match (&self.replay, &self.asked) {
+            (Some(replay), _) => replay.uri().clone(),
+            (None, Some(asked)) => asked.clone(),
+            (None, None) => Uri::default(),
         }
     }
 
@@ -211,6 +224,9 @@ impl DirectCall {
         }
         self.attempts.for_target(self.target.as_ref());
         self.replay = self.attempts.clone_request(&req);
+        if self.replay.is_none() {
+            self.asked = Some(req.uri().clone());
+        }
         self.step = attempt(direct, self.target.as_ref(), req);
     }
 

@@ -215,6 +215,13 @@ impl HttpClient {
         mut req: Request<Body>,
     ) -> (Request<Body>, http::Uri, Option<Deadline>) {
         let uri = req.uri().clone();
+        let deadline = self.set_deadline(&mut req);
+        (req, uri, deadline)
+    }
+
+    /// The call's deadline: the request's own, else the client's operation
+    /// timeout's from now (then set on the request, for the retry layer).
+    pub(super) fn set_deadline(&self, req: &mut Request<Body>) -> Option<Deadline> {
         let deadline = match req.extensions().get::<Deadline>() {
             Some(d) => Some(*d),
             None => self.deadline(),
@@ -222,7 +229,7 @@ impl HttpClient {
         if let Some(d) = deadline {
             req.extensions_mut().insert(d);
         }
-        (req, uri, deadline)
+        deadline
     }
 
     async fn call_inner(&self, req: Request<Body>) -> Result<(Response<Body>, http::Uri), Error> {

@@ -74,10 +74,11 @@ enum Stage {
     Start(Request<Body>, Option<Target>),
     /// The request could not be built: the error, given on the first poll.
     Invalid(Error),
-    /// The stack has the request.
+    /// The stack has the request (`uri`: the URL asked, kept by the call
+    /// itself when it is the client's own stack).
     Calling {
         answer: Answer,
-        uri: Uri,
+        uri: Option<Uri>,
         deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     },
     /// A span listens: the call with its span, boxed whole (rare).
@@ -101,11 +102,12 @@ enum Answer {
 }
 
 impl Answer {
-    /// The answer, with the absolute URL that answered (else `asked`).
+    /// The answer, with the absolute URL that answered (else the one
+    /// asked: `asked`, or the call's own).
     fn poll_answer(
         &mut self,
         http: &HttpClient,
-        asked: &mut Uri,
+        asked: &mut Option<Uri>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(Response<Body>, Uri), BoxError>> {
         match self {
@@ -114,13 +116,23 @@ impl Answer {
                     return Poll::Ready(Err("the client's stack is boxed".into()));
                 };
                 let (resp, url) = ready!(call.poll_answer(direct, cx))?;
-                let url = url.unwrap_or_else(|| std::mem::take(asked));
+                let url = url.unwrap_or_else(|| call.asked());
                 Poll::Ready(Ok(http.answered_at(resp, url)))
             }
             Answer::Boxed(f) => {
                 let resp = ready!(f.as_mut().poll(cx))?;
-                Poll::Ready(Ok(http.answered(resp, std::mem::take(asked))))
+                let asked = asked.take().unwrap_or_default();
+                Poll::Ready(Ok(http.answered(resp, asked)))
             }
+        }
+    }
+
+    /// The URL asked, for an error.
+    fn asked(&self, asked: &Option<Uri>) -> String {
+        match (asked, self) {
+            (Some(uri), _) => uri.to_string(),
+            (None, Answer::Direct(call)) => call.asked().to_string(),
+            (None, Answer::Boxed(_)) => String::new(),
         }
     }
 }
@@ -161,10 +173,10 @@ impl<'a> Sending<'a> {
         if span.is_disabled()
             && let Some(direct) = &http.inner.direct
         {
-            let (req, uri, deadline) = http.with_deadline(req);
+            let deadline = http.set_deadline(&mut req);
             *stage = Stage::Calling {
                 answer: Answer::Direct(DirectCall::new(direct, target)),
-                uri,
+                uri: None,
                 deadline: deadline.map(|Deadline(at)| Box::pin(tokio::time::sleep_until(at))),
             };
             if let Stage::Calling {
@@ -188,7 +200,7 @@ impl<'a> Sending<'a> {
         let (req, uri, deadline) = http.with_deadline(req);
         *stage = Stage::Calling {
             answer: call_when_ready(http.inner.service.clone(), req),
-            uri,
+            uri: Some(uri),
             deadline: deadline.map(|Deadline(at)| Box::pin(tokio::time::sleep_until(at))),
         };
     }
@@ -267,7 +279,7 @@ impl Future for Sending<'_> {
                             if let Some(d) = deadline
                                 && d.as_mut().poll(cx).is_ready()
                             {
-                                let what = uri.to_string();
+                                let what = answer.asked(uri);
                                 this.stage = Stage::Done;
                                 return Poll::Ready(Err(ConnectionError::new(
                                     ConnectionErrorKind::Deadline,
@@ -279,12 +291,15 @@ impl Future for Sending<'_> {
                             return Poll::Pending;
                         }
                     };
-                    let asked = std::mem::take(uri);
-                    this.stage = Stage::Done;
                     let (resp, uri) = match result {
                         Ok(answered) => answered,
-                        Err(e) => return Poll::Ready(Err(into_error(e, &asked.to_string()))),
+                        Err(e) => {
+                            let asked = answer.asked(uri);
+                            this.stage = Stage::Done;
+                            return Poll::Ready(Err(into_error(e, &asked)));
+                        }
                     };
+                    this.stage = Stage::Done;
                     if let Some(done) = this.take_body(resp, uri) {
                         return Poll::Ready(done);
                     }

@@ -247,7 +247,12 @@ fn authorize(
         ));
     }
     if let Some(v) = &token.header {
-        let name = http::HeaderName::from_static(token.access.token_header.name());
+        // names made once: `from_static` looks a name up on every call
+        const X_AUTH_TOKEN: http::HeaderName = http::HeaderName::from_static("x-auth-token");
+        let name = match token.access.token_header {
+            apiclient_auth::TokenHeader::XAuthToken => X_AUTH_TOKEN,
+            other => http::HeaderName::from_static(other.name()),
+        };
         out.headers_mut().insert(name, v.clone());
     }
     Ok(out)

@@ -80,8 +80,9 @@ impl DefaultsLayer {
 /// `defaults` into `headers`, each unless the request has its own.
 pub(crate) fn apply(defaults: &[(HeaderName, HeaderValue)], headers: &mut http::HeaderMap) {
     for (k, v) in defaults {
-        if !headers.contains_key(k) {
-            headers.insert(k.clone(), v.clone());
+        // one lookup: the entry, filled when vacant
+        if let http::header::Entry::Vacant(e) = headers.entry(k.clone()) {
+            e.insert(v.clone());
         }
     }
 }
