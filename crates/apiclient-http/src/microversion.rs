@@ -135,16 +135,26 @@ pub fn from_response(headers: &http::HeaderMap) -> Option<Microversion> {
         http::HeaderName::from_static("x-openstack-ironic-api-version"),
         http::HeaderName::from_static("x-openstack-manila-api-version"),
     ];
-    if let Some(v) = headers
-        .get(&OPENSTACK_API_VERSION)
-        .and_then(|v| v.to_str().ok())
-    {
+    // One pass over the answer's few headers rather than a hashed lookup
+    // per name (most answers carry none of these). As `get` would: the
+    // first value of each name counts; `OpenStack-API-Version` first, then
+    // the legacy names in their order.
+    let mut modern: Option<Option<&str>> = None;
+    let mut legacy: [Option<Option<&str>>; 3] = [None; 3];
+    for (name, value) in headers {
+        if *name == OPENSTACK_API_VERSION {
+            modern.get_or_insert(value.to_str().ok());
+        } else if let Some(i) = LEGACY.iter().position(|h| h == name) {
+            legacy[i].get_or_insert(value.to_str().ok());
+        }
+    }
+    if let Some(Some(v)) = modern {
         let version = v.rsplit(' ').next().unwrap_or(v);
         return version.parse().ok();
     }
-    LEGACY
+    legacy
         .iter()
-        .find_map(|h| headers.get(h)?.to_str().ok()?.parse().ok())
+        .find_map(|v| v.flatten().and_then(|v| v.parse().ok()))
 }
 
 /// One API version of a service's version document.
@@ -281,5 +291,52 @@ mod tests {
         let mut h = http::HeaderMap::new();
         h.insert("openstack-api-version", "placement 1.39".parse().unwrap());
         assert_eq!(from_response(&h), Some(Microversion::new(1, 39)));
+    }
+
+    /// The microversion of an answer: `OpenStack-API-Version` first (its
+    /// first value), else the first legacy header, in their order, that
+    /// holds one; none when no header says.
+    #[test]
+    fn an_answer_names_its_microversion_by_the_first_header_that_says() {
+        let headers = |pairs: &[(&'static str, &[u8])]| {
+            let mut h = http::HeaderMap::new();
+            h.insert("content-type", "application/json".parse().unwrap());
+            for (name, value) in pairs {
+                h.append(*name, http::HeaderValue::from_bytes(value).unwrap());
+            }
+            h
+        };
+        assert_eq!(from_response(&headers(&[])), None);
+        let both = headers(&[
+            ("x-openstack-nova-api-version", b"2.1"),
+            ("openstack-api-version", b"compute 2.79"),
+        ]);
+        assert_eq!(from_response(&both), Some(Microversion::new(2, 79)));
+        // the first value of the header counts, as with `get`
+        let twice = headers(&[
+            ("openstack-api-version", b"compute 2.60"),
+            ("openstack-api-version", b"compute 2.79"),
+        ]);
+        assert_eq!(from_response(&twice), Some(Microversion::new(2, 60)));
+        // a modern header that is not text: the legacy ones decide
+        let opaque = headers(&[
+            ("openstack-api-version", b"compute \xff"),
+            ("x-openstack-manila-api-version", b"2.40"),
+        ]);
+        assert_eq!(from_response(&opaque), Some(Microversion::new(2, 40)));
+        // legacy names in their order, whatever the answer's order; one
+        // that does not parse gives way to the next
+        let legacy = headers(&[
+            ("x-openstack-manila-api-version", b"2.40"),
+            ("x-openstack-ironic-api-version", b"1.58"),
+            ("x-openstack-nova-api-version", b"not a version"),
+        ]);
+        assert_eq!(from_response(&legacy), Some(Microversion::new(1, 58)));
+        // a modern header that does not parse is the answer (none)
+        let bad = headers(&[
+            ("openstack-api-version", b"compute nope"),
+            ("x-openstack-nova-api-version", b"2.1"),
+        ]);
+        assert_eq!(from_response(&bad), None);
     }
 }
