@@ -6,9 +6,11 @@
 //! every level copied into the next (the request head stayed in each
 //! level's state after it moved on). Here the request is held once, until
 //! the first poll hands it to the stack, and the states after it hold the
-//! stack's future (inline when no layer of the user's wraps the stack, else
-//! boxed), the URL and the deadline's timer: 0.6 KB in all. Nothing happens
-//! before the first poll, as with an `async fn`.
+//! stack's work: when no layer of the user's wraps the stack, the whole
+//! call inline (its retries, its auth, the attempt and the transport's
+//! exchange: about 1.2 KB, no allocation for them), else the boxed stack's
+//! future, with the URL and the deadline's timer. Nothing happens before
+//! the first poll, as with an `async fn`.
 
 use std::future::Future;
 use std::pin::Pin;
