@@ -936,6 +936,16 @@ async fn decompress(resp: Response<hyper::body::Incoming>) -> Result<Response<Bo
     .map_err(|e| -> BoxError { e.into() })
 }
 
+/// Ask for a compressed answer, unless the request names its own encodings.
+fn ask_compression(req: &mut Request<Body>) {
+    if !req.headers().contains_key(http::header::ACCEPT_ENCODING) {
+        req.headers_mut().insert(
+            http::header::ACCEPT_ENCODING,
+            http::HeaderValue::from_static("gzip,deflate"),
+        );
+    }
+}
+
 /// No answer came: the typed error. A connection closed before any answer
 /// (likely a keep-alive connection the server closed as the request went
 /// out) is marked so that the retry layer may send the request again.
@@ -1033,11 +1043,8 @@ impl HyperTransport {
             return Err(req);
         }
         self.proxy_credentials(&mut req);
-        if self.compression && !req.headers().contains_key(http::header::ACCEPT_ENCODING) {
-            req.headers_mut().insert(
-                http::header::ACCEPT_ENCODING,
-                http::HeaderValue::from_static("gzip,deflate"),
-            );
+        if self.compression {
+            ask_compression(&mut req);
         }
         let uri = req.uri().clone();
         Ok(Exchange {
@@ -1193,11 +1200,8 @@ impl HyperTransport {
         // stored ones (a Swift object stored gzipped keeps its encoding and
         // the ETag of those bytes), never decoded.
         let compression = compression && stream.is_none();
-        if compression && !req.headers().contains_key(http::header::ACCEPT_ENCODING) {
-            req.headers_mut().insert(
-                http::header::ACCEPT_ENCODING,
-                http::HeaderValue::from_static("gzip,deflate"),
-            );
+        if compression {
+            ask_compression(&mut req);
         }
         // The URL of errors, made into text only when one happens.
         let uri = req.uri().clone();

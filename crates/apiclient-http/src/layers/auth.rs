@@ -413,16 +413,10 @@ impl Sent {
     /// The answer, marked with its URL: `Ok` when it is final, `Err` (with
     /// this request) when it is a 401 to renew the token for.
     #[allow(clippy::result_large_err)]
-    fn checked(self, mut resp: Response<Body>) -> Result<Response<Body>, (Sent, Response<Body>)> {
-        if resp.status() != http::StatusCode::UNAUTHORIZED
-            || self.token.just_authenticated
-            || self.renewed_before
-        {
-            resp.extensions_mut().insert(self.url);
-            return Ok(resp);
-        }
-        resp.extensions_mut().insert(self.url.clone());
-        Err((self, resp))
+    fn checked(self, resp: Response<Body>) -> Result<Response<Body>, (Sent, Response<Body>)> {
+        let (mut resp, url) = self.settled(resp)?;
+        resp.extensions_mut().insert(RequestUrl(url));
+        Ok(resp)
     }
 
     /// The answer, with the URL that answered kept beside it rather than
