@@ -599,6 +599,34 @@ fn blocking_threads() -> usize {
         .count()
 }
 
+/// What each blocking client's thread is doing (its state, kernel wait
+/// channel and system call), for a failure's message.
+fn blocking_thread_states() -> String {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return String::new();
+    };
+    let read = |t: &std::path::Path, f: &str| {
+        std::fs::read_to_string(t.join(f))
+            .unwrap_or_default()
+            .trim_end()
+            .to_string()
+    };
+    tasks
+        .filter_map(Result::ok)
+        .map(|t| t.path())
+        .filter(|t| read(t, "comm").starts_with("apiclient-block"))
+        .map(|t| {
+            format!(
+                "{}: stat [{}] wchan [{}] syscall [{}]\n",
+                t.display(),
+                read(&t, "stat"),
+                read(&t, "wchan"),
+                read(&t, "syscall")
+            )
+        })
+        .collect()
+}
+
 /// The blocking facade from a plain thread: the FakeCloud runs on a
 /// runtime of its own; the blocking client owns another.
 #[test]
@@ -711,7 +739,7 @@ fn blocking_facade_against_the_fake_cloud() {
         std::thread::sleep(Duration::from_millis(20));
     }
     if cfg!(target_os = "linux") {
-        assert_eq!(blocking_threads(), 0);
+        assert_eq!(blocking_threads(), 0, "{}", blocking_thread_states());
     }
     drop(cloud);
 }
