@@ -41,6 +41,16 @@ fn runtime() -> tokio::runtime::Runtime {
 
 // ------------------------------------------------------------------ process stats
 
+/// This process's (user, system) CPU seconds, from /proc (10 ms ticks:
+/// for runs of seconds).
+fn user_system_seconds() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) / 100.0, ticks(12) / 100.0)
+}
+
 /// (user + system) CPU seconds of a process, from /proc.
 fn cpu_seconds(pid: &str) -> f64 {
     if pid == "self" {
@@ -348,6 +358,21 @@ impl Variant {
             Variant::Timings => "ServiceClient::get + json, timings on",
             Variant::CurlLog => "ServiceClient::get + json, curl log DEBUG",
             Variant::Transport => "HyperTransport alone + serde_json",
+        }
+    }
+
+    /// Its short name, for `APICLIENT_BENCH_VARIANTS`.
+    fn key(self) -> &'static str {
+        match self {
+            Variant::Baseline => "baseline",
+            Variant::TypedBaseline => "typed-baseline",
+            Variant::Reqwest => "reqwest",
+            Variant::Service => "service",
+            Variant::Typed => "typed",
+            Variant::Resource => "resource",
+            Variant::Timings => "timings",
+            Variant::CurlLog => "curl",
+            Variant::Transport => "transport",
         }
     }
 
@@ -670,9 +695,23 @@ async fn case_a(
     let url = format!("{base}/v2.1/servers/srv-000001");
     let raw = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Full<Bytes>>();
+    // APICLIENT_BENCH_VARIANTS (e.g. `service,typed`): only these and their
+    // baselines, for a quicker comparison of two builds
+    let only = std::env::var("APICLIENT_BENCH_VARIANTS").ok();
+    let chosen = |v: Variant| match &only {
+        None => true,
+        Some(list) => {
+            let keys: Vec<&str> = list.split(',').map(str::trim).collect();
+            v == Variant::Baseline
+                || keys.contains(&v.key())
+                || (v == Variant::TypedBaseline && keys.contains(&Variant::Typed.key()))
+                || (v == Variant::Service && keys.contains(&Variant::CurlLog.key()))
+        }
+    };
     let variants: Vec<Variant> = VARIANTS
         .into_iter()
         .filter(|v| *v != Variant::Reqwest || peer().is_some())
+        .filter(|v| chosen(*v))
         .collect();
     let clients: Vec<(HttpClient, Clients)> = variants
         .iter()
@@ -1580,11 +1619,16 @@ fn profile(which: &str) {
         let n = (total / tasks).max(1);
         let t0 = Instant::now();
         let cpu0 = cpu_seconds("self");
+        let split0 = user_system_seconds();
         run_variant(variant, &server, &clients, tasks, n).await;
+        let split1 = user_system_seconds();
+        let per = |s: f64| s * 1e6 / (n * tasks) as f64;
         println!(
-            "{which}: {:.1} µs CPU/request, {:.1} µs wall",
-            (cpu_seconds("self") - cpu0) * 1e6 / (n * tasks) as f64,
-            t0.elapsed().as_secs_f64() * 1e6 / (n * tasks) as f64
+            "{which}: {:.1} µs CPU/request ({:.1} user, {:.1} system), {:.1} µs wall",
+            per(cpu_seconds("self") - cpu0),
+            per(split1.0 - split0.0),
+            per(split1.1 - split0.1),
+            per(t0.elapsed().as_secs_f64())
         );
     });
 }

@@ -44,12 +44,22 @@ pub(super) struct DirectCall {
     /// The service client's target (None: a request to an absolute URL).
     target: Option<Target>,
     attempts: Attempts,
-    /// The copy every further attempt is made from (None for a one-shot
-    /// body: it is sent once).
-    replay: Option<Request<Body>>,
-    /// The URL asked, when there is no copy to read it from.
-    asked: Option<Uri>,
+    /// The copy every further attempt is made from, or, for a one-shot
+    /// body (sent once), the URL it was sent to.
+    copy: Kept,
     step: Step,
+}
+
+/// What a call keeps of its request between attempts (inline, like the
+/// rest of the call: no allocation for the copy).
+#[allow(clippy::large_enum_variant)]
+enum Kept {
+    /// The copy the next attempt is made from.
+    Replay(Request<Body>),
+    /// No further attempt: the URL asked.
+    Asked(Uri),
+    /// Nothing (not sent yet, or the copy went into an attempt).
+    None,
 }
 
 /// The attempt in flight, or the wait before the next one.
@@ -201,8 +211,7 @@ impl DirectCall {
         DirectCall {
             target,
             attempts: direct.attempts.clone(),
-            replay: None,
-            asked: None,
+            copy: Kept::None,
             step: Step::Done,
         }
     }
@@ -210,10 +219,10 @@ impl DirectCall {
     /// The URL asked (the last one, after a redirect), for an answer that
     /// names none and for errors.
     pub(super) fn asked(&self) -> Uri {
-        match (&self.replay, &self.asked) {
-            (Some(replay), _) => replay.uri().clone(),
-            (None, Some(asked)) => asked.clone(),
-            (None, None) => Uri::default(),
+        match &self.copy {
+            Kept::Replay(replay) => replay.uri().clone(),
+            Kept::Asked(asked) => asked.clone(),
+            Kept::None => Uri::default(),
         }
     }
 
@@ -223,10 +232,10 @@ impl DirectCall {
             self.target = req.extensions().get::<Target>().cloned();
         }
         self.attempts.for_target(self.target.as_ref());
-        self.replay = self.attempts.clone_request(&req);
-        if self.replay.is_none() {
-            self.asked = Some(req.uri().clone());
-        }
+        self.copy = match self.attempts.clone_request(&req) {
+            Some(replay) => Kept::Replay(replay),
+            None => Kept::Asked(req.uri().clone()),
+        };
         self.step = attempt(direct, self.target.as_ref(), req);
     }
 
@@ -266,13 +275,13 @@ impl DirectCall {
                         }
                         (Err(e), _) => (Err(e), None),
                     };
-                    let wait = match self.replay.as_mut() {
-                        Some(replay) => {
+                    let wait = match &mut self.copy {
+                        Kept::Replay(replay) => {
                             let service =
                                 self.target.as_ref().map(|t| t.filter.service_type.as_str());
                             self.attempts.retry_for(replay, &mut result, service)
                         }
-                        None => None,
+                        Kept::Asked(_) | Kept::None => None,
                     };
                     match wait {
                         Some(wait) => self.step = Step::Waiting(wait),
@@ -284,12 +293,15 @@ impl DirectCall {
                 }
                 Step::Waiting(wait) => {
                     ready!(wait.as_mut().poll(cx));
-                    let Some(req) = self.replay.take() else {
+                    let Kept::Replay(req) = std::mem::replace(&mut self.copy, Kept::None) else {
                         self.step = Step::Done;
                         continue;
                     };
                     // a copy for the attempt after this one, as tower's retry keeps
-                    self.replay = self.attempts.clone_request(&req);
+                    self.copy = match self.attempts.clone_request(&req) {
+                        Some(replay) => Kept::Replay(replay),
+                        None => Kept::Asked(req.uri().clone()),
+                    };
                     self.step = attempt(direct, self.target.as_ref(), req);
                 }
                 Step::Done => {

@@ -76,11 +76,9 @@ enum Stage {
     Start(Request<Body>, Option<Target>),
     /// The request could not be built: the error, given on the first poll.
     Invalid(Error),
-    /// The stack has the request (`uri`: the URL asked, kept by the call
-    /// itself when it is the client's own stack).
+    /// The stack has the request.
     Calling {
         answer: Answer,
-        uri: Option<Uri>,
         deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     },
     /// A span listens: the call with its span, boxed whole (rare).
@@ -96,11 +94,15 @@ enum Stage {
 }
 
 /// The stack's answer in the making: the client's own stack as one future
-/// (inline, no allocation), or the boxed stack's.
+/// (inline, no allocation; it keeps the URL asked itself), or the boxed
+/// stack's, with the URL asked.
 #[allow(clippy::large_enum_variant)]
 enum Answer {
     Direct(DirectCall),
-    Boxed(BoxFuture<'static, Result<Response<Body>, BoxError>>),
+    Boxed(
+        BoxFuture<'static, Result<Response<Body>, BoxError>>,
+        Option<Uri>,
+    ),
 }
 
 impl Answer {
@@ -109,7 +111,6 @@ impl Answer {
     fn poll_answer(
         &mut self,
         http: &HttpClient,
-        asked: &mut Option<Uri>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(Response<Body>, Uri), BoxError>> {
         match self {
@@ -121,7 +122,7 @@ impl Answer {
                 let url = url.unwrap_or_else(|| call.asked());
                 Poll::Ready(Ok(http.answered_at(resp, url)))
             }
-            Answer::Boxed(f) => {
+            Answer::Boxed(f, asked) => {
                 let resp = ready!(f.as_mut().poll(cx))?;
                 let asked = asked.take().unwrap_or_default();
                 Poll::Ready(Ok(http.answered(resp, asked)))
@@ -130,24 +131,30 @@ impl Answer {
     }
 
     /// The URL asked, for an error.
-    fn asked(&self, asked: &Option<Uri>) -> String {
-        match (asked, self) {
-            (Some(uri), _) => uri.to_string(),
-            (None, Answer::Direct(call)) => call.asked().to_string(),
-            (None, Answer::Boxed(_)) => String::new(),
+    fn asked(&self) -> String {
+        match self {
+            Answer::Boxed(_, Some(uri)) => uri.to_string(),
+            Answer::Direct(call) => call.asked().to_string(),
+            Answer::Boxed(_, None) => String::new(),
         }
     }
 }
 
 /// `service` called with `req`: at once when it is ready now, else when it
 /// becomes ready (tower's `Oneshot`, boxed).
-fn call_when_ready(mut service: super::stack::HttpService, req: Request<Body>) -> Answer {
+fn call_when_ready(
+    mut service: super::stack::HttpService,
+    req: Request<Body>,
+    asked: Uri,
+) -> Answer {
     let mut cx = Context::from_waker(std::task::Waker::noop());
-    match service.poll_ready(&mut cx) {
-        Poll::Ready(Ok(())) => Answer::Boxed(Box::pin(service.call(req))),
-        Poll::Ready(Err(e)) => Answer::Boxed(Box::pin(std::future::ready(Err(e)))),
-        Poll::Pending => Answer::Boxed(Box::pin(service.oneshot(req))),
-    }
+    let answer: BoxFuture<'static, Result<Response<Body>, BoxError>> =
+        match service.poll_ready(&mut cx) {
+            Poll::Ready(Ok(())) => Box::pin(service.call(req)),
+            Poll::Ready(Err(e)) => Box::pin(std::future::ready(Err(e))),
+            Poll::Pending => Box::pin(service.oneshot(req)),
+        };
+    Answer::Boxed(answer, Some(asked))
 }
 
 impl<'a> Sending<'a> {
@@ -178,7 +185,6 @@ impl<'a> Sending<'a> {
             let deadline = http.set_deadline(&mut req);
             *stage = Stage::Calling {
                 answer: Answer::Direct(DirectCall::new(direct, target)),
-                uri: None,
                 deadline: deadline.map(|Deadline(at)| Box::pin(tokio::time::sleep_until(at))),
             };
             if let Stage::Calling {
@@ -201,8 +207,7 @@ impl<'a> Sending<'a> {
         }
         let (req, uri, deadline) = http.with_deadline(req);
         *stage = Stage::Calling {
-            answer: call_when_ready(http.inner.service.clone(), req),
-            uri: Some(uri),
+            answer: call_when_ready(http.inner.service.clone(), req, uri),
             deadline: deadline.map(|Deadline(at)| Box::pin(tokio::time::sleep_until(at))),
         };
     }
@@ -270,18 +275,14 @@ impl Future for Sending<'_> {
                         return Poll::Ready(Err(e));
                     }
                 }
-                Stage::Calling {
-                    answer,
-                    uri,
-                    deadline,
-                } => {
-                    let result = match answer.poll_answer(this.http, uri, cx) {
+                Stage::Calling { answer, deadline } => {
+                    let result = match answer.poll_answer(this.http, cx) {
                         Poll::Ready(r) => r,
                         Poll::Pending => {
                             if let Some(d) = deadline
                                 && d.as_mut().poll(cx).is_ready()
                             {
-                                let what = answer.asked(uri);
+                                let what = answer.asked();
                                 this.stage = Stage::Done;
                                 return Poll::Ready(Err(ConnectionError::new(
                                     ConnectionErrorKind::Deadline,
@@ -296,7 +297,7 @@ impl Future for Sending<'_> {
                     let (resp, uri) = match result {
                         Ok(answered) => answered,
                         Err(e) => {
-                            let asked = answer.asked(uri);
+                            let asked = answer.asked();
                             this.stage = Stage::Done;
                             return Poll::Ready(Err(into_error(e, &asked)));
                         }

@@ -240,7 +240,10 @@ where
 pub(crate) struct Attempt {
     method: &'static str,
     service: Option<std::sync::Arc<apiclient_auth::EndpointFilter>>,
-    uri: http::Uri,
+    /// The origin asked (its host and port label the record): the
+    /// authority alone, not the whole URI.
+    authority: Option<http::uri::Authority>,
+    https: bool,
     t0: Instant,
 }
 
@@ -255,7 +258,8 @@ impl Attempt {
         Attempt {
             method: method_label(req.method()),
             service,
-            uri: req.uri().clone(),
+            authority: req.uri().authority().cloned(),
+            https: req.uri().scheme_str() == Some("https"),
             t0: Instant::now(),
         }
     }
@@ -282,7 +286,13 @@ impl Attempt {
         RECENT_KEYS.with(|cell| {
             let Ok(mut recent) = cell.try_borrow_mut() else {
                 // a recorder that records from inside a record: no cache
-                let key = duration_key(self.method, &self.uri, service, outcome);
+                let key = duration_key(
+                    self.method,
+                    self.authority.as_ref(),
+                    self.https,
+                    service,
+                    outcome,
+                );
                 return metrics::with_recorder(|r| {
                     r.register_histogram(&key, &DURATION_METADATA)
                         .record(seconds)
@@ -294,8 +304,8 @@ impl Attempt {
                     && *k.service == *service
                     // byte for byte: `Authority`'s own `==` ignores case,
                     // and the label keeps the host as written
-                    && Some(k.authority.as_str()) == self.uri.authority().map(|a| a.as_str())
-                    && k.https == (self.uri.scheme_str() == Some("https"))
+                    && Some(k.authority.as_str()) == self.authority.as_ref().map(|a| a.as_str())
+                    && k.https == self.https
             }) {
                 Some(at) => at,
                 None => {
@@ -304,12 +314,17 @@ impl Attempt {
                         method: self.method,
                         service: service.into(),
                         authority: self
-                            .uri
-                            .authority()
-                            .cloned()
+                            .authority
+                            .clone()
                             .unwrap_or_else(|| http::uri::Authority::from_static("unknown")),
-                        https: self.uri.scheme_str() == Some("https"),
-                        key: duration_key(self.method, &self.uri, service, outcome),
+                        https: self.https,
+                        key: duration_key(
+                            self.method,
+                            self.authority.as_ref(),
+                            self.https,
+                            service,
+                            outcome,
+                        ),
                     };
                     if recent.len() < RECENT_KEYS_KEPT {
                         recent.push(entry);
@@ -347,14 +362,14 @@ static DURATION_METADATA: metrics::Metadata<'static> =
 /// order `histogram!` gave them.
 fn duration_key(
     method: &'static str,
-    uri: &http::Uri,
+    authority: Option<&http::uri::Authority>,
+    https: bool,
     service: &str,
     outcome: Outcome,
 ) -> metrics::Key {
-    let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
-        Some("https") => 443,
-        _ => 80,
-    });
+    let port = authority
+        .and_then(|a| a.port_u16())
+        .unwrap_or(if https { 443 } else { 80 });
     let (outcome_name, outcome) = match outcome {
         Outcome::Status(code) => ("http.response.status_code", code.to_string()),
         Outcome::Error(kind) => ("error.type", kind.to_string()),
@@ -363,7 +378,10 @@ fn duration_key(
         REQUEST_DURATION,
         vec![
             metrics::Label::new("http.request.method", method),
-            metrics::Label::new("server.address", uri.host().unwrap_or("").to_string()),
+            metrics::Label::new(
+                "server.address",
+                authority.map(|a| a.host()).unwrap_or("").to_string(),
+            ),
             metrics::Label::new("server.port", port.to_string()),
             metrics::Label::new("openstack.service_type", service.to_string()),
             metrics::Label::new(outcome_name, outcome),
@@ -481,10 +499,12 @@ mod tests {
     }
 
     fn attempt(uri: &str, method: &'static str) -> Attempt {
+        let uri: http::Uri = uri.parse().unwrap();
         Attempt {
             method,
             service: Some(Arc::new(apiclient_auth::EndpointFilter::new("compute"))),
-            uri: uri.parse().unwrap(),
+            authority: uri.authority().cloned(),
+            https: uri.scheme_str() == Some("https"),
             t0: Instant::now(),
         }
     }
