@@ -43,13 +43,34 @@ type Opener = Arc<dyn Fn() -> BoxStream + Send + Sync>;
 type Boxed = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 
 /// A request or response body. See the [module documentation](self).
+///
+/// As small as `Bytes` (32 bytes): a request (`http::Request<Body>`) fits
+/// in 256 bytes, so each move of one, through the stack and through
+/// hyper-util, is one short copy.
 pub struct Body {
     inner: Inner,
+}
+
+// (the size the moves of a request are made for)
+const _: () = assert!(std::mem::size_of::<Body>() == std::mem::size_of::<Bytes>());
+
+/// Buffered bytes told to no one (the usual body) inline; the rest boxed.
+enum Inner {
+    /// Buffered bytes, not sent yet (or none: an empty body).
+    Full(Bytes),
+    /// A body that was sent, a stream, a re-openable source, or one that
+    /// tells its progress.
+    Other(Box<Other>),
+}
+
+/// A body that is not plain buffered bytes.
+struct Other {
+    source: Source,
     /// Told of the bytes sent, from zero on each send.
     progress: Option<(ProgressFn, u64)>,
 }
 
-enum Inner {
+enum Source {
     /// Buffered bytes; `None` once sent.
     Full(Option<Bytes>),
     /// A source that makes a fresh stream on demand.
@@ -66,11 +87,15 @@ enum Inner {
 
 impl fmt::Debug for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.inner {
-            Inner::Full(b) => write!(f, "Body::Full({} bytes)", b.as_ref().map_or(0, Bytes::len)),
-            Inner::Reopen { len, .. } => write!(f, "Body::Reopenable(len: {len:?})"),
-            Inner::Stream { len, .. } => write!(f, "Body::Stream(len: {len:?})"),
-            Inner::Boxed(_) => f.write_str("Body::Streamed"),
+        let other = match &self.inner {
+            Inner::Full(b) => return write!(f, "Body::Full({} bytes)", b.len()),
+            Inner::Other(other) => other,
+        };
+        match &other.source {
+            Source::Full(b) => write!(f, "Body::Full({} bytes)", b.as_ref().map_or(0, Bytes::len)),
+            Source::Reopen { len, .. } => write!(f, "Body::Reopenable(len: {len:?})"),
+            Source::Stream { len, .. } => write!(f, "Body::Stream(len: {len:?})"),
+            Source::Boxed(_) => f.write_str("Body::Streamed"),
         }
     }
 }
@@ -171,9 +196,17 @@ impl Stream for FileChunks {
 impl Body {
     /// An empty body.
     pub fn empty() -> Self {
-        Body {
-            progress: None,
-            inner: Inner::Full(Some(Bytes::new())),
+        Body::from(Bytes::new())
+    }
+
+    /// A body of `source` that tells `progress` (buffered bytes that tell
+    /// no one are held inline).
+    fn of(source: Source, progress: Option<(ProgressFn, u64)>) -> Self {
+        match (source, progress) {
+            (Source::Full(Some(b)), None) => Body::from(b),
+            (source, progress) => Body {
+                inner: Inner::Other(Box::new(Other { source, progress })),
+            },
         }
     }
 
@@ -184,13 +217,13 @@ impl Body {
         S: Stream<Item = Result<Bytes, E>> + Send + 'static,
         E: Into<BoxError> + 'static,
     {
-        Body {
-            progress: None,
-            inner: Inner::Stream {
+        Body::of(
+            Source::Stream {
                 stream: Box::pin(stream.map_err(Into::into)),
                 len,
             },
-        }
+            None,
+        )
     }
 
     /// A one-shot body read from `reader` (64 KiB at a time); `len` as for [`from_stream`](Self::from_stream).
@@ -213,14 +246,14 @@ impl Body {
         E: Into<BoxError> + 'static,
     {
         let open: Opener = Arc::new(move || Box::pin(open().map_err(Into::into)) as BoxStream);
-        Body {
-            progress: None,
-            inner: Inner::Reopen {
+        Body::of(
+            Source::Reopen {
                 open,
                 len,
                 stream: None,
             },
-        }
+            None,
+        )
     }
 
     /// The file at `path`, re-opened each time the body is sent; its length
@@ -258,10 +291,7 @@ impl Body {
             return body;
         }
         match slot {
-            Some(body) => Body {
-                progress: None,
-                inner: Inner::Boxed(body.map_err(Into::into).boxed_unsync()),
-            },
+            Some(body) => Body::of(Source::Boxed(body.map_err(Into::into).boxed_unsync()), None),
             None => Body::empty(),
         }
     }
@@ -279,31 +309,41 @@ impl Body {
     /// let body = Body::from("hello").with_progress(move |p: Progress| s.lock().unwrap().push(p.done()));
     /// # let _ = body;
     /// ```
-    pub fn with_progress(mut self, progress: impl Fn(Progress) + Send + Sync + 'static) -> Self {
-        self.progress = Some((Arc::new(progress), 0));
-        self
+    pub fn with_progress(self, progress: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        let source = match self.inner {
+            Inner::Full(b) => Source::Full(Some(b)),
+            Inner::Other(other) => other.source,
+        };
+        Body::of(source, Some((Arc::new(progress), 0)))
     }
 
     /// Whether the body can be sent again (buffered or re-openable).
     pub fn is_replayable(&self) -> bool {
-        matches!(self.inner, Inner::Full(Some(_)) | Inner::Reopen { .. })
+        match &self.inner {
+            Inner::Full(_) => true,
+            Inner::Other(other) => {
+                matches!(other.source, Source::Full(Some(_)) | Source::Reopen { .. })
+            }
+        }
     }
 
     /// A copy to send again, when the body is replayable.
     pub fn try_clone(&self) -> Option<Body> {
-        match &self.inner {
-            Inner::Full(Some(b)) => Some(Body {
-                progress: self.progress.as_ref().map(|(f, _)| (f.clone(), 0)),
-                ..Body::from(b.clone())
-            }),
-            Inner::Reopen { open, len, .. } => Some(Body {
-                progress: self.progress.as_ref().map(|(f, _)| (f.clone(), 0)),
-                inner: Inner::Reopen {
+        let other = match &self.inner {
+            Inner::Full(b) => return Some(Body::from(b.clone())),
+            Inner::Other(other) => other,
+        };
+        let progress = other.progress.as_ref().map(|(f, _)| (f.clone(), 0));
+        match &other.source {
+            Source::Full(Some(b)) => Some(Body::of(Source::Full(Some(b.clone())), progress)),
+            Source::Reopen { open, len, .. } => Some(Body::of(
+                Source::Reopen {
                     open: open.clone(),
                     len: *len,
                     stream: None,
                 },
-            }),
+                progress,
+            )),
             _ => None,
         }
     }
@@ -311,9 +351,8 @@ impl Body {
     /// The exact length, when known.
     pub fn len(&self) -> Option<u64> {
         match &self.inner {
-            Inner::Full(b) => Some(b.as_ref().map_or(0, |b| b.len() as u64)),
-            Inner::Reopen { len, .. } | Inner::Stream { len, .. } => *len,
-            Inner::Boxed(b) => http_body::Body::size_hint(b).exact(),
+            Inner::Full(b) => Some(b.len() as u64),
+            Inner::Other(other) => other.len(),
         }
     }
 
@@ -325,19 +364,25 @@ impl Body {
     /// The bytes of a buffered body (None for a stream).
     pub fn as_bytes(&self) -> Option<&Bytes> {
         match &self.inner {
-            Inner::Full(Some(b)) => Some(b),
-            _ => None,
+            Inner::Full(b) => Some(b),
+            Inner::Other(other) => match &other.source {
+                Source::Full(Some(b)) => Some(b),
+                _ => None,
+            },
         }
     }
 
     /// Whether the body is buffered.
     pub fn is_buffered(&self) -> bool {
-        matches!(self.inner, Inner::Full(_))
+        match &self.inner {
+            Inner::Full(_) => true,
+            Inner::Other(other) => matches!(other.source, Source::Full(_)),
+        }
     }
 
     /// Read the whole body, failing with [`LimitExceeded`] past `limit` bytes.
     pub async fn collect_limited(self, limit: usize) -> Result<Bytes, BoxError> {
-        if let Inner::Full(Some(b)) = &self.inner {
+        if let Some(b) = self.as_bytes() {
             if b.len() > limit {
                 return Err(Box::new(LimitExceeded { limit }));
             }
@@ -441,8 +486,7 @@ impl std::error::Error for LimitExceeded {}
 impl From<Bytes> for Body {
     fn from(b: Bytes) -> Self {
         Body {
-            progress: None,
-            inner: Inner::Full(Some(b)),
+            inner: Inner::Full(b),
         }
     }
 }
@@ -491,15 +535,29 @@ impl http_body::Body for Body {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let total = if self.progress.is_some() {
-            self.len()
+        let other = match &mut self.inner {
+            Inner::Full(b) if b.is_empty() => return Poll::Ready(None),
+            Inner::Full(b) => {
+                let data = std::mem::take(b);
+                // sent: no longer replayable (a copy was taken before, when
+                // a replay may need one)
+                self.inner = Inner::Other(Box::new(Other {
+                    source: Source::Full(None),
+                    progress: None,
+                }));
+                return Poll::Ready(Some(Ok(Frame::data(data))));
+            }
+            Inner::Other(other) => other,
+        };
+        let total = if other.progress.is_some() {
+            other.len()
         } else {
             None
         };
-        let polled = self.poll_inner(cx);
+        let polled = other.poll_source(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled
             && let Some(data) = frame.data_ref()
-            && let Some((tell, done)) = &mut self.progress
+            && let Some((tell, done)) = &mut other.progress
         {
             *done += data.len() as u64;
             tell(Progress::new(*done, total));
@@ -516,37 +574,59 @@ impl http_body::Body for Body {
     }
 }
 
-impl Body {
-    fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        match &mut self.inner {
-            Inner::Full(b) => Poll::Ready(
+impl Other {
+    fn poll_source(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match &mut self.source {
+            Source::Full(b) => Poll::Ready(
                 b.take()
                     .filter(|b| !b.is_empty())
                     .map(|b| Ok(Frame::data(b))),
             ),
-            Inner::Reopen { open, stream, .. } => {
+            Source::Reopen { open, stream, .. } => {
                 let s = stream.get_or_insert_with(|| open());
                 poll_stream(s, cx)
             }
-            Inner::Stream { stream, .. } => poll_stream(stream, cx),
-            Inner::Boxed(b) => http_body::Body::poll_frame(Pin::new(b), cx),
+            Source::Stream { stream, .. } => poll_stream(stream, cx),
+            Source::Boxed(b) => http_body::Body::poll_frame(Pin::new(b), cx),
         }
     }
 
+    /// The exact length, when known.
+    fn len(&self) -> Option<u64> {
+        match &self.source {
+            Source::Full(b) => Some(b.as_ref().map_or(0, |b| b.len() as u64)),
+            Source::Reopen { len, .. } | Source::Stream { len, .. } => *len,
+            Source::Boxed(b) => http_body::Body::size_hint(b).exact(),
+        }
+    }
+}
+
+impl Body {
     fn is_end(&self) -> bool {
-        match &self.inner {
-            Inner::Full(b) => b.as_ref().is_none_or(Bytes::is_empty),
-            Inner::Boxed(b) => http_body::Body::is_end_stream(b),
-            Inner::Reopen { len, stream, .. } => *len == Some(0) && stream.is_none(),
-            Inner::Stream { len, .. } => *len == Some(0),
+        let other = match &self.inner {
+            Inner::Full(b) => return b.is_empty(),
+            Inner::Other(other) => other,
+        };
+        match &other.source {
+            Source::Full(b) => b.as_ref().is_none_or(Bytes::is_empty),
+            Source::Boxed(b) => http_body::Body::is_end_stream(b),
+            Source::Reopen { len, stream, .. } => *len == Some(0) && stream.is_none(),
+            Source::Stream { len, .. } => *len == Some(0),
         }
     }
 
     fn hint(&self) -> SizeHint {
-        match &self.inner {
-            Inner::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            Inner::Boxed(b) => http_body::Body::size_hint(b),
-            Inner::Reopen { len, .. } | Inner::Stream { len, .. } => match len {
+        let other = match &self.inner {
+            Inner::Full(b) => return SizeHint::with_exact(b.len() as u64),
+            Inner::Other(other) => other,
+        };
+        match &other.source {
+            Source::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            Source::Boxed(b) => http_body::Body::size_hint(b),
+            Source::Reopen { len, .. } | Source::Stream { len, .. } => match len {
                 Some(n) => SizeHint::with_exact(*n),
                 None => SizeHint::default(),
             },
@@ -581,6 +661,63 @@ mod tests {
         );
         let err = too_long.collect_limited(2).await.unwrap_err();
         assert!(err.is::<LimitExceeded>(), "{err}");
+    }
+
+    /// Buffered bytes are held inline until sent; once sent they are gone
+    /// (no longer replayable, no copy), as before the body was made small;
+    /// an empty body has nothing to lose.
+    #[tokio::test]
+    async fn a_buffered_body_once_sent_is_spent_and_says_so() {
+        let mut body = Body::from("abc");
+        assert!(body.is_replayable() && body.is_buffered());
+        assert_eq!(body.as_bytes().map(|b| &b[..]), Some(&b"abc"[..]));
+        let copy = body.try_clone().unwrap();
+        let frame = body.frame().await.unwrap().unwrap();
+        assert_eq!(frame.into_data().unwrap(), "abc");
+        assert!(body.frame().await.is_none());
+        assert!(http_body::Body::is_end_stream(&body));
+        assert!(!body.is_replayable());
+        assert!(body.try_clone().is_none());
+        assert!(body.as_bytes().is_none());
+        assert_eq!(body.len(), Some(0));
+        assert!(body.is_buffered());
+        // the copy taken before is whole
+        assert_eq!(copy.collect_limited(10).await.unwrap(), "abc");
+
+        let mut empty = Body::empty();
+        assert!(empty.frame().await.is_none());
+        assert!(empty.is_replayable());
+        assert_eq!(empty.try_clone().unwrap().len(), Some(0));
+    }
+
+    /// A buffered body that tells its progress keeps its bytes, tells each
+    /// send from zero, and its copies tell the same callback.
+    #[tokio::test]
+    async fn a_buffered_body_with_progress_tells_each_send() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let body = Body::from("hello")
+            .with_progress(move |p: Progress| s.lock().unwrap().push((p.done(), p.total())));
+        assert!(body.is_replayable());
+        assert_eq!(body.len(), Some(5));
+        assert_eq!(body.as_bytes().map(|b| &b[..]), Some(&b"hello"[..]));
+        let copy = body.try_clone().unwrap();
+        assert_eq!(body.collect_limited(10).await.unwrap(), "hello");
+        assert_eq!(copy.collect_limited(10).await.unwrap(), "hello");
+        // collect_limited takes the bytes as they are (nothing is sent)
+        assert!(seen.lock().unwrap().is_empty());
+        let s = seen.clone();
+        let mut sent = Body::from("hello")
+            .with_progress(move |p: Progress| s.lock().unwrap().push((p.done(), p.total())));
+        let again = sent.try_clone().unwrap();
+        while sent.frame().await.is_some() {}
+        let mut again = std::pin::pin!(again);
+        while again.frame().await.is_some() {}
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![(5, Some(5)), (5, Some(5))],
+            "each send from zero"
+        );
     }
 
     #[test]
