@@ -50,6 +50,43 @@ fn push_hash(out: &mut String, value: &[u8]) {
     }
 }
 
+/// Appends [`push_hash`] of a request's hashed header value, computed once
+/// per value on each thread: a client sends the same token on every
+/// request, and its digest is the same each time.
+///
+/// The last value hashed on this thread is kept beside its digest as a
+/// clone (a reference count on the same bytes, never a copy): while it is
+/// held its bytes cannot be freed, so a value at the same address and of
+/// the same length is the same value. Only requests' values are kept: a
+/// response's is a slice of the connection's read buffer, which a clone
+/// would keep alive, and differs on every answer.
+fn push_header_hash(out: &mut String, value: &HeaderValue) {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(HeaderValue, String)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let same = |held: &HeaderValue| {
+        let (a, b) = (held.as_bytes(), value.as_bytes());
+        a.as_ptr() == b.as_ptr() && a.len() == b.len()
+    };
+    LAST.with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            // (a subscriber that logs from inside a log line: no cache)
+            push_hash(out, value.as_bytes());
+            return;
+        };
+        match &*last {
+            Some((held, digest)) if same(held) => out.push_str(digest),
+            _ => {
+                let mut digest = String::with_capacity(HASH_LEN);
+                push_hash(&mut digest, value.as_bytes());
+                out.push_str(&digest);
+                *last = Some((value.clone(), digest));
+            }
+        }
+    });
+}
+
 pub use apiclient_errors::redact::is_sensitive_header;
 use apiclient_errors::redact::{escape_controls, is_secret_key, redact_url};
 
@@ -382,7 +419,12 @@ pub fn format_request(req: &Request<Body>, insecure: bool) -> String {
         line.push_str(" -H '");
         line.push_str(k.as_str());
         line.push_str(": ");
-        push_header_value(&mut line, k, v, true);
+        if is_hashed(k, v) {
+            // the client's token, the same on every request
+            push_header_hash(&mut line, v);
+        } else {
+            push_header_value(&mut line, k, v, true);
+        }
         line.push('\'');
     }
     if let Some(body) = body {
@@ -533,6 +575,52 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The request's token is hashed once per thread and shown the same on
+    /// every line; a new token (even of the same length, even at an address
+    /// the old one's bytes had) is hashed anew; a response's value is never
+    /// kept.
+    #[test]
+    fn a_token_is_hashed_once_and_every_line_shows_its_own_digest() {
+        let line = |token: &HeaderValue| {
+            let mut req = Request::get("http://h/x").body(Body::empty()).unwrap();
+            req.headers_mut().insert("x-auth-token", token.clone());
+            format_request(&req, false)
+        };
+        let digest = |v: &[u8]| hash_value(v);
+        let held = |v: &HeaderValue| {
+            let mut out = String::new();
+            push_header_hash(&mut out, v);
+            out
+        };
+        let a = HeaderValue::from_str("gAAAA-token-one").unwrap();
+        let first = line(&a);
+        assert!(first.contains(&digest(b"gAAAA-token-one")), "{first}");
+        // the same value again (the token state's clone): the kept digest
+        assert_eq!(line(&a), first);
+        assert_eq!(held(&a.clone()), digest(b"gAAAA-token-one"));
+        // another token of the same length
+        let b = HeaderValue::from_str("gAAAA-token-two").unwrap();
+        let second = line(&b);
+        assert!(second.contains(&digest(b"gAAAA-token-two")), "{second}");
+        assert!(!second.contains(&digest(b"gAAAA-token-one")));
+        // the old one dropped and a new value made many times over: each
+        // is shown with its own digest, whatever address its bytes get
+        drop(a);
+        for i in 0..64 {
+            let text = format!("gAAAA-token-{i:03}");
+            let v = HeaderValue::from_str(&text).unwrap();
+            assert_eq!(held(&v), digest(text.as_bytes()));
+        }
+        // a response's hashed value goes uncached: the next request
+        // token is still compared with the last request's
+        let resp = Response::builder()
+            .header("x-subject-token", "gAAAA-subject")
+            .body(Body::empty())
+            .unwrap();
+        assert!(format_response(&resp).contains(&digest(b"gAAAA-subject")));
+        assert_eq!(line(&b), second);
+    }
 
     #[test]
     fn secret_hints_are_found_in_any_case() {
