@@ -658,6 +658,76 @@ async fn the_fused_stack_and_the_layered_stack_retry_renew_and_replay_alike() {
     }
 }
 
+/// A call a subscriber's `request` span listens to takes the client's own
+/// stack too (the span entered while it is polled), and its span records
+/// what the layered stack's does: every attempt (a retry, the replay after
+/// a 401) and the final status.
+#[test]
+fn a_traced_call_records_its_attempts_alike_on_both_stacks() {
+    let mut seen = Vec::new();
+    for layered in [false, true] {
+        let _asked = crate::support::every_dispatcher_asked();
+        let cap = crate::support::Capture::default();
+        let sub = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(cap.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(sub);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let cloud = FakeCloud::start().await.unwrap();
+            let policy = RetryPolicy::default()
+                .base_delay(Duration::from_millis(10))
+                .max_status_retries(2);
+            let mut b = builder(&cloud).retry(policy);
+            if layered {
+                b = b.with_layer(tower::layer::util::Identity::new());
+            }
+            let http = b.build().unwrap();
+            let compute = http.service_client("compute");
+            compute.get("/servers").await.unwrap();
+            cloud.inject(Fault::ServiceUnavailable, 1);
+            compute.get("/servers").await.unwrap();
+            cloud.inject(Fault::Unauthorized, 1);
+            compute
+                .post("/servers", &json!({"server": {"name": "traced"}}))
+                .await
+                .unwrap();
+            cloud.inject(Fault::Unauthorized, 2);
+            assert!(compute.get("/servers").await.unwrap_err().is_unauthorized());
+        });
+        let text = cap.text();
+        let field = |line: &str, name: &str| {
+            let at = line.find(&format!("{name}="))? + name.len() + 1;
+            Some(line[at..].split([' ', '}']).next()?.to_string())
+        };
+        let closes: Vec<(Option<String>, Option<String>)> = text
+            .lines()
+            .filter(|l| l.contains("request{") && l.contains("close"))
+            .map(|l| (field(l, "attempts"), field(l, "http.response.status_code")))
+            .collect();
+        let path = if layered { "layered" } else { "fused" };
+        let want = |a: &str, s: &str| (Some(a.to_string()), Some(s.to_string()));
+        assert_eq!(
+            closes,
+            vec![
+                want("1", "200"),
+                want("2", "200"),
+                want("2", "202"),
+                want("2", "401"),
+            ],
+            "{path}: {text}"
+        );
+        seen.push(closes);
+    }
+    assert_eq!(seen[0], seen[1]);
+}
+
 /// With only the curl log listening (no span), the client's own stack logs
 /// each attempt as the layered stack does: the request with its default
 /// headers and its token hashed, the answer's status, headers and body.

@@ -490,8 +490,7 @@ impl HttpClientBuilder {
             bare: bare_stack.clone(),
             fused,
         });
-        // the same stack of tower layers, boxed: for the user's layers and
-        // for traced calls
+        // the same stack of tower layers, boxed: for the user's layers
         let mut service = boxed(
             ServiceBuilder::new()
                 .layer(retry)

@@ -47,6 +47,9 @@ pub(super) struct DirectCall {
     /// The copy every further attempt is made from, or, for a one-shot
     /// body (sent once), the URL it was sent to.
     copy: Kept,
+    /// The attempts sent so far (a retry, the replay after a 401 and a
+    /// redirect each count one).
+    made: u32,
     step: Step,
 }
 
@@ -212,6 +215,7 @@ impl DirectCall {
             target,
             attempts: direct.attempts.clone(),
             copy: Kept::None,
+            made: 0,
             step: Step::Done,
         }
     }
@@ -226,6 +230,11 @@ impl DirectCall {
         }
     }
 
+    /// The attempts made so far.
+    pub(super) fn attempts_made(&self) -> u32 {
+        self.made
+    }
+
     /// The call's first attempt, of `req`.
     pub(super) fn send(&mut self, direct: &Direct, req: Request<Body>) {
         if self.target.is_none() {
@@ -236,6 +245,7 @@ impl DirectCall {
             Some(replay) => Kept::Replay(replay),
             None => Kept::Asked(req.uri().clone()),
         };
+        self.made += 1;
         self.step = attempt(direct, self.target.as_ref(), req);
     }
 
@@ -261,6 +271,8 @@ impl DirectCall {
                                     self.step = Step::Done;
                                     return Poll::Ready(Ok((resp, None)));
                                 };
+                                // (a re-authentication: the replay after it,
+                                // made below as a retry's, is the next attempt)
                                 let renewal = sent.renewal(resp, direct.state.clone(), target);
                                 self.step = Step::Attempt {
                                     answer: AttemptFuture::Boxed(renewal),
@@ -302,6 +314,7 @@ impl DirectCall {
                         Some(replay) => Kept::Replay(replay),
                         None => Kept::Asked(req.uri().clone()),
                     };
+                    self.made += 1;
                     self.step = attempt(direct, self.target.as_ref(), req);
                 }
                 Step::Done => {

@@ -192,17 +192,7 @@ impl HttpClient {
         span.record("attempts", attempts.get());
         span.record("duration_ms", t0.elapsed().as_millis() as u64);
         if let Ok((resp, _)) = &result {
-            span.record("http.response.status_code", resp.status().as_u16());
-            if let Some(id) = resp
-                .headers()
-                .get(&super::response::X_OPENSTACK_REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-            {
-                span.record(
-                    "request_id",
-                    apiclient_errors::redact::display_safe(id, 256).as_ref(),
-                );
-            }
+            record_answer(&span, resp);
         }
         result
     }
@@ -394,6 +384,22 @@ impl HttpClient {
     /// `reset_timings`); `timings().reset()` in new code.
     pub fn reset_timings(&self) {
         self.inner.timings.reset()
+    }
+}
+
+/// A call's `request` span records the server's answer: its status and
+/// request id.
+pub(super) fn record_answer(span: &tracing::Span, resp: &Response<Body>) {
+    span.record("http.response.status_code", resp.status().as_u16());
+    if let Some(id) = resp
+        .headers()
+        .get(&super::response::X_OPENSTACK_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+    {
+        span.record(
+            "request_id",
+            apiclient_errors::redact::display_safe(id, 256).as_ref(),
+        );
     }
 }
 

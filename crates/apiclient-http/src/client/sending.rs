@@ -80,8 +80,11 @@ enum Stage {
     Calling {
         answer: Answer,
         deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+        /// The span a subscriber listens to (the client's own stack only).
+        trace: Option<Box<Trace>>,
     },
-    /// A span listens: the call with its span, boxed whole (rare).
+    /// A span listens to a call through layers of the user's: the call
+    /// with its span, boxed whole (rare).
     Traced(BoxFuture<'static, Result<(Response<Body>, Uri), Error>>),
     /// The answer's body is not buffered yet (a stack that streams it).
     Reading {
@@ -91,6 +94,27 @@ enum Stage {
     },
     /// Finished (or failed): polled again, an error, never a panic.
     Done,
+}
+
+/// A call a tracing subscriber listens to: its `request` span, entered
+/// while the call is polled, and when the call began (boxed: only a traced
+/// call carries it).
+struct Trace {
+    span: tracing::Span,
+    t0: std::time::Instant,
+}
+
+impl Trace {
+    /// The call is over after `attempts` attempts: the span records them,
+    /// the duration and, when the server answered, its status and request id.
+    fn record(self, attempts: u32, answered: Option<&Response<Body>>) {
+        self.span.record("attempts", attempts);
+        self.span
+            .record("duration_ms", self.t0.elapsed().as_millis() as u64);
+        if let Some(resp) = answered {
+            super::http_client::record_answer(&self.span, resp);
+        }
+    }
 }
 
 /// The stack's answer in the making: the client's own stack as one future
@@ -127,6 +151,17 @@ impl Answer {
                 let asked = asked.take().unwrap_or_default();
                 Poll::Ready(Ok(http.answered(resp, asked)))
             }
+        }
+    }
+
+    /// The attempts the client's own stack made (0 for the boxed stack,
+    /// whose layers count them in the request's [`AttemptCount`]).
+    ///
+    /// [`AttemptCount`]: crate::AttemptCount
+    fn attempts_made(&self) -> u32 {
+        match self {
+            Answer::Direct(call) => call.attempts_made(),
+            Answer::Boxed(..) => 0,
         }
     }
 
@@ -179,19 +214,29 @@ impl<'a> Sending<'a> {
     /// and moved in, it would be copied whole).
     fn start(stage: &mut Stage, http: &HttpClient, mut req: Request<Body>, target: Option<Target>) {
         let span = http.call_span(&req, target.as_ref());
-        if span.is_disabled()
-            && let Some(direct) = &http.inner.direct
-        {
+        if let Some(direct) = &http.inner.direct {
+            // a span that listens is entered while the call is polled
+            let trace = (!span.is_disabled()).then(|| {
+                Box::new(Trace {
+                    span,
+                    t0: std::time::Instant::now(),
+                })
+            });
             let deadline = http.set_deadline(&mut req);
             *stage = Stage::Calling {
                 answer: Answer::Direct(DirectCall::new(direct, target)),
                 deadline: deadline.map(|Deadline(at)| Box::pin(tokio::time::sleep_until(at))),
+                trace,
             };
             if let Stage::Calling {
                 answer: Answer::Direct(call),
+                trace,
                 ..
             } = stage
             {
+                // (the first attempt is sent in the span: the curl log's
+                // request line is one of its events)
+                let _in = trace.as_ref().map(|t| t.span.enter());
                 call.send(direct, req);
             }
             return;
@@ -209,6 +254,7 @@ impl<'a> Sending<'a> {
         *stage = Stage::Calling {
             answer: call_when_ready(http.inner.service.clone(), req, uri),
             deadline: deadline.map(|Deadline(at)| Box::pin(tokio::time::sleep_until(at))),
+            trace: None,
         };
     }
 
@@ -275,14 +321,25 @@ impl Future for Sending<'_> {
                         return Poll::Ready(Err(e));
                     }
                 }
-                Stage::Calling { answer, deadline } => {
-                    let result = match answer.poll_answer(this.http, cx) {
+                Stage::Calling {
+                    answer,
+                    deadline,
+                    trace,
+                } => {
+                    let polled = {
+                        let _in = trace.as_ref().map(|t| t.span.enter());
+                        answer.poll_answer(this.http, cx)
+                    };
+                    let result = match polled {
                         Poll::Ready(r) => r,
                         Poll::Pending => {
                             if let Some(d) = deadline
                                 && d.as_mut().poll(cx).is_ready()
                             {
                                 let what = answer.asked();
+                                if let Some(t) = trace.take() {
+                                    t.record(answer.attempts_made(), None);
+                                }
                                 this.stage = Stage::Done;
                                 return Poll::Ready(Err(ConnectionError::new(
                                     ConnectionErrorKind::Deadline,
@@ -294,6 +351,12 @@ impl Future for Sending<'_> {
                             return Poll::Pending;
                         }
                     };
+                    if let Some(t) = trace.take() {
+                        t.record(
+                            answer.attempts_made(),
+                            result.as_ref().ok().map(|(resp, _)| resp),
+                        );
+                    }
                     let (resp, uri) = match result {
                         Ok(answered) => answered,
                         Err(e) => {
