@@ -279,12 +279,16 @@ impl ApiRequest {
         } else {
             url
         };
-        let uri = http::Uri::try_from(uri_text.as_str()).map_err(|e| {
+        // the text becomes the URI's bytes (no copy); the URI holds a
+        // shared reference to them, which every copy of the request (the
+        // replay's) then shares without another allocation
+        let text = bytes::Bytes::from(uri_text);
+        let uri = http::Uri::from_maybe_shared(text.clone()).map_err(|e| {
             Error::invalid(
                 InvalidKind::Url,
                 format!(
                     "invalid request URL '{}': {e}",
-                    apiclient_errors::redact::redact_url(&uri_text)
+                    apiclient_errors::redact::redact_url(&String::from_utf8_lossy(&text))
                 ),
             )
         })?;
