@@ -313,6 +313,28 @@ mod tests {
         marker: Option<&'static str>,
     }
 
+    /// A relative URL becomes the request's URI as it was written (a '/'
+    /// put first when it has none); one that is no URI is a typed error
+    /// that names it, its secrets hidden.
+    #[test]
+    fn a_relative_url_is_the_request_uri_or_a_typed_error() {
+        let req = ApiRequest::get("/servers/x?limit=2")
+            .into_request(true)
+            .unwrap();
+        assert_eq!(req.uri(), "/servers/x?limit=2");
+        let copy = crate::layers::clone_request(&req).unwrap();
+        assert_eq!(copy.uri(), req.uri());
+        let req = ApiRequest::get("servers").into_request(true).unwrap();
+        assert_eq!(req.uri(), "/servers");
+        let e = ApiRequest::get("/servers/a b?temp_url_sig=s3cr3t")
+            .into_request(true)
+            .unwrap_err();
+        assert_eq!(e.invalid_kind(), Some(InvalidKind::Url), "{e}");
+        let text = e.to_string();
+        assert!(text.contains("/servers/a b"), "{text}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+    }
+
     #[test]
     fn a_query_keeps_its_field_order() {
         let q = Query {
