@@ -8,7 +8,7 @@
 //! the first poll hands it to the stack, and the states after it hold the
 //! stack's work: when no layer of the user's wraps the stack, the whole
 //! call inline (its retries, its auth, the attempt and the transport's
-//! exchange: about 1.2 KB; only the attempt's timer is allocated), else
+//! exchange: about 1 KB; only the attempt's timer is allocated), else
 //! the boxed stack's future, with the URL and the deadline's timer.
 //! Nothing happens before the first poll, as with an `async fn`.
 
