@@ -11,7 +11,9 @@ use apiclient_auth::EndpointFilter;
 use http::Uri;
 
 /// How many attempts (transport calls) one call made: a request extension
-/// the timing layer counts, read into the call's tracing span.
+/// the timing layer counts, read into the call's tracing span when the call
+/// goes through layers of the user's (the client's own stack counts its
+/// attempts itself, and puts none in the request).
 #[derive(Debug, Clone, Default)]
 pub struct AttemptCount(Arc<std::sync::atomic::AtomicU32>);
 
