@@ -13,7 +13,7 @@ use apiclient_fake::{FakeCloud, RawServer};
 use apiclient_http::{ApiRequest, HttpClient, ProxyConfig, RedirectPolicy, RetryPolicy, TlsConfig};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use crate::support::{Capture, builder};
+use crate::support::builder;
 
 /// Request lines a proxy saw, with their `Proxy-Authorization`.
 type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
@@ -417,20 +417,7 @@ async fn same_origin_redirects_are_followed_with_the_token_others_are_errors() {
 
 #[test]
 fn every_call_is_one_span_with_its_outcome_and_a_global_request_id() {
-    let _asked = crate::support::every_dispatcher_asked();
-    let cap = Capture::default();
-    let sub = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(cap.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(sub);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let seen = rt.block_on(async {
+    let (seen, log) = crate::support::with_captured_spans(|| async {
         let server = RawServer::start({
             let n = Arc::new(Mutex::new(0));
             move |_req| {
@@ -462,7 +449,6 @@ fn every_call_is_one_span_with_its_outcome_and_a_global_request_id() {
             .unwrap();
         server.requests()
     });
-    let log = cap.text();
     let closes: Vec<&str> = log.lines().filter(|l| l.contains("close")).collect();
     assert_eq!(closes.len(), 2, "{log}");
     let first = closes[0];

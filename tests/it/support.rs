@@ -75,6 +75,26 @@ pub fn with_captured_trace<F: std::future::Future>(f: impl FnOnce() -> F) -> (F:
     (out, cap.text())
 }
 
+/// Run `f` on a current-thread runtime with every INFO event and each span's
+/// close (with its fields) captured.
+pub fn with_captured_spans<F: std::future::Future>(f: impl FnOnce() -> F) -> (F::Output, String) {
+    let _asked = every_dispatcher_asked();
+    let cap = Capture::default();
+    let sub = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(cap.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(sub);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let out = rt.block_on(f());
+    (out, cap.text())
+}
+
 /// Requests seen by a [`recording`] client: (method, URI, body).
 pub type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
 

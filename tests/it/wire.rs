@@ -592,6 +592,20 @@ async fn refused_input_is_typed_by_kind_and_nothing_is_sent() {
     assert_eq!(cloud.count("GET /v2.1/servers"), 0, "nothing was sent");
 }
 
+/// A client of `cloud` that retries a 503 twice, quickly; `layered`: under
+/// a layer of the user's (the boxed stack of tower layers), else the
+/// client's own stack.
+fn retrying_client(cloud: &FakeCloud, layered: bool) -> apiclient_http::HttpClient {
+    let policy = RetryPolicy::default()
+        .base_delay(Duration::from_millis(10))
+        .max_status_retries(2);
+    let mut b = builder(cloud).retry(policy);
+    if layered {
+        b = b.with_layer(tower::layer::util::Identity::new());
+    }
+    b.build().unwrap()
+}
+
 /// The client's own stack (retries and auth fused into one future, when no
 /// layer of the user's wraps it) and the same stack of tower layers (boxed,
 /// under a layer of the user's) retry, renew and replay alike.
@@ -599,14 +613,7 @@ async fn refused_input_is_typed_by_kind_and_nothing_is_sent() {
 async fn the_fused_stack_and_the_layered_stack_retry_renew_and_replay_alike() {
     for layered in [false, true] {
         let cloud = FakeCloud::start().await.unwrap();
-        let policy = RetryPolicy::default()
-            .base_delay(Duration::from_millis(10))
-            .max_status_retries(2);
-        let mut b = builder(&cloud).retry(policy);
-        if layered {
-            b = b.with_layer(tower::layer::util::Identity::new());
-        }
-        let http = b.build().unwrap();
+        let http = retrying_client(&cloud, layered);
         let compute = http.service_client("compute");
         let path = if layered { "layered" } else { "fused" };
 
@@ -666,29 +673,9 @@ async fn the_fused_stack_and_the_layered_stack_retry_renew_and_replay_alike() {
 fn a_traced_call_records_its_attempts_alike_on_both_stacks() {
     let mut seen = Vec::new();
     for layered in [false, true] {
-        let _asked = crate::support::every_dispatcher_asked();
-        let cap = crate::support::Capture::default();
-        let sub = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::INFO)
-            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-            .with_writer(cap.clone())
-            .with_ansi(false)
-            .finish();
-        let _guard = tracing::subscriber::set_default(sub);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        let ((), text) = crate::support::with_captured_spans(|| async {
             let cloud = FakeCloud::start().await.unwrap();
-            let policy = RetryPolicy::default()
-                .base_delay(Duration::from_millis(10))
-                .max_status_retries(2);
-            let mut b = builder(&cloud).retry(policy);
-            if layered {
-                b = b.with_layer(tower::layer::util::Identity::new());
-            }
-            let http = b.build().unwrap();
+            let http = retrying_client(&cloud, layered);
             let compute = http.service_client("compute");
             compute.get("/servers").await.unwrap();
             cloud.inject(Fault::ServiceUnavailable, 1);
@@ -701,7 +688,6 @@ fn a_traced_call_records_its_attempts_alike_on_both_stacks() {
             cloud.inject(Fault::Unauthorized, 2);
             assert!(compute.get("/servers").await.unwrap_err().is_unauthorized());
         });
-        let text = cap.text();
         let field = |line: &str, name: &str| {
             let at = line.find(&format!("{name}="))? + name.len() + 1;
             Some(line[at..].split([' ', '}']).next()?.to_string())
