@@ -59,30 +59,32 @@ pub fn every_dispatcher_asked() -> tracing::Dispatch {
 
 /// Run `f` on a current-thread runtime with every tracing event at TRACE captured.
 pub fn with_captured_trace<F: std::future::Future>(f: impl FnOnce() -> F) -> (F::Output, String) {
-    let _asked = every_dispatcher_asked();
-    let cap = Capture::default();
-    let sub = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(cap.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(sub);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let out = rt.block_on(f());
-    (out, cap.text())
+    captured(tracing::Level::TRACE, false, f)
 }
 
 /// Run `f` on a current-thread runtime with every INFO event and each span's
 /// close (with its fields) captured.
 pub fn with_captured_spans<F: std::future::Future>(f: impl FnOnce() -> F) -> (F::Output, String) {
+    captured(tracing::Level::INFO, true, f)
+}
+
+/// Run `f` on a current-thread runtime, what a subscriber at `level` writes
+/// captured (with each span's close when `closes`).
+fn captured<F: std::future::Future>(
+    level: tracing::Level,
+    closes: bool,
+    f: impl FnOnce() -> F,
+) -> (F::Output, String) {
+    use tracing_subscriber::fmt::format::FmtSpan;
     let _asked = every_dispatcher_asked();
     let cap = Capture::default();
     let sub = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_max_level(level)
+        .with_span_events(if closes {
+            FmtSpan::CLOSE
+        } else {
+            FmtSpan::NONE
+        })
         .with_writer(cap.clone())
         .with_ansi(false)
         .finish();
