@@ -938,11 +938,9 @@ async fn decompress(resp: Response<hyper::body::Incoming>) -> Result<Response<Bo
 
 /// Ask for a compressed answer, unless the request names its own encodings.
 fn ask_compression(req: &mut Request<Body>) {
-    if !req.headers().contains_key(http::header::ACCEPT_ENCODING) {
-        req.headers_mut().insert(
-            http::header::ACCEPT_ENCODING,
-            http::HeaderValue::from_static("gzip,deflate"),
-        );
+    // one lookup: the entry, filled when vacant
+    if let http::header::Entry::Vacant(e) = req.headers_mut().entry(http::header::ACCEPT_ENCODING) {
+        e.insert(http::HeaderValue::from_static("gzip,deflate"));
     }
 }
 

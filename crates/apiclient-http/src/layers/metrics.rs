@@ -264,6 +264,17 @@ impl Attempt {
         }
     }
 
+    /// The key of this attempt's record, for `service`, ended with `outcome`.
+    fn key(&self, service: &str, outcome: Outcome) -> metrics::Key {
+        duration_key(
+            self.method,
+            self.authority.as_ref(),
+            self.https,
+            service,
+            outcome,
+        )
+    }
+
     fn record(self, result: &Result<Response<Body>, BoxError>) {
         self.record_for(result, None)
     }
@@ -286,13 +297,7 @@ impl Attempt {
         RECENT_KEYS.with(|cell| {
             let Ok(mut recent) = cell.try_borrow_mut() else {
                 // a recorder that records from inside a record: no cache
-                let key = duration_key(
-                    self.method,
-                    self.authority.as_ref(),
-                    self.https,
-                    service,
-                    outcome,
-                );
+                let key = self.key(service, outcome);
                 return metrics::with_recorder(|r| {
                     r.register_histogram(&key, &DURATION_METADATA)
                         .record(seconds)
@@ -318,13 +323,7 @@ impl Attempt {
                             .clone()
                             .unwrap_or_else(|| http::uri::Authority::from_static("unknown")),
                         https: self.https,
-                        key: duration_key(
-                            self.method,
-                            self.authority.as_ref(),
-                            self.https,
-                            service,
-                            outcome,
-                        ),
+                        key: self.key(service, outcome),
                     };
                     if recent.len() < RECENT_KEYS_KEPT {
                         recent.push(entry);
