@@ -1001,15 +1001,15 @@ async fn decoded_whole(
 }
 
 /// One attempt of a request with no body whose answer is read whole (the
-/// usual GET, HEAD or DELETE), as [`HyperTransport::send`] makes it but as
-/// a named future: no box around the attempt, and the answer's body read
-/// straight from hyper's. Made by [`HyperTransport::exchange`].
+/// usual GET, HEAD or DELETE), as [`HyperTransport::send`] makes it but
+/// held inline by the caller: no box around the attempt, and the answer's
+/// body read straight from hyper's. Made by [`HyperTransport::exchange`];
+/// polled with the URL it was sent to (for its errors: the caller keeps
+/// it, so the exchange holds no copy).
 pub(crate) struct Exchange {
     stage: ExchangeStage,
     /// The attempt's timeout.
     sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
-    /// The URL, for errors.
-    uri: http::Uri,
     limit: usize,
     compression: bool,
 }
@@ -1033,25 +1033,30 @@ enum ExchangeStage {
 }
 
 impl HyperTransport {
-    /// `req` as an [`Exchange`] when it has no body and its answer is read
-    /// whole; else `req` back, for [`send`](Self::send).
-    #[allow(clippy::result_large_err)]
-    pub(crate) fn exchange(&self, mut req: Request<Body>) -> Result<Exchange, Request<Body>> {
-        if !req.body().is_empty() || req.extensions().get::<StreamResponse>().is_some() {
-            return Err(req);
-        }
+    /// Whether `req` goes as an [`Exchange`]: it has no body and its
+    /// answer is read whole (else [`send`](Self::send) takes it).
+    pub(crate) fn exchanges(&self, req: &Request<Body>) -> bool {
+        req.body().is_empty() && req.extensions().get::<StreamResponse>().is_none()
+    }
+
+    /// `req` (one that [`exchanges`](Self::exchanges)) sent as an
+    /// [`Exchange`], its attempt's time counted from `now`.
+    #[inline]
+    pub(crate) fn exchange(&self, mut req: Request<Body>, now: tokio::time::Instant) -> Exchange {
         self.proxy_credentials(&mut req);
         if self.compression {
             ask_compression(&mut req);
         }
-        let uri = req.uri().clone();
-        Ok(Exchange {
+        let sleep = match now.checked_add(self.timeout) {
+            Some(at) => tokio::time::sleep_until(at),
+            None => tokio::time::sleep(self.timeout),
+        };
+        Exchange {
             stage: ExchangeStage::Asked(self.client.request(req)),
-            sleep: Box::pin(tokio::time::sleep(self.timeout)),
-            uri,
+            sleep: Box::pin(sleep),
             limit: self.max_response_bytes,
             compression: self.compression,
-        })
+        }
     }
 
     /// Plain http through a forward proxy: its credentials go on the request.
@@ -1072,31 +1077,35 @@ impl HyperTransport {
 }
 
 impl Exchange {
-    /// Over, with the error `e` made of the URL.
+    /// Over, with the error `e` made of the URL (`url`, as the caller
+    /// knows it).
+    #[cold]
+    #[inline(never)]
     fn fail(
         &mut self,
+        url: Option<&http::Uri>,
         e: impl FnOnce(String) -> BoxError,
     ) -> Poll<Result<Response<Body>, BoxError>> {
         self.stage = ExchangeStage::Done;
-        Poll::Ready(Err(e(self.uri.to_string())))
+        Poll::Ready(Err(e(url.map(|u| u.to_string()).unwrap_or_default())))
     }
-}
 
-impl Future for Exchange {
-    type Output = Result<Response<Body>, BoxError>;
-
-    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let limit = this.limit;
+    /// The answer, read whole; `url` is the URL the request went to.
+    pub(crate) fn poll_exchange(
+        &mut self,
+        cx: &mut Context<'_>,
+        url: Option<&http::Uri>,
+    ) -> Poll<Result<Response<Body>, BoxError>> {
+        let limit = self.limit;
         loop {
-            match &mut this.stage {
+            match &mut self.stage {
                 ExchangeStage::Asked(asked) => match std::pin::Pin::new(asked).poll(cx) {
                     Poll::Ready(Ok(resp)) => {
-                        if this.compression
+                        if self.compression
                             && resp.headers().contains_key(http::header::CONTENT_ENCODING)
                         {
-                            let url = this.uri.to_string();
-                            this.stage =
+                            let url = url.map(|u| u.to_string()).unwrap_or_default();
+                            self.stage =
                                 ExchangeStage::Decoding(Box::pin(decoded_whole(resp, limit, url)));
                             continue;
                         }
@@ -1104,13 +1113,16 @@ impl Future for Exchange {
                         let whole = match crate::body::Gathered::new(limit, &size) {
                             Ok(whole) => whole,
                             Err(e) => {
-                                return this.fail(|url| Box::new(unread(Box::new(e), limit, url)));
+                                return self
+                                    .fail(url, |url| Box::new(unread(Box::new(e), limit, url)));
                             }
                         };
                         let (parts, body) = resp.into_parts();
-                        this.stage = ExchangeStage::Reading { parts, body, whole };
+                        self.stage = ExchangeStage::Reading { parts, body, whole };
                     }
-                    Poll::Ready(Err(e)) => return this.fail(|url| Box::new(unanswered(e, url))),
+                    Poll::Ready(Err(e)) => {
+                        return self.fail(url, |url| Box::new(unanswered(e, url)));
+                    }
                     Poll::Pending => break,
                 },
                 ExchangeStage::Reading { body, whole, .. } => {
@@ -1119,15 +1131,16 @@ impl Future for Exchange {
                             if let Ok(data) = frame.into_data()
                                 && let Err(e) = whole.push(data)
                             {
-                                return this.fail(|url| Box::new(unread(Box::new(e), limit, url)));
+                                return self
+                                    .fail(url, |url| Box::new(unread(Box::new(e), limit, url)));
                             }
                         }
                         Poll::Ready(Some(Err(e))) => {
-                            return this.fail(|url| Box::new(unread(Box::new(e), limit, url)));
+                            return self.fail(url, |url| Box::new(unread(Box::new(e), limit, url)));
                         }
                         Poll::Ready(None) => {
                             let ExchangeStage::Reading { parts, whole, .. } =
-                                std::mem::replace(&mut this.stage, ExchangeStage::Done)
+                                std::mem::replace(&mut self.stage, ExchangeStage::Done)
                             else {
                                 break;
                             };
@@ -1139,7 +1152,7 @@ impl Future for Exchange {
                 }
                 ExchangeStage::Decoding(decoding) => match decoding.as_mut().poll(cx) {
                     Poll::Ready(out) => {
-                        this.stage = ExchangeStage::Done;
+                        self.stage = ExchangeStage::Done;
                         return Poll::Ready(out);
                     }
                     Poll::Pending => break,
@@ -1150,8 +1163,8 @@ impl Future for Exchange {
             }
         }
         // waiting on the server: the attempt's time runs
-        if this.sleep.as_mut().poll(cx).is_ready() {
-            return this.fail(|url| timed_out(crate::upload::AttemptTimedOut, url));
+        if self.sleep.as_mut().poll(cx).is_ready() {
+            return self.fail(url, |url| timed_out(crate::upload::AttemptTimedOut, url));
         }
         Poll::Pending
     }

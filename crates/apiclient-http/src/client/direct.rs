@@ -17,6 +17,7 @@
 //! tower layers, serves calls wrapped in a layer of the user's and traced
 //! calls).
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -40,9 +41,10 @@ pub(super) type Answered = (Response<Body>, Option<Uri>);
 
 /// One call through the [`Direct`] stack: its attempts, one at a time.
 /// Polled with the stack it was made from (the caller holds it).
-pub(super) struct DirectCall {
-    /// The service client's target (None: a request to an absolute URL).
-    target: Option<Target>,
+pub(super) struct DirectCall<'a> {
+    /// The service client's target, borrowed from it for the call (None: a
+    /// request to an absolute URL); or the one the request carries.
+    target: Option<Cow<'a, Target>>,
     attempts: Attempts,
     /// The copy every further attempt is made from, or, for a one-shot
     /// body (sent once), the URL it was sent to.
@@ -57,6 +59,8 @@ pub(super) struct DirectCall {
 /// rest of the call: no allocation for the copy).
 #[allow(clippy::large_enum_variant)]
 enum Kept {
+    /// Not sent yet: the request itself.
+    Unsent(Request<Body>),
     /// The copy the next attempt is made from.
     Replay(Request<Body>),
     /// No further attempt: the URL asked.
@@ -83,6 +87,8 @@ enum Step {
 /// once, a wait for a token, a renewal after a 401.
 #[allow(clippy::large_enum_variant)]
 enum AttemptFuture {
+    /// Not sent yet: the attempt is being written in place.
+    Unsent,
     /// The bare stack's work inline: the transport's attempt, its metrics
     /// (recorded for the call's service) and, when `log`, the curl log's
     /// answer lines.
@@ -97,11 +103,13 @@ enum AttemptFuture {
 
 impl AttemptFuture {
     /// The attempt's answer; a fused attempt's metrics are recorded for
-    /// `service`, the call's service type.
+    /// `service`, the call's service type, and `url`, the URL asked (which
+    /// its errors name too).
     fn poll_answer(
         &mut self,
         cx: &mut Context<'_>,
         service: Option<&str>,
+        url: Option<&Uri>,
     ) -> Poll<Result<Response<Body>, BoxError>> {
         match self {
             AttemptFuture::Fused {
@@ -109,9 +117,9 @@ impl AttemptFuture {
                 attempt,
                 log,
             } => {
-                let res = ready!(Pin::new(transfer).poll(cx));
+                let res = ready!(transfer.poll_transfer(cx, url));
                 if let Some(attempt) = attempt.take() {
-                    attempt.record_for(&res, service);
+                    attempt.record_for(&res, service, url);
                 }
                 if *log {
                     crate::layers::curl_log::log_answer(&res);
@@ -120,6 +128,9 @@ impl AttemptFuture {
             }
             AttemptFuture::Inline(f) => Pin::new(f).poll(cx),
             AttemptFuture::Boxed(f) => f.as_mut().poll(cx),
+            AttemptFuture::Unsent => {
+                Poll::Ready(Err("an attempt was polled before it was sent".into()))
+            }
         }
     }
 }
@@ -132,60 +143,81 @@ enum Transfer {
     Boxed(BoxFuture<'static, Result<Response<Body>, BoxError>>),
 }
 
-impl Future for Transfer {
-    type Output = Result<Response<Body>, BoxError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.get_mut() {
-            Transfer::Exchange(x) => Pin::new(x).poll(cx),
+impl Transfer {
+    /// The transport's answer to the request sent to `url`.
+    fn poll_transfer(
+        &mut self,
+        cx: &mut Context<'_>,
+        url: Option<&Uri>,
+    ) -> Poll<Result<Response<Body>, BoxError>> {
+        match self {
+            Transfer::Exchange(x) => x.poll_exchange(cx, url),
             Transfer::Boxed(f) => f.as_mut().poll(cx),
         }
     }
 }
 
-/// `req` (to `target`'s service) sent: the bare stack's work inline while
-/// its timings are off (and no limit is set: else there is no [`Fused`]),
-/// else down the bare stack itself (with the target in the request's
-/// extensions, where its layers read it).
-fn send(direct: &Direct, mut req: Request<Body>, target: Option<&Target>) -> AttemptFuture {
+/// `req` (to `target`'s service) sent, into `answer`: the bare stack's
+/// work inline while its timings are off (and no limit is set: else there
+/// is no [`Fused`]), else down the bare stack itself (with the target in
+/// the request's extensions, where its layers read it).
+fn send(
+    answer: &mut AttemptFuture,
+    direct: &Direct,
+    mut req: Request<Body>,
+    target: Option<&Target>,
+) {
     if let Some(fused) = &direct.fused
         && !fused.timings.is_enabled()
     {
-        return send_fused(fused, req, target);
+        return send_fused(answer, fused, req, target);
     }
     if let Some(t) = target
         && req.extensions().get::<Target>().is_none()
     {
         req.extensions_mut().insert(t.clone());
     }
-    send_bare(&direct.bare, req)
+    *answer = send_bare(&direct.bare, req);
 }
 
 /// The bare stack's work inline, in its layers' order: its default
-/// headers, its curl log, its metrics, the transport.
-fn send_fused(fused: &Fused, mut req: Request<Body>, target: Option<&Target>) -> AttemptFuture {
+/// headers, its curl log, its metrics, the transport; written into
+/// `answer` where it stays (it is large: built here and moved there, it
+/// would be copied whole).
+fn send_fused(
+    answer: &mut AttemptFuture,
+    fused: &Fused,
+    mut req: Request<Body>,
+    target: Option<&Target>,
+) {
     crate::layers::defaults::apply(&fused.defaults, req.headers_mut());
     let log = crate::layers::curl_log::enabled();
     if log {
         crate::layers::curl_log::log_request(&req, fused.insecure);
     }
+    // one clock reading starts both the attempt's timeout and its record
+    let now = tokio::time::Instant::now();
     // labelled with the call's service when it ends (no copy of it here)
     let attempt = fused.metrics.then(|| {
         let service = match target {
             Some(_) => None,
             None => req.extensions().get::<Target>().map(|t| t.filter.clone()),
         };
-        Attempt::start(&req, service)
+        Attempt::start(&req, service, now.into_std())
     });
-    let transfer = match fused.transport.exchange(req) {
-        Ok(exchange) => Transfer::Exchange(exchange),
-        Err(req) => Transfer::Boxed(fused.transport.send(req)),
+    *answer = if fused.transport.exchanges(&req) {
+        AttemptFuture::Fused {
+            transfer: Transfer::Exchange(fused.transport.exchange(req, now)),
+            attempt,
+            log,
+        }
+    } else {
+        AttemptFuture::Fused {
+            transfer: Transfer::Boxed(fused.transport.send(req)),
+            attempt,
+            log,
+        }
     };
-    AttemptFuture::Fused {
-        transfer,
-        attempt,
-        log,
-    }
 }
 
 /// `req` sent down the bare stack: at once when it is ready now (it is,
@@ -206,17 +238,35 @@ fn carried_url(resp: &Response<Body>) -> Option<Uri> {
     resp.extensions().get::<RequestUrl>().map(|u| u.0.clone())
 }
 
-impl DirectCall {
-    /// A call on `direct` to `target`'s service (None: to an absolute URL,
-    /// or to the target its request carries), not sent yet: see
-    /// [`send`](Self::send). Made where it stays (it is large), then sent.
-    pub(super) fn new(direct: &Direct, target: Option<Target>) -> Self {
+impl<'a> DirectCall<'a> {
+    /// The call of `req` on `direct` to `target`'s service (None: to an
+    /// absolute URL, or to the target its request carries), not sent yet:
+    /// see [`send_unsent`](Self::send_unsent). Made where it stays (it is
+    /// large), then sent.
+    pub(super) fn unsent(
+        direct: &Direct,
+        req: Request<Body>,
+        target: Option<Cow<'a, Target>>,
+    ) -> Self {
         DirectCall {
             target,
             attempts: direct.attempts.clone(),
-            copy: Kept::None,
+            copy: Kept::Unsent(req),
             made: 0,
             step: Step::Done,
+        }
+    }
+
+    /// Whether the call is not sent yet.
+    pub(super) fn is_unsent(&self) -> bool {
+        matches!(self.copy, Kept::Unsent(_))
+    }
+
+    /// The request not sent yet, and the call's target when it has one.
+    pub(super) fn unsent_mut(&mut self) -> Option<(&mut Request<Body>, Option<&Target>)> {
+        match &mut self.copy {
+            Kept::Unsent(req) => Some((req, self.target.as_deref())),
+            _ => None,
         }
     }
 
@@ -224,7 +274,7 @@ impl DirectCall {
     /// names none and for errors.
     pub(super) fn asked(&self) -> Uri {
         match &self.copy {
-            Kept::Replay(replay) => replay.uri().clone(),
+            Kept::Unsent(req) | Kept::Replay(req) => req.uri().clone(),
             Kept::Asked(asked) => asked.clone(),
             Kept::None => Uri::default(),
         }
@@ -235,18 +285,22 @@ impl DirectCall {
         self.made
     }
 
-    /// The call's first attempt, of `req`.
-    pub(super) fn send(&mut self, direct: &Direct, req: Request<Body>) {
+    /// The call's first attempt, of the request it holds (nothing when it
+    /// was sent already).
+    pub(super) fn send_unsent(&mut self, direct: &Direct) {
+        let Kept::Unsent(req) = std::mem::replace(&mut self.copy, Kept::None) else {
+            return;
+        };
         if self.target.is_none() {
-            self.target = req.extensions().get::<Target>().cloned();
+            self.target = req.extensions().get::<Target>().cloned().map(Cow::Owned);
         }
-        self.attempts.for_target(self.target.as_ref());
+        self.attempts.for_target(self.target.as_deref());
         self.copy = match self.attempts.clone_request(&req) {
             Some(replay) => Kept::Replay(replay),
             None => Kept::Asked(req.uri().clone()),
         };
         self.made += 1;
-        self.step = attempt(direct, self.target.as_ref(), req);
+        attempt(&mut self.step, direct, self.target.as_deref(), req);
     }
 
     /// The final answer (after the retries the policy allows), with the
@@ -259,14 +313,24 @@ impl DirectCall {
         loop {
             match &mut self.step {
                 Step::Attempt { answer, sent } => {
-                    let service = self.target.as_ref().map(|t| t.filter.service_type.as_str());
-                    let result = ready!(answer.poll_answer(cx, service));
+                    let service = self
+                        .target
+                        .as_deref()
+                        .map(|t| t.filter.service_type.as_str());
+                    // the URL asked: as the auth layer made it, else as given
+                    let url = match (sent.as_ref(), &self.copy) {
+                        (Some(sent), _) => Some(sent.url()),
+                        (None, Kept::Unsent(req) | Kept::Replay(req)) => Some(req.uri()),
+                        (None, Kept::Asked(uri)) => Some(uri),
+                        (None, Kept::None) => None,
+                    };
+                    let result = ready!(answer.poll_answer(cx, service, url));
                     let (mut result, url) = match (result, sent.take()) {
                         (Ok(resp), Some(sent)) => match sent.settled(resp) {
                             Ok((resp, url)) => (Ok(resp), Some(url)),
                             Err((sent, resp)) => {
                                 // a 401: one renewal, as the auth layer does
-                                let Some(target) = self.target.clone() else {
+                                let Some(target) = self.target.as_deref().cloned() else {
                                     // (a prepared request always has its target)
                                     self.step = Step::Done;
                                     return Poll::Ready(Ok((resp, None)));
@@ -289,11 +353,13 @@ impl DirectCall {
                     };
                     let wait = match &mut self.copy {
                         Kept::Replay(replay) => {
-                            let service =
-                                self.target.as_ref().map(|t| t.filter.service_type.as_str());
+                            let service = self
+                                .target
+                                .as_deref()
+                                .map(|t| t.filter.service_type.as_str());
                             self.attempts.retry_for(replay, &mut result, service)
                         }
-                        Kept::Asked(_) | Kept::None => None,
+                        Kept::Unsent(_) | Kept::Asked(_) | Kept::None => None,
                     };
                     match wait {
                         Some(wait) => self.step = Step::Waiting(wait),
@@ -315,7 +381,7 @@ impl DirectCall {
                         None => Kept::Asked(req.uri().clone()),
                     };
                     self.made += 1;
-                    self.step = attempt(direct, self.target.as_ref(), req);
+                    attempt(&mut self.step, direct, self.target.as_deref(), req);
                 }
                 Step::Done => {
                     return Poll::Ready(Err(
@@ -327,11 +393,12 @@ impl DirectCall {
     }
 }
 
-/// One attempt: the auth layer's work, then the bare stack's.
-fn attempt(direct: &Direct, target: Option<&Target>, req: Request<Body>) -> Step {
-    let (answer, sent) = match prepare_now(&direct.state, target, req) {
-        Prepared::Ready(req, sent) => (send(direct, req, target), Some(sent)),
-        Prepared::Plain(req) => (send(direct, req, None), None),
+/// One attempt: the auth layer's work, then the bare stack's, written
+/// into `step` (where the attempt stays).
+fn attempt(step: &mut Step, direct: &Direct, target: Option<&Target>, req: Request<Body>) {
+    let (req, sent, target) = match prepare_now(&direct.state, target, req) {
+        Prepared::Ready(req, sent) => (req, Some(sent), target),
+        Prepared::Plain(req) => (req, None, None),
         Prepared::Wait(mut req) => {
             // no token usable now: the auth layer's own path, which waits
             // for one (single-flight) and settles the answer itself; it
@@ -343,12 +410,27 @@ fn attempt(direct: &Direct, target: Option<&Target>, req: Request<Body>) -> Step
             }
             let mut auth =
                 AuthLayer::replaying_by_retry(direct.state.clone()).layer(direct.bare.clone());
-            (AttemptFuture::Boxed(auth.call(req)), None)
+            *step = Step::Attempt {
+                answer: AttemptFuture::Boxed(auth.call(req)),
+                sent: None,
+            };
+            return;
         }
-        Prepared::Failed(e) => (
-            AttemptFuture::Boxed(Box::pin(std::future::ready(Err(Box::new(e) as BoxError)))),
-            None,
-        ),
+        Prepared::Failed(e) => {
+            *step = Step::Attempt {
+                answer: AttemptFuture::Boxed(Box::pin(std::future::ready(Err(
+                    Box::new(e) as BoxError
+                )))),
+                sent: None,
+            };
+            return;
+        }
     };
-    Step::Attempt { answer, sent }
+    *step = Step::Attempt {
+        answer: AttemptFuture::Unsent,
+        sent,
+    };
+    if let Step::Attempt { answer, .. } = step {
+        send(answer, direct, req, target);
+    }
 }

@@ -257,12 +257,16 @@ impl HttpClient {
             .headers()
             .get(&super::response::X_OPENSTACK_REQUEST_ID)
             .map(http::HeaderValue::as_bytes);
-        let before = self
-            .inner
-            .last_request_id
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .set(id);
+        // Under concurrency, "the last" is any of the answers arriving
+        // together: an answer that finds another noting its id now leaves
+        // it be, rather than wait for the lock (every response writes it:
+        // waiting made the workers queue on it). Calls that do not overlap
+        // never meet here, so each notes its own.
+        let before = match self.inner.last_request_id.try_lock() {
+            Ok(mut last) => last.set(id),
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().set(id),
+            Err(std::sync::TryLockError::WouldBlock) => return (resp, uri),
+        };
         drop(before); // after the lock: a long id's free happens outside it
         (resp, uri)
     }
@@ -347,7 +351,9 @@ impl HttpClient {
 
     /// The `x-openstack-request-id` of the last response (None when it had
     /// none): the reference's API. It is one slot per client, so under
-    /// concurrency it may belong to another call; read a result's own
+    /// concurrency it may belong to another call (of answers arriving at
+    /// the same moment, the one that noted its id first; the others do not
+    /// wait to overwrite it); read a result's own
     /// [`ApiResponse::request_id`](crate::ApiResponse::request_id) (or `WithMeta::request_id` in
     /// `apiclient-base`) instead.
     pub fn last_request_id(&self) -> Option<String> {

@@ -12,6 +12,7 @@
 //! the boxed stack's future, with the URL and the deadline's timer.
 //! Nothing happens before the first poll, as with an `async fn`.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -52,7 +53,11 @@ impl HttpClient {
     /// [`send`](Self::send) a request relative to `target`'s endpoint (the
     /// target travels beside the request, into its extensions only for
     /// the layers that read it there).
-    pub(super) fn send_to(&self, req: Request<Body>, target: Target) -> Sending<'_> {
+    pub(super) fn send_to<'a>(
+        &'a self,
+        req: Request<Body>,
+        target: Cow<'a, Target>,
+    ) -> Sending<'a> {
         Sending::new(self, req, Some(target))
     }
 }
@@ -64,21 +69,22 @@ impl HttpClient {
 pub(super) struct Sending<'a> {
     http: &'a HttpClient,
     method: Method,
-    stage: Stage,
+    stage: Stage<'a>,
 }
 
 // the stages hold their parts inline: boxing the large one would cost the
 // allocation this future exists to avoid
 #[allow(clippy::large_enum_variant)]
-enum Stage {
-    /// Not polled yet: the request, and the service client's target when
-    /// it is not in the request's extensions.
-    Start(Request<Body>, Option<Target>),
+enum Stage<'a> {
+    /// Not polled yet, for the boxed stack: the request, and the service
+    /// client's target when it is not in the request's extensions.
+    Start(Request<Body>, Option<Cow<'a, Target>>),
     /// The request could not be built: the error, given on the first poll.
     Invalid(Error),
-    /// The stack has the request.
+    /// The stack has the request (the client's own stack: from the start,
+    /// the request unsent in the call until the first poll).
     Calling {
-        answer: Answer,
+        answer: Answer<'a>,
         deadline: Option<Pin<Box<tokio::time::Sleep>>>,
         /// The span a subscriber listens to (the client's own stack only).
         trace: Option<Box<Trace>>,
@@ -121,15 +127,15 @@ impl Trace {
 /// (inline, no allocation; it keeps the URL asked itself), or the boxed
 /// stack's, with the URL asked.
 #[allow(clippy::large_enum_variant)]
-enum Answer {
-    Direct(DirectCall),
+enum Answer<'a> {
+    Direct(DirectCall<'a>),
     Boxed(
         BoxFuture<'static, Result<Response<Body>, BoxError>>,
         Option<Uri>,
     ),
 }
 
-impl Answer {
+impl Answer<'_> {
     /// The answer, with the absolute URL that answered (else the one
     /// asked: `asked`, or the call's own).
     fn poll_answer(
@@ -181,7 +187,7 @@ fn call_when_ready(
     mut service: super::stack::HttpService,
     req: Request<Body>,
     asked: Uri,
-) -> Answer {
+) -> Answer<'static> {
     let mut cx = Context::from_waker(std::task::Waker::noop());
     let answer: BoxFuture<'static, Result<Response<Body>, BoxError>> =
         match service.poll_ready(&mut cx) {
@@ -193,11 +199,29 @@ fn call_when_ready(
 }
 
 impl<'a> Sending<'a> {
-    pub(super) fn new(http: &'a HttpClient, req: Request<Body>, target: Option<Target>) -> Self {
+    /// The call of `req` (to `target`'s service, or to the target its
+    /// request carries): on the client's own stack, made here where it
+    /// stays, with the request in it, unsent until the first poll (a call
+    /// made on that poll and moved in would be copied whole: it is large);
+    /// else the request alone, for the boxed stack.
+    pub(super) fn new(
+        http: &'a HttpClient,
+        req: Request<Body>,
+        target: Option<Cow<'a, Target>>,
+    ) -> Self {
+        let method = req.method().clone();
+        let stage = match &http.inner.direct {
+            Some(direct) => Stage::Calling {
+                answer: Answer::Direct(DirectCall::unsent(direct, req, target)),
+                deadline: None,
+                trace: None,
+            },
+            None => Stage::Start(req, target),
+        };
         Sending {
             http,
-            method: req.method().clone(),
-            stage: Stage::Start(req, target),
+            method,
+            stage,
         }
     }
 
@@ -209,42 +233,49 @@ impl<'a> Sending<'a> {
         }
     }
 
-    /// The request handed to the stack (or to the traced path): the next
-    /// stage, written in place (the call's state is large; built elsewhere
-    /// and moved in, it would be copied whole).
-    fn start(stage: &mut Stage, http: &HttpClient, mut req: Request<Body>, target: Option<Target>) {
-        let span = http.call_span(&req, target.as_ref());
-        if let Some(direct) = &http.inner.direct {
-            // a span that listens is entered while the call is polled
-            let trace = (!span.is_disabled()).then(|| {
-                Box::new(Trace {
+    /// The first poll of a call on the client's own stack: its span (when
+    /// a subscriber listens: entered while the call is polled), its
+    /// deadline, and its first attempt sent.
+    fn start_direct(
+        http: &HttpClient,
+        call: &mut DirectCall<'_>,
+        deadline: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+        trace: &mut Option<Box<Trace>>,
+    ) {
+        let Some(direct) = &http.inner.direct else {
+            return;
+        };
+        if let Some((req, target)) = call.unsent_mut() {
+            let span = http.call_span(req, target);
+            if !span.is_disabled() {
+                *trace = Some(Box::new(Trace {
                     span,
                     t0: std::time::Instant::now(),
-                })
-            });
-            let deadline = http.set_deadline(&mut req);
-            *stage = Stage::Calling {
-                answer: Answer::Direct(DirectCall::new(direct, target)),
-                deadline: deadline.map(|Deadline(at)| Box::pin(tokio::time::sleep_until(at))),
-                trace,
-            };
-            if let Stage::Calling {
-                answer: Answer::Direct(call),
-                trace,
-                ..
-            } = stage
-            {
-                // (the first attempt is sent in the span: the curl log's
-                // request line is one of its events)
-                let _in = trace.as_ref().map(|t| t.span.enter());
-                call.send(direct, req);
+                }));
             }
-            return;
+            if let Some(Deadline(at)) = http.set_deadline(req) {
+                *deadline = Some(Box::pin(tokio::time::sleep_until(at)));
+            }
         }
+        // (the first attempt is sent in the span: the curl log's request
+        // line is one of its events)
+        let _in = trace.as_ref().map(|t| t.span.enter());
+        call.send_unsent(direct);
+    }
+
+    /// The request handed to the boxed stack (or to the traced path): the
+    /// next stage.
+    fn start(
+        stage: &mut Stage<'a>,
+        http: &HttpClient,
+        mut req: Request<Body>,
+        target: Option<Cow<'a, Target>>,
+    ) {
         // the tower layers read the target from the request
         if let Some(t) = target {
-            req.extensions_mut().insert(t);
+            req.extensions_mut().insert(t.into_owned());
         }
+        let span = http.call_span(&req, None);
         if !span.is_disabled() {
             let http = http.clone();
             *stage = Stage::Traced(Box::pin(async move { http.call_traced(req, span).await }));
@@ -326,6 +357,11 @@ impl Future for Sending<'_> {
                     deadline,
                     trace,
                 } => {
+                    if let Answer::Direct(call) = answer
+                        && call.is_unsent()
+                    {
+                        Sending::start_direct(this.http, call, deadline, trace);
+                    }
                     let polled = {
                         let _in = trace.as_ref().map(|t| t.span.enter());
                         answer.poll_answer(this.http, cx)

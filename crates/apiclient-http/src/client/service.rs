@@ -3,6 +3,7 @@
 //! endpoint) and microversion negotiation; and the [`HttpClient`] methods
 //! that make, register and send through service clients.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -270,7 +271,11 @@ impl ServiceClient {
         &self,
         req: ApiRequest,
     ) -> impl Future<Output = Result<ApiResponse, Error>> + Send + '_ {
-        self.http.client_request(self, self.with_defaults(req))
+        // the call borrows this client's target (no copy of it per call)
+        match self.with_defaults(req).into_request(true) {
+            Ok(req) => self.http.send_to(req, Cow::Borrowed(&self.target)),
+            Err(e) => Sending::invalid(&self.http, e),
+        }
     }
 
     /// Send a request relative to the endpoint and stream the response body
@@ -342,7 +347,7 @@ impl HttpClient {
         req: ApiRequest,
     ) -> impl Future<Output = Result<ApiResponse, Error>> + Send + '_ {
         match req.into_request(true) {
-            Ok(req) => self.send_to(req, client.target.clone()),
+            Ok(req) => self.send_to(req, Cow::Owned(client.target.clone())),
             Err(e) => Sending::invalid(self, e),
         }
     }

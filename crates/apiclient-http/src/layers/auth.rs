@@ -379,6 +379,11 @@ pub(crate) struct Sent {
 }
 
 impl Sent {
+    /// The absolute URL the request was sent to.
+    pub(crate) fn url(&self) -> &Uri {
+        &self.url.0
+    }
+
     /// `req` with its endpoint and token, and what its answer will need.
     fn prepare(
         state: &TokenState,

@@ -227,10 +227,11 @@ where
             };
         }
         let service = req.extensions().get::<Target>().map(|t| t.filter.clone());
-        let attempt = Attempt::start(&req, service);
+        let attempt = Attempt::start(&req, service, Instant::now());
+        let url = req.uri().clone();
         MetricsFuture {
             inner: self.inner.call(req),
-            attempt: Some(attempt),
+            attempt: Some((attempt, url)),
         }
     }
 }
@@ -240,52 +241,38 @@ where
 pub(crate) struct Attempt {
     method: &'static str,
     service: Option<std::sync::Arc<apiclient_auth::EndpointFilter>>,
-    /// The origin asked (its host and port label the record): the
-    /// authority alone, not the whole URI.
-    authority: Option<http::uri::Authority>,
-    https: bool,
     t0: Instant,
 }
 
 impl Attempt {
-    /// An attempt of `req` to a service of `service`'s type, starting now:
-    /// what the labels need, cheaply (reference counts); the labels
-    /// themselves are made when it ends.
+    /// An attempt of `req` to a service of `service`'s type, started at
+    /// `t0`: what the labels need, cheaply (a reference count); the labels
+    /// themselves are made when it ends, with the URL the caller keeps.
     pub(crate) fn start(
         req: &Request<Body>,
         service: Option<std::sync::Arc<apiclient_auth::EndpointFilter>>,
+        t0: Instant,
     ) -> Self {
         Attempt {
             method: method_label(req.method()),
             service,
-            authority: req.uri().authority().cloned(),
-            https: req.uri().scheme_str() == Some("https"),
-            t0: Instant::now(),
+            t0,
         }
     }
 
-    /// The key of this attempt's record, for `service`, ended with `outcome`.
-    fn key(&self, service: &str, outcome: Outcome) -> metrics::Key {
-        duration_key(
-            self.method,
-            self.authority.as_ref(),
-            self.https,
-            service,
-            outcome,
-        )
-    }
-
-    fn record(self, result: &Result<Response<Body>, BoxError>) {
-        self.record_for(result, None)
-    }
-
-    /// The attempt's record, for the service type `service` when the
-    /// caller knows it (else the one it started with).
+    /// The attempt's record: for the service type `service` when the
+    /// caller knows it (else the one it started with), to the origin of
+    /// `url` (its host and port label the record).
     pub(crate) fn record_for(
         self,
         result: &Result<Response<Body>, BoxError>,
         service: Option<&str>,
+        url: Option<&http::Uri>,
     ) {
+        let authority = url.and_then(|u| u.authority());
+        let https = url.and_then(|u| u.scheme_str()) == Some("https");
+        let key =
+            |service: &str, outcome| duration_key(self.method, authority, https, service, outcome);
         let outcome = match result {
             Ok(resp) => Outcome::Status(resp.status().as_u16()),
             Err(e) => Outcome::Error(error_label(e)),
@@ -297,7 +284,7 @@ impl Attempt {
         RECENT_KEYS.with(|cell| {
             let Ok(mut recent) = cell.try_borrow_mut() else {
                 // a recorder that records from inside a record: no cache
-                let key = self.key(service, outcome);
+                let key = key(service, outcome);
                 return metrics::with_recorder(|r| {
                     r.register_histogram(&key, &DURATION_METADATA)
                         .record(seconds)
@@ -309,8 +296,8 @@ impl Attempt {
                     && *k.service == *service
                     // byte for byte: `Authority`'s own `==` ignores case,
                     // and the label keeps the host as written
-                    && Some(k.authority.as_str()) == self.authority.as_ref().map(|a| a.as_str())
-                    && k.https == self.https
+                    && Some(k.authority.as_str()) == authority.map(|a| a.as_str())
+                    && k.https == https
             }) {
                 Some(at) => at,
                 None => {
@@ -318,12 +305,11 @@ impl Attempt {
                         outcome,
                         method: self.method,
                         service: service.into(),
-                        authority: self
-                            .authority
-                            .clone()
+                        authority: authority
+                            .cloned()
                             .unwrap_or_else(|| http::uri::Authority::from_static("unknown")),
-                        https: self.https,
-                        key: self.key(service, outcome),
+                        https,
+                        key: key(service, outcome),
                     };
                     if recent.len() < RECENT_KEYS_KEPT {
                         recent.push(entry);
@@ -414,7 +400,7 @@ pin_project_lite::pin_project! {
     pub struct MetricsFuture<F> {
         #[pin]
         inner: F,
-        attempt: Option<Attempt>,
+        attempt: Option<(Attempt, http::Uri)>,
     }
 }
 
@@ -433,8 +419,8 @@ where
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let out = std::task::ready!(this.inner.poll(cx));
-        if let Some(attempt) = this.attempt.take() {
-            attempt.record(&out);
+        if let Some((attempt, url)) = this.attempt.take() {
+            attempt.record_for(&out, None, Some(&url));
         }
         Poll::Ready(out)
     }
@@ -497,14 +483,23 @@ mod tests {
         }
     }
 
-    fn attempt(uri: &str, method: &'static str) -> Attempt {
-        let uri: http::Uri = uri.parse().unwrap();
-        Attempt {
-            method,
-            service: Some(Arc::new(apiclient_auth::EndpointFilter::new("compute"))),
-            authority: uri.authority().cloned(),
-            https: uri.scheme_str() == Some("https"),
-            t0: Instant::now(),
+    /// An attempt of `method` to `uri` (a compute service's), ready to record.
+    fn attempt(uri: &str, method: &'static str) -> Recording {
+        Recording(
+            Attempt {
+                method,
+                service: Some(Arc::new(apiclient_auth::EndpointFilter::new("compute"))),
+                t0: Instant::now(),
+            },
+            uri.parse().unwrap(),
+        )
+    }
+
+    struct Recording(Attempt, http::Uri);
+
+    impl Recording {
+        fn record(self, result: &Result<Response<Body>, BoxError>) {
+            self.0.record_for(result, None, Some(&self.1));
         }
     }
 
