@@ -443,4 +443,44 @@ mod tests {
         slot.set(None);
         assert_eq!(slot.get(), None);
     }
+
+    /// An answer that finds the slot held (another answer noting its id
+    /// at that moment) leaves it and goes on, never waiting for the lock;
+    /// the next answer with the slot free notes its id.
+    #[test]
+    fn an_answer_never_waits_to_note_its_request_id() {
+        let http = super::HttpClient::builder(apiclient_auth::typed::AdminToken::new(
+            "http://nova/v2.1",
+            "t",
+        ))
+        .build()
+        .unwrap();
+        let answer = |id: &str| {
+            http::Response::builder()
+                .header("x-openstack-request-id", id)
+                .body(crate::body::Body::empty())
+                .unwrap()
+        };
+        let url: http::Uri = "http://nova/v2.1/servers".parse().unwrap();
+        http.answered_at(answer("req-1"), url.clone());
+        assert_eq!(http.last_request_id().as_deref(), Some("req-1"));
+        let held = http.inner.last_request_id.lock().unwrap();
+        let (done, rx) = std::sync::mpsc::channel();
+        let returned = std::thread::scope(|s| {
+            s.spawn(|| {
+                let (resp, at) = http.answered_at(answer("req-2"), url.clone());
+                let _ = done.send((resp.status(), at));
+            });
+            // it returns while the slot is still held here (the lock is let
+            // go either way, so a waiting answer fails the test, not hangs it)
+            let returned = rx.recv_timeout(std::time::Duration::from_secs(30));
+            drop(held);
+            returned
+        });
+        let (status, at) = returned.expect("the answer waited for the lock");
+        assert_eq!((status, at), (http::StatusCode::OK, url.clone()));
+        assert_eq!(http.last_request_id().as_deref(), Some("req-1"));
+        http.answered_at(answer("req-3"), url);
+        assert_eq!(http.last_request_id().as_deref(), Some("req-3"));
+    }
 }
