@@ -39,12 +39,16 @@ pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 ///   the store.
 pub struct TokenState {
     plugin: Mutex<Box<dyn AuthPlugin>>,
-    current: RwLock<Option<CurrentToken>>,
+    current: RwLock<Option<Held>>,
     generation: AtomicU64,
     auth_lock: tokio::sync::Mutex<()>,
     transport: SharedTransport,
     skew: Duration,
     clock: Clock,
+    /// Whether `clock` is the system's (the builder's default): the
+    /// current token's renewal time is then compared as it was computed
+    /// when the token came, not re-derived on every request.
+    system_clock: bool,
     authentications: AtomicU64,
     store: Option<Arc<dyn TokenStore>>,
     /// Set by [`TokenState::invalidate`]: the next renewal authenticates
@@ -103,6 +107,59 @@ async fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> 
     }
 }
 
+/// The current token, with when it is to be renewed.
+#[derive(Debug)]
+struct Held {
+    token: CurrentToken,
+    renew_at: RenewAt,
+}
+
+/// When a token is due for renewal: its expiry less the skew, computed
+/// once (as [`AccessInfo::will_expire_soon`] computes it on every call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RenewAt {
+    /// It does not expire.
+    Never,
+    /// At this instant, in nanoseconds since the Unix epoch (UTC).
+    At(i128),
+    /// Always due (a skew too large to subtract from its expiry).
+    Always,
+}
+
+impl RenewAt {
+    fn of(access: &AccessInfo, skew: Duration) -> Self {
+        let Some(exp) = access.expires_at else {
+            return RenewAt::Never;
+        };
+        match time::Duration::try_from(skew)
+            .ok()
+            .and_then(|s| exp.checked_sub(s))
+        {
+            Some(at) => RenewAt::At(at.unix_timestamp_nanos()),
+            None => RenewAt::Always,
+        }
+    }
+
+    /// Whether renewal is due at `now` (nanoseconds since the Unix epoch).
+    fn is_due(self, now: i128) -> bool {
+        match self {
+            RenewAt::Never => false,
+            RenewAt::At(at) => at <= now,
+            RenewAt::Always => true,
+        }
+    }
+}
+
+/// The system's wall clock, in nanoseconds since the Unix epoch (what
+/// `OffsetDateTime::now_utc().unix_timestamp_nanos()` reads, without the
+/// calendar arithmetic).
+fn unix_nanos_now() -> i128 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    }
+}
+
 impl TokenState {
     /// State for `plugin`, authenticating through `transport`.
     pub fn new(
@@ -119,10 +176,18 @@ impl TokenState {
             transport,
             skew,
             clock,
+            system_clock: false,
             authentications: AtomicU64::new(0),
             store: None,
             skip_stored: AtomicBool::new(false),
         }
+    }
+
+    /// `clock` (given to [`new`](Self::new)) is the system's wall clock:
+    /// each token's renewal time is computed once, when it comes.
+    pub(crate) fn on_system_clock(mut self) -> Self {
+        self.system_clock = true;
+        self
     }
 
     /// Consult `store` before authenticating and write every new token to it.
@@ -148,7 +213,7 @@ impl TokenState {
         self.current
             .read()
             .ok()
-            .and_then(|c| c.as_ref().map(|t| t.access.clone()))
+            .and_then(|c| c.as_ref().map(|h| h.token.access.clone()))
     }
 
     /// Run `f` with the plugin.
@@ -181,8 +246,12 @@ impl TokenState {
             generation,
             just_authenticated: false,
         };
+        let renew_at = RenewAt::of(&token.access, self.skew);
         if let Ok(mut c) = self.current.write() {
-            *c = Some(token.clone());
+            *c = Some(Held {
+                token: token.clone(),
+                renew_at,
+            });
         }
         Ok(token)
     }
@@ -330,10 +399,17 @@ impl TokenState {
 
     fn fresh(&self, not_generation: Option<u64>) -> Option<CurrentToken> {
         let c = self.current.read().ok()?;
-        let t = c.as_ref()?;
-        if Some(t.generation) == not_generation
-            || t.access.will_expire_soon(self.skew, (self.clock)())
-        {
+        let held = c.as_ref()?;
+        let t = &held.token;
+        if Some(t.generation) == not_generation {
+            return None;
+        }
+        let expiring = if self.system_clock {
+            held.renew_at.is_due(unix_nanos_now())
+        } else {
+            t.access.will_expire_soon(self.skew, (self.clock)())
+        };
+        if expiring {
             return None;
         }
         Some(t.clone())
@@ -486,4 +562,82 @@ enum Waited {
     Loaded(Box<AccessInfo>),
     /// Without either: the store does not lock, or the wait ran out.
     Without,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apiclient_auth::transport::FnTransport;
+    use time::OffsetDateTime;
+
+    /// A token record with `token`, expiring at `expires_at`.
+    fn access(token: &str, expires_at: Option<OffsetDateTime>) -> AccessInfo {
+        let mut a = AccessInfo::fixed(token.to_string().into(), Some("http://nova".into()));
+        a.expires_at = expires_at;
+        a
+    }
+
+    /// The renewal time computed once says what `will_expire_soon` says
+    /// at every moment around it, for any skew.
+    #[test]
+    fn a_renewal_time_is_due_when_the_token_would_expire_soon() {
+        let now = OffsetDateTime::now_utc();
+        let skews = [
+            Duration::ZERO,
+            Duration::from_secs(120),
+            Duration::from_secs(3600),
+            Duration::MAX,
+        ];
+        for skew in skews {
+            for offset in [-7200i64, -121, -120, -119, -1, 0, 1, 119, 120, 121, 7200] {
+                let expires = now + time::Duration::seconds(offset);
+                let a = access("t", Some(expires));
+                for probe in [-1_000_000i64, -1, 0, 1, 1_000_000] {
+                    let at = now + time::Duration::nanoseconds(probe);
+                    assert_eq!(
+                        RenewAt::of(&a, skew).is_due(at.unix_timestamp_nanos()),
+                        a.will_expire_soon(skew, at),
+                        "skew {skew:?}, expiry {offset} s, probe {probe} ns"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            RenewAt::of(&access("t", None), Duration::MAX),
+            RenewAt::Never
+        );
+        let far = access("t", Some(now + time::Duration::days(1)));
+        assert_eq!(RenewAt::of(&far, Duration::MAX), RenewAt::Always);
+    }
+
+    /// On the system clock, the current token is offered until its
+    /// renewal time and no longer; the system clock reads as `time` reads it.
+    #[test]
+    fn on_the_system_clock_a_token_due_for_renewal_is_not_current() {
+        let transport: SharedTransport = Arc::new(FnTransport::new(|_| async {
+            Err(Error::config("no authentication in this test"))
+        }));
+        let state = TokenState::new(
+            Box::new(apiclient_auth::typed::AdminToken::new("http://nova", "t")),
+            transport,
+            Duration::from_secs(120),
+            Arc::new(OffsetDateTime::now_utc),
+        )
+        .on_system_clock();
+        let now = OffsetDateTime::now_utc();
+        state
+            .install(access("later", Some(now + time::Duration::hours(1))))
+            .unwrap();
+        assert!(state.current().is_some());
+        state
+            .install(access("soon", Some(now + time::Duration::seconds(60))))
+            .unwrap();
+        assert!(state.current().is_none(), "due: 60 s left, 120 s of skew");
+        state.install(access("fixed", None)).unwrap();
+        assert!(state.current().is_some());
+        let before = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        let read = unix_nanos_now();
+        let after = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        assert!(before <= read && read <= after);
+    }
 }

@@ -41,6 +41,8 @@ pub struct HttpClientBuilder {
     retry: RetryPolicy,
     skew: Duration,
     clock: Clock,
+    /// Whether `clock` is still the default (the system's).
+    system_clock: bool,
     region: Option<String>,
     interface: Interface,
     fallback_interfaces: Vec<Interface>,
@@ -89,6 +91,7 @@ impl HttpClientBuilder {
             retry: RetryPolicy::default(),
             skew: Duration::from_secs(120),
             clock: Arc::new(time::OffsetDateTime::now_utc),
+            system_clock: true,
             region: None,
             interface: Interface::Public,
             fallback_interfaces: Vec::new(),
@@ -317,6 +320,7 @@ impl HttpClientBuilder {
     /// The clock used for expiry decisions (tests).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self.system_clock = false;
         self
     }
 
@@ -473,10 +477,11 @@ impl HttpClientBuilder {
         // layers unboxed (one box and one clone fewer per call)
         let bare = HttpService::new(bare_stack.clone());
         let transport: SharedTransport = Arc::new(BareTransport(bare));
-        let state = Arc::new(
-            TokenState::new(self.plugin, transport.clone(), self.skew, self.clock)
-                .with_store(self.store),
-        );
+        let mut state = TokenState::new(self.plugin, transport.clone(), self.skew, self.clock);
+        if self.system_clock {
+            state = state.on_system_clock();
+        }
+        let state = Arc::new(state.with_store(self.store));
         // one copy of each request serves retries, the replay after a 401
         // and same-origin redirects (all in the retry layer)
         let retry = RetryLayer::new(self.retry)
