@@ -286,6 +286,22 @@ struct ServerProc {
     url: String,
 }
 
+/// A bench server as a client process sees it: its URL, and its process
+/// (whose CPU is read beside the client's).
+struct ServerAt {
+    url: String,
+    pid: String,
+}
+
+impl ServerProc {
+    fn at(&self) -> ServerAt {
+        ServerAt {
+            url: self.url.clone(),
+            pid: self.child.id().to_string(),
+        }
+    }
+}
+
 impl Drop for ServerProc {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -374,6 +390,22 @@ impl Variant {
             Variant::CurlLog => "curl",
             Variant::Transport => "transport",
         }
+    }
+
+    /// The variant of a short name.
+    fn from_key(key: &str) -> Option<Variant> {
+        let all = [
+            Variant::Baseline,
+            Variant::TypedBaseline,
+            Variant::Reqwest,
+            Variant::Service,
+            Variant::Typed,
+            Variant::Resource,
+            Variant::Timings,
+            Variant::CurlLog,
+            Variant::Transport,
+        ];
+        all.into_iter().find(|v| v.key() == key)
     }
 
     /// Issue 24's goal for this variant: (the ratio it is on, its most).
@@ -598,6 +630,10 @@ struct Row {
     /// client CPU µs/request of each counted round
     rounds: Vec<f64>,
     server_cpu_s: f64,
+    /// The client CPU µs/request of each round, process by process (case
+    /// A runs in several: each lays out its code and heap anew); `rounds`
+    /// holds them all, in the same order.
+    by_process: Vec<Vec<f64>>,
 }
 
 /// What `apiclient --debug` prints, into a sink: the library's events (no
@@ -629,12 +665,12 @@ type Reload = tracing_subscriber::reload::Handle<
 /// One timed run of a variant: (seconds, client CPU seconds, server CPU seconds).
 async fn run_variant(
     variant: Variant,
-    server: &ServerProc,
+    server: &ServerAt,
     clients: &Clients,
     concurrency: usize,
     per_task: usize,
 ) -> (f64, f64, f64) {
-    let server_pid = server.child.id().to_string();
+    let server_pid = server.pid.clone();
     let server_cpu0 = cpu_seconds(&server_pid);
     let cpu0 = cpu_seconds("self");
     let t0 = Instant::now();
@@ -686,7 +722,7 @@ fn env_count(name: &str, default: usize) -> usize {
 /// Case A: every variant, interleaved rounds (after a warm-up round), medians
 /// and the interquartile spread of the rounds reported.
 async fn case_a(
-    server: &ServerProc,
+    server: &ServerAt,
     reload: &Reload,
     concurrency: usize,
     per_task: usize,
@@ -791,6 +827,7 @@ async fn case_a(
                 requests: n,
                 seconds,
                 client_cpu_us_per_req: quantile(rounds.clone(), 0.5),
+                by_process: vec![rounds.clone()],
                 rounds,
                 server_cpu_s: median(s.iter().map(|x| x.2).collect()),
             }
@@ -798,11 +835,101 @@ async fn case_a(
         .collect()
 }
 
+/// Case A in this process against `server` (both task counts): its rows,
+/// one JSON line each on stdout (`apiclient-bench a-rows <url> <pid>`).
+fn case_a_child(url: &str, pid: &str, reload: &Reload) {
+    let server = ServerAt {
+        url: url.to_string(),
+        pid: pid.to_string(),
+    };
+    let rt = runtime();
+    let mut rows = rt.block_on(case_a(
+        &server,
+        reload,
+        1,
+        env_count("APICLIENT_BENCH_A_SEQ", 3000),
+    ));
+    rows.extend(rt.block_on(case_a(
+        &server,
+        reload,
+        64,
+        env_count("APICLIENT_BENCH_A_PER_TASK", 300),
+    )));
+    for r in rows {
+        let line = json!({"case": r.case, "variant": r.variant.key(), "requests": r.requests,
+            "seconds": r.seconds, "rounds": r.rounds, "server_cpu_s": r.server_cpu_s});
+        println!("{line}");
+    }
+}
+
+/// Case A in `APICLIENT_BENCH_A_PROCESSES` processes (3 by default), one
+/// after the other: a process's code and heap layout moves its figures by
+/// a few percent for the whole of its run (more than its rounds differ),
+/// so each row pools the rounds of every process (its median and spreads
+/// are theirs) and keeps each process's median beside them.
+fn case_a_processes(server: &ServerProc) -> Vec<Row> {
+    let processes = env_count("APICLIENT_BENCH_A_PROCESSES", 3).max(1);
+    let at = server.at();
+    let mut rows: Vec<Row> = Vec::new();
+    for p in 0..processes {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["a-rows", &at.url, &at.pid])
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "case A process {p} failed");
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let (Some(case), Some(variant)) = (
+                v["case"].as_str(),
+                v["variant"].as_str().and_then(Variant::from_key),
+            ) else {
+                continue;
+            };
+            let rounds: Vec<f64> = v["rounds"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_f64).collect())
+                .unwrap_or_default();
+            let seconds = v["seconds"].as_f64().unwrap_or(0.0);
+            let server_cpu_s = v["server_cpu_s"].as_f64().unwrap_or(0.0);
+            match rows
+                .iter_mut()
+                .find(|r| r.case == case && r.variant == variant)
+            {
+                Some(row) => {
+                    row.rounds.extend(rounds.iter().copied());
+                    row.by_process.push(rounds);
+                    // seconds and server CPU: the mean over the processes
+                    let k = row.by_process.len() as f64;
+                    row.seconds += (seconds - row.seconds) / k;
+                    row.server_cpu_s += (server_cpu_s - row.server_cpu_s) / k;
+                }
+                None => rows.push(Row {
+                    case: case.to_string(),
+                    variant,
+                    requests: v["requests"].as_u64().unwrap_or(0) as usize,
+                    seconds,
+                    client_cpu_us_per_req: 0.0,
+                    rounds: rounds.clone(),
+                    server_cpu_s,
+                    by_process: vec![rounds],
+                }),
+            }
+        }
+    }
+    for r in &mut rows {
+        r.client_cpu_us_per_req = quantile(r.rounds.clone(), 0.5);
+    }
+    rows
+}
+
 /// Case A's rows: printed as a table and returned as summary rows, each
 /// with its ratio and the raw numbers of what it is compared with.
 fn a_summary(rows: &[Row]) -> Vec<Value> {
     println!(
-        "\n{:<34} {:<46} {:>8} {:>8} {:>7} {:>7} {:>7} {:>8} {:>7} {:>9} {:>8}",
+        "\n{:<34} {:<46} {:>8} {:>8} {:>7} {:>7} {:>7} {:>8} {:>7} {:>13} {:>9} {:>8}",
         "case",
         "variant",
         "requests",
@@ -812,6 +939,7 @@ fn a_summary(rows: &[Row]) -> Vec<Value> {
         "base µs",
         "vs base",
         "spread",
+        "per process",
         "vs reqw.",
         "server s"
     );
@@ -825,20 +953,33 @@ fn a_summary(rows: &[Row]) -> Vec<Value> {
             Variant::Baseline
         })
         .unwrap();
-        let ratio = r.client_cpu_us_per_req / base.client_cpu_us_per_req;
-        let peer = find(Variant::Reqwest);
-        let to_peer = peer.map(|p| r.client_cpu_us_per_req / p.client_cpu_us_per_req);
-        let r_spread = spread(&r.rounds);
-        // the spread of the round-by-round ratio (both sampled in the same rounds)
+        // the spread of a variant's rounds within a process (the median
+        // over the processes: their levels differ, as the machine's load does)
+        let r_spread = median(r.by_process.iter().map(|p| spread(p)).collect());
+        // the ratio: the median of the rounds' ratios (a round of a variant
+        // and of its baseline ran in the same process, minutes apart at most)
         let ratio_rounds: Vec<f64> = r
             .rounds
             .iter()
             .zip(&base.rounds)
             .map(|(a, b)| a / b)
             .collect();
+        let ratio = quantile(ratio_rounds.clone(), 0.5);
+        let peer = find(Variant::Reqwest);
+        let to_peer = peer.map(|p| r.client_cpu_us_per_req / p.client_cpu_us_per_req);
         let ratio_spread = spread(&ratio_rounds);
+        // each process's ratio (of its medians): how far one run can move
+        let by_process: Vec<f64> = r
+            .by_process
+            .iter()
+            .zip(&base.by_process)
+            .map(|(a, b)| quantile(a.clone(), 0.5) / quantile(b.clone(), 0.5))
+            .collect();
+        let (lo, hi) = by_process
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
         println!(
-            "{:<34} {:<46} {:>8} {:>8.0} {:>7.1} {:>6.1}% {:>7.1} {:>7.2}x {:>6.1}% {:>9} {:>8.2}",
+            "{:<34} {:<46} {:>8} {:>8.0} {:>7.1} {:>6.1}% {:>7.1} {:>7.2}x {:>6.1}% {:>13} {:>9} {:>8.2}",
             r.case,
             r.variant.name(),
             r.requests,
@@ -848,6 +989,7 @@ fn a_summary(rows: &[Row]) -> Vec<Value> {
             base.client_cpu_us_per_req,
             ratio,
             ratio_spread * 100.0,
+            format!("{lo:.2}–{hi:.2}x"),
             to_peer.map_or("-".to_string(), |p| format!("{p:.2}x")),
             r.server_cpu_s
         );
@@ -857,9 +999,12 @@ fn a_summary(rows: &[Row]) -> Vec<Value> {
             "server_cpu_seconds": r.server_cpu_s,
             "baseline": base.variant.name(), "baseline_requests": base.requests, "baseline_seconds": base.seconds,
             "baseline_client_cpu_us_per_request": base.client_cpu_us_per_req,
-            "baseline_client_cpu_spread": spread(&base.rounds),
+            "baseline_client_cpu_spread": median(base.by_process.iter().map(|p| spread(p)).collect()),
             "cpu_ratio_to_baseline": ratio,
             "cpu_ratio_spread": ratio_spread,
+            "processes": by_process.len(),
+            "cpu_ratio_by_process": by_process,
+            "client_cpu_us_per_request_by_process": r.by_process.iter().map(|p| quantile(p.clone(), 0.5)).collect::<Vec<_>>(),
             "reqwest_client_cpu_us_per_request": peer.map(|p| p.client_cpu_us_per_req),
             "cpu_ratio_to_reqwest": to_peer});
         if r.variant == Variant::CurlLog {
@@ -868,8 +1013,14 @@ fn a_summary(rows: &[Row]) -> Vec<Value> {
             row["log_off_requests"] = json!(off.requests);
             row["log_off_seconds"] = json!(off.seconds);
             row["log_off_client_cpu_us_per_request"] = json!(off.client_cpu_us_per_req);
-            row["cpu_ratio_to_log_off"] =
-                json!(r.client_cpu_us_per_req / off.client_cpu_us_per_req);
+            // the median of the rounds' ratios, as for the baseline
+            let to_off: Vec<f64> = r
+                .rounds
+                .iter()
+                .zip(&off.rounds)
+                .map(|(a, b)| a / b)
+                .collect();
+            row["cpu_ratio_to_log_off"] = json!(quantile(to_off, 0.5));
         }
         if let Some((metric, max)) = r.variant.goal() {
             set_goals(&mut row, &[(metric, max)]);
@@ -877,9 +1028,12 @@ fn a_summary(rows: &[Row]) -> Vec<Value> {
         summary.push(row);
     }
     println!(
-        "spread: the interquartile spread of a variant's per-round client CPU/request, (p75 − p25) / median;\n\
-         the second, of its per-round ratio to the baseline; base µs: the baseline's client CPU/request\n\
-         (Api<T>::get: the typed baseline's)"
+        "spread: the interquartile spread of a variant's per-round client CPU/request, (p75 − p25) / median\n\
+         (within a process; the median over them); vs base: the median of its per-round ratios to the\n\
+         baseline, and their spread; base µs: the baseline's client CPU/request\n\
+         (Api<T>::get: the typed baseline's); per process: the lowest and highest ratio of one process's\n\
+         medians (case A runs in APICLIENT_BENCH_A_PROCESSES processes, 3 by default; the rounds of all\n\
+         of them are pooled)"
     );
     summary
 }
@@ -1620,7 +1774,7 @@ fn profile(which: &str) {
         let t0 = Instant::now();
         let cpu0 = cpu_seconds("self");
         let split0 = user_system_seconds();
-        run_variant(variant, &server, &clients, tasks, n).await;
+        run_variant(variant, &server.at(), &clients, tasks, n).await;
         let split1 = user_system_seconds();
         let per = |s: f64| s * 1e6 / (n * tasks) as f64;
         println!(
@@ -1709,21 +1863,19 @@ fn main() {
         goals_table(&f);
         return;
     }
+    // `apiclient-bench a-rows <url> <pid>`: case A in this process (one of
+    // the processes `case_a_processes` runs), its rows as JSON lines
+    if args.first().map(String::as_str) == Some("a-rows") {
+        let (Some(url), Some(pid)) = (args.get(1), args.get(2)) else {
+            eprintln!("usage: apiclient-bench a-rows <server url> <server pid>");
+            std::process::exit(2);
+        };
+        return case_a_child(url, pid, &reload);
+    }
     let server = spawn_server();
     let rt = runtime();
     let t0 = Instant::now();
-    let mut rows = rt.block_on(case_a(
-        &server,
-        &reload,
-        1,
-        env_count("APICLIENT_BENCH_A_SEQ", 3000),
-    ));
-    rows.extend(rt.block_on(case_a(
-        &server,
-        &reload,
-        64,
-        env_count("APICLIENT_BENCH_A_PER_TASK", 300),
-    )));
+    let rows = case_a_processes(&server);
     println!("case A: {:.0} s", t0.elapsed().as_secs_f64());
     // `apiclient-bench a`: case A only (for iterating on the request path)
     let only_a = args.first().map(String::as_str) == Some("a");
