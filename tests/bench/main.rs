@@ -392,20 +392,9 @@ impl Variant {
         }
     }
 
-    /// The variant of a short name.
+    /// The variant of a short name (case A's).
     fn from_key(key: &str) -> Option<Variant> {
-        let all = [
-            Variant::Baseline,
-            Variant::TypedBaseline,
-            Variant::Reqwest,
-            Variant::Service,
-            Variant::Typed,
-            Variant::Resource,
-            Variant::Timings,
-            Variant::CurlLog,
-            Variant::Transport,
-        ];
-        all.into_iter().find(|v| v.key() == key)
+        VARIANTS.into_iter().find(|v| v.key() == key)
     }
 
     /// Issue 24's goal for this variant: (the ratio it is on, its most).
