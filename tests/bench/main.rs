@@ -1299,7 +1299,10 @@ async fn ours_e(auth_url: &str) -> (f64, f64, u64) {
         .await
         .unwrap();
     let n = resp.copy_to(&mut tokio::io::sink()).await.unwrap();
-    (upload, t0.elapsed().as_secs_f64(), n)
+    let download = t0.elapsed().as_secs_f64();
+    // gone, so that the next trial's upload is not a replacement
+    swift.delete("/bench/ours").await.unwrap();
+    (upload, download, n)
 }
 
 async fn raw_e(auth_url: &str) -> (f64, f64, u64) {
@@ -1364,7 +1367,19 @@ async fn raw_e(auth_url: &str) -> (f64, f64, u64) {
             n += data.len() as u64;
         }
     }
-    (upload, t0.elapsed().as_secs_f64(), n)
+    let download = t0.elapsed().as_secs_f64();
+    // gone, so that the next trial's upload is not a replacement
+    let gone = client
+        .request(
+            http::Request::delete(format!("{container}/raw"))
+                .header("x-auth-token", &token)
+                .body(apiclient_http::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(gone.status().is_success());
+    (upload, download, n)
 }
 
 fn case_e() -> Vec<Value> {
@@ -1387,23 +1402,49 @@ fn case_e() -> Vec<Value> {
         .read_line(&mut auth_url)
         .unwrap();
     let auth_url = auth_url.trim().to_string();
-    let mut rows = Vec::new();
-    let mut base: Option<(f64, f64, f64)> = None;
-    for (which, name) in [
+    // 4 trials each, interleaved (each side first in two), each after a
+    // 2 s pause, each object deleted after its trial: an upload that
+    // replaced the object before it took up to 1.6 times as long
+    // (whichever client made it), and one 1 GiB transfer moved by a third
+    // from trial to trial on this machine
+    let variants = [
         ("raw", "raw hyper-util streaming (baseline)"),
         ("ours", "apiclient stack (auth, retry, timing, log off)"),
-    ] {
-        let out = Command::new(&exe)
-            .args(["case-e", which, &auth_url])
-            .output()
-            .unwrap();
-        let mut v: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&out.stderr)}));
+    ];
+    let mut trials: [Vec<Value>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..env_count("APICLIENT_BENCH_E_TRIALS", 4).max(1) {
+        for k in 0..2 {
+            let i = (k + round) % 2;
+            std::thread::sleep(Duration::from_secs(2));
+            let out = Command::new(&exe)
+                .args(["case-e", variants[i].0, &auth_url])
+                .output()
+                .unwrap();
+            trials[i].push(
+                serde_json::from_slice(&out.stdout)
+                    .unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&out.stderr)})),
+            );
+        }
+    }
+    let mut rows = Vec::new();
+    let mut base: Option<(f64, f64, f64)> = None;
+    for ((_, name), runs) in variants.iter().zip(trials) {
+        let of = |key: &str| -> Vec<f64> { runs.iter().filter_map(|r| r[key].as_f64()).collect() };
+        let (ups, downs) = (of("upload_seconds"), of("download_seconds"));
+        let mut v = runs.first().cloned().unwrap_or(Value::Null);
+        if ups.is_empty() || downs.is_empty() {
+            rows.push(v);
+            continue;
+        }
+        let (up, down) = (median(ups.clone()), median(downs.clone()));
+        // the peak over the trials
+        let rss = of("vm_hwm_kb").into_iter().fold(0.0, f64::max) / 1024.0;
         v["case"] = json!("E: 1 GiB upload (one-shot stream) and download (streamed)");
         v["variant"] = json!(name);
-        let up = v["upload_seconds"].as_f64().unwrap_or(0.0);
-        let down = v["download_seconds"].as_f64().unwrap_or(0.0);
-        let rss = v["vm_hwm_kb"].as_f64().unwrap_or(0.0) / 1024.0;
+        v["upload_seconds"] = json!(up);
+        v["download_seconds"] = json!(down);
+        v["upload_seconds_by_trial"] = json!(ups);
+        v["download_seconds_by_trial"] = json!(downs);
         v["peak_rss_mib"] = json!(rss);
         match base {
             None => base = Some((up, down, rss)),
@@ -1850,6 +1891,13 @@ fn main() {
         let f = scale::case_f();
         scale::print(&f);
         goals_table(&f);
+        return;
+    }
+    // `apiclient-bench e`: case E alone (printed, summary.json untouched)
+    if args.first().map(String::as_str) == Some("e") {
+        for v in case_e() {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap());
+        }
         return;
     }
     // `apiclient-bench a-rows <url> <pid>`: case A in this process (one of
