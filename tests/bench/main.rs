@@ -1330,12 +1330,16 @@ async fn raw_e(auth_url: &str) -> (f64, f64, u64) {
         .to_string();
     let base = auth_url.trim_end_matches("/v3");
     let container = format!("{base}/v1/AUTH_p-demo/bench");
-    let put = |url: String, body: apiclient_http::Body| {
-        http::Request::put(url)
+    // a request with the token
+    let authed = |method: http::Method, url: String, body: apiclient_http::Body| {
+        http::Request::builder()
+            .method(method)
+            .uri(url)
             .header("x-auth-token", &token)
             .body(body)
             .unwrap()
     };
+    let put = |url: String, body: apiclient_http::Body| authed(http::Method::PUT, url, body);
     client
         .request(put(container.clone(), apiclient_http::Body::empty()))
         .await
@@ -1352,12 +1356,11 @@ async fn raw_e(auth_url: &str) -> (f64, f64, u64) {
     let upload = t0.elapsed().as_secs_f64();
     let t0 = Instant::now();
     let r = client
-        .request(
-            http::Request::get(format!("{container}/raw"))
-                .header("x-auth-token", &token)
-                .body(apiclient_http::Body::empty())
-                .unwrap(),
-        )
+        .request(authed(
+            http::Method::GET,
+            format!("{container}/raw"),
+            apiclient_http::Body::empty(),
+        ))
         .await
         .unwrap();
     let mut body = r.into_body();
@@ -1370,12 +1373,11 @@ async fn raw_e(auth_url: &str) -> (f64, f64, u64) {
     let download = t0.elapsed().as_secs_f64();
     // gone, so that the next trial's upload is not a replacement
     let gone = client
-        .request(
-            http::Request::delete(format!("{container}/raw"))
-                .header("x-auth-token", &token)
-                .body(apiclient_http::Body::empty())
-                .unwrap(),
-        )
+        .request(authed(
+            http::Method::DELETE,
+            format!("{container}/raw"),
+            apiclient_http::Body::empty(),
+        ))
         .await
         .unwrap();
     assert!(gone.status().is_success());

@@ -69,6 +69,17 @@ enum Kept {
     None,
 }
 
+impl Kept {
+    /// The URL of the request kept (unsent, its copy, or the one asked).
+    fn url(&self) -> Option<&Uri> {
+        match self {
+            Kept::Unsent(req) | Kept::Replay(req) => Some(req.uri()),
+            Kept::Asked(asked) => Some(asked),
+            Kept::None => None,
+        }
+    }
+}
+
 /// The attempt in flight, or the wait before the next one.
 #[allow(clippy::large_enum_variant)]
 enum Step {
@@ -273,11 +284,7 @@ impl<'a> DirectCall<'a> {
     /// The URL asked (the last one, after a redirect), for an answer that
     /// names none and for errors.
     pub(super) fn asked(&self) -> Uri {
-        match &self.copy {
-            Kept::Unsent(req) | Kept::Replay(req) => req.uri().clone(),
-            Kept::Asked(asked) => asked.clone(),
-            Kept::None => Uri::default(),
-        }
+        self.copy.url().cloned().unwrap_or_default()
     }
 
     /// The attempts made so far.
@@ -318,11 +325,9 @@ impl<'a> DirectCall<'a> {
                         .as_deref()
                         .map(|t| t.filter.service_type.as_str());
                     // the URL asked: as the auth layer made it, else as given
-                    let url = match (sent.as_ref(), &self.copy) {
-                        (Some(sent), _) => Some(sent.url()),
-                        (None, Kept::Unsent(req) | Kept::Replay(req)) => Some(req.uri()),
-                        (None, Kept::Asked(uri)) => Some(uri),
-                        (None, Kept::None) => None,
+                    let url = match sent.as_ref() {
+                        Some(sent) => Some(sent.url()),
+                        None => self.copy.url(),
                     };
                     let result = ready!(answer.poll_answer(cx, service, url));
                     let (mut result, url) = match (result, sent.take()) {
