@@ -25,7 +25,6 @@ use std::task::{Context, Poll, ready};
 use apiclient_auth::transport::BoxFuture;
 use apiclient_errors::BoxError;
 use http::{Request, Response, Uri};
-use tower::retry::Policy;
 use tower::{Layer, Service, ServiceExt};
 
 use super::stack::{Bare, Direct, Fused};
@@ -76,6 +75,34 @@ impl Kept {
             Kept::Unsent(req) | Kept::Replay(req) => Some(req.uri()),
             Kept::Asked(asked) => Some(asked),
             Kept::None => None,
+        }
+    }
+
+    /// `req` kept for the attempts after this one, and the request this
+    /// attempt sends: a copy of it, with no URI of its own when `target`
+    /// (the call's) is there to join the kept path to its endpoint (a copy
+    /// of the URI would allocate the header its bytes are then shared by;
+    /// the attempt reads the kept one: [`path`](Self::path)). A one-shot
+    /// body is sent itself, and only its URL kept.
+    fn keep(req: Request<Body>, target: Option<&Target>) -> (Kept, Request<Body>) {
+        let Some(body) = req.body().try_clone() else {
+            let asked = req.uri().clone();
+            return (Kept::Asked(asked), req);
+        };
+        let uri = match target {
+            Some(_) => Uri::default(),
+            None => req.uri().clone(),
+        };
+        let sent = crate::layers::head_with(&req, uri, body);
+        (Kept::Replay(req), sent)
+    }
+
+    /// The URI the attempt [`keep`](Self::keep) made goes to, when it
+    /// carries none of its own.
+    fn path(&self, target: Option<&Target>) -> Option<&Uri> {
+        match (self, target) {
+            (Kept::Replay(req), Some(_)) => Some(req.uri()),
+            _ => None,
         }
     }
 }
@@ -302,12 +329,17 @@ impl<'a> DirectCall<'a> {
             self.target = req.extensions().get::<Target>().cloned().map(Cow::Owned);
         }
         self.attempts.for_target(self.target.as_deref());
-        self.copy = match self.attempts.clone_request(&req) {
-            Some(replay) => Kept::Replay(replay),
-            None => Kept::Asked(req.uri().clone()),
-        };
+        self.attempt(direct, req);
+    }
+
+    /// The next attempt, of `req`: kept for the one after (see
+    /// [`Kept::keep`]), a copy of it sent.
+    fn attempt(&mut self, direct: &Direct, req: Request<Body>) {
+        let target = self.target.as_deref();
+        let sent;
+        (self.copy, sent) = Kept::keep(req, target);
         self.made += 1;
-        attempt(&mut self.step, direct, self.target.as_deref(), req);
+        attempt(&mut self.step, direct, target, sent, self.copy.path(target));
     }
 
     /// The final answer (after the retries the policy allows), with the
@@ -381,12 +413,7 @@ impl<'a> DirectCall<'a> {
                         continue;
                     };
                     // a copy for the attempt after this one, as tower's retry keeps
-                    self.copy = match self.attempts.clone_request(&req) {
-                        Some(replay) => Kept::Replay(replay),
-                        None => Kept::Asked(req.uri().clone()),
-                    };
-                    self.made += 1;
-                    attempt(&mut self.step, direct, self.target.as_deref(), req);
+                    self.attempt(direct, req);
                 }
                 Step::Done => {
                     return Poll::Ready(Err(
@@ -399,9 +426,16 @@ impl<'a> DirectCall<'a> {
 }
 
 /// One attempt: the auth layer's work, then the bare stack's, written
-/// into `step` (where the attempt stays).
-fn attempt(step: &mut Step, direct: &Direct, target: Option<&Target>, req: Request<Body>) {
-    let (req, sent, target) = match prepare_now(&direct.state, target, req) {
+/// into `step` (where the attempt stays); `path`, when given, is the URI
+/// `req` goes to (it carries none: see [`prepare_now`]).
+fn attempt(
+    step: &mut Step,
+    direct: &Direct,
+    target: Option<&Target>,
+    req: Request<Body>,
+    path: Option<&Uri>,
+) {
+    let (req, sent, target) = match prepare_now(&direct.state, target, req, path) {
         Prepared::Ready(req, sent) => (req, Some(sent), target),
         Prepared::Plain(req) => (req, None, None),
         Prepared::Wait(mut req) => {

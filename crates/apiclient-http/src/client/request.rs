@@ -279,17 +279,24 @@ impl ApiRequest {
         } else {
             url
         };
-        // the text becomes the URI's bytes (no copy); the URI holds a
-        // shared reference to them, which every copy of the request (the
-        // replay's) then shares without another allocation
-        let text = bytes::Bytes::from(uri_text);
-        let uri = http::Uri::from_maybe_shared(text.clone()).map_err(|e| {
+        // the text becomes the URI's bytes (no copy, and no copy of the
+        // URI made: the call keeps this one, and the header a copy would
+        // share its bytes by is not allocated); the text of one that may
+        // not parse is kept for the error
+        // (a path's or query's bytes `http` refuses, a length over its limit)
+        let refused = |b: u8| !b.is_ascii_graphic() || matches!(b, b'"' | b'<' | b'>' | b'`');
+        let doubtful = (absolute
+            || uri_text.len() >= usize::from(u16::MAX - 1)
+            || uri_text.bytes().any(refused))
+        .then(|| uri_text.clone());
+        let uri = http::Uri::from_maybe_shared(bytes::Bytes::from(uri_text)).map_err(|e| {
+            let url = doubtful
+                .as_deref()
+                .map(apiclient_errors::redact::redact_url)
+                .unwrap_or_default();
             Error::invalid(
                 InvalidKind::Url,
-                format!(
-                    "invalid request URL '{}': {e}",
-                    apiclient_errors::redact::redact_url(&String::from_utf8_lossy(&text))
-                ),
+                format!("invalid request URL '{url}': {e}"),
             )
         })?;
         let mut req = Request::new(self.body);
@@ -333,6 +340,23 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("/servers/a b"), "{text}");
         assert!(!text.contains("s3cr3t"), "{text}");
+        // every text `http` refuses is named: its refused bytes in a
+        // path or a query, a length over its limit, a bad absolute URL
+        let long = format!("/{}", "a".repeat(usize::from(u16::MAX)));
+        for (url, relative) in [
+            ("/servers/<x>", true),
+            ("/servers/`x`", true),
+            ("/servers?name=\"x\"", true),
+            ("/servers?name=<x>", true),
+            ("/servers/\u{1}", true),
+            (long.as_str(), true),
+            ("http://[::1/x", false),
+        ] {
+            let e = ApiRequest::get(url).into_request(relative).unwrap_err();
+            assert_eq!(e.invalid_kind(), Some(InvalidKind::Url), "{e}");
+            let shown = &url[..url.len().min(40)];
+            assert!(e.to_string().contains(shown), "{url}: {e}");
+        }
     }
 
     #[test]

@@ -38,27 +38,7 @@ pub use crate::extensions::RequestUrl;
 
 pub use crate::extensions::Target;
 
-/// `endpoint` and `path` joined with exactly one `/` (Python's `concat_url`,
-/// except that a trailing slash of the path is kept).
-///
-/// ```
-/// use apiclient_http::layers::auth::concat_url;
-/// assert_eq!(concat_url("http://h/v2.1/", "/servers"), "http://h/v2.1/servers");
-/// assert_eq!(concat_url("http://h/v2.1", "servers?limit=1"), "http://h/v2.1/servers?limit=1");
-/// ```
-pub fn concat_url(endpoint: &str, path: &str) -> String {
-    let path = path.trim_start_matches('/');
-    if path.is_empty() {
-        return endpoint.to_string();
-    }
-    // one allocation of the final size (no formatter)
-    let endpoint = endpoint.trim_end_matches('/');
-    let mut url = String::with_capacity(endpoint.len() + 1 + path.len());
-    url.push_str(endpoint);
-    url.push('/');
-    url.push_str(path);
-    url
-}
+pub use super::joined::concat_url;
 
 /// Authenticates requests that carry a [`Target`].
 ///
@@ -209,42 +189,42 @@ fn token_may_go_to(uri: &Uri, endpoint: &str, token: &CurrentToken) -> bool {
 /// set. An absolute URI (a pagination `next` link, a URL the caller gave)
 /// gets the token only on the origin of the endpoint or of another endpoint
 /// of the catalog; anywhere else it is an error, and nothing is sent.
+///
+/// `path`, when given, is the request's URI, kept by the caller (the
+/// request then carries none of its own: a copy of a URI allocates the
+/// header its bytes are then shared by).
 fn authorize(
     mut out: Request<Body>,
+    path: Option<&Uri>,
     token: &CurrentToken,
-    endpoint: &str,
+    endpoint: &Arc<str>,
 ) -> Result<Request<Body>, Error> {
-    let req = &out;
-    if req.uri().scheme().is_none() {
-        let url = concat_url(
-            endpoint,
-            req.uri()
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/"),
-        );
+    let asked = path.unwrap_or(out.uri());
+    if asked.scheme().is_none() {
+        let path = asked.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let not_absolute = || {
             Error::config(format!(
                 "the endpoint '{}' is not an absolute URL (it needs a scheme and a host, e.g. https://host/v2.1)",
                 redact_url(endpoint)
             ))
         };
-        // the joined text moves into the URI (no copy)
-        let uri = Uri::try_from(url).map_err(|_| not_absolute())?;
+        let uri = super::joined::joined(endpoint, path).ok_or_else(not_absolute)?;
         if uri.scheme().is_none() || uri.authority().is_none() {
             return Err(not_absolute());
         }
         *out.uri_mut() = uri;
-    } else if token.header.is_some() && !token_may_go_to(out.uri(), endpoint, token) {
+    } else if token.header.is_some() && !token_may_go_to(asked, endpoint, token) {
         return Err(Error::invalid(
             InvalidKind::ForeignOrigin,
             format!(
                 "refusing to send the token to {}: it is not on the origin of the service endpoint {} \
              nor of any endpoint in the catalog",
-                redact_url(&out.uri().to_string()),
+                redact_url(&asked.to_string()),
                 redact_url(endpoint)
             ),
         ));
+    } else if let Some(path) = path {
+        *out.uri_mut() = path.clone();
     }
     if let Some(v) = &token.header {
         // names made once: `from_static` looks a name up on every call
@@ -285,7 +265,7 @@ where
             let mut cx = Context::from_waker(std::task::Waker::noop());
             if let Poll::Ready(Ok(())) = self.inner.poll_ready(&mut cx) {
                 let (first, sent) =
-                    match Sent::prepare(&self.state, &target, token, req, self.replay_here) {
+                    match Sent::prepare(&self.state, &target, token, req, None, self.replay_here) {
                         Ok((first, sent)) => (first, sent.to(target)),
                         Err(e) => {
                             return Box::pin(std::future::ready(Err(Box::new(e) as BoxError)));
@@ -310,7 +290,7 @@ where
         let replay_here = self.replay_here;
         Box::pin(async move {
             let token = state.get().await?;
-            let (first, sent) = Sent::prepare(&state, &target, token, req, replay_here)?;
+            let (first, sent) = Sent::prepare(&state, &target, token, req, None, replay_here)?;
             let sent = sent.to(target);
             let resp = inner.clone().oneshot(first).await?;
             match sent.checked(resp) {
@@ -343,18 +323,30 @@ pub(crate) enum Prepared {
 /// `target`, which the caller keeps beside it) with its endpoint and the
 /// current token. A 401 is left to the retry layer to replay (as with
 /// [`AuthLayer::replaying_by_retry`]).
+///
+/// `path`, when given, is the URI to send `req` to (relative to the
+/// endpoint, or absolute), which the caller keeps: `req`'s own is a
+/// placeholder, replaced by it (or by the URL joined of it) in the request
+/// returned, whatever the variant.
 pub(crate) fn prepare_now(
     state: &TokenState,
     target: Option<&Target>,
-    req: Request<Body>,
+    mut req: Request<Body>,
+    path: Option<&Uri>,
 ) -> Prepared {
     let Some(target) = target else {
+        if let Some(path) = path {
+            *req.uri_mut() = path.clone();
+        }
         return Prepared::Plain(req);
     };
     let Some(token) = state.current() else {
+        if let Some(path) = path {
+            *req.uri_mut() = path.clone();
+        }
         return Prepared::Wait(req);
     };
-    match Sent::prepare(state, target, token, req, false) {
+    match Sent::prepare(state, target, token, req, path, false) {
         Ok((first, sent)) => Prepared::Ready(first, sent),
         Err(e) => Prepared::Failed(e),
     }
@@ -384,12 +376,15 @@ impl Sent {
         &self.url.0
     }
 
-    /// `req` with its endpoint and token, and what its answer will need.
+    /// `req` (to `path` when given, which replaces its URI: see
+    /// [`authorize`]) with its endpoint and token, and what its answer will
+    /// need.
     fn prepare(
         state: &TokenState,
         target: &Target,
         token: CurrentToken,
         req: Request<Body>,
+        path: Option<&Uri>,
         replay_here: bool,
     ) -> Result<(Request<Body>, Sent), Error> {
         let endpoint = resolve(state, target, &token)?;
@@ -400,7 +395,7 @@ impl Sent {
         } else {
             None
         };
-        let first = authorize(req, &token, &endpoint)?;
+        let first = authorize(req, path, &token, &endpoint)?;
         let url = RequestUrl(first.uri().clone());
         let sent = Sent {
             target: None,
@@ -513,7 +508,7 @@ impl Sent {
                 url: url.0.to_string(),
             }) as BoxError);
         };
-        let second = authorize(*replay, &fresh, &new_endpoint)?;
+        let second = authorize(*replay, None, &fresh, &new_endpoint)?;
         let url = RequestUrl(second.uri().clone());
         let mut resp = inner.oneshot(second).await?;
         resp.extensions_mut().insert(url);

@@ -18,6 +18,7 @@ use crate::body::Body;
 pub mod auth;
 pub mod curl_log;
 pub mod defaults;
+mod joined;
 pub mod limits;
 pub mod metrics;
 pub mod redirect;
@@ -98,9 +99,18 @@ impl<F> std::fmt::Debug for LayerFuture<F> {
 
 /// `req`'s head (method, URI, version, headers, extensions) with `body`.
 pub fn with_body(req: &http::Request<Body>, body: Body) -> http::Request<Body> {
+    head_with(req, req.uri().clone(), body)
+}
+
+/// `req`'s head, but for its URI, `uri`, with `body`.
+pub(crate) fn head_with(
+    req: &http::Request<Body>,
+    uri: http::Uri,
+    body: Body,
+) -> http::Request<Body> {
     let mut out = http::Request::new(body);
     *out.method_mut() = req.method().clone();
-    *out.uri_mut() = req.uri().clone();
+    *out.uri_mut() = uri;
     *out.version_mut() = req.version();
     *out.headers_mut() = req.headers().clone();
     *out.extensions_mut() = req.extensions().clone();
