@@ -69,7 +69,7 @@ fn push_header_hash(out: &mut String, value: &HeaderValue) {
         let (a, b) = (held.as_bytes(), value.as_bytes());
         a.as_ptr() == b.as_ptr() && a.len() == b.len()
     };
-    LAST.with(|last| {
+    let cached = LAST.try_with(|last| {
         let Ok(mut last) = last.try_borrow_mut() else {
             // (a subscriber that logs from inside a log line: no cache)
             push_hash(out, value.as_bytes());
@@ -85,6 +85,10 @@ fn push_header_hash(out: &mut String, value: &HeaderValue) {
             }
         }
     });
+    if cached.is_err() {
+        // (a thread whose locals are gone: it is ending)
+        push_hash(out, value.as_bytes());
+    }
 }
 
 pub use apiclient_errors::redact::is_sensitive_header;
@@ -575,6 +579,35 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A token shown while its thread ends (in a thread local's
+    /// destructor, after the kept digest is gone) is hashed as always: no
+    /// panic (which would abort the process there).
+    #[test]
+    fn a_token_shown_while_its_thread_ends_is_hashed() {
+        struct Guard(std::sync::mpsc::Sender<String>);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                let mut out = String::new();
+                push_header_hash(&mut out, &HeaderValue::from_static("tok-1"));
+                let _ = self.0.send(out);
+            }
+        }
+        thread_local! {
+            static GUARD: std::cell::RefCell<Option<Guard>> = const { std::cell::RefCell::new(None) };
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // the guard's destructor is registered first, so it runs last
+            GUARD.with(|g| *g.borrow_mut() = Some(Guard(tx)));
+            push_header_hash(&mut String::new(), &HeaderValue::from_static("tok-0"));
+        })
+        .join()
+        .unwrap();
+        let mut expected = String::new();
+        push_hash(&mut expected, b"tok-1");
+        assert_eq!(rx.recv().unwrap(), expected);
+    }
 
     /// The request's token is hashed once per thread and shown the same on
     /// every line; a new token (even of the same length, even at an address

@@ -83,9 +83,10 @@ pub(crate) fn joined(endpoint: &Arc<str>, path: &str) -> Option<Uri> {
 }
 
 /// [`joined`]'s URI made of the endpoint's kept origin; `None` for the
-/// unusual cases the text path takes.
+/// unusual cases the text path takes (and on a thread whose locals are
+/// gone: it is ending).
 fn from_origin(endpoint: &Arc<str>, path: &str) -> Option<Uri> {
-    LAST.with(|last| {
+    LAST.try_with(|last| {
         let mut last = last.try_borrow_mut().ok()?;
         if !last
             .as_ref()
@@ -102,6 +103,8 @@ fn from_origin(endpoint: &Arc<str>, path: &str) -> Option<Uri> {
         parts.path_and_query = Some(path_and_query);
         Uri::from_parts(parts).ok()
     })
+    .ok()
+    .flatten()
 }
 
 /// The path under the endpoint's path `prefix` that [`concat_url`] makes,
@@ -207,6 +210,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A request made while its thread ends (from a thread local's
+    /// destructor, after this module's own is gone) is joined as text: no
+    /// panic (which would abort the process there).
+    #[test]
+    fn a_thread_that_is_ending_joins_as_text() {
+        struct Guard(Arc<str>, std::sync::mpsc::Sender<Option<Uri>>);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                let _ = self.1.send(joined(&self.0, "/x"));
+            }
+        }
+        thread_local! {
+            static GUARD: RefCell<Option<Guard>> = const { RefCell::new(None) };
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let endpoint: Arc<str> = Arc::from("http://h/v1");
+            // the guard's destructor is registered first, so it runs last
+            GUARD.with(|g| *g.borrow_mut() = Some(Guard(endpoint.clone(), tx)));
+            assert!(from_origin(&endpoint, "/x").is_some());
+        })
+        .join()
+        .unwrap();
+        let made = rx.recv().unwrap();
+        assert_eq!(made, Some(Uri::from_static("http://h/v1/x")));
     }
 
     /// A short path is made with its count in one allocation, a long one

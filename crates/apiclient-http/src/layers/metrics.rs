@@ -281,14 +281,17 @@ impl Attempt {
         let service = service
             .or_else(|| self.service.as_deref().map(|f| f.service_type.as_str()))
             .unwrap_or("");
-        RECENT_KEYS.with(|cell| {
+        let uncached = || {
+            let key = key(service, outcome);
+            metrics::with_recorder(|r| {
+                r.register_histogram(&key, &DURATION_METADATA)
+                    .record(seconds)
+            });
+        };
+        let cached = RECENT_KEYS.try_with(|cell| {
             let Ok(mut recent) = cell.try_borrow_mut() else {
                 // a recorder that records from inside a record: no cache
-                let key = key(service, outcome);
-                return metrics::with_recorder(|r| {
-                    r.register_histogram(&key, &DURATION_METADATA)
-                        .record(seconds)
-                });
+                return uncached();
             };
             let at = match recent.iter().position(|k| {
                 k.outcome == outcome
@@ -329,6 +332,10 @@ impl Attempt {
                     .record(seconds)
             });
         });
+        if cached.is_err() {
+            // (a thread whose locals are gone: it is ending)
+            uncached();
+        }
     }
 }
 
@@ -547,6 +554,44 @@ mod tests {
                     common.replace("server.address=h", "server.address=H")
                 ),
             ]
+        );
+    }
+
+    /// An attempt that ends while its thread ends (in a thread local's
+    /// destructor, after the kept keys are gone) is still recorded, with
+    /// its labels: no panic (which would abort the process there).
+    #[test]
+    fn an_attempt_ending_with_its_thread_is_recorded() {
+        struct Guard(std::sync::mpsc::Sender<Vec<String>>);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                let keep = Keep::default();
+                metrics::with_local_recorder(&keep, || {
+                    attempt("http://h:8774/v2.1/servers/1", "GET").record(&answered(200));
+                });
+                let _ = self.0.send(keep.0.lock().unwrap().clone());
+            }
+        }
+        thread_local! {
+            static GUARD: std::cell::RefCell<Option<Guard>> = const { std::cell::RefCell::new(None) };
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // the guard's destructor is registered first, so it runs last
+            GUARD.with(|g| *g.borrow_mut() = Some(Guard(tx)));
+            let keep = Keep::default();
+            metrics::with_local_recorder(&keep, || {
+                attempt("http://h:8774/v2.1/servers/0", "GET").record(&answered(200));
+            });
+            assert_eq!(keep.0.lock().unwrap().len(), 1);
+        })
+        .join()
+        .unwrap();
+        let seen = rx.recv().unwrap();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(
+            seen[0].contains("server.address=h,server.port=8774"),
+            "{seen:?}"
         );
     }
 
