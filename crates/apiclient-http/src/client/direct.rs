@@ -45,8 +45,9 @@ pub(super) struct DirectCall<'a> {
     /// request to an absolute URL); or the one the request carries.
     target: Option<Cow<'a, Target>>,
     attempts: Attempts,
-    /// The copy every further attempt is made from, or, for a one-shot
-    /// body (sent once), the URL it was sent to.
+    /// The request every further attempt is made from (each attempt sends
+    /// a copy of it), or, for a one-shot body (sent once), the URL it was
+    /// sent to.
     copy: Kept,
     /// The attempts sent so far (a retry, the replay after a 401 and a
     /// redirect each count one).
@@ -55,16 +56,16 @@ pub(super) struct DirectCall<'a> {
 }
 
 /// What a call keeps of its request between attempts (inline, like the
-/// rest of the call: no allocation for the copy).
+/// rest of the call: no allocation for it).
 #[allow(clippy::large_enum_variant)]
 enum Kept {
     /// Not sent yet: the request itself.
     Unsent(Request<Body>),
-    /// The copy the next attempt is made from.
+    /// The request the next attempt is a copy of.
     Replay(Request<Body>),
     /// No further attempt: the URL asked.
     Asked(Uri),
-    /// Nothing (not sent yet, or the copy went into an attempt).
+    /// Nothing (for a moment: the request is being sent).
     None,
 }
 

@@ -283,7 +283,8 @@ impl ApiRequest {
         // URI made: the call keeps this one, and the header a copy would
         // share its bytes by is not allocated); the text of one that may
         // not parse is kept for the error
-        // (a path's or query's bytes `http` refuses, a length over its limit)
+        // (the bytes `http` refuses in a path or a query, and more: any
+        // byte past ASCII, a '"' in a path; a length over its limit)
         let refused = |b: u8| !b.is_ascii_graphic() || matches!(b, b'"' | b'<' | b'>' | b'`');
         let doubtful = (absolute
             || uri_text.len() >= usize::from(u16::MAX - 1)

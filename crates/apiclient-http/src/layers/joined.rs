@@ -6,11 +6,14 @@
 //! (about 900 instructions), and the URL's bytes, a `String`, were given a
 //! shared header (one more allocation) the first time the URL was copied
 //! (the auth layer keeps one, hyper takes the path). Here each thread keeps
-//! the scheme and authority of the endpoint it joined to last (compared by
-//! pointer: the service client's cached `Arc`), and the path's bytes are
-//! made once with their reference count, in one allocation when short.
-//! The URL is the one the text would have made; anything unusual (an
-//! endpoint with no path, or one that does not parse) takes the text path.
+//! the scheme and authority of the few endpoints it joined to last
+//! (compared by pointer: the service client's cached `Arc`), and the path's
+//! bytes are made once with their reference count, in one allocation when
+//! short. The URL is the one the text would have made; the unusual cases
+//! take the text path: an endpoint that is not an absolute URL, one whose
+//! authority is followed by something other than a path (`?`, `#`), an
+//! empty path (the URL is the endpoint as written), and a URL longer than
+//! `http` allows.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -49,21 +52,28 @@ struct Origin {
     path_at: usize,
 }
 
+/// The endpoints a thread keeps the origin of (a client talks to few).
+const ORIGINS_KEPT: usize = 4;
+
+/// The longest URL `http` makes (`Uri::try_from` refuses longer ones).
+const MAX_URL: usize = u16::MAX as usize - 1;
+
 thread_local! {
-    /// The origin of the endpoint this thread joined to last.
-    static LAST: RefCell<Option<Origin>> = const { RefCell::new(None) };
+    /// The origins of the endpoints this thread joined to last, the most
+    /// recent last.
+    static ORIGINS: RefCell<Vec<Origin>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Origin {
-    /// `endpoint`'s origin, when it is absolute with a path (`/...`) or none.
+    /// `endpoint`'s origin, when it is an absolute URL whose authority is
+    /// followed by a path (`/...`) or by nothing.
     fn of(endpoint: &Arc<str>) -> Option<Origin> {
         let uri: Uri = endpoint.parse().ok()?;
         let scheme = uri.scheme()?.clone();
         let authority = uri.authority()?.clone();
         let path_at = scheme.as_str().len() + "://".len() + authority.as_str().len();
         let rest = endpoint.get(path_at..)?;
-        if !endpoint.get(..path_at)?.contains("://") || !(rest.is_empty() || rest.starts_with('/'))
-        {
+        if !(rest.is_empty() || rest.starts_with('/')) {
             return None;
         }
         Some(Origin {
@@ -75,9 +85,10 @@ impl Origin {
     }
 }
 
-/// `endpoint` (absolute) and `path` joined as [`concat_url`] joins them,
-/// as a URI; `None` when `endpoint` is not an absolute URL or the URL
-/// made is none.
+/// `endpoint` and `path` joined as [`concat_url`] joins them, as a URI:
+/// the one `Uri::try_from` makes of the joined text (`None` when it makes
+/// none). An endpoint that is not absolute gives what the text gives (a
+/// relative URI, or none): the caller checks.
 pub(crate) fn joined(endpoint: &Arc<str>, path: &str) -> Option<Uri> {
     from_origin(endpoint, path).or_else(|| Uri::try_from(concat_url(endpoint, path)).ok())
 }
@@ -86,25 +97,39 @@ pub(crate) fn joined(endpoint: &Arc<str>, path: &str) -> Option<Uri> {
 /// unusual cases the text path takes (and on a thread whose locals are
 /// gone: it is ending).
 fn from_origin(endpoint: &Arc<str>, path: &str) -> Option<Uri> {
-    LAST.try_with(|last| {
-        let mut last = last.try_borrow_mut().ok()?;
-        if !last
-            .as_ref()
-            .is_some_and(|o| Arc::ptr_eq(&o.endpoint, endpoint))
-        {
-            *last = Some(Origin::of(endpoint)?);
-        }
-        let origin = last.as_ref()?;
-        let prefix = endpoint.get(origin.path_at..)?;
-        let path_and_query = PathAndQuery::from_maybe_shared(path_bytes(prefix, path)?).ok()?;
-        let mut parts = Parts::default();
-        parts.scheme = Some(origin.scheme.clone());
-        parts.authority = Some(origin.authority.clone());
-        parts.path_and_query = Some(path_and_query);
-        Uri::from_parts(parts).ok()
-    })
-    .ok()
-    .flatten()
+    ORIGINS
+        .try_with(|origins| {
+            let mut origins = origins.try_borrow_mut().ok()?;
+            let at = match origins
+                .iter()
+                .position(|o| Arc::ptr_eq(&o.endpoint, endpoint))
+            {
+                Some(at) => at,
+                None => {
+                    let origin = Origin::of(endpoint)?;
+                    if origins.len() == ORIGINS_KEPT {
+                        // the oldest makes room
+                        origins.remove(0);
+                    }
+                    origins.push(origin);
+                    origins.len() - 1
+                }
+            };
+            let origin = &origins[at];
+            let prefix = endpoint.get(origin.path_at..)?;
+            let bytes = path_bytes(prefix, path)?;
+            if origin.path_at + bytes.len() > MAX_URL {
+                return None;
+            }
+            let path_and_query = PathAndQuery::from_maybe_shared(bytes).ok()?;
+            let mut parts = Parts::default();
+            parts.scheme = Some(origin.scheme.clone());
+            parts.authority = Some(origin.authority.clone());
+            parts.path_and_query = Some(path_and_query);
+            Uri::from_parts(parts).ok()
+        })
+        .ok()
+        .flatten()
 }
 
 /// The path under the endpoint's path `prefix` that [`concat_url`] makes,
@@ -143,8 +168,8 @@ struct Inline {
 }
 
 impl Inline {
-    /// The longest path kept inline (the allocation is 104 bytes with the
-    /// count and its drop).
+    /// The longest path kept inline (with the reference count, the
+    /// allocation is under 110 bytes).
     const CAPACITY: usize = 87;
 }
 
@@ -165,6 +190,8 @@ mod tests {
     #[test]
     fn a_joined_uri_is_the_one_the_text_makes() {
         let long = format!("items/{}?marker={}", "a".repeat(120), "m".repeat(30));
+        // a path `http` takes alone, but not under the endpoint
+        let longest = format!("/{}", "b".repeat(MAX_URL - 1));
         let endpoints = [
             "http://h/v2.1",
             "http://h/v2.1/",
@@ -185,6 +212,7 @@ mod tests {
             "/",
             "?limit=1",
             long.as_str(),
+            longest.as_str(),
         ];
         for endpoint in endpoints {
             let endpoint: Arc<str> = Arc::from(endpoint);
@@ -193,7 +221,7 @@ mod tests {
                 // the usual endpoint and a path under it take the origin's way
                 let usual =
                     endpoint.to_ascii_lowercase().starts_with("http") && !endpoint.contains('?');
-                let under = !path.trim_start_matches('/').is_empty();
+                let under = !path.trim_start_matches('/').is_empty() && path.len() < MAX_URL - 40;
                 assert_eq!(
                     from_origin(&endpoint, path).is_some(),
                     usual && under,
@@ -217,10 +245,11 @@ mod tests {
     /// panic (which would abort the process there).
     #[test]
     fn a_thread_that_is_ending_joins_as_text() {
-        struct Guard(Arc<str>, std::sync::mpsc::Sender<Option<Uri>>);
+        struct Guard(Arc<str>, std::sync::mpsc::Sender<(bool, Option<Uri>)>);
         impl Drop for Guard {
             fn drop(&mut self) {
-                let _ = self.1.send(joined(&self.0, "/x"));
+                let kept = from_origin(&self.0, "/x").is_some();
+                let _ = self.1.send((kept, joined(&self.0, "/x")));
             }
         }
         thread_local! {
@@ -235,8 +264,37 @@ mod tests {
         })
         .join()
         .unwrap();
-        let made = rx.recv().unwrap();
+        let (kept, made) = rx.recv().unwrap();
+        assert!(!kept, "the origins kept outlived the thread's locals");
         assert_eq!(made, Some(Uri::from_static("http://h/v1/x")));
+    }
+
+    /// A thread keeps the origins of the last few endpoints it joined to:
+    /// alternating between two parses neither again; a fifth endpoint
+    /// makes room by dropping the oldest.
+    #[test]
+    fn a_thread_keeps_the_origins_of_its_last_few_endpoints() {
+        std::thread::spawn(|| {
+            let kept = || ORIGINS.with(|o| o.borrow().len());
+            let endpoints: Vec<Arc<str>> = (0..5)
+                .map(|i| Arc::from(format!("http://h{i}:8774/v2.1")))
+                .collect();
+            for _ in 0..3 {
+                for endpoint in &endpoints[..2] {
+                    assert!(from_origin(endpoint, "/servers").is_some());
+                }
+            }
+            assert_eq!(kept(), 2);
+            for endpoint in &endpoints {
+                let uri = joined(endpoint, "/servers").unwrap();
+                assert_eq!(uri.to_string(), format!("{endpoint}/servers"));
+            }
+            assert_eq!(kept(), ORIGINS_KEPT);
+            let first = ORIGINS.with(|o| Arc::ptr_eq(&o.borrow()[0].endpoint, &endpoints[1]));
+            assert!(first, "the oldest endpoint was not the one dropped");
+        })
+        .join()
+        .unwrap();
     }
 
     /// A short path is made with its count in one allocation, a long one
