@@ -424,6 +424,22 @@ impl<T> std::fmt::Debug for Api<T> {
     }
 }
 
+/// `resp`'s metadata, and its body decoded as [`decode`] does: its headers
+/// are freed before the body is parsed (the parse's own small allocations
+/// then find the memory they leave; with many calls in flight, glibc's
+/// per-thread cache otherwise runs dry).
+fn decoded<R: DeserializeOwned>(
+    mut resp: ApiResponse,
+    key: Option<&str>,
+) -> Result<WithMeta<R>, Error> {
+    let meta = ResponseMeta::of(&resp);
+    drop(resp.take_headers());
+    Ok(WithMeta {
+        value: decode(&resp, key)?,
+        meta,
+    })
+}
+
 /// `T` from the response body, or from the member `key` of it: straight
 /// from the bytes into `T` (the other members skipped unparsed), no
 /// `serde_json::Value` in between.
@@ -574,11 +590,8 @@ impl<T: ApiObject> Api<T> {
         self.info.wrapped.then_some(&*self.info.singular)
     }
 
-    fn one(&self, resp: &ApiResponse) -> Result<WithMeta<T>, Error> {
-        Ok(WithMeta {
-            value: decode(resp, self.wrapper())?,
-            meta: ResponseMeta::of(resp),
-        })
+    fn one(&self, resp: ApiResponse) -> Result<WithMeta<T>, Error> {
+        decoded(resp, self.wrapper())
     }
 
     /// One page of the collection with `query` (a serde struct of filters,
@@ -592,10 +605,7 @@ impl<T: ApiObject> Api<T> {
             .client
             .request(ApiRequest::get(path).query_of(query))
             .await?;
-        Ok(WithMeta {
-            value: decode(&resp, Some(&self.info.plural))?,
-            meta: ResponseMeta::of(&resp),
-        })
+        decoded(resp, Some(&self.info.plural))
     }
 
     /// The resource with this id.
@@ -604,7 +614,7 @@ impl<T: ApiObject> Api<T> {
             .client
             .request(ApiRequest::get(self.item_path(id)?))
             .await?;
-        self.one(&resp)
+        self.one(resp)
     }
 
     /// The resource with this id, or `None` when there is none: a 404-kind
@@ -655,10 +665,7 @@ impl<T: ApiObject> Api<T> {
                     .set_header("Content-Type", "application/json"),
             )
             .await?;
-        Ok(WithMeta {
-            value: decode(&resp, self.wrapper())?,
-            meta: ResponseMeta::of(&resp),
-        })
+        decoded(resp, self.wrapper())
     }
 
     /// Create one from `body`; the created resource.
@@ -722,7 +729,7 @@ impl<T: ApiObject> Api<T> {
             .body(body)
             .set_header("Content-Type", &self.info.update_content_type);
         let resp = self.client.request(request).await?;
-        self.one(&resp)
+        self.one(resp)
     }
 
     /// Delete it (`202` and `204` are both success).

@@ -45,6 +45,13 @@ impl ApiResponse {
         &self.headers
     }
 
+    /// The headers, taken out: the response keeps none after. To keep
+    /// them apart from it, or to free them before its body is parsed (the
+    /// parse's own small allocations then find the memory they leave).
+    pub fn take_headers(&mut self) -> HeaderMap {
+        std::mem::take(&mut self.headers)
+    }
+
     /// The body bytes.
     pub fn body(&self) -> &Bytes {
         &self.body
@@ -102,4 +109,34 @@ pub(super) fn request_id_of(headers: &HeaderMap) -> Option<&str> {
         .iter()
         .find_map(|h| headers.get(h))
         .and_then(|v| v.to_str().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The headers taken out are the response's; it keeps none after, and
+    /// its body, status and URL are as they were.
+    #[test]
+    fn taken_headers_leave_the_rest_of_the_response() {
+        let mut headers = HeaderMap::new();
+        headers.insert(X_OPENSTACK_REQUEST_ID, "req-1".parse().unwrap());
+        let mut resp = ApiResponse {
+            status: StatusCode::OK,
+            headers,
+            body: Bytes::from_static(b"{\"a\":1}"),
+            method: Method::GET,
+            uri: http::Uri::from_static("http://h/v1/a"),
+        };
+        assert_eq!(resp.request_id(), Some("req-1"));
+        let taken = resp.take_headers();
+        assert_eq!(taken[&X_OPENSTACK_REQUEST_ID], "req-1");
+        assert!(resp.headers().is_empty());
+        assert_eq!(resp.request_id(), None);
+        assert_eq!(resp.json::<serde_json::Value>().unwrap()["a"], 1);
+        assert_eq!(
+            (resp.status(), resp.url().as_str()),
+            (StatusCode::OK, "http://h/v1/a")
+        );
+    }
 }
