@@ -81,7 +81,17 @@ impl ApiResponse {
             .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"))
     }
 
-    /// Decode the body as JSON into `T`.
+    /// Decode the body as JSON into `T`, the response consumed: its
+    /// headers are freed before the body is parsed (with many calls in
+    /// flight, the parse's small allocations then find the memory they
+    /// leave). An error is [`json`](Self::json)'s.
+    pub fn into_json<T: DeserializeOwned>(mut self) -> Result<T, Error> {
+        drop(self.take_headers());
+        self.json()
+    }
+
+    /// Decode the body as JSON into `T` (the response kept: see also
+    /// [`into_json`](Self::into_json)).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_slice(&self.body).map_err(|e| Error::InvalidResponse {
             message: format!("the {} response body is not the JSON expected", self.method),
@@ -137,6 +147,36 @@ mod tests {
         assert_eq!(
             (resp.status(), resp.url().as_str()),
             (StatusCode::OK, "http://h/v1/a")
+        );
+    }
+
+    /// `into_json` decodes as `json` does, and fails as it does: the same
+    /// typed error, naming the method and the URL.
+    #[test]
+    fn into_json_decodes_and_fails_as_json_does() {
+        let response = |body: &'static [u8]| ApiResponse {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body),
+            method: Method::GET,
+            uri: http::Uri::from_static("http://h/v1/a"),
+        };
+        let good = response(b"{\"a\":[1,2]}");
+        assert_eq!(
+            good.json::<serde_json::Value>().unwrap(),
+            good.clone().into_json::<serde_json::Value>().unwrap()
+        );
+        let bad = response(b"{\"a\":");
+        let kept = bad.json::<serde_json::Value>().unwrap_err().to_string();
+        let consumed = bad.into_json::<serde_json::Value>().unwrap_err();
+        assert!(
+            matches!(consumed, Error::InvalidResponse { .. }),
+            "{consumed:?}"
+        );
+        assert_eq!(consumed.to_string(), kept);
+        assert!(
+            kept.contains("GET") && kept.contains("http://h/v1/a"),
+            "{kept}"
         );
     }
 }
