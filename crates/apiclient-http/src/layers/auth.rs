@@ -331,20 +331,21 @@ pub(crate) enum Prepared {
 pub(crate) fn prepare_now(
     state: &TokenState,
     target: Option<&Target>,
-    mut req: Request<Body>,
+    req: Request<Body>,
     path: Option<&Uri>,
 ) -> Prepared {
-    let Some(target) = target else {
+    // sent without a join here: to the kept URI itself
+    let restored = |mut req: Request<Body>| {
         if let Some(path) = path {
             *req.uri_mut() = path.clone();
         }
-        return Prepared::Plain(req);
+        req
+    };
+    let Some(target) = target else {
+        return Prepared::Plain(restored(req));
     };
     let Some(token) = state.current() else {
-        if let Some(path) = path {
-            *req.uri_mut() = path.clone();
-        }
-        return Prepared::Wait(req);
+        return Prepared::Wait(restored(req));
     };
     match Sent::prepare(state, target, token, req, path, false) {
         Ok((first, sent)) => Prepared::Ready(first, sent),

@@ -152,11 +152,8 @@ fn path_bytes(prefix: &str, path: &str) -> Option<Bytes> {
         inline.buf[prefix.len() + 1..len].copy_from_slice(path.as_bytes());
         return Some(Bytes::from_owner(inline));
     }
-    let mut joined = String::with_capacity(len);
-    joined.push_str(prefix);
-    joined.push('/');
-    joined.push_str(path);
-    Some(Bytes::from(joined))
+    // (the path is not empty: `concat_url` joins it as above)
+    Some(Bytes::from(concat_url(prefix, path)))
 }
 
 /// A short path with its reference count in one allocation (`Bytes`'s
