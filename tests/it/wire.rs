@@ -67,6 +67,36 @@ async fn a_second_401_surfaces_as_unauthorized() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_no_renewal_can_change_names_the_url_that_answered() {
+    // a fixed token cannot be renewed: the 401 itself is the answer, and
+    // its error names the absolute URL asked, not the path given
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = answered.clone();
+    let server = apiclient_fake::RawServer::start(move |_| {
+        // the first answer a 200 (the token is then no longer new), then 401s
+        match seen.fetch_add(1, Ordering::SeqCst) {
+            0 => apiclient_fake::RawServer::response(200, &[], b"{}"),
+            _ => apiclient_fake::RawServer::response(401, &[], b"{\"error\": {}}"),
+        }
+    })
+    .await
+    .unwrap();
+    let endpoint = format!("{}/v2.1", server.url());
+    let http =
+        apiclient_http::HttpClient::builder(apiclient_auth::typed::AdminToken::new(&endpoint, "t"))
+            .no_proxy()
+            .build()
+            .unwrap();
+    let compute = http.service_client("compute");
+    compute.get("/servers").await.unwrap();
+    let err = compute.get("/servers").await.unwrap_err();
+    assert!(err.is_unauthorized(), "{err:?}");
+    let url = err.as_http().and_then(|e| e.url()).unwrap_or_default();
+    assert_eq!(url, format!("{endpoint}/servers"), "{err:?}");
+    assert_eq!(server.requests().len(), 2, "the 401 is not replayed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_401_right_after_authenticating_is_not_retried() {
     let cloud = FakeCloud::start().await.unwrap();
     let http = builder(&cloud).build().unwrap();

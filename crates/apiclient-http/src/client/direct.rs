@@ -45,9 +45,9 @@ pub(super) struct DirectCall<'a> {
     /// request to an absolute URL); or the one the request carries.
     target: Option<Cow<'a, Target>>,
     attempts: Attempts,
-    /// The request every further attempt is made from (each attempt sends
-    /// a copy of it), or, for a one-shot body (sent once), the URL it was
-    /// sent to.
+    /// The request, which every attempt sends a copy of (it stays in
+    /// place for the whole call), or, for a one-shot body (sent once), the
+    /// URL it was sent to.
     copy: Kept,
     /// The attempts sent so far (a retry, the replay after a 401 and a
     /// redirect each count one).
@@ -59,50 +59,65 @@ pub(super) struct DirectCall<'a> {
 /// rest of the call: no allocation for it).
 #[allow(clippy::large_enum_variant)]
 enum Kept {
-    /// Not sent yet: the request itself.
-    Unsent(Request<Body>),
-    /// The request the next attempt is a copy of.
-    Replay(Request<Body>),
-    /// No further attempt: the URL asked.
+    /// The request: not sent yet (`sent` false), or the one every further
+    /// attempt is a copy of. It stays here from the call's start to its
+    /// end: an attempt copies its head, and nothing moves it (each move
+    /// of a request writes its 256 bytes again, which with many calls in
+    /// flight costs more than the copy's own work).
+    Request { req: Request<Body>, sent: bool },
+    /// No further attempt (a one-shot body, sent itself): the URL asked.
     Asked(Uri),
-    /// Nothing (for a moment: the request is being sent).
-    None,
 }
 
 impl Kept {
-    /// The URL of the request kept (unsent, its copy, or the one asked).
-    fn url(&self) -> Option<&Uri> {
+    /// The URL of the request kept, or of the one asked.
+    fn url(&self) -> &Uri {
         match self {
-            Kept::Unsent(req) | Kept::Replay(req) => Some(req.uri()),
-            Kept::Asked(asked) => Some(asked),
-            Kept::None => None,
+            Kept::Request { req, .. } => req.uri(),
+            Kept::Asked(asked) => asked,
         }
     }
 
-    /// `req` kept for the attempts after this one, and the request this
-    /// attempt sends: a copy of it, with no URI of its own when `target`
-    /// (the call's) is there to join the kept path to its endpoint (a copy
-    /// of the URI would allocate the header its bytes are then shared by;
-    /// the attempt reads the kept one: [`path`](Self::path)). A one-shot
-    /// body is sent itself, and only its URL kept.
-    fn keep(req: Request<Body>, target: Option<&Target>) -> (Kept, Request<Body>) {
+    /// The request kept, once an attempt of it was sent (the one a retry
+    /// replays and a redirect rewrites).
+    fn replay_mut(&mut self) -> Option<&mut Request<Body>> {
+        match self {
+            Kept::Request { req, sent: true } => Some(req),
+            _ => None,
+        }
+    }
+
+    /// The request the next attempt sends: a copy of the kept one (which
+    /// stays for the attempts after it), with no URI of its own when
+    /// `target` (the call's) is there to join the kept path to its
+    /// endpoint (a copy of the URI would allocate the header its bytes are
+    /// then shared by; the attempt reads the kept one: [`path`](Self::path)).
+    /// A one-shot body is sent itself, and only its URL kept. `None` when
+    /// no request is kept.
+    fn next(&mut self, target: Option<&Target>) -> Option<Request<Body>> {
+        let Kept::Request { req, sent } = self else {
+            return None;
+        };
         let Some(body) = req.body().try_clone() else {
             let asked = req.uri().clone();
-            return (Kept::Asked(asked), req);
+            return match std::mem::replace(self, Kept::Asked(asked)) {
+                Kept::Request { req, .. } => Some(req),
+                Kept::Asked(_) => None,
+            };
         };
+        *sent = true;
         let uri = match target {
             Some(_) => Uri::default(),
             None => req.uri().clone(),
         };
-        let sent = crate::layers::head_with(&req, uri, body);
-        (Kept::Replay(req), sent)
+        Some(crate::layers::head_with(req, uri, body))
     }
 
-    /// The URI the attempt [`keep`](Self::keep) made goes to, when it
+    /// The URI the attempt [`next`](Self::next) made goes to, when it
     /// carries none of its own.
     fn path(&self, target: Option<&Target>) -> Option<&Uri> {
         match (self, target) {
-            (Kept::Replay(req), Some(_)) => Some(req.uri()),
+            (Kept::Request { req, sent: true }, Some(_)) => Some(req.uri()),
             _ => None,
         }
     }
@@ -290,7 +305,7 @@ impl<'a> DirectCall<'a> {
         DirectCall {
             target,
             attempts: direct.attempts.clone(),
-            copy: Kept::Unsent(req),
+            copy: Kept::Request { req, sent: false },
             made: 0,
             step: Step::Done,
         }
@@ -298,13 +313,13 @@ impl<'a> DirectCall<'a> {
 
     /// Whether the call is not sent yet.
     pub(super) fn is_unsent(&self) -> bool {
-        matches!(self.copy, Kept::Unsent(_))
+        matches!(self.copy, Kept::Request { sent: false, .. })
     }
 
     /// The request not sent yet, and the call's target when it has one.
     pub(super) fn unsent_mut(&mut self) -> Option<(&mut Request<Body>, Option<&Target>)> {
         match &mut self.copy {
-            Kept::Unsent(req) => Some((req, self.target.as_deref())),
+            Kept::Request { req, sent: false } => Some((req, self.target.as_deref())),
             _ => None,
         }
     }
@@ -312,7 +327,7 @@ impl<'a> DirectCall<'a> {
     /// The URL asked (the last one, after a redirect), for an answer that
     /// names none and for errors.
     pub(super) fn asked(&self) -> Uri {
-        self.copy.url().cloned().unwrap_or_default()
+        self.copy.url().clone()
     }
 
     /// The attempts made so far.
@@ -323,24 +338,26 @@ impl<'a> DirectCall<'a> {
     /// The call's first attempt, of the request it holds (nothing when it
     /// was sent already).
     pub(super) fn send_unsent(&mut self, direct: &Direct) {
-        let Kept::Unsent(req) = std::mem::replace(&mut self.copy, Kept::None) else {
+        let Kept::Request { req, sent: false } = &self.copy else {
             return;
         };
         if self.target.is_none() {
             self.target = req.extensions().get::<Target>().cloned().map(Cow::Owned);
         }
         self.attempts.for_target(self.target.as_deref());
-        self.attempt(direct, req);
+        self.attempt(direct);
     }
 
-    /// The next attempt, of `req`: kept for the one after (see
-    /// [`Kept::keep`]), a copy of it sent.
-    fn attempt(&mut self, direct: &Direct, req: Request<Body>) {
+    /// The next attempt: a copy of the kept request sent (see
+    /// [`Kept::next`]); with none kept, the call is over.
+    fn attempt(&mut self, direct: &Direct) {
         let target = self.target.as_deref();
-        let sent;
-        (self.copy, sent) = Kept::keep(req, target);
+        let Some(req) = self.copy.next(target) else {
+            self.step = Step::Done;
+            return;
+        };
         self.made += 1;
-        attempt(&mut self.step, direct, target, sent, self.copy.path(target));
+        attempt(&mut self.step, direct, target, req, self.copy.path(target));
     }
 
     /// The final answer (after the retries the policy allows), with the
@@ -360,44 +377,54 @@ impl<'a> DirectCall<'a> {
                     // the URL asked: as the auth layer made it, else as given
                     let url = match sent.as_ref() {
                         Some(sent) => Some(sent.url()),
-                        None => self.copy.url(),
+                        None => Some(self.copy.url()),
                     };
                     let result = ready!(answer.poll_answer(cx, service, url));
-                    let (mut result, url) = match (result, sent.take()) {
-                        (Ok(resp), Some(sent)) => match sent.settled(resp) {
-                            Ok((resp, url)) => (Ok(resp), Some(url)),
-                            Err((sent, resp)) => {
-                                // a 401: one renewal, as the auth layer does
-                                let Some(target) = self.target.as_deref().cloned() else {
-                                    // (a prepared request always has its target)
-                                    self.step = Step::Done;
-                                    return Poll::Ready(Ok((resp, None)));
-                                };
-                                // (a re-authentication: the replay after it,
-                                // made below as a retry's, is the next attempt)
-                                let renewal = sent.renewal(resp, direct.state.clone(), target);
-                                self.step = Step::Attempt {
-                                    answer: AttemptFuture::Boxed(renewal),
-                                    sent: None,
-                                };
-                                continue;
-                            }
-                        },
+                    // a 401 to renew the token for (the rare path, which
+                    // takes the attempt's record; the usual one reads it
+                    // in place: moved, it would be written again)
+                    let renews = match (&result, sent.as_ref()) {
+                        (Ok(resp), Some(s)) => s.renews(resp),
+                        _ => false,
+                    };
+                    let (mut result, url) = match (result, sent.as_mut()) {
+                        (Ok(resp), Some(_)) if renews => {
+                            // one renewal, as the auth layer does
+                            let (Some(target), Some(s)) =
+                                (self.target.as_deref().cloned(), sent.take())
+                            else {
+                                // (a prepared request always has its target)
+                                self.step = Step::Done;
+                                return Poll::Ready(Ok((resp, None)));
+                            };
+                            // (a re-authentication: the replay after it, made
+                            // below as a retry's, is the next attempt)
+                            let renewal = s.renewal(resp, direct.state.clone(), target);
+                            self.step = Step::Attempt {
+                                answer: AttemptFuture::Boxed(renewal),
+                                sent: None,
+                            };
+                            continue;
+                        }
+                        (Ok(mut resp), Some(sent)) => {
+                            let url = sent.settle(&mut resp);
+                            (Ok(resp), Some(url))
+                        }
                         (Ok(resp), None) => {
                             let url = carried_url(&resp);
                             (Ok(resp), url)
                         }
                         (Err(e), _) => (Err(e), None),
                     };
-                    let wait = match &mut self.copy {
-                        Kept::Replay(replay) => {
+                    let wait = match self.copy.replay_mut() {
+                        Some(replay) => {
                             let service = self
                                 .target
                                 .as_deref()
                                 .map(|t| t.filter.service_type.as_str());
                             self.attempts.retry_for(replay, &mut result, service)
                         }
-                        Kept::Unsent(_) | Kept::Asked(_) | Kept::None => None,
+                        None => None,
                     };
                     match wait {
                         Some(wait) => self.step = Step::Waiting(wait),
@@ -409,12 +436,9 @@ impl<'a> DirectCall<'a> {
                 }
                 Step::Waiting(wait) => {
                     ready!(wait.as_mut().poll(cx));
-                    let Kept::Replay(req) = std::mem::replace(&mut self.copy, Kept::None) else {
-                        self.step = Step::Done;
-                        continue;
-                    };
-                    // a copy for the attempt after this one, as tower's retry keeps
-                    self.attempt(direct, req);
+                    // the kept request stays for the attempt after this one,
+                    // as tower's retry keeps its copy
+                    self.attempt(direct);
                 }
                 Step::Done => {
                     return Poll::Ready(Err(
@@ -433,13 +457,13 @@ fn attempt(
     step: &mut Step,
     direct: &Direct,
     target: Option<&Target>,
-    req: Request<Body>,
+    mut req: Request<Body>,
     path: Option<&Uri>,
 ) {
-    let (req, sent, target) = match prepare_now(&direct.state, target, req, path) {
-        Prepared::Ready(req, sent) => (req, Some(sent), target),
-        Prepared::Plain(req) => (req, None, None),
-        Prepared::Wait(mut req) => {
+    let (sent, target) = match prepare_now(&direct.state, target, &mut req, path) {
+        Prepared::Ready(sent) => (Some(sent), target),
+        Prepared::Plain => (None, None),
+        Prepared::Wait => {
             // no token usable now: the auth layer's own path, which waits
             // for one (single-flight) and settles the answer itself; it
             // reads the target from the request

@@ -194,11 +194,11 @@ fn token_may_go_to(uri: &Uri, endpoint: &str, token: &CurrentToken) -> bool {
 /// request then carries none of its own: a copy of a URI allocates the
 /// header its bytes are then shared by).
 fn authorize(
-    mut out: Request<Body>,
+    out: &mut Request<Body>,
     path: Option<&Uri>,
     token: &CurrentToken,
     endpoint: &Arc<str>,
-) -> Result<Request<Body>, Error> {
+) -> Result<(), Error> {
     let asked = path.unwrap_or(out.uri());
     if asked.scheme().is_none() {
         let path = asked.path_and_query().map(|p| p.as_str()).unwrap_or("/");
@@ -235,7 +235,7 @@ fn authorize(
         };
         out.headers_mut().insert(name, v.clone());
     }
-    Ok(out)
+    Ok(())
 }
 
 impl<S> Service<Request<Body>> for Auth<S>
@@ -264,14 +264,21 @@ where
             // poll_ready-then-call on one instance), with no copy of it
             let mut cx = Context::from_waker(std::task::Waker::noop());
             if let Poll::Ready(Ok(())) = self.inner.poll_ready(&mut cx) {
-                let (first, sent) =
-                    match Sent::prepare(&self.state, &target, token, req, None, self.replay_here) {
-                        Ok((first, sent)) => (first, sent.to(target)),
-                        Err(e) => {
-                            return Box::pin(std::future::ready(Err(Box::new(e) as BoxError)));
-                        }
-                    };
-                let answer = self.inner.call(first);
+                let mut req = req;
+                let sent = match Sent::prepare(
+                    &self.state,
+                    &target,
+                    token,
+                    &mut req,
+                    None,
+                    self.replay_here,
+                ) {
+                    Ok(sent) => sent.to(target),
+                    Err(e) => {
+                        return Box::pin(std::future::ready(Err(Box::new(e) as BoxError)));
+                    }
+                };
+                let answer = self.inner.call(req);
                 let state = self.state.clone();
                 // the replay after a 401 needs the service only when it
                 // happens here (not in the retry layer above)
@@ -290,9 +297,10 @@ where
         let replay_here = self.replay_here;
         Box::pin(async move {
             let token = state.get().await?;
-            let (first, sent) = Sent::prepare(&state, &target, token, req, None, replay_here)?;
+            let mut req = req;
+            let sent = Sent::prepare(&state, &target, token, &mut req, None, replay_here)?;
             let sent = sent.to(target);
-            let resp = inner.clone().oneshot(first).await?;
+            let resp = inner.clone().oneshot(req).await?;
             match sent.checked(resp) {
                 Ok(resp) => Ok(resp),
                 Err((sent, resp)) => Box::pin(sent.after_401(resp, state, Some(inner))).await,
@@ -301,20 +309,19 @@ where
     }
 }
 
-/// A request made ready to send by [`prepare_now`], for a caller that
+/// What [`prepare_now`] made of a request (in place), for a caller that
 /// drives its answer itself (the client's own stack, which fuses this
 /// layer's work with the retry layer's into one future). Made and taken
 /// apart at once, never kept.
-#[allow(clippy::large_enum_variant)]
 pub(crate) enum Prepared {
     /// Joined to its endpoint, with the token: send it, then settle its
     /// answer with the [`Sent`].
-    Ready(Request<Body>, Sent),
+    Ready(Sent),
     /// No target: the request goes as it is, unauthenticated.
-    Plain(Request<Body>),
+    Plain,
     /// No token usable now (none yet, or one due for renewal): the layer's
     /// own path, which waits for one.
-    Wait(Request<Body>),
+    Wait,
     /// The request cannot be sent (no endpoint, a foreign origin, ...).
     Failed(Error),
 }
@@ -324,31 +331,33 @@ pub(crate) enum Prepared {
 /// current token. A 401 is left to the retry layer to replay (as with
 /// [`AuthLayer::replaying_by_retry`]).
 ///
-/// `path`, when given, is the URI to send `req` to (relative to the
-/// endpoint, or absolute), which the caller keeps: `req`'s own is a
-/// placeholder, replaced by it (or by the URL joined of it) in the request
-/// returned, whatever the variant.
+/// `req` is made ready in place (the caller sends it where it is: a
+/// request moved writes its 256 bytes again). `path`, when given, is the
+/// URI to send it to (relative to the endpoint, or absolute), which the
+/// caller keeps: `req`'s own is a placeholder, replaced by it (or by the
+/// URL joined of it) unless the request cannot be sent.
 pub(crate) fn prepare_now(
     state: &TokenState,
     target: Option<&Target>,
-    req: Request<Body>,
+    req: &mut Request<Body>,
     path: Option<&Uri>,
 ) -> Prepared {
     // sent without a join here: to the kept URI itself
-    let restored = |mut req: Request<Body>| {
+    let restore = |req: &mut Request<Body>| {
         if let Some(path) = path {
             *req.uri_mut() = path.clone();
         }
-        req
     };
     let Some(target) = target else {
-        return Prepared::Plain(restored(req));
+        restore(req);
+        return Prepared::Plain;
     };
     let Some(token) = state.current() else {
-        return Prepared::Wait(restored(req));
+        restore(req);
+        return Prepared::Wait;
     };
     match Sent::prepare(state, target, token, req, path, false) {
-        Ok((first, sent)) => Prepared::Ready(first, sent),
+        Ok(sent) => Prepared::Ready(sent),
         Err(e) => Prepared::Failed(e),
     }
 }
@@ -377,27 +386,27 @@ impl Sent {
         &self.url.0
     }
 
-    /// `req` (to `path` when given, which replaces its URI: see
-    /// [`authorize`]) with its endpoint and token, and what its answer will
-    /// need.
+    /// `req` given its endpoint and token in place (sent to `path` when
+    /// given, which replaces its URI: see [`authorize`]), and what its
+    /// answer will need.
     fn prepare(
         state: &TokenState,
         target: &Target,
         token: CurrentToken,
-        req: Request<Body>,
+        req: &mut Request<Body>,
         path: Option<&Uri>,
         replay_here: bool,
-    ) -> Result<(Request<Body>, Sent), Error> {
+    ) -> Result<Sent, Error> {
         let endpoint = resolve(state, target, &token)?;
         let replayable = req.body().is_replayable();
         let renewed_before = req.extensions().get::<Reauthenticated>().is_some();
         let replay = if replay_here {
-            clone_request(&req).map(Box::new)
+            clone_request(req).map(Box::new)
         } else {
             None
         };
-        let first = authorize(req, path, &token, &endpoint)?;
-        let url = RequestUrl(first.uri().clone());
+        authorize(req, path, &token, &endpoint)?;
+        let url = RequestUrl(req.uri().clone());
         let sent = Sent {
             target: None,
             token,
@@ -408,7 +417,7 @@ impl Sent {
             renewed_before,
             url,
         };
-        Ok((first, sent))
+        Ok(sent)
     }
 
     /// The answer, marked with its URL: `Ok` when it is final, `Err` (with
@@ -426,31 +435,48 @@ impl Sent {
     /// the retry layer's redirect policy. `Err` as in [`checked`](Self::checked).
     #[allow(clippy::result_large_err)]
     pub(crate) fn settled(
-        self,
+        mut self,
         mut resp: Response<Body>,
     ) -> Result<(Response<Body>, Uri), (Sent, Response<Body>)> {
-        if resp.status() != http::StatusCode::UNAUTHORIZED
-            || self.token.just_authenticated
-            || self.renewed_before
-        {
-            if resp.status().is_redirection() {
-                resp.extensions_mut().insert(self.url.clone());
-            }
-            return Ok((resp, self.url.0));
+        if !self.renews(&resp) {
+            let url = self.settle(&mut resp);
+            return Ok((resp, url));
         }
         resp.extensions_mut().insert(self.url.clone());
         Err((self, resp))
     }
 
-    /// A 401 [`settled`](Self::settled) returned: the renewal, boxed (its
-    /// answer carries its [`RequestUrl`], and is marked [`Reauthenticated`]
-    /// when the retry layer should replay it).
+    /// Whether `resp` is a 401 to renew the token for and replay: not
+    /// when this very call authenticated, nor on the replay after a
+    /// renewal (a 401 then is final).
+    pub(crate) fn renews(&self, resp: &Response<Body>) -> bool {
+        resp.status() == http::StatusCode::UNAUTHORIZED
+            && !self.token.just_authenticated
+            && !self.renewed_before
+    }
+
+    /// A final answer (one this call does not [`renew`](Self::renews)
+    /// for) settled in place, as [`settled`](Self::settled) does: the URL
+    /// that answered, taken out of this record (a redirection carries a
+    /// copy of it).
+    pub(crate) fn settle(&mut self, resp: &mut Response<Body>) -> Uri {
+        if resp.status().is_redirection() {
+            resp.extensions_mut().insert(self.url.clone());
+        }
+        std::mem::take(&mut self.url.0)
+    }
+
+    /// The renewal after `resp`, a 401 this call [`renews`](Self::renews)
+    /// for, boxed (its answer carries its [`RequestUrl`], and is marked
+    /// [`Reauthenticated`] when the retry layer should replay it).
     pub(crate) fn renewal(
         self,
-        resp: Response<Body>,
+        mut resp: Response<Body>,
         state: Arc<TokenState>,
         target: Target,
     ) -> BoxFuture<'static, Result<Response<Body>, BoxError>> {
+        // (the 401 itself may be the answer: the URL that gave it)
+        resp.extensions_mut().insert(self.url.clone());
         type NoService = tower::util::BoxCloneSyncService<Request<Body>, Response<Body>, BoxError>;
         Box::pin(self.to(target).after_401::<NoService>(resp, state, None))
     }
@@ -509,7 +535,8 @@ impl Sent {
                 url: url.0.to_string(),
             }) as BoxError);
         };
-        let second = authorize(*replay, None, &fresh, &new_endpoint)?;
+        let mut second = *replay;
+        authorize(&mut second, None, &fresh, &new_endpoint)?;
         let url = RequestUrl(second.uri().clone());
         let mut resp = inner.oneshot(second).await?;
         resp.extensions_mut().insert(url);
