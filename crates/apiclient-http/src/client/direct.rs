@@ -12,10 +12,10 @@
 //! while no limit is set and its timings are off, its work is done inline
 //! ([`Fused`]). The policies are the layers' own: [`Attempts`]
 //! decides every retry, replay after a 401 and redirect, and the auth
-//! layer's [`prepare_now`], [`Sent::settled`] and [`Sent::renewal`] do the
-//! token's work, so both paths behave alike (the boxed stack, built of the
-//! tower layers, serves calls wrapped in a layer of the user's and traced
-//! calls).
+//! layer's [`prepare_now`], [`Sent::renews`], [`Sent::settle`] and
+//! [`Sent::renewal`] do the token's work, so both paths behave alike (the
+//! boxed stack, built of the tower layers, serves calls wrapped in a layer
+//! of the user's and traced calls).
 
 use std::borrow::Cow;
 use std::future::Future;
