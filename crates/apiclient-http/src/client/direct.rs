@@ -383,12 +383,8 @@ impl<'a> DirectCall<'a> {
                     // a 401 to renew the token for (the rare path, which
                     // takes the attempt's record; the usual one reads it
                     // in place: moved, it would be written again)
-                    let renews = match (&result, sent.as_ref()) {
-                        (Ok(resp), Some(s)) => s.renews(resp),
-                        _ => false,
-                    };
                     let (mut result, url) = match (result, sent.as_mut()) {
-                        (Ok(resp), Some(_)) if renews => {
+                        (Ok(resp), Some(s)) if s.renews(&resp) => {
                             // one renewal, as the auth layer does
                             let (Some(target), Some(s)) =
                                 (self.target.as_deref().cloned(), sent.take())
