@@ -398,6 +398,14 @@ async fn dropping_the_last_client_frees_the_pool_the_token_and_the_password() {
     );
 }
 
+/// Waits until `server` has no connection open (30 s at most).
+async fn until_closed(server: &RawServer) {
+    let t0 = Instant::now();
+    while server.connections_open() > 0 && t0.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_pooled_connections_really_close() {
     let server = RawServer::start(|_| RawServer::response(200, &[], b"{}"))
@@ -408,10 +416,7 @@ async fn idle_pooled_connections_really_close() {
         .build()
         .unwrap();
     http.service_client("x").get("/a").await.unwrap();
-    let t0 = Instant::now();
-    while server.connections_open() > 0 && t0.elapsed() < Duration::from_secs(30) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_closed(&server).await;
     assert_eq!(
         server.connections_open(),
         0,
@@ -419,6 +424,50 @@ async fn idle_pooled_connections_really_close() {
     );
     // and the client still works: a new connection
     http.service_client("x").get("/a").await.unwrap();
+    assert_eq!(server.connections_accepted(), 2);
+    drop(http);
+}
+
+#[test]
+fn idle_connections_close_after_the_runtime_that_reaped_them_ended() {
+    // a client outlives the runtime it was first used on: the next one
+    // closes its idle connections in time too
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = server_rt
+        .block_on(RawServer::start(|_| RawServer::response(200, &[], b"{}")))
+        .unwrap();
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let first = runtime();
+    let http = first.block_on(async {
+        let http = HttpClient::builder(Box::new(fixed(&format!("{}/v1", server.url()), "t")))
+            .pool_idle_timeout(Duration::from_millis(200))
+            .no_proxy()
+            .build()
+            .unwrap();
+        http.service_client("x").get("/a").await.unwrap();
+        http
+    });
+    // its connection, its pool's reaper: gone with it
+    drop(first);
+    let second = runtime();
+    second.block_on(async {
+        http.service_client("x").get("/a").await.unwrap();
+        until_closed(&server).await;
+    });
+    assert_eq!(
+        server.connections_open(),
+        0,
+        "the second runtime's idle connection was closed"
+    );
     assert_eq!(server.connections_accepted(), 2);
     drop(http);
 }

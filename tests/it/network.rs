@@ -286,6 +286,75 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compressed_answer_gives_its_connection_back() {
+    // a GET's connection goes back to the pool once its answer is read
+    // whole, decoded or not: one connection serves every call in turn
+    let body = gzip(br#"{"servers": []}"#);
+    let server = RawServer::start(move |req| {
+        if req.target.contains("plain") {
+            RawServer::response(200, &[("Content-Type", "application/json")], b"{}")
+        } else {
+            RawServer::response(200, &[("Content-Encoding", "gzip")], &body)
+        }
+    })
+    .await
+    .unwrap();
+    let http = HttpClient::builder(Box::new(KeystonePlugin::no_auth(server.url())))
+        .no_proxy()
+        .build()
+        .unwrap();
+    let svc = http.service_client("svc");
+    for path in ["/gz", "/plain", "/gz", "/gz", "/plain"] {
+        let v: serde_json::Value = svc.get(path).await.unwrap().json().unwrap();
+        assert!(v.is_object(), "{path}: {v}");
+    }
+    assert_eq!(server.requests().len(), 5);
+    assert_eq!(server.connections_accepted(), 1, "one connection, reused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keep_alive_connection_the_server_closed_costs_no_call() {
+    // the server answers with keep-alive, then closes the connection (as
+    // one does at its idle timeout): the next call goes on a new
+    // connection, and none fails
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    let server = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(stream);
+                if read_head(&mut reader).await.is_none() {
+                    return;
+                }
+                let mut stream = reader.into_inner();
+                let answer = RawServer::response(200, &[], b"{}");
+                let _ = stream.write_all(&answer).await;
+                // closed at once, the answer sent
+            });
+        }
+    });
+    let http = HttpClient::builder(Box::new(KeystonePlugin::no_auth(&url)))
+        .no_proxy()
+        .build()
+        .unwrap();
+    let svc = http.service_client("svc");
+    for i in 0..4 {
+        svc.get("/a")
+            .await
+            .unwrap_or_else(|e| panic!("call {i}: {e}"));
+    }
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        4,
+        "each call on a connection of its own"
+    );
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzip_is_asked_for_decoded_and_bounded_by_the_decoded_size() {
     let json = br#"{"servers": [{"id": "1"}]}"#;
     let small = gzip(json);

@@ -174,8 +174,9 @@ async fn bad_tls_files_are_configuration_errors() {
     }
 }
 
-/// An HTTPS server offering h2 and http/1.1 by ALPN that answers with the request's HTTP version.
-async fn serve_h2(pki: &Pki) -> String {
+/// An HTTPS server offering h2 and http/1.1 by ALPN that answers with the
+/// request's HTTP version; it counts the connections it accepts.
+async fn serve_h2(pki: &Pki) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let key = PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes()).unwrap();
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -191,11 +192,14 @@ async fn serve_h2(pki: &Pki) -> String {
         "https://127.0.0.1:{}",
         listener.local_addr().unwrap().port()
     );
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 let Ok(tls) = acceptor.accept(tcp).await else {
@@ -217,15 +221,42 @@ async fn serve_h2(pki: &Pki) -> String {
             });
         }
     });
-    url
+    (url, accepted)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_is_negotiated_by_alpn() {
     let pki = pki();
-    let url = serve_h2(&pki).await;
+    let (url, _) = serve_h2(&pki).await;
     let tls = TlsConfig::default().cacert(pki.dir.path().join("ca.pem"));
     assert_eq!(get(&url, tls).await.unwrap(), "HTTP/2.0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_http2_connection_serves_concurrent_calls() {
+    let pki = pki();
+    let (url, accepted) = serve_h2(&pki).await;
+    let http = HttpClient::builder(Box::new(KeystonePlugin::no_auth(&url)))
+        .tls(TlsConfig::default().cacert(pki.dir.path().join("ca.pem")))
+        .no_proxy()
+        .build()
+        .unwrap();
+    let svc = http.service_client("svc");
+    assert_eq!(svc.get("/").await.unwrap().text(), "HTTP/2.0");
+    let calls: Vec<_> = (0..16)
+        .map(|i| {
+            let svc = svc.clone();
+            tokio::spawn(async move { svc.get(&format!("/{i}")).await.map(|r| r.text()) })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap().unwrap(), "HTTP/2.0");
+    }
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the calls share the first call's connection"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,6 +34,8 @@ use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
+mod pool;
+
 use crate::body::{Body, LimitExceeded};
 use crate::upload::{GateGuard, GatedBody, UploadGate, bounded};
 use rustls::pki_types::pem::PemObject;
@@ -298,6 +300,8 @@ impl Default for TransportConfig {
 pub struct HyperTransport {
     /// Shared: one reference count per call instead of a clone of every part.
     client: Arc<Client<SharedConnector, Body>>,
+    /// The exchange path's own pool (see [`pool`]).
+    pool: pool::Pool<SharedConnector>,
     proxy: Option<Arc<Matcher>>,
     compression: bool,
     timeout: Duration,
@@ -533,13 +537,15 @@ impl HyperTransport {
             .wrap_connector(connector);
         // The timers make the idle timeout real: without one, hyper-util's pool
         // never closes an idle connection.
+        let connector = SharedConnector(Arc::new(https));
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(config.pool_idle_timeout)
             .pool_timer(hyper_util::rt::TokioTimer::new())
             .timer(hyper_util::rt::TokioTimer::new())
-            .build(SharedConnector(Arc::new(https)));
+            .build(connector.clone());
         Ok(HyperTransport {
             client: Arc::new(client),
+            pool: pool::Pool::new(connector, config.pool_idle_timeout),
             proxy,
             compression: config.compression,
             timeout: config.timeout,
@@ -948,11 +954,18 @@ fn ask_compression(req: &mut Request<Body>) {
 /// (likely a keep-alive connection the server closed as the request went
 /// out) is marked so that the retry layer may send the request again.
 fn unanswered(e: hyper_util::client::legacy::Error, url: String) -> Error {
-    let kind = classify(&e, e.is_connect());
-    let source: BoxError = if kind == ConnectionErrorKind::Closed && !e.is_connect() {
-        Box::new(ClosedBeforeAnswer(Box::new(e)))
+    let connect = e.is_connect();
+    not_answered(Box::new(e), connect, url)
+}
+
+/// [`unanswered`] for an error `e` of a connection being made (`connect`)
+/// or of a request sent.
+fn not_answered(e: BoxError, connect: bool, url: String) -> Error {
+    let kind = classify(&*e, connect);
+    let source: BoxError = if kind == ConnectionErrorKind::Closed && !connect {
+        Box::new(ClosedBeforeAnswer(e))
     } else {
-        Box::new(e)
+        e
     };
     Error::from(ConnectionError::new(kind, url, Some(source)))
 }
@@ -1012,6 +1025,47 @@ pub(crate) struct Exchange {
     sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
     limit: usize,
     compression: bool,
+    /// On the transport's own pool: the connection the request goes on.
+    pooled: Option<Pooled>,
+}
+
+/// An exchange's place in the transport's own [pool](pool): the origin,
+/// and the connection taken for it (an HTTP/1.1 one goes back once the
+/// answer is read whole).
+struct Pooled {
+    pool: pool::Pool<SharedConnector>,
+    origin: pool::Origin,
+    conn: Option<pool::Conn>,
+    /// Whether the connection was taken from the pool (not made for this
+    /// request): one that closed before the request went out is replaced.
+    reused: bool,
+}
+
+impl Pooled {
+    /// The stage that sends `req`: at once on an idle connection ready
+    /// now, else once one is ready or made.
+    fn start(&mut self, req: Request<Body>) -> ExchangeStage {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        while let Some(mut conn) = self.pool.take(&self.origin) {
+            self.reused = true;
+            match pool::poll_ready(&mut conn, &mut cx) {
+                Poll::Ready(Ok(())) => {
+                    let answer = pool::send(&mut conn, req);
+                    self.conn = Some(conn);
+                    return ExchangeStage::Sent(answer);
+                }
+                // closed since it went idle: the next
+                Poll::Ready(Err(_)) => continue,
+                Poll::Pending => {
+                    self.conn = Some(conn);
+                    return ExchangeStage::Readying(Box::new(req));
+                }
+            }
+        }
+        self.reused = false;
+        self.conn = None;
+        ExchangeStage::Connecting(self.pool.connect(&self.origin), Box::new(req))
+    }
 }
 
 // held inline: boxing the large stage would cost the allocation the
@@ -1020,6 +1074,12 @@ pub(crate) struct Exchange {
 enum ExchangeStage {
     /// Sent; the answer's head is awaited.
     Asked(hyper_util::client::legacy::ResponseFuture),
+    /// On the transport's pool: a connection made for the request.
+    Connecting(pool::Connecting, Box<Request<Body>>),
+    /// On the transport's pool: the connection is not ready yet.
+    Readying(Box<Request<Body>>),
+    /// Sent on the transport's pool; the answer's head is awaited.
+    Sent(pool::Answer),
     /// The head is in; the body is read.
     Reading {
         parts: http::response::Parts,
@@ -1051,12 +1111,41 @@ impl HyperTransport {
             Some(at) => tokio::time::sleep_until(at),
             None => tokio::time::sleep(self.timeout),
         };
-        Exchange {
-            stage: ExchangeStage::Asked(self.client.request(req)),
+        let mut exchange = Exchange {
+            stage: ExchangeStage::Done,
             sleep: Box::pin(sleep),
             limit: self.max_response_bytes,
             compression: self.compression,
+            pooled: None,
+        };
+        match self.pooled_origin(&req) {
+            Some(origin) => {
+                let pooled = exchange.pooled.insert(Pooled {
+                    pool: self.pool.clone(),
+                    origin,
+                    conn: None,
+                    reused: false,
+                });
+                exchange.stage = pooled.start(req);
+            }
+            None => exchange.stage = ExchangeStage::Asked(self.client.request(req)),
         }
+        exchange
+    }
+
+    /// The origin `req` goes to on the transport's own pool: an `http` or
+    /// `https` URL no proxy takes, asked in HTTP/1.1 (the default) with
+    /// any method but `CONNECT`. Any other goes through hyper-util's.
+    fn pooled_origin(&self, req: &Request<Body>) -> Option<pool::Origin> {
+        if req.version() != http::Version::HTTP_11 || req.method() == http::Method::CONNECT {
+            return None;
+        }
+        if let Some(proxy) = &self.proxy
+            && proxy.intercept(req.uri()).is_some()
+        {
+            return None;
+        }
+        pool::Origin::of(req.uri())
     }
 
     /// Plain http through a forward proxy: its credentials go on the request.
@@ -1090,6 +1179,43 @@ impl Exchange {
         Poll::Ready(Err(e(url.map(|u| u.to_string()).unwrap_or_default())))
     }
 
+    /// The answer's head is in: its body is read next (decoded on the
+    /// general path when compressed). Some when it cannot be read.
+    fn answered(
+        &mut self,
+        resp: Response<hyper::body::Incoming>,
+        url: Option<&http::Uri>,
+    ) -> Option<Poll<Result<Response<Body>, BoxError>>> {
+        let limit = self.limit;
+        if self.compression && resp.headers().contains_key(http::header::CONTENT_ENCODING) {
+            let url = url.map(|u| u.to_string()).unwrap_or_default();
+            self.stage = ExchangeStage::Decoding(Box::pin(decoded_whole(resp, limit, url)));
+            return None;
+        }
+        let size = http_body::Body::size_hint(resp.body());
+        let whole = match crate::body::Gathered::new(limit, &size) {
+            Ok(whole) => whole,
+            Err(e) => return Some(self.fail(url, |url| Box::new(unread(Box::new(e), limit, url)))),
+        };
+        let (parts, body) = resp.into_parts();
+        self.stage = ExchangeStage::Reading { parts, body, whole };
+        None
+    }
+
+    /// The answer was read whole: its HTTP/1.1 connection goes back to
+    /// the pool it came from.
+    fn put_back(&mut self) {
+        if let Some(Pooled {
+            pool,
+            origin,
+            conn: Some(pool::Conn::H1(conn)),
+            ..
+        }) = self.pooled.take()
+        {
+            pool.put(origin, conn);
+        }
+    }
+
     /// The answer, read whole; `url` is the URL the request went to.
     pub(crate) fn poll_exchange(
         &mut self,
@@ -1101,27 +1227,90 @@ impl Exchange {
             match &mut self.stage {
                 ExchangeStage::Asked(asked) => match std::pin::Pin::new(asked).poll(cx) {
                     Poll::Ready(Ok(resp)) => {
-                        if self.compression
-                            && resp.headers().contains_key(http::header::CONTENT_ENCODING)
-                        {
-                            let url = url.map(|u| u.to_string()).unwrap_or_default();
-                            self.stage =
-                                ExchangeStage::Decoding(Box::pin(decoded_whole(resp, limit, url)));
-                            continue;
+                        if let Some(failed) = self.answered(resp, url) {
+                            return failed;
                         }
-                        let size = http_body::Body::size_hint(resp.body());
-                        let whole = match crate::body::Gathered::new(limit, &size) {
-                            Ok(whole) => whole,
-                            Err(e) => {
-                                return self
-                                    .fail(url, |url| Box::new(unread(Box::new(e), limit, url)));
-                            }
-                        };
-                        let (parts, body) = resp.into_parts();
-                        self.stage = ExchangeStage::Reading { parts, body, whole };
                     }
                     Poll::Ready(Err(e)) => {
                         return self.fail(url, |url| Box::new(unanswered(e, url)));
+                    }
+                    Poll::Pending => break,
+                },
+                ExchangeStage::Connecting(connecting, _) => match connecting.as_mut().poll(cx) {
+                    Poll::Ready(Ok(conn)) => {
+                        let ExchangeStage::Connecting(_, req) =
+                            std::mem::replace(&mut self.stage, ExchangeStage::Done)
+                        else {
+                            break;
+                        };
+                        if let Some(pooled) = &mut self.pooled {
+                            pooled.conn = Some(conn);
+                        }
+                        self.stage = ExchangeStage::Readying(req);
+                    }
+                    Poll::Ready(Err(pool::Refused(e))) => {
+                        return self.fail(url, |url| Box::new(not_answered(e, true, url)));
+                    }
+                    Poll::Pending => break,
+                },
+                ExchangeStage::Readying(_) => {
+                    let Some(Pooled {
+                        conn: Some(conn),
+                        reused,
+                        ..
+                    }) = &mut self.pooled
+                    else {
+                        return self.fail(url, |_| "a pooled exchange lost its connection".into());
+                    };
+                    let closed = match pool::poll_ready(conn, cx) {
+                        Poll::Ready(Ok(())) => None,
+                        Poll::Ready(Err(e)) => Some((e, *reused)),
+                        Poll::Pending => break,
+                    };
+                    let ExchangeStage::Readying(req) =
+                        std::mem::replace(&mut self.stage, ExchangeStage::Done)
+                    else {
+                        break;
+                    };
+                    let Some(pooled) = &mut self.pooled else {
+                        break;
+                    };
+                    match (closed, pooled.conn.as_mut()) {
+                        (None, Some(conn)) => {
+                            self.stage = ExchangeStage::Sent(pool::send(conn, *req));
+                        }
+                        // an idle connection closed before the request
+                        // went out: another
+                        (Some((_, true)), _) => self.stage = pooled.start(*req),
+                        (Some((e, false)), _) => {
+                            return self
+                                .fail(url, |url| Box::new(not_answered(Box::new(e), false, url)));
+                        }
+                        (None, None) => break,
+                    }
+                }
+                ExchangeStage::Sent(answer) => match answer.as_mut().poll(cx) {
+                    Poll::Ready(Ok(resp)) => {
+                        if let Some(failed) = self.answered(resp, url) {
+                            return failed;
+                        }
+                    }
+                    Poll::Ready(Err(mut e)) => {
+                        let reused = self.pooled.as_ref().is_some_and(|p| p.reused);
+                        match (e.take_message(), &mut self.pooled) {
+                            // never sent, on a connection that was idle:
+                            // another (as hyper-util's pool does)
+                            (Some(req), Some(pooled)) if reused => {
+                                pooled.conn = None;
+                                self.stage = pooled.start(req);
+                            }
+                            _ => {
+                                let e = e.into_error();
+                                return self.fail(url, |url| {
+                                    Box::new(not_answered(Box::new(e), false, url))
+                                });
+                            }
+                        }
                     }
                     Poll::Pending => break,
                 },
@@ -1144,6 +1333,7 @@ impl Exchange {
                             else {
                                 break;
                             };
+                            self.put_back();
                             let body = Body::from(whole.finish());
                             return Poll::Ready(Ok(Response::from_parts(parts, body)));
                         }
@@ -1153,6 +1343,9 @@ impl Exchange {
                 ExchangeStage::Decoding(decoding) => match decoding.as_mut().poll(cx) {
                     Poll::Ready(out) => {
                         self.stage = ExchangeStage::Done;
+                        if out.is_ok() {
+                            self.put_back();
+                        }
                         return Poll::Ready(out);
                     }
                     Poll::Pending => break,
@@ -1190,6 +1383,15 @@ impl HyperTransport {
         &self,
         mut req: Request<Body>,
     ) -> BoxFuture<'static, Result<Response<Body>, BoxError>> {
+        // a request with no body whose answer is read whole: as the
+        // client's own stack sends it (on the same pool), boxed
+        if self.exchanges(&req) {
+            let url = req.uri().clone();
+            let mut exchange = self.exchange(req, tokio::time::Instant::now());
+            return Box::pin(std::future::poll_fn(move |cx| {
+                exchange.poll_exchange(cx, Some(&url))
+            }));
+        }
         let limit = self.max_response_bytes;
         let timeout = self.timeout;
         let compression = self.compression;

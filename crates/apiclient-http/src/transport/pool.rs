@@ -1,0 +1,343 @@
+//! The transport's own connection pool, for the exchange path: a request
+//! with no body whose answer is read whole (the usual GET, HEAD, DELETE),
+//! sent straight to a URL no proxy takes.
+//!
+//! hyper-util's pool (which serves every other request) boxes a 3 KB
+//! future per request, clones its client, and spawns a task per HTTP/1
+//! answer to put the connection back. Here the exchange holds the
+//! connection it took, and puts it back itself once the answer's body is
+//! read; an idle connection waits in a list per origin, and one reaper
+//! task closes those idle past the pool's timeout.
+//!
+//! The connections are the transport's own connector's (its TLS, TCP and
+//! timeout settings), HTTP/2 when ALPN says so: an HTTP/2 connection is
+//! shared by every request to its origin, an HTTP/1.1 one serves one
+//! request at a time. A request on a reused connection that closed before
+//! it went out is sent again on another (as hyper-util does): it was never
+//! sent.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use apiclient_errors::BoxError;
+use http::uri::{Authority, Scheme};
+use http::{Request, Response, Uri};
+use hyper::body::Incoming;
+use hyper::client::conn::{TrySendError, http1, http2};
+use hyper_util::client::legacy::connect::Connection;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tower::{Service, ServiceExt};
+
+use crate::body::Body;
+
+/// A connection's sending half.
+pub(crate) enum Conn {
+    /// HTTP/1.1: one request at a time.
+    H1(http1::SendRequest<Body>),
+    /// HTTP/2: shared.
+    H2(http2::SendRequest<Body>),
+}
+
+/// An answer's head on its way, boxed (hyper's future has no name).
+pub(crate) type Answer =
+    Pin<Box<dyn Future<Output = Result<Response<Incoming>, TrySendError<Request<Body>>>> + Send>>;
+
+/// A connection being made.
+pub(crate) type Connecting = Pin<Box<dyn Future<Output = Result<Conn, Refused>> + Send>>;
+
+/// A connection that could not be made: the connector's error (TCP, TLS,
+/// timeout) or the HTTP handshake's.
+pub(crate) struct Refused(pub(crate) BoxError);
+
+/// Where a connection goes: a scheme and an authority.
+#[derive(Clone)]
+pub(crate) struct Origin {
+    scheme: Scheme,
+    authority: Authority,
+}
+
+impl Origin {
+    /// The origin of `uri`, when it is an `http` or `https` URL.
+    pub(crate) fn of(uri: &Uri) -> Option<Origin> {
+        let scheme = uri.scheme()?;
+        if *scheme != Scheme::HTTP && *scheme != Scheme::HTTPS {
+            return None;
+        }
+        Some(Origin {
+            scheme: scheme.clone(),
+            authority: uri.authority()?.clone(),
+        })
+    }
+
+    fn is(&self, host: &Host) -> bool {
+        self.scheme == host.scheme && self.authority == host.authority
+    }
+}
+
+/// The idle connections to one origin.
+struct Host {
+    scheme: Scheme,
+    authority: Authority,
+    /// HTTP/1.1 connections, each since when it is idle (the newest last).
+    idle: Vec<(http1::SendRequest<Body>, Instant)>,
+    /// The HTTP/2 connection, and when it was last taken.
+    shared: Option<(http2::SendRequest<Body>, Instant)>,
+}
+
+impl Host {
+    /// Drops what is closed, or idle since before `oldest`; whether
+    /// anything is left.
+    fn sweep(&mut self, oldest: Option<Instant>) -> bool {
+        let fresh = |since: &Instant| oldest.is_none_or(|o| *since >= o);
+        self.idle
+            .retain(|(c, since)| !c.is_closed() && fresh(since));
+        if self
+            .shared
+            .as_ref()
+            .is_some_and(|(c, since)| c.is_closed() || !fresh(since))
+        {
+            self.shared = None;
+        }
+        !self.idle.is_empty() || self.shared.is_some()
+    }
+}
+
+struct Idle {
+    hosts: Vec<Host>,
+    /// The reaper task, while it runs (it may also end with its runtime,
+    /// while the pool lives on, used from another).
+    reaper: Option<tokio::task::JoinHandle<()>>,
+}
+
+struct Shared<C> {
+    idle: Mutex<Idle>,
+    timeout: Duration,
+    connector: C,
+}
+
+/// The pool, whose connections `C` makes (the transport's connector):
+/// shared by the transport's copies; an exchange holds it while it holds
+/// one of its connections (to put it back).
+pub(crate) struct Pool<C> {
+    shared: Arc<Shared<C>>,
+}
+
+impl<C> Clone for Pool<C> {
+    fn clone(&self) -> Self {
+        Pool {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<C, Io> Pool<C>
+where
+    C: Service<Uri, Response = Io, Error = BoxError> + Clone + Send + Sync + 'static,
+    C::Future: Send,
+    Io: hyper::rt::Read + hyper::rt::Write + Connection + Unpin + Send + 'static,
+{
+    /// A pool whose connections are made by `connector` and closed after
+    /// `timeout` idle.
+    pub(crate) fn new(connector: C, timeout: Duration) -> Pool<C> {
+        Pool {
+            shared: Arc::new(Shared {
+                idle: Mutex::new(Idle {
+                    hosts: Vec::new(),
+                    reaper: None,
+                }),
+                timeout,
+                connector,
+            }),
+        }
+    }
+
+    /// An open connection to `origin`: the newest idle HTTP/1.1 one, or
+    /// the shared HTTP/2 one; None when there is none (then
+    /// [`connect`](Self::connect)).
+    pub(crate) fn take(&self, origin: &Origin) -> Option<Conn> {
+        let mut idle = self.shared.idle.lock().ok()?;
+        let host = idle.hosts.iter_mut().find(|h| origin.is(h))?;
+        if let Some((c, since)) = &mut host.shared {
+            if !c.is_closed() {
+                *since = Instant::now();
+                return Some(Conn::H2(c.clone()));
+            }
+            host.shared = None;
+        }
+        while let Some((c, since)) = host.idle.pop() {
+            if !c.is_closed() && since.elapsed() < self.shared.timeout {
+                return Some(Conn::H1(c));
+            }
+        }
+        None
+    }
+
+    /// An HTTP/1.1 connection to `origin` back in the pool, once its
+    /// answer was read whole.
+    pub(crate) fn put(&self, origin: Origin, conn: http1::SendRequest<Body>) {
+        if conn.is_closed() {
+            return;
+        }
+        let Ok(mut idle) = self.shared.idle.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        match idle.hosts.iter_mut().find(|h| origin.is(h)) {
+            Some(host) => host.idle.push((conn, now)),
+            None => idle.hosts.push(Host {
+                scheme: origin.scheme,
+                authority: origin.authority,
+                idle: vec![(conn, now)],
+                shared: None,
+            }),
+        }
+        self.reap(&mut idle);
+    }
+
+    /// Starts the reaper unless it runs (and there is a runtime to run it).
+    fn reap(&self, idle: &mut Idle) {
+        if idle.reaper.as_ref().is_some_and(|r| !r.is_finished()) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let task = reaper(Arc::downgrade(&self.shared), self.shared.timeout);
+        idle.reaper = Some(runtime.spawn(task));
+    }
+
+    /// A new connection to `origin`; an HTTP/2 one joins the pool at once
+    /// (it is shared).
+    pub(crate) fn connect(&self, origin: &Origin) -> Connecting {
+        let connector = self.shared.connector.clone();
+        let pool = self.clone();
+        let origin = origin.clone();
+        Box::pin(async move {
+            let dst = Uri::builder()
+                .scheme(origin.scheme.clone())
+                .authority(origin.authority.clone())
+                .path_and_query("/")
+                .build()
+                .map_err(|e| Refused(Box::new(e)))?;
+            let io = connector.oneshot(dst).await.map_err(Refused)?;
+            if io.connected().is_negotiated_h2() {
+                let (conn, driver) = http2::Builder::new(TokioExecutor::new())
+                    .timer(TokioTimer::new())
+                    .handshake(io)
+                    .await
+                    .map_err(|e| Refused(Box::new(e)))?;
+                tokio::spawn(driver);
+                pool.share(origin, conn.clone());
+                Ok(Conn::H2(conn))
+            } else {
+                let (conn, driver) = http1::handshake(io)
+                    .await
+                    .map_err(|e| Refused(Box::new(e)))?;
+                tokio::spawn(driver);
+                Ok(Conn::H1(conn))
+            }
+        })
+    }
+
+    /// An HTTP/2 connection to `origin` shared (unless one is already).
+    fn share(&self, origin: Origin, conn: http2::SendRequest<Body>) {
+        let Ok(mut idle) = self.shared.idle.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        match idle.hosts.iter_mut().find(|h| origin.is(h)) {
+            Some(host) => {
+                if host.shared.as_ref().is_none_or(|(c, _)| c.is_closed()) {
+                    host.shared = Some((conn, now));
+                }
+            }
+            None => idle.hosts.push(Host {
+                scheme: origin.scheme,
+                authority: origin.authority,
+                idle: Vec::new(),
+                shared: Some((conn, now)),
+            }),
+        }
+        self.reap(&mut idle);
+    }
+}
+
+/// Closes the pool's connections idle past `timeout` (a sweep each half
+/// timeout); ends with the pool, or once nothing is idle.
+async fn reaper<C>(shared: Weak<Shared<C>>, timeout: Duration) {
+    let every = (timeout / 2).max(Duration::from_millis(10));
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let Ok(mut idle) = shared.idle.lock() else {
+            return;
+        };
+        let oldest = Instant::now().checked_sub(timeout);
+        idle.hosts.retain_mut(|h| h.sweep(oldest));
+        if idle.hosts.is_empty() {
+            idle.reaper = None;
+            return;
+        }
+    }
+}
+
+/// `req` made ready for `conn` and sent: to HTTP/1.1 in origin form with
+/// a `Host` header (as hyper-util sends it), to HTTP/2 as it is.
+pub(crate) fn send(conn: &mut Conn, mut req: Request<Body>) -> Answer {
+    match conn {
+        Conn::H1(c) => {
+            if !req.headers().contains_key(http::header::HOST)
+                && let Some(host) = host_header(req.uri())
+            {
+                req.headers_mut().insert(http::header::HOST, host);
+            }
+            origin_form(req.uri_mut());
+            Box::pin(c.try_send_request(req))
+        }
+        Conn::H2(c) => Box::pin(c.try_send_request(req)),
+    }
+}
+
+/// The `Host` header for `uri`: its host, and its port unless the
+/// scheme's default.
+fn host_header(uri: &Uri) -> Option<http::HeaderValue> {
+    let host = uri.host()?;
+    let default = match uri.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    };
+    match uri.port_u16() {
+        Some(port) if port != default => {
+            http::HeaderValue::from_str(&format!("{host}:{port}")).ok()
+        }
+        _ => http::HeaderValue::from_str(host).ok(),
+    }
+}
+
+/// `uri` as its path and query only.
+fn origin_form(uri: &mut Uri) {
+    let path = match uri.path_and_query() {
+        Some(path) if path.as_str() != "/" => {
+            let mut parts = http::uri::Parts::default();
+            parts.path_and_query = Some(path.clone());
+            Uri::from_parts(parts).unwrap_or_default()
+        }
+        _ => Uri::default(),
+    };
+    *uri = path;
+}
+
+/// Whether `conn` can take a request now (an HTTP/1.1 connection becomes
+/// ready again once it has read the last answer's end); an error when it
+/// closed.
+pub(crate) fn poll_ready(conn: &mut Conn, cx: &mut Context<'_>) -> Poll<Result<(), hyper::Error>> {
+    match conn {
+        Conn::H1(c) => c.poll_ready(cx),
+        Conn::H2(c) => c.poll_ready(cx),
+    }
+}
