@@ -1258,23 +1258,62 @@ fn run_cloud() {
 }
 
 /// One variant of case E in this (child) process: upload 1 GiB from a
-/// stream, download it into a sink; seconds and the peak RSS.
+/// stream, download it into a sink; seconds (wall and CPU) and the peak
+/// RSS.
 fn case_e_child(which: &str, auth_url: &str) {
     let rt = runtime();
     rt.block_on(async {
-        let (upload, download, bytes) = if which == "raw" {
+        let t = if which == "raw" {
             raw_e(auth_url).await
         } else {
             ours_e(auth_url).await
         };
         println!(
             "{}",
-            json!({"upload_seconds": upload, "download_seconds": download, "bytes": bytes, "vm_hwm_kb": vm_hwm_kb()})
+            json!({"upload_seconds": t.upload.wall, "download_seconds": t.download.wall,
+                "upload_cpu_seconds": t.upload.cpu, "download_cpu_seconds": t.download.cpu,
+                "bytes": t.bytes, "vm_hwm_kb": vm_hwm_kb()})
         );
     });
 }
 
-async fn ours_e(auth_url: &str) -> (f64, f64, u64) {
+/// A transfer's wall time and this process's CPU time over it (seconds).
+#[derive(Clone, Copy)]
+struct Took {
+    wall: f64,
+    cpu: f64,
+}
+
+/// Times a transfer from now (see [`Clock::took`]).
+struct Clock {
+    wall: Instant,
+    cpu: f64,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        Clock {
+            wall: Instant::now(),
+            cpu: cpu_seconds("self"),
+        }
+    }
+
+    fn took(&self) -> Took {
+        Took {
+            wall: self.wall.elapsed().as_secs_f64(),
+            cpu: cpu_seconds("self") - self.cpu,
+        }
+    }
+}
+
+/// One trial of case E: the upload, the download, the bytes read back.
+struct TrialE {
+    upload: Took,
+    download: Took,
+    bytes: u64,
+}
+
+async fn ours_e(auth_url: &str) -> TrialE {
     let plugin = V3Password::new(auth_url, "demo", "demopass")
         .user_domain_name("Default")
         .scope(Scope::project_name("demo", "Default"));
@@ -1284,7 +1323,7 @@ async fn ours_e(auth_url: &str) -> (f64, f64, u64) {
         .unwrap();
     let swift = http.service_client("object-store");
     swift.put("/bench", &json!({})).await.unwrap();
-    let t0 = Instant::now();
+    let t0 = Clock::start();
     swift
         .request(
             apiclient_http::ApiRequest::new(http::Method::PUT, "/bench/ours")
@@ -1292,20 +1331,24 @@ async fn ours_e(auth_url: &str) -> (f64, f64, u64) {
         )
         .await
         .unwrap();
-    let upload = t0.elapsed().as_secs_f64();
-    let t0 = Instant::now();
+    let upload = t0.took();
+    let t0 = Clock::start();
     let resp = swift
         .request_streamed(apiclient_http::ApiRequest::get("/bench/ours"))
         .await
         .unwrap();
-    let n = resp.copy_to(&mut tokio::io::sink()).await.unwrap();
-    let download = t0.elapsed().as_secs_f64();
+    let bytes = resp.copy_to(&mut tokio::io::sink()).await.unwrap();
+    let download = t0.took();
     // gone, so that the next trial's upload is not a replacement
     swift.delete("/bench/ours").await.unwrap();
-    (upload, download, n)
+    TrialE {
+        upload,
+        download,
+        bytes,
+    }
 }
 
-async fn raw_e(auth_url: &str) -> (f64, f64, u64) {
+async fn raw_e(auth_url: &str) -> TrialE {
     type Raw = hyper_util::client::legacy::Client<
         hyper_util::client::legacy::connect::HttpConnector,
         apiclient_http::Body,
@@ -1344,7 +1387,7 @@ async fn raw_e(auth_url: &str) -> (f64, f64, u64) {
         .request(put(container.clone(), apiclient_http::Body::empty()))
         .await
         .unwrap();
-    let t0 = Instant::now();
+    let t0 = Clock::start();
     let r = client
         .request(put(
             format!("{container}/raw"),
@@ -1353,8 +1396,8 @@ async fn raw_e(auth_url: &str) -> (f64, f64, u64) {
         .await
         .unwrap();
     r.into_body().collect().await.unwrap();
-    let upload = t0.elapsed().as_secs_f64();
-    let t0 = Instant::now();
+    let upload = t0.took();
+    let t0 = Clock::start();
     let r = client
         .request(authed(
             http::Method::GET,
@@ -1370,7 +1413,7 @@ async fn raw_e(auth_url: &str) -> (f64, f64, u64) {
             n += data.len() as u64;
         }
     }
-    let download = t0.elapsed().as_secs_f64();
+    let download = t0.took();
     // gone, so that the next trial's upload is not a replacement
     let gone = client
         .request(authed(
@@ -1381,7 +1424,11 @@ async fn raw_e(auth_url: &str) -> (f64, f64, u64) {
         .await
         .unwrap();
     assert!(gone.status().is_success());
-    (upload, download, n)
+    TrialE {
+        upload,
+        download,
+        bytes: n,
+    }
 }
 
 fn case_e() -> Vec<Value> {
@@ -1429,7 +1476,7 @@ fn case_e() -> Vec<Value> {
         }
     }
     let mut rows = Vec::new();
-    let mut base: Option<(f64, f64, f64)> = None;
+    let mut base: Option<(f64, f64, f64, f64, f64)> = None;
     for ((_, name), runs) in variants.iter().zip(trials) {
         let of = |key: &str| -> Vec<f64> { runs.iter().filter_map(|r| r[key].as_f64()).collect() };
         let (ups, downs) = (of("upload_seconds"), of("download_seconds"));
@@ -1439,6 +1486,8 @@ fn case_e() -> Vec<Value> {
             continue;
         }
         let (up, down) = (median(ups.clone()), median(downs.clone()));
+        let (up_cpus, down_cpus) = (of("upload_cpu_seconds"), of("download_cpu_seconds"));
+        let (up_cpu, down_cpu) = (median(up_cpus.clone()), median(down_cpus.clone()));
         // the peak over the trials
         let rss = of("vm_hwm_kb").into_iter().fold(0.0, f64::max) / 1024.0;
         v["case"] = json!("E: 1 GiB upload (one-shot stream) and download (streamed)");
@@ -1447,22 +1496,32 @@ fn case_e() -> Vec<Value> {
         v["download_seconds"] = json!(down);
         v["upload_seconds_by_trial"] = json!(ups);
         v["download_seconds_by_trial"] = json!(downs);
+        v["upload_cpu_seconds"] = json!(up_cpu);
+        v["download_cpu_seconds"] = json!(down_cpu);
+        v["upload_cpu_seconds_by_trial"] = json!(up_cpus);
+        v["download_cpu_seconds_by_trial"] = json!(down_cpus);
         v["peak_rss_mib"] = json!(rss);
         match base {
-            None => base = Some((up, down, rss)),
-            Some((bu, bd, br)) => {
+            None => base = Some((up, down, up_cpu, down_cpu, rss)),
+            Some((bu, bd, buc, bdc, br)) => {
                 v["baseline"] = json!("raw hyper-util streaming (baseline)");
                 v["baseline_upload_seconds"] = json!(bu);
                 v["baseline_download_seconds"] = json!(bd);
                 v["baseline_peak_rss_mib"] = json!(br);
                 v["upload_time_ratio"] = json!(up / bu);
                 v["download_time_ratio"] = json!(down / bd);
+                v["baseline_upload_cpu_seconds"] = json!(buc);
+                v["baseline_download_cpu_seconds"] = json!(bdc);
+                v["upload_cpu_ratio"] = json!(up_cpu / buc);
+                v["download_cpu_ratio"] = json!(down_cpu / bdc);
                 v["peak_rss_ratio"] = json!(rss / br);
                 set_goals(
                     &mut v,
                     &[
                         ("upload_time_ratio", 1.05),
                         ("download_time_ratio", 1.05),
+                        ("upload_cpu_ratio", 1.05),
+                        ("download_cpu_ratio", 1.05),
                         ("peak_rss_mib", 64.0),
                     ],
                 );
