@@ -1,6 +1,11 @@
 //! The innermost service: hyper-util's pooled client over rustls, with a
 //! total request timeout and a response-size limit.
 //!
+//! - A request with no body whose answer is read whole (the usual GET,
+//!   HEAD, DELETE), to a URL no proxy takes, goes on the transport's own
+//!   pool instead (`transport/pool.rs`: the same connector, less work per
+//!   request); every other request on hyper-util's. Each pool keeps its
+//!   own idle connections.
 //! - Responses are buffered (the size limit applies to the decoded body, so a
 //!   gzip bomb stops at the limit) unless the request carries
 //!   [`StreamResponse`]: then the body streams, each read bounded by an idle
