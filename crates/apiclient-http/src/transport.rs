@@ -1253,8 +1253,12 @@ impl Exchange {
                         }
                         self.stage = ExchangeStage::Readying(req);
                     }
-                    Poll::Ready(Err(pool::Refused(e))) => {
+                    Poll::Ready(Err(pool::Refused::Connect(e))) => {
                         return self.fail(url, |url| Box::new(not_answered(e, true, url)));
+                    }
+                    Poll::Ready(Err(pool::Refused::Handshake(e))) => {
+                        return self
+                            .fail(url, |url| Box::new(not_answered(Box::new(e), false, url)));
                     }
                     Poll::Pending => break,
                 },
@@ -1305,8 +1309,9 @@ impl Exchange {
                         match (e.take_message(), &mut self.pooled) {
                             // never sent, on a connection that was idle:
                             // another (as hyper-util's pool does)
-                            (Some(req), Some(pooled)) if reused => {
+                            (Some(mut req), Some(pooled)) if reused => {
                                 pooled.conn = None;
+                                pooled.origin.restore(&mut req);
                                 self.stage = pooled.start(req);
                             }
                             _ => {
@@ -1390,10 +1395,20 @@ impl HyperTransport {
     ) -> BoxFuture<'static, Result<Response<Body>, BoxError>> {
         // a request with no body whose answer is read whole: as the
         // client's own stack sends it (on the same pool), boxed
+        // (made at the first poll: nothing is sent, no timer made, before)
         if self.exchanges(&req) {
             let url = req.uri().clone();
-            let mut exchange = self.exchange(req, tokio::time::Instant::now());
+            let transport = self.clone();
+            let mut unsent = Some(req);
+            let mut exchange = None;
             return Box::pin(std::future::poll_fn(move |cx| {
+                let exchange = match (&mut exchange, unsent.take()) {
+                    (Some(exchange), _) => exchange,
+                    (None, Some(req)) => {
+                        exchange.insert(transport.exchange(req, tokio::time::Instant::now()))
+                    }
+                    (None, None) => return Poll::Ready(Err("an exchange lost its request".into())),
+                };
                 exchange.poll_exchange(cx, Some(&url))
             }));
         }
@@ -1525,5 +1540,22 @@ mod tests {
                 .matcher()
                 .is_some()
         );
+    }
+
+    /// A bodiless request called through the transport's tower service is
+    /// made into its exchange at the first poll: calling it outside a
+    /// runtime (where no timer can be made) neither panics nor sends.
+    #[test]
+    fn a_bodiless_call_is_lazy() {
+        let config = TransportConfig {
+            proxy: ProxyConfig::None,
+            ..TransportConfig::default()
+        };
+        let mut transport = HyperTransport::new(&config).unwrap();
+        let req = Request::get("http://127.0.0.1:9/nowhere")
+            .body(Body::empty())
+            .unwrap();
+        let call = tower::Service::call(&mut transport, req);
+        drop(call);
     }
 }

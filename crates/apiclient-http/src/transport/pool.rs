@@ -48,9 +48,15 @@ pub(crate) type Answer =
 /// A connection being made.
 pub(crate) type Connecting = Pin<Box<dyn Future<Output = Result<Conn, Refused>> + Send>>;
 
-/// A connection that could not be made: the connector's error (TCP, TLS,
-/// timeout) or the HTTP handshake's.
-pub(crate) struct Refused(pub(crate) BoxError);
+/// A connection that could not be made.
+pub(crate) enum Refused {
+    /// The connector's error (TCP, TLS, its timeout): a connect error.
+    Connect(BoxError),
+    /// The HTTP handshake's, on a connection made (as hyper-util counts
+    /// it: the request's send failed, and a closed connection may be
+    /// retried).
+    Handshake(hyper::Error),
+}
 
 /// Where a connection goes: a scheme and an authority.
 #[derive(Clone)]
@@ -70,6 +76,26 @@ impl Origin {
             scheme: scheme.clone(),
             authority: uri.authority()?.clone(),
         })
+    }
+
+    /// `req`'s URI absolute again (sent to HTTP/1.1, it lost its scheme
+    /// and authority), for a resend that may go out on HTTP/2.
+    pub(crate) fn restore(&self, req: &mut Request<Body>) {
+        if req.uri().scheme().is_some() {
+            return;
+        }
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(
+            req.uri()
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+        );
+        if let Ok(uri) = Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
     }
 
     fn is(&self, host: &Host) -> bool {
@@ -221,22 +247,20 @@ where
                 .authority(origin.authority.clone())
                 .path_and_query("/")
                 .build()
-                .map_err(|e| Refused(Box::new(e)))?;
-            let io = connector.oneshot(dst).await.map_err(Refused)?;
+                .map_err(|e| Refused::Connect(Box::new(e)))?;
+            let io = connector.oneshot(dst).await.map_err(Refused::Connect)?;
             if io.connected().is_negotiated_h2() {
                 let (conn, driver) = http2::Builder::new(TokioExecutor::new())
                     .timer(TokioTimer::new())
                     .handshake(io)
                     .await
-                    .map_err(|e| Refused(Box::new(e)))?;
+                    .map_err(Refused::Handshake)?;
                 tokio::spawn(driver);
                 pool.share(origin, conn.clone());
                 Ok(Conn::H2(conn))
             } else {
-                let (conn, driver) = http1::handshake(io)
-                    .await
-                    .map_err(|e| Refused(Box::new(e)))?;
-                tokio::spawn(driver);
+                let (conn, driver) = http1::handshake(io).await.map_err(Refused::Handshake)?;
+                tokio::spawn(driver.with_upgrades());
                 Ok(Conn::H1(conn))
             }
         })
@@ -339,5 +363,53 @@ pub(crate) fn poll_ready(conn: &mut Conn, cx: &mut Context<'_>) -> Poll<Result<(
     match conn {
         Conn::H1(c) => c.poll_ready(cx),
         Conn::H2(c) => c.poll_ready(cx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request sent to HTTP/1.1 in origin form is absolute again for a
+    /// resend (which may go out on HTTP/2); an absolute one stays as it is.
+    #[test]
+    fn a_resend_gets_its_absolute_uri_back() {
+        let asked: Uri = "https://api.example:8443/v2.1/servers?limit=2"
+            .parse()
+            .unwrap();
+        let origin = Origin::of(&asked).unwrap();
+        let mut req = Request::get(asked.clone()).body(Body::empty()).unwrap();
+        origin_form(req.uri_mut());
+        assert_eq!(req.uri(), "/v2.1/servers?limit=2");
+        origin.restore(&mut req);
+        assert_eq!(req.uri(), &asked);
+        origin.restore(&mut req);
+        assert_eq!(req.uri(), &asked);
+
+        let root: Uri = "http://h/".parse().unwrap();
+        let mut req = Request::get(root.clone()).body(Body::empty()).unwrap();
+        origin_form(req.uri_mut());
+        Origin::of(&root).unwrap().restore(&mut req);
+        assert_eq!(req.uri(), "http://h/");
+    }
+
+    /// The `Host` header names the port only when it is not the scheme's
+    /// default, as hyper-util's client writes it.
+    #[test]
+    fn the_host_header_names_a_port_that_is_not_the_default() {
+        let host = |u: &str| host_header(&u.parse().unwrap()).unwrap();
+        assert_eq!(host("http://h:8774/x"), "h:8774");
+        assert_eq!(host("http://h:80/x"), "h");
+        assert_eq!(host("https://h:443/x"), "h");
+        assert_eq!(host("https://h:80/x"), "h:80");
+        assert_eq!(host("http://[::1]:5000/"), "[::1]:5000");
+    }
+
+    /// Only `http` and `https` URLs with an authority have an origin here.
+    #[test]
+    fn an_origin_is_http_or_https() {
+        assert!(Origin::of(&"ftp://h/x".parse().unwrap()).is_none());
+        assert!(Origin::of(&"/x".parse().unwrap()).is_none());
+        assert!(Origin::of(&"HTTPS://H:1/".parse().unwrap()).is_some());
     }
 }
