@@ -1,7 +1,7 @@
 //! The HTTP client of apiclient-rs: a tower stack over hyper-util and rustls.
 //!
 //! ```text
-//! HttpClient (Clone, Send + Sync; one connection pool, one token state; a span per call)
+//! HttpClient (Clone, Send + Sync; one transport (its connection pools), one token state; a span per call)
 //!  └ Retry      one copy of the request: 429/503 and connect errors (bounded backoff
 //!    │          with jitter, Retry-After), the replay after a 401, same-origin redirects
 //!    └ Auth     (token, endpoint) from the shared state; proactive refresh; 401 → one re-auth

@@ -121,7 +121,7 @@ pub(super) struct Inner {
     pub(super) discovery: crate::discovery::DiscoveryCache,
 }
 
-/// The HTTP client: one connection pool and one token, shared by every
+/// The HTTP client: one transport (its connection pools) and one token, shared by every
 /// service client made from it. Cheap to clone; `Send + Sync`.
 ///
 /// See the crate documentation for an example.
