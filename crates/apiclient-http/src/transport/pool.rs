@@ -210,16 +210,7 @@ where
         let Ok(mut idle) = self.shared.idle.lock() else {
             return;
         };
-        let now = Instant::now();
-        match idle.hosts.iter_mut().find(|h| origin.is(h)) {
-            Some(host) => host.idle.push((conn, now)),
-            None => idle.hosts.push(Host {
-                scheme: origin.scheme,
-                authority: origin.authority,
-                idle: vec![(conn, now)],
-                shared: None,
-            }),
-        }
+        host(&mut idle, origin).idle.push((conn, Instant::now()));
         self.reap(&mut idle);
     }
 
@@ -271,22 +262,30 @@ where
         let Ok(mut idle) = self.shared.idle.lock() else {
             return;
         };
-        let now = Instant::now();
-        match idle.hosts.iter_mut().find(|h| origin.is(h)) {
-            Some(host) => {
-                if host.shared.as_ref().is_none_or(|(c, _)| c.is_closed()) {
-                    host.shared = Some((conn, now));
-                }
-            }
-            None => idle.hosts.push(Host {
-                scheme: origin.scheme,
-                authority: origin.authority,
-                idle: Vec::new(),
-                shared: Some((conn, now)),
-            }),
+        let host = host(&mut idle, origin);
+        if host.shared.as_ref().is_none_or(|(c, _)| c.is_closed()) {
+            host.shared = Some((conn, Instant::now()));
         }
         self.reap(&mut idle);
     }
+}
+
+/// The entry of `origin` in `idle`, made when it has none.
+fn host(idle: &mut Idle, origin: Origin) -> &mut Host {
+    let hosts = &mut idle.hosts;
+    let at = match hosts.iter().position(|h| origin.is(h)) {
+        Some(at) => at,
+        None => {
+            hosts.push(Host {
+                scheme: origin.scheme,
+                authority: origin.authority,
+                idle: Vec::new(),
+                shared: None,
+            });
+            hosts.len() - 1
+        }
+    };
+    &mut hosts[at]
 }
 
 /// Closes the pool's connections idle past `timeout` (a sweep each half
