@@ -312,6 +312,71 @@ async fn a_compressed_answer_gives_its_connection_back() {
     assert_eq!(server.connections_accepted(), 1, "one connection, reused");
 }
 
+/// A server with a 3 MiB answer at `/big` and `{}` elsewhere, and a
+/// client of it.
+async fn big_answer_server() -> (RawServer, usize, apiclient_http::ServiceClient) {
+    let big: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let len = big.len();
+    let server = RawServer::start(move |req| {
+        if req.target.contains("big") {
+            RawServer::response(200, &[], &big)
+        } else {
+            RawServer::response(200, &[("Content-Type", "application/json")], b"{}")
+        }
+    })
+    .await
+    .unwrap();
+    let http = HttpClient::builder(Box::new(KeystonePlugin::no_auth(server.url())))
+        .no_proxy()
+        .build()
+        .unwrap();
+    let svc = http.service_client("svc");
+    (server, len, svc)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_download_gives_its_connection_back_at_its_end() {
+    // a streamed answer's body drives its connection as it is read, and
+    // puts it back once read to its end: downloads and GETs in turn, on
+    // one connection
+    let (server, len, svc) = big_answer_server().await;
+    for round in 0..3 {
+        let resp = svc.request_streamed(ApiRequest::get("/big")).await.unwrap();
+        let n = resp.copy_to(&mut tokio::io::sink()).await.unwrap();
+        assert_eq!(n, len as u64, "round {round}");
+        let v: serde_json::Value = svc.get("/plain").await.unwrap().json().unwrap();
+        assert!(v.is_object());
+    }
+    assert_eq!(server.requests().len(), 6);
+    assert_eq!(server.connections_accepted(), 1, "one connection, reused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_download_dropped_midway_closes_its_connection() {
+    // the rest of the answer is never read: its connection is closed (not
+    // put back with the rest on it), and the next call opens another
+    use futures_util::StreamExt;
+    let (server, _, svc) = big_answer_server().await;
+    let resp = svc.request_streamed(ApiRequest::get("/big")).await.unwrap();
+    let mut chunks = Box::pin(resp.into_stream());
+    let first = chunks.next().await.unwrap().unwrap();
+    assert!(!first.is_empty() && first.len() < 3 * 1024 * 1024);
+    drop(chunks);
+    let v: serde_json::Value = svc.get("/plain").await.unwrap().json().unwrap();
+    assert!(v.is_object());
+    assert_eq!(server.connections_accepted(), 2);
+    // the first connection closes; the second waits idle in the pool
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while server.connections_open() > 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        server.connections_open(),
+        1,
+        "the dropped download's connection closed"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keep_alive_connection_the_server_closed_costs_no_call() {
     // the server answers with keep-alive, then closes the connection (as

@@ -252,6 +252,15 @@ async fn one_http2_connection_serves_concurrent_calls() {
     for call in calls {
         assert_eq!(call.await.unwrap().unwrap(), "HTTP/2.0");
     }
+    // a streamed answer too (its connection has a task of its own)
+    let mut out = Vec::new();
+    svc.request_streamed(apiclient_http::ApiRequest::get("/streamed"))
+        .await
+        .unwrap()
+        .copy_to(&mut out)
+        .await
+        .unwrap();
+    assert_eq!(out, b"HTTP/2.0");
     assert_eq!(
         accepted.load(std::sync::atomic::Ordering::SeqCst),
         1,

@@ -8,7 +8,7 @@
 //!      └ Defaults   User-Agent, Accept, Forwarded, X-OpenStack-Request-ID
 //!        └ CurlLog  `REQ: curl -g -i ...` at DEBUG, redacted
 //!          └ Timing one record per attempt
-//!            └ HyperTransport: its own pool for bodiless GETs, hyper-util's for the rest, proxies, rustls, gzip, timeouts, size limit
+//!            └ HyperTransport: its own pool for bodiless GETs and downloads, hyper-util's for the rest, proxies, rustls, gzip, timeouts, size limit
 //! ```
 //!
 //! Every layer is exported from [`layers`]; [`HttpClientBuilder::layer`]

@@ -1,11 +1,12 @@
 //! The innermost service: hyper-util's pooled client over rustls, with a
 //! total request timeout and a response-size limit.
 //!
-//! - A request with no body whose answer is read whole (the usual GET,
-//!   HEAD, DELETE), to a URL no proxy takes, goes on the transport's own
-//!   pool instead (`transport/pool.rs`: the same connector, less work per
-//!   request); every other request on hyper-util's. Each pool keeps its
-//!   own idle connections.
+//! - A request with no body (the usual GET, HEAD, DELETE, a download), to
+//!   a URL no proxy takes, goes on the transport's own pool instead
+//!   (`transport/pool.rs`: the same connector, less work per request, its
+//!   HTTP/1.1 connections driven in place by the exchange or the streamed
+//!   body); every other request on hyper-util's. Each pool keeps its own
+//!   idle connections.
 //! - Responses are buffered (the size limit applies to the decoded body, so a
 //!   gzip bomb stops at the limit) unless the request carries
 //!   [`StreamResponse`]: then the body streams, each read bounded by an idle
@@ -1018,6 +1019,83 @@ async fn decoded_whole(
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }
 
+/// A streamed answer's body on the transport's own pool: it drives its
+/// HTTP/1.1 connection as it is read (the connection has no task of its
+/// own), and puts the connection back once read to its end. Dropped
+/// before, it closes the connection (what is left of the answer is never
+/// read).
+struct DrivenBody {
+    body: hyper::body::Incoming,
+    pooled: Option<Pooled>,
+}
+
+impl DrivenBody {
+    /// A frame the body gave: at its end the connection goes back.
+    fn gave(
+        &mut self,
+        frame: Option<Result<http_body::Frame<Bytes>, hyper::Error>>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        match frame {
+            None => {
+                if let Some(pooled) = self.pooled.take() {
+                    pooled.put_back();
+                }
+                Poll::Ready(None)
+            }
+            Some(Ok(frame)) => Poll::Ready(Some(Ok(frame))),
+            Some(Err(e)) => {
+                self.pooled = None;
+                Poll::Ready(Some(Err(Box::new(e))))
+            }
+        }
+    }
+}
+
+impl http_body::Body for DrivenBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        let Some(conn) = this.pooled.as_mut().and_then(Pooled::held) else {
+            // HTTP/2: its connection has a task of its own
+            return match std::pin::Pin::new(&mut this.body).poll_frame(cx) {
+                Poll::Ready(frame) => this.gave(frame),
+                Poll::Pending => Poll::Pending,
+            };
+        };
+        // passes over the body and the connection, until one moves nothing
+        // (see `pool::InPlace`)
+        let (in_place, waker) = conn.in_place();
+        in_place.enter(cx.waker());
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            // a chunk already handed over; else the connection reads the next
+            if let Poll::Ready(frame) = std::pin::Pin::new(&mut this.body).poll_frame(&mut cx) {
+                in_place.leave();
+                return this.gave(frame);
+            }
+            if let Some(conn) = this.pooled.as_mut().and_then(Pooled::held) {
+                conn.drive(&mut cx);
+            }
+            if !in_place.again() {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// One attempt of a request with no body whose answer is read whole (the
 /// usual GET, HEAD or DELETE), as [`HyperTransport::send`] makes it but
 /// held inline by the caller: no box around the attempt, and the answer's
@@ -1032,6 +1110,8 @@ pub(crate) struct Exchange {
     compression: bool,
     /// On the transport's own pool: the connection the request goes on.
     pooled: Option<Pooled>,
+    /// The answer's body is streamed: the exchange ends with its head.
+    streamed: bool,
 }
 
 /// An exchange's place in the transport's own [pool](pool): the origin,
@@ -1047,6 +1127,23 @@ struct Pooled {
 }
 
 impl Pooled {
+    /// The HTTP/1.1 connection held (it has no task of its own: its holder
+    /// drives it).
+    fn held(&mut self) -> Option<&mut pool::H1> {
+        match &mut self.conn {
+            Some(pool::Conn::H1(conn)) => Some(conn),
+            _ => None,
+        }
+    }
+
+    /// An answer read to its end: its HTTP/1.1 connection goes back to the
+    /// pool it came from (an HTTP/2 one stays shared there).
+    fn put_back(self) {
+        if let Some(pool::Conn::H1(conn)) = self.conn {
+            self.pool.put(self.origin, conn);
+        }
+    }
+
     /// The stage that sends `req`: at once on an idle connection ready
     /// now, else once one is ready or made.
     fn start(&mut self, req: Request<Body>) -> ExchangeStage {
@@ -1107,9 +1204,21 @@ impl HyperTransport {
     /// `req` (one that [`exchanges`](Self::exchanges)) sent as an
     /// [`Exchange`], its attempt's time counted from `now`.
     #[inline]
-    pub(crate) fn exchange(&self, mut req: Request<Body>, now: tokio::time::Instant) -> Exchange {
+    pub(crate) fn exchange(&self, req: Request<Body>, now: tokio::time::Instant) -> Exchange {
+        self.exchange_as(req, now, false)
+    }
+
+    /// `req` sent as an [`Exchange`]; `streamed`: it ends with the answer's
+    /// head, its body streamed (never decoded: see [`HyperTransport::send`]).
+    fn exchange_as(
+        &self,
+        mut req: Request<Body>,
+        now: tokio::time::Instant,
+        streamed: bool,
+    ) -> Exchange {
         self.proxy_credentials(&mut req);
-        if self.compression {
+        let compression = self.compression && !streamed;
+        if compression {
             ask_compression(&mut req);
         }
         let sleep = match now.checked_add(self.timeout) {
@@ -1120,8 +1229,9 @@ impl HyperTransport {
             stage: ExchangeStage::Done,
             sleep: Box::pin(sleep),
             limit: self.max_response_bytes,
-            compression: self.compression,
+            compression,
             pooled: None,
+            streamed,
         };
         match self.pooled_origin(&req) {
             Some(origin) => {
@@ -1191,6 +1301,16 @@ impl Exchange {
         resp: Response<hyper::body::Incoming>,
         url: Option<&http::Uri>,
     ) -> Option<Poll<Result<Response<Body>, BoxError>>> {
+        if self.streamed {
+            // the body takes the connection along: it drives it as it is read
+            self.stage = ExchangeStage::Done;
+            let (parts, body) = resp.into_parts();
+            let body = Body::wrap(DrivenBody {
+                body,
+                pooled: self.pooled.take(),
+            });
+            return Some(Poll::Ready(Ok(Response::from_parts(parts, body))));
+        }
         let limit = self.limit;
         if self.compression && resp.headers().contains_key(http::header::CONTENT_ENCODING) {
             let url = url.map(|u| u.to_string()).unwrap_or_default();
@@ -1210,15 +1330,15 @@ impl Exchange {
     /// The answer was read whole: its HTTP/1.1 connection goes back to
     /// the pool it came from.
     fn put_back(&mut self) {
-        if let Some(Pooled {
-            pool,
-            origin,
-            conn: Some(pool::Conn::H1(conn)),
-            ..
-        }) = self.pooled.take()
-        {
-            pool.put(origin, conn);
+        if let Some(pooled) = self.pooled.take() {
+            pooled.put_back();
         }
+    }
+
+    /// The exchange's HTTP/1.1 connection on the transport's pool (it has
+    /// no task of its own: the exchange drives it).
+    fn held(&mut self) -> Option<&mut pool::H1> {
+        self.pooled.as_mut().and_then(Pooled::held)
     }
 
     /// The answer, read whole; `url` is the URL the request went to.
@@ -1227,17 +1347,60 @@ impl Exchange {
         cx: &mut Context<'_>,
         url: Option<&http::Uri>,
     ) -> Poll<Result<Response<Body>, BoxError>> {
+        loop {
+            let Some((in_place, waker)) = self.held().map(|c| c.in_place()) else {
+                if let Some(done) = self.poll_stages(cx, url) {
+                    return done;
+                }
+                if self.held().is_some() {
+                    // a connection was made: driven next
+                    continue;
+                }
+                break;
+            };
+            // passes over the stages and the connection, until one moves
+            // nothing (see `pool::InPlace`)
+            in_place.enter(cx.waker());
+            let mut cx = Context::from_waker(&waker);
+            loop {
+                if let Some(done) = self.poll_stages(&mut cx, url) {
+                    in_place.leave();
+                    return done;
+                }
+                if let Some(conn) = self.held() {
+                    conn.drive(&mut cx);
+                }
+                if !in_place.again() {
+                    break;
+                }
+            }
+            break;
+        }
+        // waiting on the server: the attempt's time runs
+        if self.sleep.as_mut().poll(cx).is_ready() {
+            return self.fail(url, |url| timed_out(crate::upload::AttemptTimedOut, url));
+        }
+        Poll::Pending
+    }
+
+    /// The stages run until one waits (None) or the exchange ends.
+    #[inline]
+    fn poll_stages(
+        &mut self,
+        cx: &mut Context<'_>,
+        url: Option<&http::Uri>,
+    ) -> Option<Poll<Result<Response<Body>, BoxError>>> {
         let limit = self.limit;
         loop {
             match &mut self.stage {
                 ExchangeStage::Asked(asked) => match std::pin::Pin::new(asked).poll(cx) {
                     Poll::Ready(Ok(resp)) => {
                         if let Some(failed) = self.answered(resp, url) {
-                            return failed;
+                            return Some(failed);
                         }
                     }
                     Poll::Ready(Err(e)) => {
-                        return self.fail(url, |url| Box::new(unanswered(e, url)));
+                        return Some(self.fail(url, |url| Box::new(unanswered(e, url))));
                     }
                     Poll::Pending => break,
                 },
@@ -1254,11 +1417,12 @@ impl Exchange {
                         self.stage = ExchangeStage::Readying(req);
                     }
                     Poll::Ready(Err(pool::Refused::Connect(e))) => {
-                        return self.fail(url, |url| Box::new(not_answered(e, true, url)));
+                        return Some(self.fail(url, |url| Box::new(not_answered(e, true, url))));
                     }
                     Poll::Ready(Err(pool::Refused::Handshake(e))) => {
-                        return self
-                            .fail(url, |url| Box::new(not_answered(Box::new(e), false, url)));
+                        return Some(
+                            self.fail(url, |url| Box::new(not_answered(Box::new(e), false, url))),
+                        );
                     }
                     Poll::Pending => break,
                 },
@@ -1269,7 +1433,9 @@ impl Exchange {
                         ..
                     }) = &mut self.pooled
                     else {
-                        return self.fail(url, |_| "a pooled exchange lost its connection".into());
+                        return Some(
+                            self.fail(url, |_| "a pooled exchange lost its connection".into()),
+                        );
                     };
                     let closed = match pool::poll_ready(conn, cx) {
                         Poll::Ready(Ok(())) => None,
@@ -1292,8 +1458,11 @@ impl Exchange {
                         // went out: another
                         (Some((_, true)), _) => self.stage = pooled.start(*req),
                         (Some((e, false)), _) => {
-                            return self
-                                .fail(url, |url| Box::new(not_answered(Box::new(e), false, url)));
+                            return Some(
+                                self.fail(url, |url| {
+                                    Box::new(not_answered(Box::new(e), false, url))
+                                }),
+                            );
                         }
                         (None, None) => break,
                     }
@@ -1301,7 +1470,7 @@ impl Exchange {
                 ExchangeStage::Sent(answer) => match answer.as_mut().poll(cx) {
                     Poll::Ready(Ok(resp)) => {
                         if let Some(failed) = self.answered(resp, url) {
-                            return failed;
+                            return Some(failed);
                         }
                     }
                     Poll::Ready(Err(mut e)) => {
@@ -1316,9 +1485,9 @@ impl Exchange {
                             }
                             _ => {
                                 let e = e.into_error();
-                                return self.fail(url, |url| {
+                                return Some(self.fail(url, |url| {
                                     Box::new(not_answered(Box::new(e), false, url))
-                                });
+                                }));
                             }
                         }
                     }
@@ -1330,12 +1499,15 @@ impl Exchange {
                             if let Ok(data) = frame.into_data()
                                 && let Err(e) = whole.push(data)
                             {
-                                return self
-                                    .fail(url, |url| Box::new(unread(Box::new(e), limit, url)));
+                                return Some(
+                                    self.fail(url, |url| Box::new(unread(Box::new(e), limit, url))),
+                                );
                             }
                         }
                         Poll::Ready(Some(Err(e))) => {
-                            return self.fail(url, |url| Box::new(unread(Box::new(e), limit, url)));
+                            return Some(
+                                self.fail(url, |url| Box::new(unread(Box::new(e), limit, url))),
+                            );
                         }
                         Poll::Ready(None) => {
                             let ExchangeStage::Reading { parts, whole, .. } =
@@ -1345,7 +1517,7 @@ impl Exchange {
                             };
                             self.put_back();
                             let body = Body::from(whole.finish());
-                            return Poll::Ready(Ok(Response::from_parts(parts, body)));
+                            return Some(Poll::Ready(Ok(Response::from_parts(parts, body))));
                         }
                         Poll::Pending => break,
                     }
@@ -1356,20 +1528,18 @@ impl Exchange {
                         if out.is_ok() {
                             self.put_back();
                         }
-                        return Poll::Ready(out);
+                        return Some(Poll::Ready(out));
                     }
                     Poll::Pending => break,
                 },
                 ExchangeStage::Done => {
-                    return Poll::Ready(Err("an exchange was polled after it ended".into()));
+                    return Some(Poll::Ready(Err(
+                        "an exchange was polled after it ended".into()
+                    )));
                 }
             }
         }
-        // waiting on the server: the attempt's time runs
-        if self.sleep.as_mut().poll(cx).is_ready() {
-            return self.fail(url, |url| timed_out(crate::upload::AttemptTimedOut, url));
-        }
-        Poll::Pending
+        None
     }
 }
 
@@ -1412,11 +1582,36 @@ impl HyperTransport {
                 exchange.poll_exchange(cx, Some(&url))
             }));
         }
+        let stream = req.extensions().get::<StreamResponse>().copied();
+        // a streamed download on the transport's own pool: its body drives
+        // the connection as it is read
+        if let Some(s) = stream
+            && req.body().is_empty()
+            && self.pooled_origin(&req).is_some()
+        {
+            let url = req.uri().clone();
+            let transport = self.clone();
+            // made at the first poll, as a buffered exchange is
+            return Box::pin(async move {
+                let mut exchange = transport.exchange_as(req, tokio::time::Instant::now(), true);
+                let resp =
+                    std::future::poll_fn(|cx| exchange.poll_exchange(cx, Some(&url))).await?;
+                let (parts, body) = resp.into_parts();
+                let body = IdleTimeout {
+                    inner: body,
+                    idle: s.idle_timeout,
+                    sleep: Box::pin(tokio::time::sleep(s.idle_timeout)),
+                    last_data: tokio::time::Instant::now(),
+                    url: url.to_string(),
+                    _gate: None,
+                };
+                Ok(Response::from_parts(parts, Body::wrap(body)))
+            });
+        }
         let limit = self.max_response_bytes;
         let timeout = self.timeout;
         let compression = self.compression;
         self.proxy_credentials(&mut req);
-        let stream = req.extensions().get::<StreamResponse>().copied();
         // An upload is gated: it stops once the answer arrives (see `upload`).
         let gate = UploadGate::needed(req.body()).then(|| Arc::new(UploadGate::default()));
         // A connection that carried a body refused with an error status is
