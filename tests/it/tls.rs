@@ -2,6 +2,7 @@
 //! accepted with the CA, accepted with insecure, client certificate presented.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use apiclient_auth::KeystonePlugin;
 use apiclient_errors::{ConnectionErrorKind, Error};
@@ -60,8 +61,9 @@ pub(crate) async fn serve(pki: &Pki) -> String {
     serve_with(pki, false).await
 }
 
-/// An HTTPS server that answers "client-cert: yes|no"; with `require`, a
-/// client without a certificate of the CA is refused in the handshake.
+/// An HTTPS server (HTTP/1.1) that answers "client-cert: yes|no", and
+/// [`BIG`] bytes at `/big`; with `require`, a client without a certificate
+/// of the CA is refused in the handshake.
 async fn serve_with(pki: &Pki, require: bool) -> String {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
@@ -103,15 +105,15 @@ async fn serve_with(pki: &Pki, require: bool) -> String {
                     .1
                     .peer_certificates()
                     .is_some_and(|c| !c.is_empty());
-                let svc = hyper::service::service_fn(move |_req| async move {
-                    let body = if presented {
-                        "client-cert: yes"
+                let svc = hyper::service::service_fn(move |req: http::Request<_>| async move {
+                    let body = if req.uri().path() == "/big" {
+                        Bytes::from(vec![7u8; BIG])
+                    } else if presented {
+                        Bytes::from("client-cert: yes")
                     } else {
-                        "client-cert: no"
+                        Bytes::from("client-cert: no")
                     };
-                    Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(
-                        body,
-                    ))))
+                    Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(body)))
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
@@ -120,6 +122,52 @@ async fn serve_with(pki: &Pki, require: bool) -> String {
         }
     });
     url
+}
+
+/// The size of the big answer of [`serve_with`]'s server.
+const BIG: usize = 8 * 1024 * 1024;
+
+#[test]
+fn a_large_answer_over_tls_is_read_in_turns_with_the_runtime() {
+    // over TLS a read is one 16 KB record: reading 8 MiB spends tokio's
+    // budget for one poll long before the end, and the exchange (or the
+    // streamed body) that drives its connection must then yield, not spin
+    // (in a multi-thread runtime's `block_on`, as here, a socket out of
+    // budget wakes its reader at once); the calls run on a thread of their
+    // own, so that one that spins fails the test instead of hanging it
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sizes = rt.block_on(async {
+            let pki = pki();
+            let url = serve(&pki).await;
+            let http = HttpClient::builder(Box::new(KeystonePlugin::no_auth(&url)))
+                .tls(TlsConfig::default().cacert(pki.dir.path().join("ca.pem")))
+                .no_proxy()
+                .build()
+                .unwrap();
+            let svc = http.service_client("svc");
+            let mut sizes = Vec::new();
+            for _ in 0..2 {
+                sizes.push(svc.get("/big").await.unwrap().body().len() as u64);
+                let resp = svc
+                    .request_streamed(apiclient_http::ApiRequest::get("/big"))
+                    .await
+                    .unwrap();
+                sizes.push(resp.copy_to(&mut tokio::io::sink()).await.unwrap());
+            }
+            sizes
+        });
+        let _ = done.send(sizes);
+    });
+    let sizes = finished
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the calls ended (none spun)");
+    assert_eq!(sizes, vec![BIG as u64; 4]);
 }
 
 async fn get(url: &str, tls: TlsConfig) -> Result<String, Error> {

@@ -1051,6 +1051,33 @@ impl DrivenBody {
     }
 }
 
+impl Drop for DrivenBody {
+    /// An answer whose end has come but was not read (a reader that stopped
+    /// at `is_end_stream`, a HEAD's): its connection goes back, as from a
+    /// body read to its end. Any other closes with it.
+    fn drop(&mut self) {
+        if self.pooled.is_none() || !http_body::Body::is_end_stream(&self.body) {
+            return;
+        }
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        for _ in 0..4 {
+            match http_body::Body::poll_frame(std::pin::Pin::new(&mut self.body), &mut cx) {
+                Poll::Ready(None) => {
+                    let _ = self.gave(None);
+                    return;
+                }
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(_))) => return,
+                Poll::Pending => {
+                    if let Some(conn) = self.pooled.as_mut().and_then(Pooled::held) {
+                        conn.drive(&mut cx);
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl http_body::Body for DrivenBody {
     type Data = Bytes;
     type Error = BoxError;
@@ -1071,17 +1098,19 @@ impl http_body::Body for DrivenBody {
         // (see `pool::InPlace`)
         let (in_place, waker) = conn.in_place();
         in_place.enter(cx.waker());
-        let mut cx = Context::from_waker(&waker);
+        let mut passing = Context::from_waker(&waker);
+        let mut passes = 0;
         loop {
             // a chunk already handed over; else the connection reads the next
-            if let Poll::Ready(frame) = std::pin::Pin::new(&mut this.body).poll_frame(&mut cx) {
+            if let Poll::Ready(frame) = std::pin::Pin::new(&mut this.body).poll_frame(&mut passing)
+            {
                 in_place.leave();
                 return this.gave(frame);
             }
             if let Some(conn) = this.pooled.as_mut().and_then(Pooled::held) {
-                conn.drive(&mut cx);
+                conn.drive(&mut passing);
             }
-            if !in_place.again() {
+            if !in_place.again(&mut passes, cx.waker()) {
                 return Poll::Pending;
             }
         }
@@ -1101,7 +1130,8 @@ impl http_body::Body for DrivenBody {
 /// held inline by the caller: no box around the attempt, and the answer's
 /// body read straight from hyper's. Made by [`HyperTransport::exchange`];
 /// polled with the URL it was sent to (for its errors: the caller keeps
-/// it, so the exchange holds no copy).
+/// it, so the exchange holds no copy). A streamed download is one too,
+/// ending with the answer's head (`HyperTransport::send` makes it).
 pub(crate) struct Exchange {
     stage: ExchangeStage,
     /// The attempt's timeout.
@@ -1112,6 +1142,8 @@ pub(crate) struct Exchange {
     pooled: Option<Pooled>,
     /// The answer's body is streamed: the exchange ends with its head.
     streamed: bool,
+    /// The connection of an answer read whole, on its way back to the pool.
+    returning: Option<Pooled>,
 }
 
 /// An exchange's place in the transport's own [pool](pool): the origin,
@@ -1232,6 +1264,7 @@ impl HyperTransport {
             compression,
             pooled: None,
             streamed,
+            returning: None,
         };
         match self.pooled_origin(&req) {
             Some(origin) => {
@@ -1328,9 +1361,15 @@ impl Exchange {
     }
 
     /// The answer was read whole: its HTTP/1.1 connection goes back to
-    /// the pool it came from.
+    /// the pool it came from, once the exchange returns
+    /// ([`give_back`](Self::give_back)).
     fn put_back(&mut self) {
-        if let Some(pooled) = self.pooled.take() {
+        self.returning = self.pooled.take();
+    }
+
+    /// The connection of an answer read whole back in its pool.
+    fn give_back(&mut self) {
+        if let Some(pooled) = self.returning.take() {
             pooled.put_back();
         }
     }
@@ -1341,7 +1380,8 @@ impl Exchange {
         self.pooled.as_mut().and_then(Pooled::held)
     }
 
-    /// The answer, read whole; `url` is the URL the request went to.
+    /// The answer, read whole (or its head, with the body to stream); `url`
+    /// is the URL the request went to.
     pub(crate) fn poll_exchange(
         &mut self,
         cx: &mut Context<'_>,
@@ -1350,6 +1390,7 @@ impl Exchange {
         loop {
             let Some((in_place, waker)) = self.held().map(|c| c.in_place()) else {
                 if let Some(done) = self.poll_stages(cx, url) {
+                    self.give_back();
                     return done;
                 }
                 if self.held().is_some() {
@@ -1361,16 +1402,20 @@ impl Exchange {
             // passes over the stages and the connection, until one moves
             // nothing (see `pool::InPlace`)
             in_place.enter(cx.waker());
-            let mut cx = Context::from_waker(&waker);
+            let mut passing = Context::from_waker(&waker);
+            let mut passes = 0;
             loop {
-                if let Some(done) = self.poll_stages(&mut cx, url) {
+                if let Some(done) = self.poll_stages(&mut passing, url) {
+                    // the pass ends before the connection goes back: the
+                    // next holder's passes are its own
                     in_place.leave();
+                    self.give_back();
                     return done;
                 }
                 if let Some(conn) = self.held() {
-                    conn.drive(&mut cx);
+                    conn.drive(&mut passing);
                 }
-                if !in_place.again() {
+                if !in_place.again(&mut passes, cx.waker()) {
                     break;
                 }
             }

@@ -47,7 +47,7 @@ use futures_util::task::AtomicWaker;
 
 use crate::body::Body;
 
-/// A connection's sending half.
+/// A connection taken from the pool or made for it.
 pub(crate) enum Conn {
     /// HTTP/1.1: one request at a time, driven by its holder.
     H1(H1),
@@ -70,6 +70,8 @@ pub(crate) struct InPlace {
 const PASSING: u8 = 1;
 /// Something was woken during the pass.
 const WOKEN: u8 = 2;
+/// The most passes in one poll of the holder.
+const MAX_PASSES: u32 = 32;
 
 impl InPlace {
     /// A pass starts, for the task of `task`.
@@ -78,10 +80,20 @@ impl InPlace {
         self.state.store(PASSING, Ordering::Release);
     }
 
-    /// The pass ends: whether anything was woken during it (then the next
-    /// pass starts at once).
-    pub(crate) fn again(&self) -> bool {
+    /// The pass ends: whether to make another at once (something was
+    /// woken during it; `passes` counts them). A holder that has made
+    /// [`MAX_PASSES`], or whose task has spent its budget with the runtime,
+    /// yields instead: `task` is woken to poll it again. Passes without end
+    /// would keep the thread from the runtime, and a budget spent makes
+    /// tokio's sockets wake their reader at once, outside a worker (a
+    /// `block_on`), which here would be another pass, for ever.
+    pub(crate) fn again(&self, passes: &mut u32, task: &Waker) -> bool {
         if self.state.swap(0, Ordering::AcqRel) & WOKEN == 0 {
+            return false;
+        }
+        *passes += 1;
+        if *passes >= MAX_PASSES || !tokio::task::coop::has_budget_remaining() {
+            task.wake_by_ref();
             return false;
         }
         self.state.store(PASSING, Ordering::Release);
@@ -142,7 +154,8 @@ impl H1 {
 
     /// Moves the connection along as far as it goes now (sends what was
     /// asked, reads what came, as far as the answer's reader wants); false
-    /// once it has ended (the answer's futures then end with its error).
+    /// once it has ended (the answer's futures then end with its error,
+    /// when polled next).
     pub(crate) fn drive(&mut self, cx: &mut Context<'_>) -> bool {
         if let Some(driver) = &mut self.driver
             && driver.as_mut().poll(cx).is_ready()
@@ -237,6 +250,8 @@ impl Host {
     /// anything is left.
     fn sweep(&mut self, oldest: Option<Instant>) -> bool {
         let fresh = |since: &Instant| oldest.is_none_or(|o| *since >= o);
+        // driven under the pool's lock: the reaper's sweep comes once per
+        // half timeout, and an idle connection has at most its close to read
         self.idle
             .retain_mut(|(c, since)| fresh(since) && c.open_now());
         if self
@@ -324,11 +339,13 @@ where
     }
 
     /// An HTTP/1.1 connection to `origin` back in the pool, once its
-    /// answer was read whole.
+    /// answer was read to its end.
     pub(crate) fn put(&self, origin: Origin, conn: H1) {
         if conn.driver.is_none() || conn.send.is_closed() {
             return;
         }
+        // its last holder's task is not woken by what happens while it idles
+        drop(conn.in_place.task.take());
         let Ok(mut idle) = self.shared.idle.lock() else {
             return;
         };
@@ -515,22 +532,59 @@ mod tests {
             task: AtomicWaker::new(),
         });
         let waker = Waker::from(in_place.clone());
+        let sent = || task.0.load(Ordering::SeqCst);
+        let mut passes = 0;
         in_place.enter(&task_waker);
-        assert!(!in_place.again(), "nothing woke: the pass ends");
+        assert!(
+            !in_place.again(&mut passes, &task_waker),
+            "nothing woke: the pass ends"
+        );
         in_place.enter(&task_waker);
         waker.wake_by_ref();
-        assert_eq!(task.0.load(Ordering::SeqCst), 0, "not sent during the pass");
-        assert!(in_place.again(), "noted: another pass");
-        assert!(!in_place.again(), "that one moved nothing");
+        assert_eq!(sent(), 0, "not sent during the pass");
+        assert!(
+            in_place.again(&mut passes, &task_waker),
+            "noted: another pass"
+        );
+        assert!(
+            !in_place.again(&mut passes, &task_waker),
+            "that one moved nothing"
+        );
         waker.wake_by_ref();
-        assert_eq!(task.0.load(Ordering::SeqCst), 1, "sent after the pass");
+        assert_eq!(sent(), 1, "sent after the pass");
         in_place.enter(&task_waker);
         waker.wake_by_ref();
         in_place.leave();
+        assert_eq!(sent(), 1, "a pass that ends with its answer is not woken");
+    }
+
+    /// Passes that keep waking each other end after [`MAX_PASSES`]: the
+    /// task is woken to poll again (it yields its thread to the runtime).
+    #[test]
+    fn passes_that_never_settle_yield_to_the_runtime() {
+        let task = Arc::new(Task(std::sync::atomic::AtomicUsize::new(0)));
+        let task_waker = Waker::from(task.clone());
+        let in_place = Arc::new(InPlace {
+            state: AtomicU8::new(0),
+            task: AtomicWaker::new(),
+        });
+        let waker = Waker::from(in_place.clone());
+        let mut passes = 0;
+        in_place.enter(&task_waker);
+        let mut made = 1;
+        loop {
+            waker.wake_by_ref();
+            if !in_place.again(&mut passes, &task_waker) {
+                break;
+            }
+            made += 1;
+            assert!(made <= MAX_PASSES, "passes without end");
+        }
+        assert_eq!(made, MAX_PASSES);
         assert_eq!(
             task.0.load(Ordering::SeqCst),
             1,
-            "a pass that ends with its answer is not woken"
+            "the task is woken to poll again"
         );
     }
 
