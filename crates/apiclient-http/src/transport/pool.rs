@@ -521,17 +521,26 @@ mod tests {
         }
     }
 
-    /// A wake during a pass is noted (the holder makes another pass), not
-    /// sent to the task; one after the pass reaches the task.
-    #[test]
-    fn a_wake_during_a_pass_is_noted_not_sent() {
+    /// A task that counts its wakes, its waker, an [`InPlace`] and its waker.
+    fn passes() -> (Arc<Task>, Waker, Arc<InPlace>, Waker) {
         let task = Arc::new(Task(std::sync::atomic::AtomicUsize::new(0)));
-        let task_waker = Waker::from(task.clone());
         let in_place = Arc::new(InPlace {
             state: AtomicU8::new(0),
             task: AtomicWaker::new(),
         });
-        let waker = Waker::from(in_place.clone());
+        (
+            task.clone(),
+            Waker::from(task),
+            in_place.clone(),
+            Waker::from(in_place),
+        )
+    }
+
+    /// A wake during a pass is noted (the holder makes another pass), not
+    /// sent to the task; one after the pass reaches the task.
+    #[test]
+    fn a_wake_during_a_pass_is_noted_not_sent() {
+        let (task, task_waker, in_place, waker) = passes();
         let sent = || task.0.load(Ordering::SeqCst);
         let mut passes = 0;
         in_place.enter(&task_waker);
@@ -562,13 +571,7 @@ mod tests {
     /// task is woken to poll again (it yields its thread to the runtime).
     #[test]
     fn passes_that_never_settle_yield_to_the_runtime() {
-        let task = Arc::new(Task(std::sync::atomic::AtomicUsize::new(0)));
-        let task_waker = Waker::from(task.clone());
-        let in_place = Arc::new(InPlace {
-            state: AtomicU8::new(0),
-            task: AtomicWaker::new(),
-        });
-        let waker = Waker::from(in_place.clone());
+        let (task, task_waker, in_place, waker) = passes();
         let mut passes = 0;
         in_place.enter(&task_waker);
         let mut made = 1;
