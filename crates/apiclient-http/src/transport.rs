@@ -882,6 +882,28 @@ struct IdleTimeout {
     _gate: Option<GateGuard>,
 }
 
+impl IdleTimeout {
+    /// `resp` with its body streamed, each read within `s.idle_timeout`;
+    /// `gate`: the request body's, ended with the answer.
+    fn streamed(
+        resp: Response<Body>,
+        s: StreamResponse,
+        url: String,
+        gate: Option<GateGuard>,
+    ) -> Response<Body> {
+        let (parts, inner) = resp.into_parts();
+        let body = IdleTimeout {
+            inner,
+            idle: s.idle_timeout,
+            sleep: Box::pin(tokio::time::sleep(s.idle_timeout)),
+            last_data: tokio::time::Instant::now(),
+            url,
+            _gate: gate,
+        };
+        Response::from_parts(parts, Body::wrap(body))
+    }
+}
+
 impl http_body::Body for IdleTimeout {
     type Data = Bytes;
     type Error = BoxError;
@@ -1641,16 +1663,7 @@ impl HyperTransport {
                 let mut exchange = transport.exchange_as(req, tokio::time::Instant::now(), true);
                 let resp =
                     std::future::poll_fn(|cx| exchange.poll_exchange(cx, Some(&url))).await?;
-                let (parts, body) = resp.into_parts();
-                let body = IdleTimeout {
-                    inner: body,
-                    idle: s.idle_timeout,
-                    sleep: Box::pin(tokio::time::sleep(s.idle_timeout)),
-                    last_data: tokio::time::Instant::now(),
-                    url: url.to_string(),
-                    _gate: None,
-                };
-                Ok(Response::from_parts(parts, Body::wrap(body)))
+                Ok(IdleTimeout::streamed(resp, s, url.to_string(), None))
             });
         }
         let limit = self.max_response_bytes;
@@ -1718,16 +1731,7 @@ impl HyperTransport {
                         resp.map(Body::wrap)
                     };
                 if let Some(s) = stream {
-                    let (parts, body) = resp.into_parts();
-                    let body = IdleTimeout {
-                        inner: body,
-                        idle: s.idle_timeout,
-                        sleep: Box::pin(tokio::time::sleep(s.idle_timeout)),
-                        last_data: tokio::time::Instant::now(),
-                        url: url(),
-                        _gate: guard,
-                    };
-                    return Ok(Response::from_parts(parts, Body::wrap(body)));
+                    return Ok(IdleTimeout::streamed(resp, s, url(), guard));
                 }
                 let (parts, body) = resp.into_parts();
                 let bytes = body
